@@ -1,0 +1,206 @@
+namespace FastProxy.Configuration;
+
+/// <summary>The whole of a validated proxy.toml. Immutable once loaded; a reload builds a new one.</summary>
+public sealed class ProxyConfig
+{
+    /// <summary>The file this was loaded from, as given on the command line.</summary>
+    public required string SourcePath { get; init; }
+    public GlobalConfig Global { get; init; } = new();
+    /// <summary>Absent section: no admin listener.</summary>
+    public AdminConfig? Admin { get; init; }
+    /// <summary>The [limits] defaults; each listener carries its effective (merged) copy in <see cref="ListenerConfig.Limits"/>.</summary>
+    public LimitsConfig Limits { get; init; } = new();
+    public IReadOnlyList<ListenerConfig> Listeners { get; init; } = [];
+    /// <summary>In file order: the first route that matches wins.</summary>
+    public IReadOnlyList<RouteConfig> Routes { get; init; } = [];
+    /// <summary>In file order.</summary>
+    public IReadOnlyList<UpstreamConfig> Upstreams { get; init; } = [];
+    public IReadOnlyList<PolicyConfig> Policies { get; init; } = [];
+    /// <summary>Things that are valid but worth telling the operator (e.g. a section that is accepted but not implemented yet).</summary>
+    public IReadOnlyList<ConfigDiagnostic> Warnings { get; init; } = [];
+
+    public UpstreamConfig? FindUpstream(string name)
+    {
+        foreach (var u in Upstreams)
+        {
+            if (string.Equals(u.Name, name, StringComparison.Ordinal)) return u;
+        }
+        return null;
+    }
+}
+
+/// <summary>Where a key stands in the source file (1-based line and column). Default: unknown.</summary>
+public readonly record struct SourceLocation(string File, int Line, int Column)
+{
+    public override string ToString() => Line > 0 ? $"{File}:{Line}:{Column}" : File;
+}
+
+/// <summary>One problem or warning: <c>file:line:col: key: message</c>.</summary>
+public sealed record ConfigDiagnostic(SourceLocation Location, string Key, string Message)
+{
+    public override string ToString() => Key.Length == 0 ? $"{Location}: {Message}" : $"{Location}: {Key}: {Message}";
+}
+
+public sealed class GlobalConfig
+{
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public int MaxConnections { get; init; } = 100_000;
+}
+
+public sealed class AdminConfig
+{
+    public required string Bind { get; init; }
+    public required System.Net.IPEndPoint EndPoint { get; init; }
+}
+
+public sealed class LimitsConfig
+{
+    public TimeSpan HeaderTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    public int MaxRequestLine { get; init; } = 8 * 1024;
+    public int MaxHeaderBytes { get; init; } = 32 * 1024;
+    public int MaxHeaders { get; init; } = 100;
+    /// <summary>0 means unlimited.</summary>
+    public long MaxBody { get; init; } = 10L * 1024 * 1024;
+}
+
+public enum ListenerProtocol { Http, Tcp }
+
+public sealed class ListenerConfig
+{
+    public required string Name { get; init; }
+    public required string Bind { get; init; }
+    /// <summary>Parsed from <see cref="Bind"/>; port 0 asks the OS for a free port (tests use this).</summary>
+    public required System.Net.IPEndPoint EndPoint { get; init; }
+    public ListenerProtocol Protocol { get; init; } = ListenerProtocol.Http;
+    /// <summary>tcp listeners only: the upstream every connection goes to (unless routed by SNI).</summary>
+    public string? Upstream { get; init; }
+    public IReadOnlyList<TlsCertificateConfig> Tls { get; init; } = [];
+    /// <summary>Effective limits: [limits] overridden by [listeners.limits].</summary>
+    public LimitsConfig Limits { get; init; } = new();
+    public SourceLocation Location { get; init; }
+}
+
+public sealed class TlsCertificateConfig
+{
+    public required string Cert { get; init; }
+    public required string Key { get; init; }
+    /// <summary>Null: the names in the certificate.</summary>
+    public IReadOnlyList<string>? Sni { get; init; }
+    public string? ClientCa { get; init; }
+    public SourceLocation Location { get; init; }
+}
+
+public sealed class RouteConfig
+{
+    /// <summary>Given, or "routes[i]" when absent.</summary>
+    public required string Name { get; init; }
+    /// <summary>Null: every http listener.</summary>
+    public IReadOnlyList<string>? Listeners { get; init; }
+    /// <summary>Exactly one of Upstream and Respond is set.</summary>
+    public string? Upstream { get; init; }
+    public RespondConfig? Respond { get; init; }
+    public string? StripPrefix { get; init; }
+    public IReadOnlyList<string> Policies { get; init; } = [];
+    public MatchConfig Match { get; init; } = new();
+    public SourceLocation Location { get; init; }
+}
+
+public sealed class RespondConfig
+{
+    public int Status { get; init; } = 200;
+    public string Body { get; init; } = "";
+    /// <summary>In file order.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = [];
+}
+
+public sealed class MatchConfig
+{
+    /// <summary>Exact ("api.example.com") or wildcard ("*.example.com"), lower-cased, compared without port.</summary>
+    public string? Host { get; init; }
+    /// <summary>At most one of Path and PathPrefix.</summary>
+    public string? Path { get; init; }
+    public string? PathPrefix { get; init; }
+    /// <summary>Upper-case method names; null: any.</summary>
+    public IReadOnlyList<string>? Methods { get; init; }
+    /// <summary>Header name (lower-cased) and exact value, in file order.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = [];
+    /// <summary>tcp listeners only: TLS ClientHello server name, exact or "*.".</summary>
+    public string? Sni { get; init; }
+}
+
+public enum BalanceKind { RoundRobin, LeastConn, IpHash, Weighted }
+
+public enum UpstreamProtocol { Http1, H2c, H2 }
+
+public sealed class UpstreamConfig
+{
+    public required string Name { get; init; }
+    public BalanceKind Balance { get; init; } = BalanceKind.RoundRobin;
+    public IReadOnlyList<ServerConfig> Servers { get; init; } = [];
+    public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Http1;
+    public bool Tls { get; init; }
+    public string? Ca { get; init; }
+    public string? Sni { get; init; }
+    public bool InsecureSkipVerify { get; init; }
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public int MaxIdlePerServer { get; init; } = 64;
+    public HealthCheckConfig? Health { get; init; }
+    public PassiveHealthConfig? Passive { get; init; }
+    public RetryConfig? Retry { get; init; }
+    public UpstreamLimitsConfig? Limits { get; init; }
+    public SourceLocation Location { get; init; }
+}
+
+public sealed class ServerConfig
+{
+    /// <summary>As written: "127.0.0.1:9001", "[::1]:9001" or "localhost:9001".</summary>
+    public required string Address { get; init; }
+    /// <summary>Resolved at load time.</summary>
+    public required System.Net.IPEndPoint EndPoint { get; init; }
+    /// <summary>The host part as written, for Host/SNI purposes.</summary>
+    public required string Host { get; init; }
+    public int Weight { get; init; } = 1;
+}
+
+public enum HealthCheckType { Http, Tcp }
+
+public sealed class HealthCheckConfig
+{
+    public HealthCheckType Type { get; init; } = HealthCheckType.Http;
+    public string Path { get; init; } = "/";
+    public string Method { get; init; } = "GET";
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(1);
+    public int Unhealthy { get; init; } = 3;
+    public int Healthy { get; init; } = 2;
+    public int ExpectMin { get; init; } = 200;
+    public int ExpectMax { get; init; } = 399;
+}
+
+public sealed class PassiveHealthConfig
+{
+    public int ConsecutiveFailures { get; init; } = 5;
+    public TimeSpan Eject { get; init; } = TimeSpan.FromSeconds(30);
+    public int MaxEjectedPercent { get; init; } = 50;
+}
+
+public sealed class RetryConfig
+{
+    public int Attempts { get; init; } = 2;
+    public int BudgetPercent { get; init; } = 20;
+}
+
+public sealed class UpstreamLimitsConfig
+{
+    public int MaxRequests { get; init; } = 10_000;
+    public int MaxPending { get; init; } = 1_000;
+}
+
+public sealed class PolicyConfig
+{
+    public required string Name { get; init; }
+    public required string Type { get; init; }
+    public SourceLocation Location { get; init; }
+}
