@@ -1,6 +1,140 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using FastProxy.Configuration;
+using FastProxy.Diagnostics;
+using FastProxy.Hosting;
+using FastProxy.Transport;
+using Microsoft.Extensions.Logging;
+
 namespace FastProxy;
 
+/// <summary>The command line (../shared/spec/proxy-toml.md): run, check, version; signals for reload and stop.</summary>
 public static class Program
 {
-    public static int Main(string[] args) => 0;
+    public const int ExitOk = 0;
+    /// <summary>The proxy could not start (a port in use, say).</summary>
+    public const int ExitStartFailed = 1;
+    /// <summary>Bad configuration or bad command line.</summary>
+    public const int ExitBadConfig = 2;
+
+    private const string Usage = """
+        usage: fastproxy [-c FILE]            run with FILE (default ./proxy.toml)
+               fastproxy check [-c FILE]      validate FILE and exit: 0 and "FILE: ok", or 2 and one line per problem
+               fastproxy --version            print the version
+        signals: SIGHUP reloads the configuration; SIGTERM and SIGINT stop gracefully.
+        environment: FASTPROXY_LOG_LEVEL = debug | info | warn | error (default info)
+        """;
+
+    public static int Main(string[] args)
+    {
+        long started = Stopwatch.GetTimestamp();
+        // Before any socket exists: the runtime reads this once (../shared/PERFORMANCE.md).
+        PipeSettings.EnableInlineSocketCompletions();
+
+        bool check = false;
+        string path = "proxy.toml";
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "check" when i == 0:
+                    check = true;
+                    break;
+                case "-c" or "--config" when i + 1 < args.Length:
+                    path = args[++i];
+                    break;
+                case "--version" or "-V":
+                    Console.Out.WriteLine($"fastproxy {Version}");
+                    return ExitOk;
+                case "-h" or "--help":
+                    Console.Out.WriteLine(Usage);
+                    return ExitOk;
+                default:
+                    Console.Error.WriteLine($"fastproxy: unknown argument \"{args[i]}\"");
+                    Console.Error.WriteLine(Usage);
+                    return ExitBadConfig;
+            }
+        }
+
+        if (check) return CheckCommand.Run(path, Console.Out, Console.Error);
+        return Run(path, started);
+    }
+
+    public static string Version =>
+        typeof(Program).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false) is [System.Reflection.AssemblyInformationalVersionAttribute a, ..]
+            ? a.InformationalVersion.Split('+')[0]
+            : "0.0.0";
+
+    private static int Run(string path, long started)
+    {
+        Log.Logger = new StderrLogger(ParseLevel(Environment.GetEnvironmentVariable("FASTPROXY_LOG_LEVEL")));
+        var loaded = ConfigLoader.Load(path);
+        if (loaded.Config is null)
+        {
+            foreach (var error in loaded.Errors) Console.Error.WriteLine(error);
+            return ExitBadConfig;
+        }
+
+        ProxyHost host;
+        try
+        {
+            host = ProxyHost.Start(loaded.Config);
+        }
+        catch (ProxyStartException ex)
+        {
+            foreach (var problem in ex.Problems) Console.Error.WriteLine(problem);
+            return ExitBadConfig;
+        }
+        catch (ListenerBindException ex)
+        {
+            Console.Error.WriteLine($"{path}: {ex.Message}");
+            return ExitStartFailed;
+        }
+        Log.Started(path, loaded.Config.Listeners.Count, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+
+        var stop = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.TrySetResult("SIGTERM"); });
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.TrySetResult("SIGINT"); });
+        using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+        {
+            ctx.Cancel = true;
+            // Off the signal thread: loading reads files and may resolve names.
+            ThreadPool.QueueUserWorkItem(_ => Reload(host, path));
+        });
+
+        stop.Task.Wait();
+        var timeout = host.Config.Global.ShutdownTimeout;
+        int abandoned = host.StopAsync(timeout).GetAwaiter().GetResult();
+        Log.Stopped(abandoned);
+        host.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return ExitOk;
+    }
+
+    private static void Reload(ProxyHost host, string path)
+    {
+        var loaded = ConfigLoader.Load(path);
+        if (loaded.Config is null)
+        {
+            Log.ReloadRefused(string.Join("; ", loaded.Errors));
+            return;
+        }
+        try
+        {
+            host.Reload(loaded.Config);
+            Log.Reloaded(path);
+        }
+        catch (Exception ex) when (ex is ProxyStartException or ListenerBindException)
+        {
+            Log.ReloadRefused(ex.Message);
+        }
+    }
+
+    private static LogLevel ParseLevel(string? value) => value?.ToLowerInvariant() switch
+    {
+        "trace" => LogLevel.Trace,
+        "debug" => LogLevel.Debug,
+        "warn" or "warning" => LogLevel.Warning,
+        "error" => LogLevel.Error,
+        _ => LogLevel.Information,
+    };
 }

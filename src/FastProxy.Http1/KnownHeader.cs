@@ -1,0 +1,96 @@
+using System.Text;
+
+namespace FastProxy.Http1;
+
+/// <summary>The header fields whose meaning the proxy needs; everything else is copied through as bytes.</summary>
+public enum KnownHeader : byte
+{
+    None = 0,
+    Host,
+    ContentLength,
+    TransferEncoding,
+    Connection,
+    KeepAlive,
+    TE,
+    Trailer,
+    Upgrade,
+    /// <summary>Proxy-Connection, Proxy-Authorization, Proxy-Authenticate and any other Proxy-*: meant for the next hop only.</summary>
+    Proxy,
+    Expect,
+    XForwardedFor,
+    XForwardedProto,
+    XForwardedHost,
+}
+
+public static class KnownHeaders
+{
+    /// <summary>Classifies a field name (already checked to be a token) by length, then by case-insensitive bytes.</summary>
+    public static KnownHeader Lookup(ReadOnlySpan<byte> name)
+    {
+        switch (name.Length)
+        {
+            case 2:
+                if (Ascii.EqualsIgnoreCase(name, "te"u8)) return KnownHeader.TE;
+                break;
+            case 4:
+                if (Ascii.EqualsIgnoreCase(name, "host"u8)) return KnownHeader.Host;
+                break;
+            case 6:
+                if (Ascii.EqualsIgnoreCase(name, "expect"u8)) return KnownHeader.Expect;
+                break;
+            case 7:
+                if (Ascii.EqualsIgnoreCase(name, "upgrade"u8)) return KnownHeader.Upgrade;
+                if (Ascii.EqualsIgnoreCase(name, "trailer"u8)) return KnownHeader.Trailer;
+                break;
+            case 10:
+                if (Ascii.EqualsIgnoreCase(name, "connection"u8)) return KnownHeader.Connection;
+                if (Ascii.EqualsIgnoreCase(name, "keep-alive"u8)) return KnownHeader.KeepAlive;
+                break;
+            case 14:
+                if (Ascii.EqualsIgnoreCase(name, "content-length"u8)) return KnownHeader.ContentLength;
+                break;
+            case 15:
+                if (Ascii.EqualsIgnoreCase(name, "x-forwarded-for"u8)) return KnownHeader.XForwardedFor;
+                break;
+            case 16:
+                if (Ascii.EqualsIgnoreCase(name, "x-forwarded-host"u8)) return KnownHeader.XForwardedHost;
+                break;
+            case 17:
+                if (Ascii.EqualsIgnoreCase(name, "transfer-encoding"u8)) return KnownHeader.TransferEncoding;
+                if (Ascii.EqualsIgnoreCase(name, "x-forwarded-proto"u8)) return KnownHeader.XForwardedProto;
+                break;
+        }
+        // RFC 9110 §7.6.1 names Proxy-Connection as hop-by-hop; the Proxy-Authorization family is for the proxy itself.
+        if (name.Length > 6 && Ascii.EqualsIgnoreCase(name[..6], "proxy-"u8)) return KnownHeader.Proxy;
+        return KnownHeader.None;
+    }
+
+    /// <summary>
+    /// Hop-by-hop fields (RFC 9110 §7.6.1) that a proxy must not forward: Connection, Keep-Alive, TE, Trailer,
+    /// Upgrade (re-added only when tunnelling) and Proxy-*. Framing fields are rewritten by the forwarder, not here.
+    /// </summary>
+    public static bool IsHopByHop(KnownHeader header) => header is KnownHeader.Connection or KnownHeader.KeepAlive
+        or KnownHeader.TE or KnownHeader.Trailer or KnownHeader.Upgrade or KnownHeader.Proxy;
+}
+
+/// <summary>One field line of a parsed head, as offsets into the head's bytes: nothing is copied.</summary>
+public struct HeaderField
+{
+    /// <summary>Start of the line, which is also the start of the name.</summary>
+    public int LineStart;
+    /// <summary>Just past the line's LF.</summary>
+    public int LineEnd;
+    public int NameLength;
+    /// <summary>Value with surrounding whitespace removed.</summary>
+    public int ValueStart;
+    public int ValueLength;
+    public KnownHeader Known;
+    /// <summary>Not to be forwarded: hop-by-hop by name, or nominated by the Connection field.</summary>
+    public bool HopByHop;
+
+    public readonly ReadOnlySpan<byte> Name(ReadOnlySpan<byte> head) => head.Slice(LineStart, NameLength);
+
+    public readonly ReadOnlySpan<byte> Value(ReadOnlySpan<byte> head) => head.Slice(ValueStart, ValueLength);
+
+    public readonly ReadOnlySpan<byte> Line(ReadOnlySpan<byte> head) => head[LineStart..LineEnd];
+}

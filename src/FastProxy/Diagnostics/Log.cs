@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FastProxy.Diagnostics;
+
+/// <summary>Every event the proxy logs, source-generated (no boxing, no formatting unless enabled).</summary>
+internal static partial class Log
+{
+    public static ILogger Logger { get; set; } = NullLogger.Instance;
+
+    public static void Listening(string listener, string endPoint, string protocol) => ListeningCore(Logger, listener, endPoint, protocol);
+    [LoggerMessage(1, LogLevel.Information, "listener \"{Listener}\" on {EndPoint} ({Protocol})")]
+    private static partial void ListeningCore(ILogger logger, string listener, string endPoint, string protocol);
+
+    public static void AcceptFailed(string listener, string error) => AcceptFailedCore(Logger, listener, error);
+    [LoggerMessage(2, LogLevel.Warning, "listener \"{Listener}\": accept failed: {Error}")]
+    private static partial void AcceptFailedCore(ILogger logger, string listener, string error);
+
+    public static void ConnectionFailed(string listener, Exception ex) => ConnectionFailedCore(Logger, listener, ex);
+    [LoggerMessage(3, LogLevel.Error, "listener \"{Listener}\": connection failed unexpectedly")]
+    private static partial void ConnectionFailedCore(ILogger logger, string listener, Exception ex);
+
+    public static void UpstreamConnectFailed(string upstream, string server, string error) => UpstreamConnectFailedCore(Logger, upstream, server, error);
+    [LoggerMessage(4, LogLevel.Warning, "upstream \"{Upstream}\": cannot connect to {Server}: {Error}")]
+    private static partial void UpstreamConnectFailedCore(ILogger logger, string upstream, string server, string error);
+
+    public static void BadUpstreamResponse(string upstream, string server, string error) => BadUpstreamResponseCore(Logger, upstream, server, error);
+    [LoggerMessage(5, LogLevel.Warning, "upstream \"{Upstream}\": malformed response from {Server}: {Error}")]
+    private static partial void BadUpstreamResponseCore(ILogger logger, string upstream, string server, string error);
+
+    public static void UpstreamTimeout(string upstream, string server) => UpstreamTimeoutCore(Logger, upstream, server);
+    [LoggerMessage(6, LogLevel.Warning, "upstream \"{Upstream}\": no response from {Server} within response_timeout")]
+    private static partial void UpstreamTimeoutCore(ILogger logger, string upstream, string server);
+
+    public static void Started(string config, int listeners, long startupMs) => StartedCore(Logger, config, listeners, startupMs);
+    [LoggerMessage(7, LogLevel.Information, "fastproxy started with {Config}: {Listeners} listener(s) in {StartupMs} ms")]
+    private static partial void StartedCore(ILogger logger, string config, int listeners, long startupMs);
+
+    public static void Stopping(string reason, int connections) => StoppingCore(Logger, reason, connections);
+    [LoggerMessage(8, LogLevel.Information, "stopping ({Reason}): draining {Connections} connection(s)")]
+    private static partial void StoppingCore(ILogger logger, string reason, int connections);
+
+    public static void Stopped(int abandoned) => StoppedCore(Logger, abandoned);
+    [LoggerMessage(9, LogLevel.Information, "stopped; {Abandoned} connection(s) cut at shutdown_timeout")]
+    private static partial void StoppedCore(ILogger logger, int abandoned);
+
+    public static void Reloaded(string config) => ReloadedCore(Logger, config);
+    [LoggerMessage(10, LogLevel.Information, "reloaded {Config}")]
+    private static partial void ReloadedCore(ILogger logger, string config);
+
+    public static void ReloadRefused(string problem) => ReloadRefusedCore(Logger, problem);
+    [LoggerMessage(11, LogLevel.Error, "reload refused, the old configuration keeps serving: {Problem}")]
+    private static partial void ReloadRefusedCore(ILogger logger, string problem);
+
+    public static void ConfigWarning(string warning) => ConfigWarningCore(Logger, warning);
+    [LoggerMessage(12, LogLevel.Warning, "{Warning}")]
+    private static partial void ConfigWarningCore(ILogger logger, string warning);
+
+    public static void RequestRejected(string listener, int status, FastProxy.Http1.HeadError reason) => RequestRejectedCore(Logger, listener, status, reason);
+    [LoggerMessage(13, LogLevel.Debug, "listener \"{Listener}\": request rejected with {Status}: {Reason}")]
+    private static partial void RequestRejectedCore(ILogger logger, string listener, int status, FastProxy.Http1.HeadError reason);
+}

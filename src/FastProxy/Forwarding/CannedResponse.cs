@@ -1,0 +1,89 @@
+using System.Text;
+using FastProxy.Configuration;
+
+namespace FastProxy.Forwarding;
+
+/// <summary>How the connection header of a response the proxy writes itself reads.</summary>
+internal enum ConnectionHeader : byte
+{
+    /// <summary>HTTP/1.1 keep-alive: no Connection field.</summary>
+    None = 0,
+    Close,
+    /// <summary>An HTTP/1.0 client that asked for keep-alive.</summary>
+    KeepAlive,
+}
+
+/// <summary>
+/// A complete response serialised once, at load time, in every variant it can be sent in (connection handling,
+/// with or without body for HEAD): sending it is one copy.
+/// </summary>
+internal sealed class CannedResponse
+{
+    private readonly byte[][] _variants = new byte[6][];
+
+    public CannedResponse(int status, string body, IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        Status = status;
+        byte[] bodyBytes = Encoding.UTF8.GetBytes(body);
+        // 1xx, 204 and 304 never carry a body (RFC 9110 §6.4.1).
+        bool bodyless = status < 200 || status == 204 || status == 304;
+        foreach (ConnectionHeader connection in new[] { ConnectionHeader.None, ConnectionHeader.Close, ConnectionHeader.KeepAlive })
+        {
+            for (int head = 0; head < 2; head++)
+            {
+                var sb = new StringBuilder();
+                sb.Append("HTTP/1.1 ").Append(status).Append(' ').Append(ReasonPhrases.For(status)).Append("\r\n");
+                foreach (var (name, value) in headers)
+                {
+                    // Framing and connection management are the proxy's to write.
+                    if (name.Equals("content-length", StringComparison.OrdinalIgnoreCase)
+                        || name.Equals("transfer-encoding", StringComparison.OrdinalIgnoreCase)
+                        || name.Equals("connection", StringComparison.OrdinalIgnoreCase))
+                    {
+                        continue;
+                    }
+                    sb.Append(name).Append(": ").Append(value).Append("\r\n");
+                }
+                if (!bodyless) sb.Append("Content-Length: ").Append(bodyBytes.Length).Append("\r\n");
+                if (connection == ConnectionHeader.Close) sb.Append("Connection: close\r\n");
+                else if (connection == ConnectionHeader.KeepAlive) sb.Append("Connection: keep-alive\r\n");
+                sb.Append("\r\n");
+                byte[] headBytes = Encoding.ASCII.GetBytes(sb.ToString());
+                _variants[Index(connection, head == 1)] = head == 1 || bodyless ? headBytes : [.. headBytes, .. bodyBytes];
+            }
+        }
+    }
+
+    public CannedResponse(RespondConfig config) : this(config.Status, config.Body, config.Headers)
+    {
+    }
+
+    public int Status { get; }
+
+    public ReadOnlySpan<byte> Get(ConnectionHeader connection, bool headRequest) => _variants[Index(connection, headRequest)];
+
+    private static int Index(ConnectionHeader connection, bool headRequest) => (int)connection * 2 + (headRequest ? 1 : 0);
+}
+
+/// <summary>The responses the proxy produces itself when it cannot or must not forward (../shared/spec/proxy-toml.md).</summary>
+internal static class ProxyResponses
+{
+    private static readonly Dictionary<int, CannedResponse> s_byStatus = Create();
+
+    private static Dictionary<int, CannedResponse> Create()
+    {
+        var headers = new List<KeyValuePair<string, string>>
+        {
+            new("Content-Type", "text/plain; charset=utf-8"),
+            new("Server", "fastproxy"),
+        };
+        var map = new Dictionary<int, CannedResponse>();
+        foreach (int status in new[] { 400, 404, 408, 413, 414, 417, 431, 500, 501, 502, 503, 504, 505 })
+        {
+            map[status] = new CannedResponse(status, $"{status} {ReasonPhrases.For(status)}\n", headers);
+        }
+        return map;
+    }
+
+    public static CannedResponse For(int status) => s_byStatus.TryGetValue(status, out var r) ? r : s_byStatus[500];
+}

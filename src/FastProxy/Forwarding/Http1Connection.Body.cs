@@ -1,0 +1,235 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using FastProxy.Hosting;
+using FastProxy.Http1;
+using FastProxy.Upstreams;
+
+namespace FastProxy.Forwarding;
+
+internal sealed partial class Http1Connection
+{
+    private enum BodyCopy : byte
+    {
+        Complete = 0,
+        /// <summary>The source ended (closed or reset) before the body did.</summary>
+        Truncated,
+        /// <summary>The source's framing was malformed (bad chunk), or the body went over max_body.</summary>
+        Invalid,
+        TimedOut,
+        /// <summary>The destination went away.</summary>
+        DestinationClosed,
+        /// <summary>Stopped by the other side of the exchange.</summary>
+        Aborted,
+    }
+
+    private volatile bool _pumpAborted;
+
+    /// <summary>
+    /// Streams the rest of a request body from the client to the upstream, with back-pressure both ways: a slow
+    /// upstream stops our reads from the client, so memory stays within the pipes' thresholds however large the body.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<BodyCopy> PumpRequestBodyAsync(UpstreamConnection connection, ListenerRuntime runtime)
+    {
+        var output = connection.Output;
+        long remaining = _request.IsChunked ? long.MaxValue : _request.ContentLength - _bodyAvailable;
+        try
+        {
+            while (remaining > 0)
+            {
+                _clientDeadline.Arm(_input, runtime.IdleTimeoutMs);
+                var result = await _input.ReadAsync();
+                var buffer = result.Buffer;
+                if (result.IsCanceled)
+                {
+                    _input.AdvanceTo(buffer.Start);
+                    if (_pumpAborted) return BodyCopy.Aborted;
+                    if (_clientDeadline.TimedOut) return BodyCopy.TimedOut;
+                    continue;
+                }
+
+                long take;
+                bool done = false;
+                if (_request.IsChunked)
+                {
+                    take = 0;
+                    foreach (var segment in buffer)
+                    {
+                        var span = segment.Span;
+                        while (!span.IsEmpty)
+                        {
+                            var step = _requestDecoder.Next(span, out int consumed);
+                            take += consumed;
+                            span = span[consumed..];
+                            if (step == ChunkedStep.Error)
+                            {
+                                _input.AdvanceTo(buffer.Start);
+                                return BodyCopy.Invalid;
+                            }
+                            if (step == ChunkedStep.Done) { done = true; break; }
+                        }
+                        if (done) break;
+                    }
+                }
+                else
+                {
+                    take = Math.Min(buffer.Length, remaining);
+                    remaining -= take;
+                    done = remaining == 0;
+                }
+
+                var slice = buffer.Slice(0, take);
+                WriteSequence(output, slice);
+                _input.AdvanceTo(slice.End);
+                var flush = await output.FlushAsync();
+                if (flush.IsCompleted || flush.IsCanceled) return BodyCopy.DestinationClosed;
+                if (done)
+                {
+                    _bodyComplete = true;
+                    return BodyCopy.Complete;
+                }
+                if (result.IsCompleted) return BodyCopy.Truncated;
+            }
+            _bodyComplete = true;
+            return BodyCopy.Complete;
+        }
+        finally
+        {
+            _clientDeadline.Disarm();
+        }
+    }
+
+    /// <summary>Stops a request body pump that is still running, and waits for it to let go of the pipes.</summary>
+    private async ValueTask AbortPumpAsync(UpstreamConnection connection, ValueTask<BodyCopy> pump)
+    {
+        _pumpAborted = true;
+        _input.CancelPendingRead();
+        // Closing the socket completes a flush the pump may be blocked in (the upstream stopped reading).
+        connection.Abort();
+        try { await pump; } catch { /* it failed on the closed socket, as intended */ }
+    }
+
+    /// <summary>Streams the response body from the upstream to the client, delimited as the response head says.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<BodyCopy> CopyResponseBodyAsync(UpstreamConnection connection, Upstream upstream, BodyKind kind, bool dechunk)
+    {
+        if (kind == BodyKind.None)
+        {
+            var flushed = await _output.FlushAsync();
+            return flushed.IsCompleted ? BodyCopy.DestinationClosed : BodyCopy.Complete;
+        }
+
+        var input = connection.Input;
+        long remaining = kind == BodyKind.ContentLength ? _response.ContentLength : long.MaxValue;
+        if (kind == BodyKind.Chunked) _responseDecoder = new ChunkedDecoder(maxBody: 0, maxTrailerBytes: ResponseLimits.MaxHeaderBytes);
+        try
+        {
+            while (true)
+            {
+                // Between reads, response_timeout also bounds how long the server may stall mid-body.
+                _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs);
+                // Send what we have before waiting: the client should not wait on our buffering.
+                if (!input.TryRead(out var result))
+                {
+                    var flushed = await _output.FlushAsync();
+                    if (flushed.IsCompleted) return BodyCopy.DestinationClosed;
+                    result = await input.ReadAsync();
+                }
+                var buffer = result.Buffer;
+                if (result.IsCanceled)
+                {
+                    input.AdvanceTo(buffer.Start);
+                    if (_upstreamDeadline.TimedOut) return BodyCopy.TimedOut;
+                    continue;
+                }
+
+                bool done = false;
+                long take;
+                switch (kind)
+                {
+                    case BodyKind.ContentLength:
+                        take = Math.Min(buffer.Length, remaining);
+                        WriteSequence(_output, buffer.Slice(0, take));
+                        remaining -= take;
+                        done = remaining == 0;
+                        break;
+                    case BodyKind.Chunked:
+                        take = 0;
+                        foreach (var segment in buffer)
+                        {
+                            var span = segment.Span;
+                            while (!span.IsEmpty)
+                            {
+                                var step = _responseDecoder.Next(span, out int consumed);
+                                if (step == ChunkedStep.Error)
+                                {
+                                    input.AdvanceTo(buffer.Start);
+                                    return BodyCopy.Invalid;
+                                }
+                                if (!dechunk || step == ChunkedStep.Data) _output.Write(span[..consumed]);
+                                take += consumed;
+                                span = span[consumed..];
+                                if (step == ChunkedStep.Done) { done = true; break; }
+                            }
+                            if (done) break;
+                        }
+                        break;
+                    default:
+                        take = buffer.Length;
+                        WriteSequence(_output, buffer);
+                        done = result.IsCompleted;
+                        break;
+                }
+
+                input.AdvanceTo(buffer.GetPosition(take));
+                if (done)
+                {
+                    var flushed = await _output.FlushAsync();
+                    return flushed.IsCompleted ? BodyCopy.DestinationClosed : BodyCopy.Complete;
+                }
+                if (result.IsCompleted)
+                {
+                    await _output.FlushAsync();
+                    return BodyCopy.Truncated;
+                }
+                if (_output.UnflushedBytes >= Transport.PipeSettings.SegmentSize * 4)
+                {
+                    var flushed = await _output.FlushAsync();
+                    if (flushed.IsCompleted) return BodyCopy.DestinationClosed;
+                }
+            }
+        }
+        finally
+        {
+            _upstreamDeadline.Disarm();
+        }
+    }
+
+    /// <summary>Copies raw bytes until the source ends, then ends the destination too: one direction of a tunnel.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask CopyRawAsync(PipeReader source, PipeWriter destination)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await source.ReadAsync();
+                var buffer = result.Buffer;
+                WriteSequence(destination, buffer);
+                source.AdvanceTo(buffer.End);
+                var flush = await destination.FlushAsync();
+                if (result.IsCompleted || result.IsCanceled || flush.IsCompleted) break;
+            }
+        }
+        catch (Exception)
+        {
+            // One side went away: the other direction ends as a consequence.
+        }
+        finally
+        {
+            // Half-close: the peer sees end-of-stream in this direction only.
+            try { await destination.CompleteAsync(); } catch { /* already completed */ }
+        }
+    }
+}

@@ -1,0 +1,323 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using FastProxy.Balancing;
+using FastProxy.Diagnostics;
+using FastProxy.Hosting;
+using FastProxy.Http1;
+using FastProxy.Routing;
+using FastProxy.Upstreams;
+
+namespace FastProxy.Forwarding;
+
+internal sealed partial class Http1Connection
+{
+    /// <summary>Upstream response heads may be larger than client request heads (cookies, CSP); nginx's default buffer is 4–8 KiB.</summary>
+    private static readonly HeadLimits ResponseLimits = new(MaxStartLine: 8 * 1024, MaxHeaderBytes: 64 * 1024, MaxHeaders: 256);
+    private const int MaxResponseHeadBytes = 8 * 1024 + 64 * 1024 + 64;
+
+    private enum ResponseIntake : byte
+    {
+        Complete = 0,
+        TimedOut,
+        /// <summary>The server closed without sending a byte: on a reused connection, the keep-alive race.</summary>
+        ClosedEmpty,
+        Malformed,
+    }
+
+    private enum Exchange : byte
+    {
+        /// <summary>Done; the client connection may carry another request.</summary>
+        KeepAlive = 0,
+        /// <summary>Done (or failed after the response started); the client connection must close.</summary>
+        Close,
+        /// <summary>A reused connection turned out to be closed before anything was sent back: try a fresh one.</summary>
+        RetryFresh,
+    }
+
+    private ReadOnlySequence<byte> _responseBuffer;
+    private byte[]? _responseScratch;
+    private int _responseScratchLength;
+    private ChunkedDecoder _responseDecoder;
+
+    /// <summary>Set once the request head (and buffered body) have been consumed from the client pipe.</summary>
+    private bool _requestConsumed;
+
+    private ReadOnlySpan<byte> ResponseHeadBytes => _responseScratch is not null
+        ? _responseScratch.AsSpan(0, _responseScratchLength)
+        : _responseBuffer.FirstSpan;
+
+    /// <summary>Forwards the current request to the route's upstream and streams the answer back. Returns keep-alive.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ForwardAsync(Route route, ListenerRuntime runtime)
+    {
+        var upstream = route.Upstream!;
+        _requestConsumed = false;
+        ResetExclusions(upstream.ExclusionWords);
+        // Retried only when nothing can have reached the server's application twice with a different meaning.
+        bool retryable = _bodyComplete && HttpMethods.IsIdempotent(_request.Method) && !_request.IsUpgrade;
+
+        bool triedAny = false;
+        UpstreamConnection? connection = null;
+        while (connection is null)
+        {
+            int index = Pick(upstream);
+            if (index < 0) return await FailAsync(triedAny ? 502 : 503);
+            triedAny = true;
+            var server = upstream.Servers[index];
+            connection = server.Pool.TryRent() ?? await ConnectAsync(upstream, server);
+            if (connection is null) Exclude(_excluded, index);
+        }
+
+        while (true)
+        {
+            var server = connection.Server;
+            server.State.RequestStarted();
+            Exchange outcome;
+            try
+            {
+                outcome = await ExchangeAsync(connection, route, runtime, retryable);
+            }
+            finally
+            {
+                server.State.RequestEnded();
+            }
+            if (outcome != Exchange.RetryFresh) return outcome == Exchange.KeepAlive;
+
+            // A fresh connection to the same server: the pooled one was stale, the server itself may be fine.
+            connection.Dispose();
+            retryable = false;
+            connection = await ConnectAsync(upstream, server);
+            if (connection is null) return await FailAsync(502);
+        }
+    }
+
+    private int Pick(Upstream upstream)
+        => upstream.Balancer.Pick(new PickContext { ClientHash = _clientHash, Excluded = _excluded.AsSpan(0, upstream.ExclusionWords) });
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<UpstreamConnection?> ConnectAsync(Upstream upstream, UpstreamServer server)
+    {
+        try
+        {
+            return await UpstreamConnection.ConnectAsync(server, upstream.ConnectTimeout);
+        }
+        catch (SocketException ex)
+        {
+            Log.UpstreamConnectFailed(upstream.Name, server.Address, ex.SocketErrorCode == SocketError.TimedOut ? "connect_timeout passed" : ex.Message);
+            return null;
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Exchange> ExchangeAsync(UpstreamConnection connection, Route route, ListenerRuntime runtime, bool retryable)
+    {
+        var upstream = route.Upstream!;
+        bool reused = connection.Requests > 0;
+        bool upgrade = _request.IsUpgrade;
+
+        // 1. The request head, and whatever of the body is already here and validated.
+        RequestHeadWriter.Write(connection.Output, _request, RequestHeadBytes, new RequestRewrite
+        {
+            ClientAddress = ClientAddress,
+            Scheme = runtime.Scheme,
+            StripPrefix = route.StripPrefix,
+            FallbackHost = connection.Server.HostBytes,
+            Upgrade = upgrade,
+        });
+        if (_bodyAvailable > 0)
+        {
+            WriteSequence(connection.Output, _requestBuffer.Slice(_request.HeadLength, _bodyAvailable));
+        }
+        var sent = await connection.Output.FlushAsync();
+        if (sent.IsCompleted)
+        {
+            if (reused && retryable) return Exchange.RetryFresh;
+            connection.Dispose();
+            return await FailExchangeAsync(502);
+        }
+
+        // 2. A body still arriving is streamed from here, concurrently with waiting for the response.
+        ValueTask<BodyCopy> pump = default;
+        bool pumping = false;
+        if (!_bodyComplete)
+        {
+            ConsumeRequest();
+            _pumpAborted = false;
+            pump = PumpRequestBodyAsync(connection, runtime);
+            pumping = true;
+        }
+
+        // 3. The response head; informational responses are passed on and the final one awaited.
+        ResponseIntake intake;
+        while (true)
+        {
+            intake = await ReadResponseHeadAsync(connection, upstream);
+            if (intake != ResponseIntake.Complete || _response.StatusCode >= 200 || _response.StatusCode == 101) break;
+            // 1xx (100 Continue, 103 Early Hints): relayed to HTTP/1.1 clients only (RFC 9110 §15.2).
+            if (_request.Version == HttpVersion.Http11)
+            {
+                ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ConnectionHeader.None, false, false);
+                await _output.FlushAsync();
+            }
+            connection.Input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
+            ReleaseResponseScratch();
+        }
+
+        if (intake != ResponseIntake.Complete)
+        {
+            if (intake == ResponseIntake.ClosedEmpty && reused && retryable && !pumping) return Exchange.RetryFresh;
+            if (pumping) await AbortPumpAsync(connection, pump);
+            connection.Dispose();
+            ReleaseResponseScratch();
+            switch (intake)
+            {
+                case ResponseIntake.TimedOut:
+                    Log.UpstreamTimeout(upstream.Name, connection.Server.Address);
+                    return await FailExchangeAsync(504);
+                case ResponseIntake.Malformed:
+                    Log.BadUpstreamResponse(upstream.Name, connection.Server.Address, _response.Error == HeadError.None ? "response head cut short" : _response.Error.ToString());
+                    return await FailExchangeAsync(502);
+                default:
+                    Log.BadUpstreamResponse(upstream.Name, connection.Server.Address, "connection closed before a response");
+                    return await FailExchangeAsync(502);
+            }
+        }
+
+        if (_response.StatusCode == 101)
+        {
+            if (!upgrade)
+            {
+                // A switch nobody asked for cannot be relayed: the client would not know what it speaks now.
+                connection.Dispose();
+                ReleaseResponseScratch();
+                return await FailExchangeAsync(502);
+            }
+            return await TunnelAsync(connection);
+        }
+
+        // 4. The final response. The request is consumed now: a retry is no longer possible.
+        if (!_requestConsumed) ConsumeRequest();
+        var bodyKind = _response.GetBodyKind(_request.Method);
+        // An HTTP/1.0 client cannot read chunked framing: send the data and end it by closing.
+        bool dechunk = bodyKind == BodyKind.Chunked && _request.Version == HttpVersion.Http10;
+        bool clientKeepAlive = _request.KeepAlive && !_services.Draining && (!pumping || pump.IsCompleted)
+            && bodyKind != BodyKind.CloseDelimited && !dechunk;
+        ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dechunk, false);
+        connection.Input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
+        ReleaseResponseScratch();
+
+        var copied = await CopyResponseBodyAsync(connection, upstream, bodyKind, dechunk);
+        bool upstreamReusable = copied == BodyCopy.Complete && _response.KeepAlive && bodyKind != BodyKind.CloseDelimited;
+
+        if (pumping)
+        {
+            if (!pump.IsCompleted)
+            {
+                upstreamReusable = false;
+                clientKeepAlive = false;
+                await AbortPumpAsync(connection, pump);
+            }
+            else if (await pump != BodyCopy.Complete)
+            {
+                upstreamReusable = false;
+                clientKeepAlive = false;
+            }
+        }
+
+        if (upstreamReusable)
+        {
+            connection.Requests++;
+            connection.Server.Pool.Return(connection, Transport.Heartbeat.NowMs);
+        }
+        else
+        {
+            connection.Dispose();
+        }
+
+        if (copied != BodyCopy.Complete)
+        {
+            // The response started and cannot be finished: cut the client off so that it sees an incomplete message,
+            // never a short body that looks whole.
+            return Exchange.Close;
+        }
+        return clientKeepAlive ? Exchange.KeepAlive : Exchange.Close;
+    }
+
+    /// <summary>Consumes the request head and the body bytes already forwarded from the client pipe.</summary>
+    private void ConsumeRequest()
+    {
+        _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + _bodyAvailable));
+        _requestBuffer = default;
+        _requestConsumed = true;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ResponseIntake> ReadResponseHeadAsync(UpstreamConnection connection, Upstream upstream)
+    {
+        _response.Reset();
+        var input = connection.Input;
+        _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs);
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync();
+                var buffer = result.Buffer;
+                _responseBuffer = buffer;
+                if (result.IsCanceled && _upstreamDeadline.TimedOut) return ResponseIntake.TimedOut;
+                if (!buffer.IsEmpty)
+                {
+                    var status = ResponseParser.Parse(GetContiguous(buffer, ref _responseScratch, ref _responseScratchLength, MaxResponseHeadBytes),
+                        _response, ResponseLimits);
+                    if (status == ParseStatus.Complete) return ResponseIntake.Complete;
+                    if (status == ParseStatus.Error) return ResponseIntake.Malformed;
+                }
+                if (result.IsCompleted)
+                {
+                    return buffer.IsEmpty ? ResponseIntake.ClosedEmpty : ResponseIntake.Malformed;
+                }
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+        finally
+        {
+            _upstreamDeadline.Disarm();
+        }
+    }
+
+    /// <summary>
+    /// The exchange failed before a response reached the client: answer with the proxy's own status. The client
+    /// connection survives only when its request was fully read (nothing of it is left in the pipe to misparse).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Exchange> FailExchangeAsync(int status)
+    {
+        bool keepAlive = await FailAsync(status);
+        return keepAlive ? Exchange.KeepAlive : Exchange.Close;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> FailAsync(int status)
+    {
+        bool whole = _bodyComplete;
+        if (!_requestConsumed)
+        {
+            ConsumeRequest();
+        }
+        bool keepAlive = whole && _request.KeepAlive && !_services.Draining;
+        _output.Write(ProxyResponses.For(status).Get(ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head));
+        var flush = await _output.FlushAsync();
+        return keepAlive && !flush.IsCompleted;
+    }
+
+    private static void WriteSequence(IBufferWriter<byte> output, in ReadOnlySequence<byte> bytes)
+    {
+        if (bytes.IsSingleSegment)
+        {
+            output.Write(bytes.FirstSpan);
+            return;
+        }
+        foreach (var segment in bytes) output.Write(segment.Span);
+    }
+}

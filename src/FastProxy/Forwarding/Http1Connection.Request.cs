@@ -1,0 +1,257 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using FastProxy.Diagnostics;
+using FastProxy.Hosting;
+using FastProxy.Http1;
+using FastProxy.Transport;
+
+namespace FastProxy.Forwarding;
+
+internal sealed partial class Http1Connection
+{
+    /// <summary>
+    /// A small request body is read whole before anything is sent upstream, so that a malformed body is refused
+    /// with nothing forwarded and an idempotent request can be retried. A larger one is streamed from this point:
+    /// memory stays flat whatever its size. Kept below the pipe's pause threshold, where reads would stop anyway.
+    /// </summary>
+    private const int BodyBufferLimit = (int)PipeSettings.PauseThreshold / 2;
+
+    private enum Intake : byte
+    {
+        Ready = 0,
+        /// <summary>The client closed, timed out while idle, or the proxy is draining: close quietly.</summary>
+        Closed,
+        /// <summary>An error response was sent; the connection must close.</summary>
+        Rejected,
+    }
+
+    /// <summary>The last buffer read from the client: the head, and any body bytes that came with it.</summary>
+    private ReadOnlySequence<byte> _requestBuffer;
+    private byte[]? _requestScratch;
+    private int _requestScratchLength;
+
+    // The request body as read so far (see BodyBufferLimit).
+    private ChunkedDecoder _requestDecoder;
+    /// <summary>Body bytes after the head that are validated and may be forwarded (all of it when <see cref="_bodyComplete"/>).</summary>
+    private long _bodyAvailable;
+    private bool _bodyComplete;
+
+    /// <summary>The request head's bytes: the receive buffer itself, or a copy when the head straddled segments.</summary>
+    private ReadOnlySpan<byte> RequestHeadBytes => _requestScratch is not null
+        ? _requestScratch.AsSpan(0, _requestScratchLength)
+        : _requestBuffer.FirstSpan;
+
+    /// <summary>Reads and parses one request head, then what is there of its body, without consuming them from the pipe.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Intake> ReadRequestAsync(ListenerRuntime runtime)
+    {
+        _request.Reset();
+        _bodyAvailable = 0;
+        _bodyComplete = false;
+        var limits = runtime.HeadLimits;
+        bool started = false;
+        _idle = true;
+        _clientDeadline.Arm(_input, runtime.IdleTimeoutMs);
+
+        while (true)
+        {
+            var result = await _input.ReadAsync();
+            var buffer = result.Buffer;
+            _requestBuffer = buffer;
+            if (result.IsCanceled)
+            {
+                if (_drainClose && !started) return Intake.Closed;
+                if (_clientDeadline.TimedOut)
+                {
+                    // Idle keep-alive connections simply close; a head that started but did not finish is a 408.
+                    if (!started && buffer.IsEmpty) return Intake.Closed;
+                    return await RejectAsync(408, HeadError.None, runtime);
+                }
+            }
+
+            if (!buffer.IsEmpty && !started)
+            {
+                started = true;
+                _idle = false;
+                // header_timeout bounds the whole head from its first byte (slowloris).
+                _clientDeadline.Arm(_input, runtime.HeaderTimeoutMs);
+            }
+
+            var status = buffer.IsEmpty
+                ? ParseStatus.NeedMore
+                : RequestParser.Parse(GetContiguous(buffer, ref _requestScratch, ref _requestScratchLength, runtime.MaxHeadBytes), _request, limits);
+
+            if (status == ParseStatus.Complete) break;
+            if (status == ParseStatus.Error)
+            {
+                return await RejectAsync(HeadErrors.StatusCode(_request.Error), _request.Error, runtime);
+            }
+            if (result.IsCompleted)
+            {
+                _input.AdvanceTo(buffer.End);
+                return Intake.Closed;
+            }
+            _input.AdvanceTo(buffer.Start, buffer.End);
+        }
+
+        // The head is complete. Refuse what cannot be forwarded before a byte goes anywhere.
+        if (runtime.MaxBody > 0 && _request.ContentLength > runtime.MaxBody)
+        {
+            return await RejectAsync(413, HeadError.None, runtime);
+        }
+        if (!_request.HasBody)
+        {
+            _bodyComplete = true;
+            _clientDeadline.Disarm();
+            return Intake.Ready;
+        }
+
+        if (_request.IsChunked)
+        {
+            // Trailers count against the same budget as header fields.
+            _requestDecoder = new ChunkedDecoder(runtime.MaxBody, limits.MaxHeaderBytes);
+        }
+        // A client that sent Expect: 100-continue waits for the upstream's go-ahead before sending its body.
+        if (_request.ExpectContinue)
+        {
+            _clientDeadline.Disarm();
+            return ScanBody(_requestBuffer) ? Intake.Ready : await RejectBodyAsync(runtime);
+        }
+
+        _clientDeadline.Arm(_input, runtime.IdleTimeoutMs);
+        while (true)
+        {
+            if (!ScanBody(_requestBuffer)) return await RejectBodyAsync(runtime);
+            if (_bodyComplete || _requestBuffer.Length >= BodyBufferLimit) break;
+
+            _input.AdvanceTo(_requestBuffer.Start, _requestBuffer.End);
+            var result = await _input.ReadAsync();
+            _requestBuffer = result.Buffer;
+            if (result.IsCanceled && _clientDeadline.TimedOut) return await RejectAsync(408, HeadError.None, runtime);
+            if (result.IsCompleted && !ScanBody(_requestBuffer)) return await RejectBodyAsync(runtime);
+            if (result.IsCompleted && !_bodyComplete)
+            {
+                // The client went away in the middle of its body: there is nothing to forward and nobody to answer.
+                _input.AdvanceTo(_requestBuffer.End);
+                return Intake.Closed;
+            }
+        }
+        _clientDeadline.Disarm();
+        return Intake.Ready;
+    }
+
+    /// <summary>
+    /// Advances <see cref="_bodyAvailable"/> over the body bytes in <paramref name="buffer"/>; for chunked bodies
+    /// each byte is validated once, as it arrives. False: the body is malformed or over max_body.
+    /// </summary>
+    private bool ScanBody(in ReadOnlySequence<byte> buffer)
+    {
+        long inBuffer = buffer.Length - _request.HeadLength;
+        if (!_request.IsChunked)
+        {
+            _bodyAvailable = Math.Min(inBuffer, _request.ContentLength);
+            _bodyComplete = _bodyAvailable == _request.ContentLength;
+            return true;
+        }
+        if (_bodyAvailable >= inBuffer || _bodyComplete) return true;
+        var unscanned = buffer.Slice(_request.HeadLength + _bodyAvailable);
+        foreach (var segment in unscanned)
+        {
+            var span = segment.Span;
+            while (!span.IsEmpty)
+            {
+                var step = _requestDecoder.Next(span, out int consumed);
+                _bodyAvailable += consumed;
+                span = span[consumed..];
+                if (step == ChunkedStep.Error) return false;
+                if (step == ChunkedStep.Done)
+                {
+                    _bodyComplete = true;
+                    return true;
+                }
+            }
+        }
+        return true;
+    }
+
+    private ValueTask<Intake> RejectBodyAsync(ListenerRuntime runtime)
+        => RejectAsync(_requestDecoder.Error == ChunkedError.BodyTooLarge ? 413 : 400, HeadError.None, runtime);
+
+    /// <summary>Answers a request the proxy refuses and marks the connection for closing: its framing can no longer be trusted.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Intake> RejectAsync(int status, HeadError reason, ListenerRuntime runtime)
+    {
+        _clientDeadline.Disarm();
+        Log.RequestRejected(runtime.Name, status, reason);
+        // Whatever is buffered is garbage now; release it before writing.
+        _input.AdvanceTo(_requestBuffer.End);
+        _requestBuffer = default;
+        ReleaseRequestScratch();
+        _output.Write(ProxyResponses.For(status).Get(ConnectionHeader.Close, headRequest: false));
+        await _output.FlushAsync();
+        return Intake.Rejected;
+    }
+
+    /// <summary>
+    /// The bytes of <paramref name="buffer"/> (up to <paramref name="limit"/>) as one span: the first segment itself
+    /// when it holds them all (almost always), else a copy in a pooled array that grows as more bytes arrive.
+    /// </summary>
+    private static ReadOnlySpan<byte> GetContiguous(in ReadOnlySequence<byte> buffer, ref byte[]? scratch, ref int scratchLength, int limit)
+    {
+        if (scratch is null && buffer.IsSingleSegment) return buffer.FirstSpan;
+        int wanted = (int)Math.Min(buffer.Length, limit);
+        if (scratch is null || scratch.Length < wanted)
+        {
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(wanted, 4096));
+            if (scratch is not null)
+            {
+                scratch.AsSpan(0, scratchLength).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+            scratch = bigger;
+        }
+        if (wanted > scratchLength)
+        {
+            buffer.Slice(scratchLength, wanted - scratchLength).CopyTo(scratch.AsSpan(scratchLength));
+            scratchLength = wanted;
+        }
+        return scratch.AsSpan(0, scratchLength);
+    }
+
+    private void ReleaseRequestScratch()
+    {
+        if (_requestScratch is null) return;
+        ArrayPool<byte>.Shared.Return(_requestScratch);
+        _requestScratch = null;
+        _requestScratchLength = 0;
+    }
+
+    private void ReleaseResponseScratch()
+    {
+        if (_responseScratch is null) return;
+        ArrayPool<byte>.Shared.Return(_responseScratch);
+        _responseScratch = null;
+        _responseScratchLength = 0;
+    }
+
+    /// <summary>Connection handling of a response written to this client: HTTP/1.0 keep-alive must be said out loud.</summary>
+    private ConnectionHeader ClientConnectionHeader(bool keepAlive)
+    {
+        if (!keepAlive) return ConnectionHeader.Close;
+        return _request.Version == HttpVersion.Http10 ? ConnectionHeader.KeepAlive : ConnectionHeader.None;
+    }
+
+    /// <summary>Sends a canned response (a respond route, a 404) and consumes the request; the request body, if any, is skipped.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> RespondAsync(CannedResponse response, ListenerRuntime runtime)
+    {
+        // A body that was read whole can be skipped and the connection kept; a streaming one cannot.
+        bool keepAlive = _request.KeepAlive && _bodyComplete && !_services.Draining;
+        _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
+        _requestBuffer = default;
+        _output.Write(response.Get(ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head));
+        var flush = await _output.FlushAsync();
+        return keepAlive && !flush.IsCompleted;
+    }
+}

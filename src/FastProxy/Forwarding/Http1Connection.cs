@@ -1,0 +1,214 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using FastProxy.Balancing;
+using FastProxy.Diagnostics;
+using FastProxy.Hosting;
+using FastProxy.Http1;
+using FastProxy.Transport;
+using Pipelines.Sockets.Unofficial;
+
+namespace FastProxy.Forwarding;
+
+/// <summary>
+/// One HTTP/1.1 client connection, from accept to close: read a request head, route it, answer it or forward it
+/// to an upstream and stream the response back; repeat while keep-alive allows. Requests on a connection are
+/// handled one at a time, so pipelined requests are answered in order.
+/// Instances are pooled (the parser state and arrays are reused); nothing here allocates per request.
+/// </summary>
+/// <remarks>Split by concern: .Request (head and body intake), .Forward (the upstream exchange), .Body (streaming), .Tunnel (upgrades).</remarks>
+internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
+{
+    /// <summary>IPv6 text is at most 45 characters.</summary>
+    private const int MaxAddressLength = 46;
+
+    private readonly RequestHead _request = new();
+    private readonly ResponseHead _response = new();
+    private readonly byte[] _clientAddress = new byte[MaxAddressLength];
+    private int _clientAddressLength;
+    private ulong _clientHash;
+    private ulong[] _excluded = new ulong[1];
+
+    private SocketConnection? _transport;
+    private PipeReader _input = null!;
+    private PipeWriter _output = null!;
+    private Listener _listener = null!;
+    private ProxyServices _services = null!;
+    private int _heartbeatSlot = -1;
+
+    // Timeouts: one deadline for reads from the client, one for reads from the upstream (they can be pending together).
+    private readonly Deadline _clientDeadline = new();
+    private readonly Deadline _upstreamDeadline = new();
+
+    /// <summary>Waiting for the first byte of a request on an open keep-alive connection: may be closed at once when draining.</summary>
+    private volatile bool _idle;
+    private volatile bool _drainClose;
+
+    public void Start(Socket socket, Listener listener, ProxyServices services)
+    {
+        _listener = listener;
+        _services = services;
+        var remote = socket.RemoteEndPoint as IPEndPoint;
+        if (remote is not null)
+        {
+            var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+            address.TryFormat(_clientAddress, out _clientAddressLength);
+            _clientHash = ClientAddressHash.Compute(address);
+        }
+        else
+        {
+            _clientAddressLength = 0;
+            _clientHash = 0;
+        }
+        _transport = SocketConnection.Create(socket, PipeSettings.Options, PipeSettings.Options, PipeSettings.Client);
+        _input = _transport.Input;
+        _output = _transport.Output;
+        _heartbeatSlot = services.Heartbeat.Register(this);
+        services.ConnectionOpened();
+        _ = RunAsync();
+    }
+
+    private ListenerRuntime Runtime => ((Http1Dispatcher)_listener.Dispatcher).Runtime;
+
+    private ReadOnlySpan<byte> ClientAddress => _clientAddress.AsSpan(0, _clientAddressLength);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask RunAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var runtime = Runtime;
+                var intake = await ReadRequestAsync(runtime);
+                if (intake != Intake.Ready) break;
+
+                bool keepAlive;
+                var head = RequestHeadBytes;
+                var route = runtime.Router.Match(_request, head);
+                if (route is null)
+                {
+                    keepAlive = await RespondAsync(ProxyResponses.For(404), runtime);
+                }
+                else if (route.Respond is not null)
+                {
+                    keepAlive = await RespondAsync(route.Respond, runtime);
+                }
+                else
+                {
+                    keepAlive = await ForwardAsync(route, runtime);
+                }
+                ReleaseRequestScratch();
+                if (!keepAlive || _services.Draining) break;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException
+            or ConnectionResetException or ConnectionAbortedException or InvalidOperationException)
+        {
+            // The client or the upstream went away mid-exchange: nothing to answer, nobody to tell.
+        }
+        catch (Exception ex)
+        {
+            Log.ConnectionFailed(_listener.Name, ex);
+        }
+        finally
+        {
+            Close();
+        }
+    }
+
+    private void Close()
+    {
+        ReleaseRequestScratch();
+        ReleaseResponseScratch();
+        _services.Heartbeat.Unregister(_heartbeatSlot);
+        _heartbeatSlot = -1;
+        var transport = _transport!;
+        try { _input.Complete(); } catch { /* already completed */ }
+        try { _output.Complete(); } catch { /* already completed */ }
+        transport.Dispose();
+        _services.ConnectionClosed();
+        _services.Limiter.Release();
+        _services.ConnectionPool.Return(this);
+    }
+
+    /// <summary>Called by the pool: drop every reference to the finished connection so it can be collected.</summary>
+    public bool ResetForPool()
+    {
+        _transport = null;
+        _input = null!;
+        _output = null!;
+        _listener = null!;
+        _services = null!;
+        _idle = false;
+        _drainClose = false;
+        _clientDeadline.Disarm();
+        _upstreamDeadline.Disarm();
+        _request.Reset();
+        _response.Reset();
+        return true;
+    }
+
+    public void OnHeartbeat(long nowMs)
+    {
+        _clientDeadline.Check(nowMs);
+        _upstreamDeadline.Check(nowMs);
+        if (_idle && _services is { Draining: true } && !_drainClose)
+        {
+            _drainClose = true;
+            _input?.CancelPendingRead();
+        }
+    }
+
+    /// <summary>Cuts the connection: its socket closes and its loop ends on the resulting error.</summary>
+    public void Abort() => _transport?.Dispose();
+
+    /// <summary>Servers already tried for this request, as the balancers' exclusion bitset.</summary>
+    private Span<ulong> ResetExclusions(int words)
+    {
+        if (_excluded.Length < words) _excluded = new ulong[words];
+        var span = _excluded.AsSpan(0, words);
+        span.Clear();
+        return span;
+    }
+
+    private static void Exclude(ulong[] bits, int index) => bits[index >> 6] |= 1UL << (index & 63);
+
+    /// <summary>
+    /// A read deadline, fired by the heartbeat: it cancels the pending read of one pipe, and the reader sees
+    /// <see cref="ReadResult.IsCanceled"/> with <see cref="TimedOut"/> set. Arming is two writes, no allocation.
+    /// </summary>
+    private sealed class Deadline
+    {
+        private long _dueMs = long.MaxValue;
+        private PipeReader? _reader;
+        private volatile bool _timedOut;
+
+        public bool TimedOut => _timedOut;
+
+        public void Arm(PipeReader reader, long timeoutMs)
+        {
+            _reader = reader;
+            _timedOut = false;
+            Volatile.Write(ref _dueMs, timeoutMs <= 0 ? long.MaxValue : Heartbeat.NowMs + timeoutMs);
+        }
+
+        public void Disarm()
+        {
+            Volatile.Write(ref _dueMs, long.MaxValue);
+            _timedOut = false;
+        }
+
+        public void Check(long nowMs)
+        {
+            long due = Volatile.Read(ref _dueMs);
+            if (nowMs < due) return;
+            // Only the heartbeat that wins the exchange fires, and only for the deadline it saw.
+            if (Interlocked.CompareExchange(ref _dueMs, long.MaxValue, due) != due) return;
+            _timedOut = true;
+            _reader?.CancelPendingRead();
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using System.Net.Sockets;
+using FastProxy.Hosting;
+using FastProxy.Transport;
+
+namespace FastProxy.Forwarding;
+
+/// <summary>Serves an http listener's accepted sockets with pooled <see cref="Http1Connection"/>s.</summary>
+internal sealed class Http1Dispatcher(ListenerRuntime runtime, ProxyServices services) : IConnectionDispatcher
+{
+    private static readonly byte[] s_refused = ProxyResponses.For(503).Get(ConnectionHeader.Close, headRequest: false).ToArray();
+
+    /// <summary>This listener's routes and limits for the configuration generation the dispatcher belongs to.</summary>
+    public ListenerRuntime Runtime { get; } = runtime;
+
+    public void Dispatch(Socket socket, Listener listener)
+    {
+        var connection = services.ConnectionPool.Get();
+        connection.Start(socket, listener, services);
+    }
+
+    public void Refuse(Socket socket)
+    {
+        // Over global.max_connections: a short 503 on a fresh socket whose send buffer is empty cannot block.
+        try
+        {
+            socket.Blocking = false;
+            socket.Send(s_refused, SocketFlags.None, out _);
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // Gone already.
+        }
+        finally
+        {
+            socket.Dispose();
+        }
+    }
+}

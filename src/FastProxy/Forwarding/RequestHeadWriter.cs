@@ -1,0 +1,193 @@
+using System.Buffers;
+using FastProxy.Http1;
+
+namespace FastProxy.Forwarding;
+
+/// <summary>What the forwarded request head needs beyond the client's head.</summary>
+internal readonly ref struct RequestRewrite
+{
+    /// <summary>The client's address as text, for X-Forwarded-For.</summary>
+    public ReadOnlySpan<byte> ClientAddress { get; init; }
+    /// <summary>"http" or "https", for X-Forwarded-Proto.</summary>
+    public ReadOnlySpan<byte> Scheme { get; init; }
+    /// <summary>Removed from the front of the path (route strip_prefix); empty: none.</summary>
+    public ReadOnlySpan<byte> StripPrefix { get; init; }
+    /// <summary>Host to send when the client sent none (HTTP/1.0): the server's address.</summary>
+    public ReadOnlySpan<byte> FallbackHost { get; init; }
+    /// <summary>Keep the Upgrade field and say Connection: upgrade (WebSocket handshakes).</summary>
+    public bool Upgrade { get; init; }
+}
+
+/// <summary>
+/// Writes the request head the upstream receives: the client's head with hop-by-hop fields removed (RFC 9110
+/// §7.6.1), the target in origin-form, and X-Forwarded-For/-Proto/-Host and Via added. Kept field lines are
+/// copied as raw runs straight from the receive buffer, never re-serialised.
+/// </summary>
+internal static class RequestHeadWriter
+{
+    private static ReadOnlySpan<byte> Crlf => "\r\n"u8;
+
+    public static void Write(IBufferWriter<byte> output, RequestHead request, ReadOnlySpan<byte> head, in RequestRewrite rewrite)
+    {
+        // Upper bound: the head itself, the authority twice (Host and X-Forwarded-Host), the address and the fixed lines.
+        int bound = request.HeadLength + 2 * request.HostLength + rewrite.ClientAddress.Length + rewrite.FallbackHost.Length + 192;
+        var span = output.GetSpan(bound);
+        int w = 0;
+
+        // request-line
+        Put(span, ref w, request.MethodBytes(head));
+        span[w++] = (byte)' ';
+        WriteTarget(span, ref w, request, head, rewrite.StripPrefix);
+        Put(span, ref w, " HTTP/1.1\r\n"u8);
+
+        // Field lines: runs of kept lines are contiguous in the buffer and copied in one go.
+        int runStart = -1, runEnd = -1;
+        bool anyForwardedFor = false;
+        foreach (ref readonly HeaderField field in request.Fields)
+        {
+            bool keep = !field.HopByHop
+                && field.Known is not (KnownHeader.XForwardedFor or KnownHeader.XForwardedProto or KnownHeader.XForwardedHost)
+                && !(field.Known == KnownHeader.Host && request.HostFromTarget);
+            anyForwardedFor |= field.Known == KnownHeader.XForwardedFor;
+            if (keep)
+            {
+                if (runStart < 0) runStart = field.LineStart;
+                runEnd = field.LineEnd;
+            }
+            else if (runStart >= 0)
+            {
+                Put(span, ref w, head[runStart..runEnd]);
+                runStart = -1;
+            }
+        }
+        if (runStart >= 0) Put(span, ref w, head[runStart..runEnd]);
+
+        if (request.HostLength > 0)
+        {
+            if (request.HostFromTarget)
+            {
+                // RFC 9112 §3.2.2: with an absolute-form target, the target's authority replaces Host.
+                Put(span, ref w, "Host: "u8);
+                Put(span, ref w, request.Host(head));
+                Put(span, ref w, Crlf);
+            }
+        }
+        else if (!rewrite.FallbackHost.IsEmpty)
+        {
+            Put(span, ref w, "Host: "u8);
+            Put(span, ref w, rewrite.FallbackHost);
+            Put(span, ref w, Crlf);
+        }
+
+        // X-Forwarded-For: the client's list, then the client (as nginx's $proxy_add_x_forwarded_for), on one line.
+        Put(span, ref w, "X-Forwarded-For: "u8);
+        if (anyForwardedFor)
+        {
+            foreach (ref readonly HeaderField field in request.Fields)
+            {
+                if (field.Known != KnownHeader.XForwardedFor || field.ValueLength == 0) continue;
+                Put(span, ref w, field.Value(head));
+                Put(span, ref w, ", "u8);
+            }
+        }
+        Put(span, ref w, rewrite.ClientAddress);
+        Put(span, ref w, Crlf);
+
+        // The client's own X-Forwarded-Proto/-Host were dropped above: they describe this hop, so we set them.
+        Put(span, ref w, "X-Forwarded-Proto: "u8);
+        Put(span, ref w, rewrite.Scheme);
+        Put(span, ref w, Crlf);
+        if (request.HostLength > 0)
+        {
+            Put(span, ref w, "X-Forwarded-Host: "u8);
+            Put(span, ref w, request.Host(head));
+            Put(span, ref w, Crlf);
+        }
+
+        // RFC 9110 §7.6.3: each proxy appends itself to Via with the protocol version it received.
+        Put(span, ref w, request.Version == HttpVersion.Http11 ? "Via: 1.1 fastproxy\r\n"u8 : "Via: 1.0 fastproxy\r\n"u8);
+
+        if (rewrite.Upgrade)
+        {
+            int upgrade = request.IndexOf(KnownHeader.Upgrade);
+            Put(span, ref w, request.Fields[upgrade].Line(head));
+            Put(span, ref w, "Connection: upgrade\r\n"u8);
+        }
+        Put(span, ref w, Crlf);
+        output.Advance(w);
+    }
+
+    private static void WriteTarget(Span<byte> span, ref int w, RequestHead request, ReadOnlySpan<byte> head, ReadOnlySpan<byte> stripPrefix)
+    {
+        if (request.TargetForm == TargetForm.Asterisk)
+        {
+            span[w++] = (byte)'*';
+            return;
+        }
+        var pathAndQuery = request.PathAndQuery(head);
+        if (!stripPrefix.IsEmpty && pathAndQuery.StartsWith(stripPrefix))
+        {
+            pathAndQuery = pathAndQuery[stripPrefix.Length..];
+        }
+        // origin-form always starts with '/': "http://host" or "http://host?q", or a fully stripped path, gets one.
+        if (pathAndQuery.IsEmpty || pathAndQuery[0] != (byte)'/') span[w++] = (byte)'/';
+        Put(span, ref w, pathAndQuery);
+    }
+
+    private static void Put(Span<byte> span, ref int w, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(span[w..]);
+        w += bytes.Length;
+    }
+}
+
+/// <summary>Writes the response head the client receives: our status line version, hop-by-hop fields removed.</summary>
+internal static class ResponseHeadWriter
+{
+    public static void Write(IBufferWriter<byte> output, ResponseHead response, ReadOnlySpan<byte> head, ConnectionHeader connection,
+        bool dropTransferEncoding, bool upgrade)
+    {
+        var span = output.GetSpan(response.HeadLength + 48);
+        int w = 0;
+        // We speak HTTP/1.1 to the client whatever the server spoke (RFC 9110 §2.5).
+        "HTTP/1.1 "u8.CopyTo(span);
+        w += 9;
+        var statusLine = head[response.StatusStart..response.StatusLineEnd];
+        statusLine.CopyTo(span[w..]);
+        w += statusLine.Length;
+
+        int runStart = -1, runEnd = -1;
+        foreach (ref readonly HeaderField field in response.Fields)
+        {
+            bool keep = (!field.HopByHop || (upgrade && field.Known == KnownHeader.Upgrade))
+                && !(dropTransferEncoding && field.Known == KnownHeader.TransferEncoding);
+            if (keep)
+            {
+                if (runStart < 0) runStart = field.LineStart;
+                runEnd = field.LineEnd;
+            }
+            else if (runStart >= 0)
+            {
+                head[runStart..runEnd].CopyTo(span[w..]);
+                w += runEnd - runStart;
+                runStart = -1;
+            }
+        }
+        if (runStart >= 0)
+        {
+            head[runStart..runEnd].CopyTo(span[w..]);
+            w += runEnd - runStart;
+        }
+
+        var tail = upgrade ? "Connection: upgrade\r\n\r\n"u8
+            : connection switch
+            {
+                ConnectionHeader.Close => "Connection: close\r\n\r\n"u8,
+                ConnectionHeader.KeepAlive => "Connection: keep-alive\r\n\r\n"u8,
+                _ => "\r\n"u8,
+            };
+        tail.CopyTo(span[w..]);
+        w += tail.Length;
+        output.Advance(w);
+    }
+}

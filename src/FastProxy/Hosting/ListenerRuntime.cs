@@ -1,0 +1,35 @@
+using FastProxy.Configuration;
+using FastProxy.Http1;
+using FastProxy.Routing;
+
+namespace FastProxy.Hosting;
+
+/// <summary>One listener's view of a configuration generation: its routes and limits. Immutable; a reload makes a new one.</summary>
+internal sealed class ListenerRuntime
+{
+    public ListenerRuntime(ListenerConfig config, Router router, bool https)
+    {
+        Config = config;
+        Router = router;
+        Name = config.Name;
+        var limits = config.Limits;
+        HeadLimits = new HeadLimits(limits.MaxRequestLine, limits.MaxHeaderBytes, limits.MaxHeaders);
+        HeaderTimeoutMs = (long)limits.HeaderTimeout.TotalMilliseconds;
+        IdleTimeoutMs = (long)limits.IdleTimeout.TotalMilliseconds;
+        MaxBody = limits.MaxBody;
+        Scheme = https ? "https"u8.ToArray() : "http"u8.ToArray();
+    }
+
+    public string Name { get; }
+    public ListenerConfig Config { get; }
+    public Router Router { get; }
+    public HeadLimits HeadLimits { get; }
+    public long HeaderTimeoutMs { get; }
+    public long IdleTimeoutMs { get; }
+    /// <summary>0: unlimited.</summary>
+    public long MaxBody { get; }
+    public byte[] Scheme { get; }
+
+    /// <summary>The most bytes a request head can have before a limit refuses it: what is worth copying when it straddles segments.</summary>
+    public int MaxHeadBytes => HeadLimits.MaxStartLine + HeadLimits.MaxHeaderBytes + 64;
+}

@@ -1,0 +1,197 @@
+using System.Net;
+using FastProxy.Configuration;
+using FastProxy.Diagnostics;
+using FastProxy.Forwarding;
+using FastProxy.Transport;
+
+namespace FastProxy.Hosting;
+
+/// <summary>
+/// The running proxy: binds the listeners of a configuration, swaps configurations on reload, and drains on stop.
+/// Tests start one in-process; the binary starts one from <see cref="Program"/>.
+/// </summary>
+internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
+{
+    /// <summary>How often pooled upstream connections idle past their timeout are closed.</summary>
+    private const long SweepIntervalMs = 1000;
+
+    private readonly ProxyServices _services;
+    private readonly Dictionary<string, Listener> _listeners = new(StringComparer.Ordinal);
+    private readonly Lock _reloadLock = new();
+    private volatile ProxyRuntime _runtime;
+    private readonly int _heartbeatSlot;
+    private long _nextSweepMs;
+    private int _stopped;
+
+    private ProxyHost(ProxyConfig config)
+    {
+        _services = new ProxyServices(config.Global.MaxConnections);
+        _runtime = ProxyRuntime.Build(config);
+        _heartbeatSlot = _services.Heartbeat.Register(this);
+    }
+
+    public ProxyConfig Config => _runtime.Config;
+
+    internal ProxyRuntime Runtime => _runtime;
+
+    internal ProxyServices Services => _services;
+
+    /// <summary>Each listener's bound address by name (the actual port when the config asked for port 0).</summary>
+    public IReadOnlyDictionary<string, IPEndPoint> EndPoints
+    {
+        get
+        {
+            lock (_reloadLock)
+            {
+                var map = new Dictionary<string, IPEndPoint>(StringComparer.Ordinal);
+                foreach (var (name, listener) in _listeners) map[name] = listener.EndPoint;
+                return map;
+            }
+        }
+    }
+
+    /// <summary>Binds every listener and starts accepting. A bind failure unbinds what was bound and throws.</summary>
+    public static ProxyHost Start(ProxyConfig config)
+    {
+        var unsupported = ProxyRuntime.Unsupported(config);
+        if (unsupported.Count > 0) throw new ProxyStartException(unsupported);
+
+        var host = new ProxyHost(config);
+        try
+        {
+            foreach (var listener in config.Listeners) host.BindListener(listener, host._runtime);
+        }
+        catch
+        {
+            _ = host.DisposeAsync().AsTask();
+            throw;
+        }
+        foreach (var listener in host._listeners.Values)
+        {
+            listener.Start();
+            Log.Listening(listener.Name, listener.EndPoint.ToString(), "http");
+        }
+        foreach (var note in ProxyRuntime.NotEnforced(config)) Log.ConfigWarning(note);
+        foreach (var warning in config.Warnings) Log.ConfigWarning(warning.ToString());
+        return host;
+    }
+
+    private void BindListener(ListenerConfig config, ProxyRuntime runtime)
+    {
+        var dispatcher = new Http1Dispatcher(runtime.Listeners[config.Name], _services);
+        _listeners[config.Name] = Listener.Bind(config.Name, config.EndPoint, _services.Limiter, dispatcher);
+    }
+
+    /// <summary>
+    /// SIGHUP: serve new requests with <paramref name="config"/>. Listeners whose address is unchanged keep their
+    /// socket (no connection is dropped); new ones are bound; removed ones stop accepting and their connections
+    /// finish on the old configuration. On a bind failure the old configuration keeps serving.
+    /// </summary>
+    public void Reload(ProxyConfig config)
+    {
+        var unsupported = ProxyRuntime.Unsupported(config);
+        if (unsupported.Count > 0) throw new ProxyStartException(unsupported);
+        lock (_reloadLock)
+        {
+            var runtime = ProxyRuntime.Build(config);
+            var added = new List<Listener>();
+            try
+            {
+                foreach (var listener in config.Listeners)
+                {
+                    if (_listeners.TryGetValue(listener.Name, out var existing) && SameBind(existing, listener)) continue;
+                    if (_listeners.TryGetValue(listener.Name, out existing) && existing.EndPoint.Port != 0)
+                    {
+                        // The same name on a new address: the old socket goes first so a swap of ports can bind.
+                        _ = existing.StopAsync();
+                        _listeners.Remove(listener.Name);
+                    }
+                    var dispatcher = new Http1Dispatcher(runtime.Listeners[listener.Name], _services);
+                    var bound = Listener.Bind(listener.Name, listener.EndPoint, _services.Limiter, dispatcher);
+                    added.Add(bound);
+                    _listeners[listener.Name] = bound;
+                }
+            }
+            catch
+            {
+                foreach (var listener in added)
+                {
+                    _ = listener.StopAsync();
+                    _listeners.Remove(listener.Name);
+                }
+                throw;
+            }
+
+            foreach (var name in _listeners.Keys.ToArray())
+            {
+                if (runtime.Listeners.TryGetValue(name, out var listenerRuntime))
+                {
+                    _listeners[name].Dispatcher = new Http1Dispatcher(listenerRuntime, _services);
+                }
+                else
+                {
+                    _ = _listeners[name].StopAsync();
+                    _listeners.Remove(name);
+                }
+            }
+            _services.Limiter.Max = config.Global.MaxConnections;
+            var old = _runtime;
+            _runtime = runtime;
+            foreach (var listener in added)
+            {
+                listener.Start();
+                Log.Listening(listener.Name, listener.EndPoint.ToString(), "http");
+            }
+            // The old generation's idle upstream connections are no longer reachable by new requests.
+            old.CloseIdleUpstreamConnections(long.MaxValue);
+        }
+        foreach (var note in ProxyRuntime.NotEnforced(config)) Log.ConfigWarning(note);
+    }
+
+    private static bool SameBind(Listener existing, ListenerConfig config)
+        => config.EndPoint.Port == 0 ? existing.EndPoint.Address.Equals(config.EndPoint.Address) : existing.EndPoint.Equals(config.EndPoint);
+
+    /// <summary>
+    /// Graceful stop: stop accepting, let in-flight requests finish (keep-alive connections close after their
+    /// current response, idle ones at once), and cut whatever is left when <paramref name="timeout"/> passes.
+    /// </summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1) return 0;
+        Listener[] listeners;
+        lock (_reloadLock) listeners = [.. _listeners.Values];
+        foreach (var listener in listeners) await listener.StopAsync();
+        Log.Stopping("shutdown", _services.ActiveConnections);
+        _services.Draining = true;
+
+        var deadline = DateTime.UtcNow + timeout;
+        while (_services.ActiveConnections > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        int abandoned = _services.ActiveConnections;
+        if (abandoned > 0) _services.Heartbeat.ForEach(static t => (t as IAbortable)?.Abort());
+        _runtime.CloseIdleUpstreamConnections(long.MaxValue);
+        return abandoned;
+    }
+
+    public void OnHeartbeat(long nowMs)
+    {
+        if (nowMs < _nextSweepMs) return;
+        _nextSweepMs = nowMs + SweepIntervalMs;
+        _runtime.CloseIdleUpstreamConnections(nowMs - (long)Upstreams.Upstream.PoolIdleTimeout.TotalMilliseconds);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.Zero);
+        _services.Heartbeat.Unregister(_heartbeatSlot);
+        _services.Dispose();
+    }
+}
+
+/// <summary>The configuration is valid but asks for something this build cannot serve.</summary>
+internal sealed class ProxyStartException(IReadOnlyList<string> problems) : Exception(string.Join(Environment.NewLine, problems))
+{
+    public IReadOnlyList<string> Problems { get; } = problems;
+}

@@ -1,0 +1,85 @@
+using FastProxy.Configuration;
+using FastProxy.Routing;
+using FastProxy.Upstreams;
+
+namespace FastProxy.Hosting;
+
+/// <summary>
+/// One configuration generation compiled for serving: upstreams with their balancers and pools, and each http
+/// listener's router. Immutable: a reload builds a new one and in-flight requests finish on the old.
+/// </summary>
+internal sealed class ProxyRuntime
+{
+    private ProxyRuntime(ProxyConfig config, Dictionary<string, Upstream> upstreams, Dictionary<string, ListenerRuntime> listeners)
+    {
+        Config = config;
+        Upstreams = upstreams;
+        Listeners = listeners;
+    }
+
+    public ProxyConfig Config { get; }
+    public IReadOnlyDictionary<string, Upstream> Upstreams { get; }
+    public IReadOnlyDictionary<string, ListenerRuntime> Listeners { get; }
+
+    /// <summary>What this build of the proxy cannot serve yet, as config errors: better refused at start than half-served.</summary>
+    public static IReadOnlyList<string> Unsupported(ProxyConfig config)
+    {
+        var problems = new List<string>();
+        foreach (var listener in config.Listeners)
+        {
+            if (listener.Protocol == ListenerProtocol.Tcp)
+                problems.Add($"{listener.Location}: listeners.{listener.Name}.protocol: \"tcp\" listeners are not implemented yet");
+            if (listener.Tls.Count > 0)
+                problems.Add($"{listener.Location}: listeners.{listener.Name}.tls: TLS termination is not implemented yet");
+        }
+        foreach (var upstream in config.Upstreams)
+        {
+            if (upstream.Tls)
+                problems.Add($"{upstream.Location}: upstreams.{upstream.Name}.tls: TLS to upstreams is not implemented yet");
+            if (upstream.Protocol != UpstreamProtocol.Http1)
+                problems.Add($"{upstream.Location}: upstreams.{upstream.Name}.protocol: only \"http1\" is implemented yet");
+        }
+        return problems;
+    }
+
+    /// <summary>Sections that are valid and accepted but not enforced by this build, for the startup log.</summary>
+    public static IReadOnlyList<string> NotEnforced(ProxyConfig config)
+    {
+        var notes = new List<string>();
+        if (config.Admin is not null) notes.Add($"{config.SourcePath}: admin: the admin listener is not implemented yet; [admin] is ignored");
+        foreach (var upstream in config.Upstreams)
+        {
+            if (upstream.Health is not null) notes.Add($"{upstream.Location}: upstreams.{upstream.Name}.health: active health checks are not implemented yet; ignored");
+            if (upstream.Passive is not null) notes.Add($"{upstream.Location}: upstreams.{upstream.Name}.passive: outlier detection is not implemented yet; ignored");
+            if (upstream.Retry is not null) notes.Add($"{upstream.Location}: upstreams.{upstream.Name}.retry: retry budgets are not implemented yet; ignored");
+            if (upstream.Limits is not null) notes.Add($"{upstream.Location}: upstreams.{upstream.Name}.limits: circuit breaking is not implemented yet; ignored");
+        }
+        return notes;
+    }
+
+    public static ProxyRuntime Build(ProxyConfig config)
+    {
+        var upstreams = new Dictionary<string, Upstream>(StringComparer.Ordinal);
+        foreach (var u in config.Upstreams) upstreams[u.Name] = new Upstream(u);
+
+        var listeners = new Dictionary<string, ListenerRuntime>(StringComparer.Ordinal);
+        foreach (var listener in config.Listeners)
+        {
+            if (listener.Protocol != ListenerProtocol.Http) continue;
+            var routes = new List<Route>();
+            foreach (var route in config.Routes)
+            {
+                if (route.Listeners is not null && !route.Listeners.Contains(listener.Name)) continue;
+                routes.Add(new Route(route, route.Upstream is null ? null : upstreams[route.Upstream]));
+            }
+            listeners[listener.Name] = new ListenerRuntime(listener, new Router([.. routes]), https: listener.Tls.Count > 0);
+        }
+        return new ProxyRuntime(config, upstreams, listeners);
+    }
+
+    /// <summary>Closes pooled upstream connections idle since before the cutoff (all of them for long.MaxValue).</summary>
+    public void CloseIdleUpstreamConnections(long cutoffMs)
+    {
+        foreach (var upstream in Upstreams.Values) upstream.CloseIdleConnections(cutoffMs);
+    }
+}

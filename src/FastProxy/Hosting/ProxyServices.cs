@@ -1,0 +1,43 @@
+using FastProxy.Forwarding;
+using FastProxy.Transport;
+using Microsoft.Extensions.ObjectPool;
+
+namespace FastProxy.Hosting;
+
+/// <summary>What lives for the whole process, across reloads: the heartbeat, the connection cap, pooled connection state.</summary>
+internal sealed class ProxyServices : IDisposable
+{
+    private int _active;
+
+    public ProxyServices(int maxConnections)
+    {
+        Limiter = new ConnectionLimiter(maxConnections);
+        // Pooled per-connection state: a new client connection reuses the parser state and arrays of a finished one.
+        ConnectionPool = new DefaultObjectPool<Http1Connection>(new Http1ConnectionPolicy(), maximumRetained: 1024);
+    }
+
+    public Heartbeat Heartbeat { get; } = new();
+
+    public ConnectionLimiter Limiter { get; }
+
+    public ObjectPool<Http1Connection> ConnectionPool { get; }
+
+    /// <summary>Set on SIGTERM: idle keep-alive connections are closed, busy ones close after their response.</summary>
+    public volatile bool Draining;
+
+    /// <summary>Client connections currently open (drain waits for this to reach zero).</summary>
+    public int ActiveConnections => Volatile.Read(ref _active);
+
+    public void ConnectionOpened() => Interlocked.Increment(ref _active);
+
+    public void ConnectionClosed() => Interlocked.Decrement(ref _active);
+
+    public void Dispose() => Heartbeat.Dispose();
+
+    private sealed class Http1ConnectionPolicy : PooledObjectPolicy<Http1Connection>
+    {
+        public override Http1Connection Create() => new();
+
+        public override bool Return(Http1Connection obj) => obj.ResetForPool();
+    }
+}

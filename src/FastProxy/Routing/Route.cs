@@ -1,0 +1,107 @@
+using System.Text;
+using FastProxy.Configuration;
+using FastProxy.Forwarding;
+using FastProxy.Http1;
+using FastProxy.Upstreams;
+
+namespace FastProxy.Routing;
+
+/// <summary>
+/// A [[routes]] entry compiled for matching: every condition is bytes, compared against the request head's bytes
+/// without decoding or allocating. All given conditions must hold; none given matches everything.
+/// </summary>
+internal sealed class Route
+{
+    private readonly byte[]? _hostExact;
+    /// <summary>"*.example.com" is kept as ".example.com": the host must end with it and have a label before it.</summary>
+    private readonly byte[]? _hostSuffix;
+    private readonly byte[]? _path;
+    private readonly byte[]? _pathPrefix;
+    private readonly byte[][]? _methods;
+    private readonly (byte[] Name, byte[] Value)[] _headers;
+
+    public Route(RouteConfig config, Upstream? upstream)
+    {
+        Name = config.Name;
+        Upstream = upstream;
+        if (config.Respond is not null) Respond = new CannedResponse(config.Respond);
+        if (config.StripPrefix is not null) StripPrefix = Encoding.UTF8.GetBytes(config.StripPrefix);
+
+        var match = config.Match;
+        if (match.Host is not null)
+        {
+            if (match.Host.StartsWith("*.", StringComparison.Ordinal)) _hostSuffix = Encoding.ASCII.GetBytes(match.Host[1..]);
+            else _hostExact = Encoding.ASCII.GetBytes(match.Host);
+        }
+        if (match.Path is not null) _path = Encoding.UTF8.GetBytes(match.Path);
+        if (match.PathPrefix is not null) _pathPrefix = Encoding.UTF8.GetBytes(match.PathPrefix);
+        if (match.Methods is not null)
+        {
+            _methods = new byte[match.Methods.Count][];
+            for (int i = 0; i < _methods.Length; i++) _methods[i] = Encoding.ASCII.GetBytes(match.Methods[i]);
+        }
+        _headers = new (byte[], byte[])[match.Headers.Count];
+        for (int i = 0; i < _headers.Length; i++)
+        {
+            _headers[i] = (Encoding.ASCII.GetBytes(match.Headers[i].Key), Encoding.UTF8.GetBytes(match.Headers[i].Value));
+        }
+    }
+
+    public string Name { get; }
+
+    /// <summary>Set for routes that forward; exactly one of <see cref="Upstream"/> and <see cref="Respond"/> is set.</summary>
+    public Upstream? Upstream { get; }
+
+    public CannedResponse? Respond { get; }
+
+    /// <summary>Removed from the front of the path before forwarding.</summary>
+    public byte[]? StripPrefix { get; }
+
+    public bool Matches(RequestHead request, ReadOnlySpan<byte> head)
+    {
+        if (_hostExact is not null || _hostSuffix is not null)
+        {
+            var host = request.HostName(head);
+            if (_hostExact is not null)
+            {
+                if (!Ascii.EqualsIgnoreCase(host, _hostExact)) return false;
+            }
+            else if (host.Length <= _hostSuffix!.Length || !Ascii.EqualsIgnoreCase(host[^_hostSuffix.Length..], _hostSuffix))
+            {
+                return false;
+            }
+        }
+
+        if (_path is not null && !request.Path(head).SequenceEqual(_path)) return false;
+        if (_pathPrefix is not null && !request.Path(head).StartsWith(_pathPrefix)) return false;
+
+        if (_methods is not null)
+        {
+            var method = request.MethodBytes(head);
+            bool any = false;
+            foreach (var m in _methods)
+            {
+                if (method.SequenceEqual(m)) { any = true; break; }
+            }
+            if (!any) return false;
+        }
+
+        foreach (var (name, value) in _headers)
+        {
+            if (!HasHeader(request, head, name, value)) return false;
+        }
+        return true;
+    }
+
+    private static bool HasHeader(RequestHead request, ReadOnlySpan<byte> head, byte[] name, byte[] value)
+    {
+        foreach (var field in request.Fields)
+        {
+            if (field.NameLength == name.Length && Ascii.EqualsIgnoreCase(field.Name(head), name) && field.Value(head).SequenceEqual(value))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,52 @@
+using System.IO.Pipelines;
+using Pipelines.Sockets.Unofficial;
+
+namespace FastProxy.Transport;
+
+/// <summary>
+/// How every socket's pipes are set up. Continuations run inline on the socket engine's thread: a request is
+/// parsed, routed and forwarded on the thread that received it, with no thread-pool hop (../shared/PERFORMANCE.md:
+/// the hop alone doubles CPU per request). Nothing here may block.
+/// </summary>
+internal static class PipeSettings
+{
+    /// <summary>
+    /// Back-pressure: a pipe holding this much unread data stops its writer (socket reads or our copies) until
+    /// the reader drains it below <see cref="ResumeThreshold"/>. This bounds the memory of every stream.
+    /// </summary>
+    public const long PauseThreshold = 64 * 1024;
+    public const long ResumeThreshold = 32 * 1024;
+
+    /// <summary>One page: what the shared array pool hands out cheaply and what a socket read fills in one call.</summary>
+    public const int SegmentSize = 4096;
+
+    public static readonly PipeOptions Options = new(
+        pool: null, // MemoryPool<byte>.Shared: the pipe rents arrays from ArrayPool<byte>.Shared without a wrapper object per rent.
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: PipeScheduler.Inline,
+        pauseWriterThreshold: PauseThreshold,
+        resumeWriterThreshold: ResumeThreshold,
+        minimumSegmentSize: SegmentSize,
+        useSynchronizationContext: false);
+
+    /// <summary>
+    /// Client connections wait for data with a zero-length read, so an idle keep-alive connection holds no receive
+    /// buffer (nginx and HAProxy stay near 1 KB per idle connection the same way).
+    /// </summary>
+    public const SocketConnectionOptions Client =
+        SocketConnectionOptions.ZeroLengthReads | SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites;
+
+    /// <summary>Upstream connections: idle ones sit in a bounded pool, so they also wait without a buffer.</summary>
+    public const SocketConnectionOptions Upstream =
+        SocketConnectionOptions.ZeroLengthReads | SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites;
+
+    /// <summary>
+    /// Run socket completions on the epoll thread rather than queueing them to the thread pool. The runtime reads
+    /// this once, when the first socket is created, so it must be set before that; a user's explicit setting wins.
+    /// </summary>
+    public static void EnableInlineSocketCompletions()
+    {
+        const string Name = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+        if (Environment.GetEnvironmentVariable(Name) is null) Environment.SetEnvironmentVariable(Name, "1");
+    }
+}

@@ -1,0 +1,64 @@
+namespace FastProxy.Upstreams;
+
+/// <summary>
+/// Idle keep-alive connections to one server, most recently used first: the warmest connection is reused, and the
+/// oldest ones at the bottom are the ones the idle sweep closes. Bounded by max_idle_per_server.
+/// </summary>
+internal sealed class UpstreamConnectionPool(int maxIdle)
+{
+    private readonly Lock _lock = new();
+    private readonly UpstreamConnection?[] _idle = new UpstreamConnection?[Math.Max(maxIdle, 0)];
+    private int _count;
+
+    public int IdleCount => Volatile.Read(ref _count);
+
+    public UpstreamConnection? TryRent()
+    {
+        while (true)
+        {
+            UpstreamConnection? connection;
+            lock (_lock)
+            {
+                if (_count == 0) return null;
+                connection = _idle[--_count];
+                _idle[_count] = null;
+            }
+            if (connection!.IsReusable()) return connection;
+            connection.Dispose();
+        }
+    }
+
+    /// <summary>Keeps the connection for reuse, or closes it when the pool is full.</summary>
+    public void Return(UpstreamConnection connection, long nowMs)
+    {
+        connection.IdleSinceMs = nowMs;
+        lock (_lock)
+        {
+            if (_count < _idle.Length)
+            {
+                _idle[_count++] = connection;
+                return;
+            }
+        }
+        connection.Dispose();
+    }
+
+    /// <summary>Closes connections idle since before <paramref name="cutoffMs"/>, and all of them when it is long.MaxValue.</summary>
+    public void CloseIdle(long cutoffMs)
+    {
+        while (true)
+        {
+            UpstreamConnection? victim = null;
+            lock (_lock)
+            {
+                if (_count == 0) return;
+                // The bottom of the stack is the oldest.
+                if (_idle[0]!.IdleSinceMs > cutoffMs) return;
+                victim = _idle[0];
+                Array.Copy(_idle, 1, _idle, 0, _count - 1);
+                _idle[--_count] = null;
+            }
+            victim!.Dispose();
+        }
+    }
+}
