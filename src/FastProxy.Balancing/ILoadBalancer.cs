@@ -32,4 +32,13 @@ public readonly ref struct PickContext
         int word = index >> 6;
         return word < Excluded.Length && (Excluded[word] & (1UL << (index & 63))) != 0;
     }
+
+    /// <summary>
+    /// Words an exclusion set over <paramref name="serverCount"/> servers needs, so that a retry loop can
+    /// <c>stackalloc ulong[PickContext.ExcludedWords(n)]</c> instead of allocating.
+    /// </summary>
+    public static int ExcludedWords(int serverCount) => (serverCount + 63) >> 6;
+
+    /// <summary>Marks server <paramref name="index"/> as tried in a set built for <see cref="Excluded"/>.</summary>
+    public static void Exclude(Span<ulong> excluded, int index) => excluded[index >> 6] |= 1UL << (index & 63);
 }
