@@ -52,14 +52,15 @@ internal sealed class TableReader
         }
     }
 
-    private object? Get(string key) => _table.TryGetValue(key, out var value) ? value : null;
+    /// <summary>The value as parsed, for keys that take more than one type.</summary>
+    public object? Raw(string key) => _table.TryGetValue(key, out var value) ? value : null;
 
     private void WrongType(string key, string expected, object value) =>
         Error(key, $"expected {expected}, got {TomlTypeNames.Of(value)}");
 
     public string? String(string key)
     {
-        var value = Get(key);
+        var value = Raw(key);
         if (value is null or string) return (string?)value;
         WrongType(key, "a string", value);
         return null;
@@ -84,7 +85,7 @@ internal sealed class TableReader
 
     public bool? Bool(string key)
     {
-        var value = Get(key);
+        var value = Raw(key);
         if (value is null or bool) return (bool?)value;
         WrongType(key, "a boolean (true or false)", value);
         return null;
@@ -92,7 +93,7 @@ internal sealed class TableReader
 
     public long? Integer(string key)
     {
-        var value = Get(key);
+        var value = Raw(key);
         if (value is null or long) return (long?)value;
         WrongType(key, "an integer", value);
         return null;
@@ -112,7 +113,7 @@ internal sealed class TableReader
 
     public TimeSpan? Duration(string key, bool allowZero = false)
     {
-        var value = Get(key);
+        var value = Raw(key);
         if (value is null) return null;
         if (value is not string text)
         {
@@ -135,7 +136,7 @@ internal sealed class TableReader
     /// <param name="max">The largest size the runtime can hold (e.g. int.MaxValue for buffer sizes).</param>
     public long? Size(string key, long max, bool allowZero = false)
     {
-        var value = Get(key);
+        var value = Raw(key);
         if (value is null) return null;
         if (value is not string text)
         {
@@ -176,7 +177,7 @@ internal sealed class TableReader
     /// <summary>A sub-table, [a.b] or b = { ... }.</summary>
     public TableReader? Table(string key, IReadOnlyList<string>? keys)
     {
-        var value = Get(key);
+        var value = Raw(key);
         if (value is null) return null;
         if (value is TomlTable table) return new TableReader(Context, table, PathOf(key), keys);
         WrongType(key, value is TomlTableArray ? $"a table ([{PathOf(key)}], not [[...]])" : "a table", value);
@@ -186,7 +187,7 @@ internal sealed class TableReader
     /// <summary>The elements of an array, [..] or [[..]], each with its own key path.</summary>
     public List<(object Value, string Path)>? Elements(string key)
     {
-        var value = Get(key);
+        var value = Raw(key);
         IEnumerable<object?> items;
         switch (value)
         {
@@ -209,7 +210,7 @@ internal sealed class TableReader
     /// <summary>An array of tables: [[key]] blocks, or key = [{ ... }, { ... }].</summary>
     public List<TableReader>? Tables(string key, IReadOnlyList<string> keys)
     {
-        var value = Get(key);
+        var value = Raw(key);
         if (value is TomlTable)
         {
             // [listeners] instead of [[listeners]] is the classic slip: say so.
@@ -230,7 +231,7 @@ internal sealed class TableReader
     /// <summary>An array of strings, each with its key path for precise errors.</summary>
     public List<(string Value, string Path)>? Strings(string key)
     {
-        var value = Get(key);
+        var value = Raw(key);
         if (value is string)
         {
             // A lone string where a list is expected: easy to fix, so tell exactly how.

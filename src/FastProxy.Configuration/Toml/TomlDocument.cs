@@ -72,7 +72,8 @@ internal static partial class TomlDocument
     {
         message = TokenKindRegex().Replace(message, "");
         message = RedefinedRegex().Replace(message, "already defined at line $1 and cannot be redefined");
-        message = message.Replace("`␤`", "end of line", StringComparison.Ordinal).Replace("␤", " ", StringComparison.Ordinal);
+        message = message.Replace("`<eof>`", "end of file", StringComparison.Ordinal)
+            .Replace("`␤`", "end of line", StringComparison.Ordinal).Replace("␤", " ", StringComparison.Ordinal);
         message = message.ReplaceLineEndings(" ").Trim();
         if (message.EndsWith('.')) message = message[..^1];
         return message.Length == 0 ? "invalid TOML" : char.ToLowerInvariant(message[0]) + message[1..];

@@ -43,7 +43,8 @@ internal static class HttpSyntax
     /// so no spaces or controls, no '?' (the query is not part of the path) and no '#' (never sent).
     /// Returns the problem, or null.
     /// </summary>
-    public static string? PathProblem(string path)
+    /// <param name="allowQuery">A request target we send (a health check) may carry a query; a path we match never does.</param>
+    public static string? PathProblem(string path, bool allowQuery = false)
     {
         if (!path.StartsWith('/')) return $"must start with '/', e.g. \"/{path}\"";
         foreach (var c in path)
@@ -51,7 +52,7 @@ internal static class HttpSyntax
             var problem = c switch
             {
                 ' ' => "must not contain spaces (percent-encode them as %20)",
-                '?' => "must not contain '?': paths are matched without the query string",
+                '?' when !allowQuery => "must not contain '?': paths are matched without the query string",
                 '#' => "must not contain '#': fragments are never sent to a server",
                 _ when char.IsControl(c) => "must not contain control characters",
                 _ when c > '\x7e' => "must be ASCII (percent-encode other characters)",
