@@ -23,6 +23,21 @@ internal static class Suggestions
                 bestDistance = distance;
             }
         }
+        return best ?? ByPrefix(normalized, candidates);
+    }
+
+    // Abbreviation or spelled out ("certificate" for "cert", "health_check" for "health"):
+    // too many edits for the distance rule, but one name clearly contains the other.
+    private static string? ByPrefix(string normalized, IEnumerable<string> candidates)
+    {
+        string? best = null;
+        foreach (var candidate in candidates)
+        {
+            var target = Normalize(candidate);
+            if (Math.Min(target.Length, normalized.Length) < 3) continue;
+            if (!target.StartsWith(normalized, StringComparison.Ordinal) && !normalized.StartsWith(target, StringComparison.Ordinal)) continue;
+            if (best is null || Math.Abs(candidate.Length - normalized.Length) < Math.Abs(best.Length - normalized.Length)) best = candidate;
+        }
         return best;
     }
 
