@@ -5,6 +5,8 @@ public sealed class ProxyConfig
 {
     /// <summary>The file this was loaded from, as given on the command line.</summary>
     public required string SourcePath { get; init; }
+    /// <summary>The directory relative file names in the config were resolved against (the config file's directory).</summary>
+    public string BaseDirectory { get; init; } = "";
     public GlobalConfig Global { get; init; } = new();
     /// <summary>Absent section: no admin listener.</summary>
     public AdminConfig? Admin { get; init; }
@@ -83,10 +85,13 @@ public sealed class ListenerConfig
 
 public sealed class TlsCertificateConfig
 {
+    /// <summary>Absolute path of the PEM certificate (chain), resolved against the config file's directory.</summary>
     public required string Cert { get; init; }
+    /// <summary>Absolute path of the PEM private key (unencrypted), resolved like <see cref="Cert"/>.</summary>
     public required string Key { get; init; }
     /// <summary>Null: the names in the certificate.</summary>
     public IReadOnlyList<string>? Sni { get; init; }
+    /// <summary>Absolute path of the PEM CA bundle that client certificates must chain to; null: no client certificates asked.</summary>
     public string? ClientCa { get; init; }
     public SourceLocation Location { get; init; }
 }
@@ -140,6 +145,7 @@ public sealed class UpstreamConfig
     public IReadOnlyList<ServerConfig> Servers { get; init; } = [];
     public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Http1;
     public bool Tls { get; init; }
+    /// <summary>Absolute path of the PEM CA bundle for server certificates; null: the system store.</summary>
     public string? Ca { get; init; }
     public string? Sni { get; init; }
     public bool InsecureSkipVerify { get; init; }
@@ -159,7 +165,7 @@ public sealed class ServerConfig
     public required string Address { get; init; }
     /// <summary>Resolved at load time.</summary>
     public required System.Net.IPEndPoint EndPoint { get; init; }
-    /// <summary>The host part as written, for Host/SNI purposes.</summary>
+    /// <summary>The host part as written, for Host/SNI purposes (an IPv6 literal keeps its brackets: "[::1]").</summary>
     public required string Host { get; init; }
     public int Weight { get; init; } = 1;
 }

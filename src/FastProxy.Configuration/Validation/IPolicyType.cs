@@ -1,0 +1,19 @@
+using FastProxy.Configuration.Reading;
+
+namespace FastProxy.Configuration.Validation;
+
+/// <summary>
+/// One kind of gateway policy, as named by <c>type</c> in [policies.NAME]. A new policy kind is
+/// one implementation of this, added to <see cref="PolicyTypes.All"/>.
+/// </summary>
+internal interface IPolicyType
+{
+    /// <summary>The value of <c>type</c> that selects this kind.</summary>
+    string Name { get; }
+
+    /// <summary>The keys this kind takes besides <c>type</c>; anything else is reported as unknown.</summary>
+    IReadOnlyList<string> Keys { get; }
+
+    /// <summary>Checks the policy's own keys, reporting through <paramref name="policy"/>.</summary>
+    void Validate(TableReader policy);
+}

@@ -1,0 +1,45 @@
+using System.Net;
+using FastProxy.Configuration.Reading;
+using FastProxy.Configuration.Values;
+
+namespace FastProxy.Configuration.Validation;
+
+/// <summary>One [[listeners]] entry. Uniqueness across listeners is <see cref="ListenerSetValidator"/>'s concern.</summary>
+internal static class ListenerValidator
+{
+    public static readonly string[] Keys = ["name", "bind", "protocol", "upstream", "tls", "limits"];
+
+    private static readonly (string, ListenerProtocol)[] Protocols = [("http", ListenerProtocol.Http), ("tcp", ListenerProtocol.Tcp)];
+
+    public static ListenerConfig Read(TableReader table, LimitsConfig limits)
+    {
+        var name = table.RequiredString("name");
+        var bind = table.RequiredString("bind");
+        var endPoint = bind is null ? null : EndPoints.Resolve(table.Context, table.PathOf("bind"), bind, allowPortZero: true, out _);
+        var protocol = table.Choice("protocol", "protocol", Protocols) ?? ListenerProtocol.Http;
+
+        var upstream = table.String("upstream");
+        if (upstream is not null && protocol != ListenerProtocol.Tcp)
+        {
+            table.Error("upstream", "only tcp listeners (protocol = \"tcp\") take an upstream; http listeners are routed by [[routes]]");
+        }
+
+        var tls = new List<TlsCertificateConfig>();
+        foreach (var entry in table.Tables("tls", TlsValidator.Keys) ?? [])
+        {
+            tls.Add(TlsValidator.Read(entry));
+        }
+
+        return new ListenerConfig
+        {
+            Name = name ?? "",
+            Bind = bind ?? "",
+            EndPoint = endPoint ?? new IPEndPoint(IPAddress.None, 0),
+            Protocol = protocol,
+            Upstream = upstream,
+            Tls = tls,
+            Limits = LimitsValidator.Read(table.Table("limits", LimitsValidator.Keys), limits),
+            Location = table.Context.Map.Value(table.Path),
+        };
+    }
+}

@@ -1,0 +1,18 @@
+namespace FastProxy.Configuration.Validation;
+
+/// <summary>The registry of policy kinds. Empty for now: no policy is implemented yet, so any type is refused rather than silently ignored.</summary>
+internal static class PolicyTypes
+{
+    public static readonly IReadOnlyList<IPolicyType> All = [];
+
+    public static IPolicyType? Find(string name)
+    {
+        foreach (var type in All)
+        {
+            if (string.Equals(type.Name, name, StringComparison.Ordinal)) return type;
+        }
+        return null;
+    }
+
+    public static string KnownList() => All.Count == 0 ? "none yet" : string.Join(", ", All.Select(t => t.Name));
+}

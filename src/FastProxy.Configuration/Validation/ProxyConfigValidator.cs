@@ -1,0 +1,43 @@
+using FastProxy.Configuration.Reading;
+using Tomlyn.Model;
+
+namespace FastProxy.Configuration.Validation;
+
+/// <summary>
+/// The whole file: reads every section (each checking itself), then checks what sections say about
+/// each other. Sections may come in any order in the file, so references are checked last.
+/// </summary>
+internal static class ProxyConfigValidator
+{
+    public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies"];
+
+    public static ProxyConfig Validate(LoadContext context, TomlTable document, string sourcePath)
+    {
+        var root = new TableReader(context, document, "", Keys);
+        var global = GlobalValidator.Read(root.Table("global", GlobalValidator.Keys));
+        var admin = AdminValidator.Read(root.Table("admin", AdminValidator.Keys));
+        var limits = LimitsValidator.Read(root.Table("limits", LimitsValidator.Keys), new LimitsConfig());
+        var listeners = ListenerSetValidator.Read(root, limits, admin);
+        var upstreams = UpstreamSetValidator.Read(root.Table("upstreams", keys: null));
+        var policies = PolicySetValidator.Read(root.Table("policies", keys: null));
+        var routes = RouteSetValidator.Read(root);
+
+        RouteReferenceValidator.Check(context, routes, listeners, upstreams, policies);
+        TcpListenerValidator.Check(context, listeners, routes, upstreams);
+        UsageValidator.Check(context, listeners, routes, upstreams);
+
+        return new ProxyConfig
+        {
+            SourcePath = sourcePath,
+            BaseDirectory = context.BaseDirectory,
+            Global = global,
+            Admin = admin,
+            Limits = limits,
+            Listeners = listeners.Select(l => l.Value).ToList(),
+            Routes = routes.Select(r => r.Value).ToList(),
+            Upstreams = upstreams,
+            Policies = policies,
+            Warnings = context.Diagnostics.Warnings,
+        };
+    }
+}

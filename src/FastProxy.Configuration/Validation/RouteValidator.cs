@@ -1,0 +1,54 @@
+using FastProxy.Configuration.Reading;
+using FastProxy.Configuration.Values;
+
+namespace FastProxy.Configuration.Validation;
+
+/// <summary>
+/// One [[routes]] entry on its own. What it refers to (upstreams, listeners, policies) is checked
+/// by <see cref="RouteReferenceValidator"/> once every section has been read.
+/// </summary>
+internal static class RouteValidator
+{
+    public static readonly string[] Keys = ["name", "listeners", "upstream", "respond", "strip_prefix", "policies", "match"];
+
+    public static RouteConfig Read(TableReader table, int index)
+    {
+        var name = table.Has("name") ? table.RequiredString("name") : null;
+
+        List<string>? listeners = null;
+        if (table.Strings("listeners") is { } names)
+        {
+            listeners = names.Select(n => n.Value).ToList();
+            if (names.Count == 0) table.Error("listeners", "must not be empty: leave it out to use every http listener");
+        }
+
+        var upstream = table.Has("upstream") ? table.RequiredString("upstream") : null;
+        var respond = RespondValidator.Read(table.Table("respond", RespondValidator.Keys));
+        if (table.Has("upstream") && table.Has("respond"))
+        {
+            table.Context.ErrorAtKey(table.PathOf("respond"), "give either upstream or respond, not both");
+        }
+        else if (!table.Has("upstream") && !table.Has("respond"))
+        {
+            table.TableError("needs upstream = \"NAME\" or respond = { status = ..., body = ... }");
+        }
+
+        var stripPrefix = table.String("strip_prefix");
+        if (stripPrefix is not null && HttpSyntax.PathProblem(stripPrefix) is { } problem)
+        {
+            table.Error("strip_prefix", problem);
+        }
+
+        return new RouteConfig
+        {
+            Name = name ?? KeyPath.Index("routes", index),
+            Listeners = listeners,
+            Upstream = upstream,
+            Respond = respond,
+            StripPrefix = stripPrefix,
+            Policies = table.Strings("policies")?.Select(p => p.Value).ToList() ?? [],
+            Match = MatchValidator.Read(table.Table("match", MatchValidator.Keys)),
+            Location = table.Context.Map.Value(table.Path),
+        };
+    }
+}

@@ -1,0 +1,111 @@
+using FastProxy.Configuration.Reading;
+using FastProxy.Configuration.Values;
+
+namespace FastProxy.Configuration.Validation;
+
+/// <summary>One [upstreams.NAME]: its servers, how to pick one, how to talk to it, and its resilience sub-tables.</summary>
+internal static class UpstreamValidator
+{
+    public static readonly string[] Keys =
+    [
+        "balance", "servers", "protocol", "tls", "ca", "sni", "insecure_skip_verify",
+        "connect_timeout", "response_timeout", "max_idle_per_server",
+        "health", "passive", "retry", "limits",
+    ];
+
+    private static readonly (string, BalanceKind)[] Balances =
+    [
+        ("round_robin", BalanceKind.RoundRobin),
+        ("least_conn", BalanceKind.LeastConn),
+        ("ip_hash", BalanceKind.IpHash),
+        ("weighted", BalanceKind.Weighted),
+    ];
+
+    private static readonly (string, UpstreamProtocol)[] Protocols =
+    [
+        ("http1", UpstreamProtocol.Http1),
+        ("h2c", UpstreamProtocol.H2c),
+        ("h2", UpstreamProtocol.H2),
+    ];
+
+    public static UpstreamConfig Read(TableReader table, string name)
+    {
+        var context = table.Context;
+        var defaults = new UpstreamConfig { Name = name };
+
+        var protocol = table.Choice("protocol", "protocol", Protocols) ?? defaults.Protocol;
+        var tls = table.Bool("tls") ?? false;
+        if (protocol == UpstreamProtocol.H2 && !tls)
+        {
+            // h2 is negotiated by ALPN inside TLS (RFC 9113 3.2); cleartext HTTP/2 is h2c.
+            table.Error("protocol", "h2 needs tls = true (for HTTP/2 without TLS use \"h2c\")");
+        }
+
+        var ca = ReadCa(table, tls);
+        var sni = ReadSni(table, tls);
+        var insecure = table.Bool("insecure_skip_verify") ?? false;
+        if (table.Has("insecure_skip_verify") && !tls)
+        {
+            table.Error("insecure_skip_verify", "only applies with tls = true");
+        }
+        else if (insecure)
+        {
+            context.Warning(table.PathOf("insecure_skip_verify"), "server certificates are not verified: for development only");
+        }
+
+        return new UpstreamConfig
+        {
+            Name = name,
+            Balance = table.Choice("balance", "balance", Balances) ?? defaults.Balance,
+            Servers = ServerValidator.ReadAll(table),
+            Protocol = protocol,
+            Tls = tls,
+            Ca = ca,
+            Sni = sni,
+            InsecureSkipVerify = insecure,
+            ConnectTimeout = table.Duration("connect_timeout") ?? defaults.ConnectTimeout,
+            ResponseTimeout = table.Duration("response_timeout") ?? defaults.ResponseTimeout,
+            MaxIdlePerServer = table.Int("max_idle_per_server", 0) ?? defaults.MaxIdlePerServer,
+            Health = HealthCheckValidator.Read(table.Table("health", HealthCheckValidator.Keys)),
+            Passive = PassiveHealthValidator.Read(table.Table("passive", PassiveHealthValidator.Keys)),
+            Retry = RetryValidator.Read(table.Table("retry", RetryValidator.Keys)),
+            Limits = UpstreamLimitsValidator.Read(table.Table("limits", UpstreamLimitsValidator.Keys)),
+            Location = context.Map.Value(table.Path),
+        };
+    }
+
+    private static string? ReadCa(TableReader table, bool tls)
+    {
+        if (table.String("ca") is not { } ca) return null;
+        if (!tls)
+        {
+            table.Error("ca", "only applies with tls = true");
+            return null;
+        }
+        var file = table.Context.FullPath(ca);
+        if (PemFiles.CheckReadable(table.Context, table.PathOf("ca"), file))
+        {
+            PemFiles.CheckCaBundle(table.Context, table.PathOf("ca"), file);
+        }
+        return file;
+    }
+
+    private static string? ReadSni(TableReader table, bool tls)
+    {
+        if (table.String("sni") is not { } sni) return null;
+        if (!tls)
+        {
+            table.Error("sni", "only applies with tls = true");
+            return null;
+        }
+        // We send this name, so it must be one exact name: no wildcard.
+        var normalized = HostNames.NormalizePattern(sni, allowIpLiteral: false, out var problem);
+        if (normalized is not null && normalized.StartsWith("*.", StringComparison.Ordinal))
+        {
+            problem = $"invalid name \"{sni}\": the name sent to the server cannot be a wildcard";
+            normalized = null;
+        }
+        if (normalized is null) table.Error("sni", problem);
+        return normalized;
+    }
+}
