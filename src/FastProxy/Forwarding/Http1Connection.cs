@@ -81,9 +81,11 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         {
             while (true)
             {
-                var runtime = Runtime;
-                var intake = await ReadRequestAsync(runtime);
+                var intake = await ReadRequestAsync(Runtime);
                 if (intake != Intake.Ready) break;
+
+                // The configuration current when the request arrived (a reload may have happened while idle).
+                var runtime = Runtime;
 
                 bool keepAlive;
                 var head = RequestHeadBytes;

@@ -1,0 +1,22 @@
+# Installs the Debian packages a step needs, only when something is missing. Sourced by run.sh and test.sh.
+#   build: what native AOT links with (a C toolchain and zlib headers)
+#   test:  the real clients the tests drive
+ensure_packages() {
+  local wanted=() missing=()
+  for group in "$@"; do
+    case "$group" in
+      build) wanted+=(gcc:gcc zlib1g-dev:/usr/include/zlib.h) ;;
+      test) wanted+=(curl:curl nghttp2-client:nghttp openssl:openssl) ;;
+    esac
+  done
+  for item in "${wanted[@]}"; do
+    local pkg="${item%%:*}" probe="${item#*:}"
+    if [[ "$probe" == /* ]]; then [ -e "$probe" ] || missing+=("$pkg"); else command -v "$probe" >/dev/null 2>&1 || missing+=("$pkg"); fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}

@@ -1,0 +1,103 @@
+using System.Net.Sockets;
+using FastProxy.Tests.Infrastructure;
+
+namespace FastProxy.Tests.Cli;
+
+/// <summary>The command line of ../shared/spec/proxy-toml.md, run against the native AOT binary.</summary>
+public sealed class CommandLineTests
+{
+    private static Task<ProcessResult> Run(params string[] args)
+        => Processes.RunAsync(ProxyProcess.BinaryPath, args, TimeSpan.FromSeconds(20));
+
+    [Fact]
+    public async Task Version_prints_the_version()
+    {
+        var r = await Run("--version");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Matches(@"^fastproxy \d+\.\d+\.\d+\s*$", r.StdOut);
+    }
+
+    [Fact]
+    public async Task Check_accepts_the_repository_config()
+    {
+        var r = await Processes.RunAsync(ProxyProcess.BinaryPath, ["check", "-c", Path.Combine(Processes.RepoRoot, "proxy.toml")]);
+        Assert.Equal(0, r.ExitCode);
+        Assert.EndsWith("proxy.toml: ok", r.StdOut.Trim());
+    }
+
+    [Fact]
+    public async Task Check_names_file_line_column_and_key_of_each_problem()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"bad-{Guid.NewGuid():N}.toml");
+        File.WriteAllText(path, """
+            [[listeners]]
+            name = "web"
+            bind = "127.0.0.1:0"
+
+            [[routes]]
+            upstream = "apii"
+
+            [upstreams.api]
+            servers = [ { address = "127.0.0.1:9" } ]
+            balanse = "round_robin"
+            """);
+        try
+        {
+            var r = await Run("check", "-c", path);
+            Assert.Equal(2, r.ExitCode);
+            var lines = r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Contains(lines, l => l.StartsWith($"{path}:6:") && l.Contains("routes[0].upstream") && l.Contains("no upstream named \"apii\""));
+            Assert.Contains(lines, l => l.StartsWith($"{path}:10:") && l.Contains("balanse") && l.Contains("balance"));
+            Assert.DoesNotContain("   at ", r.StdErr); // never a stack trace
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task Run_with_a_missing_config_file_names_it_and_exits_2()
+    {
+        var r = await Run("-c", "/nonexistent/proxy.toml");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("/nonexistent/proxy.toml", r.StdErr);
+        Assert.DoesNotContain("   at ", r.StdErr);
+    }
+
+    [Fact]
+    public async Task Run_with_a_port_in_use_names_the_listener_and_the_address()
+    {
+        using var blocker = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        blocker.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        blocker.Listen();
+        int port = ((System.Net.IPEndPoint)blocker.LocalEndPoint!).Port;
+        string path = Path.Combine(Path.GetTempPath(), $"busy-{Guid.NewGuid():N}.toml");
+        File.WriteAllText(path, $$"""
+            [[listeners]]
+            name = "web"
+            bind = "127.0.0.1:{{port}}"
+            [[routes]]
+            respond = { status = 200, body = "x" }
+            """);
+        try
+        {
+            var r = await Run("-c", path);
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains($"listener \"web\": cannot bind 127.0.0.1:{port}: address already in use", r.StdErr);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task Unknown_argument_is_a_usage_error()
+    {
+        var r = await Run("--frobnicate");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("unknown argument \"--frobnicate\"", r.StdErr);
+        Assert.Contains("usage:", r.StdErr);
+    }
+}
