@@ -1,3 +1,4 @@
+using FastProxy.Async;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
@@ -29,7 +30,7 @@ internal sealed partial class Http1Connection
     /// Streams the rest of a request body from the client to the upstream, with back-pressure both ways: a slow
     /// upstream stops our reads from the client, so memory stays within the pipes' thresholds however large the body.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<BodyCopy> PumpRequestBodyAsync(UpstreamConnection connection, ListenerRuntime runtime)
     {
         var output = connection.Output;
@@ -111,7 +112,7 @@ internal sealed partial class Http1Connection
     }
 
     /// <summary>Streams the response body from the upstream to the client, delimited as the response head says.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<BodyCopy> CopyResponseBodyAsync(UpstreamConnection connection, Upstream upstream, BodyKind kind, bool dechunk)
     {
         if (kind == BodyKind.None)
@@ -207,7 +208,7 @@ internal sealed partial class Http1Connection
     }
 
     /// <summary>Copies raw bytes until the source ends, then ends the destination too: one direction of a tunnel.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private static async ValueTask CopyRawAsync(PipeReader source, PipeWriter destination)
     {
         try

@@ -1,3 +1,4 @@
+using FastProxy.Async;
 using System.Buffers;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -48,7 +49,7 @@ internal sealed partial class Http1Connection
         : _responseBuffer.FirstSpan;
 
     /// <summary>Forwards the current request to the route's upstream and streams the answer back. Returns keep-alive.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardAsync(Route route, ListenerRuntime runtime)
     {
         var upstream = route.Upstream!;
@@ -95,7 +96,7 @@ internal sealed partial class Http1Connection
     private int Pick(Upstream upstream)
         => upstream.Balancer.Pick(new PickContext { ClientHash = _clientHash, Excluded = _excluded.AsSpan(0, upstream.ExclusionWords) });
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private static async ValueTask<UpstreamConnection?> ConnectAsync(Upstream upstream, UpstreamServer server)
     {
         try
@@ -109,7 +110,7 @@ internal sealed partial class Http1Connection
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Exchange> ExchangeAsync(UpstreamConnection connection, Route route, ListenerRuntime runtime, bool retryable)
     {
         var upstream = route.Upstream!;
@@ -252,7 +253,7 @@ internal sealed partial class Http1Connection
         _requestConsumed = true;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<ResponseIntake> ReadResponseHeadAsync(UpstreamConnection connection, Upstream upstream)
     {
         _response.Reset();
@@ -290,14 +291,14 @@ internal sealed partial class Http1Connection
     /// The exchange failed before a response reached the client: answer with the proxy's own status. The client
     /// connection survives only when its request was fully read (nothing of it is left in the pipe to misparse).
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Exchange> FailExchangeAsync(int status)
     {
         bool keepAlive = await FailAsync(status);
         return keepAlive ? Exchange.KeepAlive : Exchange.Close;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FailAsync(int status)
     {
         bool whole = _bodyComplete;

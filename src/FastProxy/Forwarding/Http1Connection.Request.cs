@@ -1,3 +1,4 @@
+using FastProxy.Async;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
@@ -43,7 +44,7 @@ internal sealed partial class Http1Connection
         : _requestBuffer.FirstSpan;
 
     /// <summary>Reads and parses one request head, then what is there of its body, without consuming them from the pipe.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Intake> ReadRequestAsync(ListenerRuntime runtime)
     {
         _request.Reset();
@@ -179,7 +180,7 @@ internal sealed partial class Http1Connection
         => RejectAsync(_requestDecoder.Error == ChunkedError.BodyTooLarge ? 413 : 400, HeadError.None, runtime);
 
     /// <summary>Answers a request the proxy refuses and marks the connection for closing: its framing can no longer be trusted.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Intake> RejectAsync(int status, HeadError reason, ListenerRuntime runtime)
     {
         _clientDeadline.Disarm();
@@ -243,7 +244,7 @@ internal sealed partial class Http1Connection
     }
 
     /// <summary>Sends a canned response (a respond route, a 404) and consumes the request; the request body, if any, is skipped.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> RespondAsync(CannedResponse response, ListenerRuntime runtime)
     {
         // A body that was read whole can be skipped and the connection kept; a streaming one cannot.

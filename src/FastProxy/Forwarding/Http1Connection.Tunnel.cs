@@ -1,3 +1,4 @@
+using FastProxy.Async;
 using System.Runtime.CompilerServices;
 using FastProxy.Upstreams;
 
@@ -9,7 +10,7 @@ internal sealed partial class Http1Connection
     /// After 101 Switching Protocols (RFC 9110 §15.2.2) the connection is no longer HTTP: bytes are relayed both
     /// ways until each side has finished, each direction closing on its own (half-close).
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Exchange> TunnelAsync(UpstreamConnection connection)
     {
         if (!_requestConsumed) ConsumeRequest();

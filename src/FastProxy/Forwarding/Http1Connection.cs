@@ -1,3 +1,4 @@
+using FastProxy.Async;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
@@ -74,7 +75,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
 
     private ReadOnlySpan<byte> ClientAddress => _clientAddress.AsSpan(0, _clientAddressLength);
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask RunAsync()
     {
         try

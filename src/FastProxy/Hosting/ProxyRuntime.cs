@@ -10,11 +10,14 @@ namespace FastProxy.Hosting;
 /// </summary>
 internal sealed class ProxyRuntime
 {
+    private readonly Upstream[] _upstreamList;
+
     private ProxyRuntime(ProxyConfig config, Dictionary<string, Upstream> upstreams, Dictionary<string, ListenerRuntime> listeners)
     {
         Config = config;
         Upstreams = upstreams;
         Listeners = listeners;
+        _upstreamList = [.. upstreams.Values];
     }
 
     public ProxyConfig Config { get; }
@@ -80,6 +83,7 @@ internal sealed class ProxyRuntime
     /// <summary>Closes pooled upstream connections idle since before the cutoff (all of them for long.MaxValue).</summary>
     public void CloseIdleUpstreamConnections(long cutoffMs)
     {
-        foreach (var upstream in Upstreams.Values) upstream.CloseIdleConnections(cutoffMs);
+        // An array, not the dictionary's interface: this runs every second and must not allocate an enumerator.
+        foreach (var upstream in _upstreamList) upstream.CloseIdleConnections(cutoffMs);
     }
 }

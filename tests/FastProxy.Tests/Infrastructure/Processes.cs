@@ -7,7 +7,8 @@ public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr);
 /// <summary>Runs real command-line clients (curl, nghttp, openssl) with a hard time limit.</summary>
 public static class Processes
 {
-    public static async Task<ProcessResult> RunAsync(string file, IEnumerable<string> args, TimeSpan? timeout = null, string? stdin = null)
+    public static async Task<ProcessResult> RunAsync(string file, IEnumerable<string> args, TimeSpan? timeout = null, string? stdin = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -17,6 +18,10 @@ public static class Processes
             UseShellExecute = false,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        if (environment is not null)
+        {
+            foreach (var (k, v) in environment) psi.Environment[k] = v;
+        }
         using var process = Process.Start(psi)!;
         if (stdin is not null)
         {
