@@ -183,7 +183,7 @@ internal sealed class TableReader
         var value = Raw(key);
         if (value is null) return null;
         if (value is TomlTable table) return new TableReader(Context, table, PathOf(key), keys);
-        WrongType(key, value is TomlTableArray ? $"a table ([{PathOf(key)}], not [[...]])" : "a table", value);
+        WrongType(key, value is TomlTableArray ? "a table ([...], not [[...]])" : "a table", value);
         return null;
     }
 
