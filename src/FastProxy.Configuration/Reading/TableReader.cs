@@ -14,12 +14,13 @@ internal sealed class TableReader
     private readonly TomlTable _table;
 
     /// <param name="keys">The keys this table accepts; any other is reported as unknown. Null: free-form (names chosen by the user).</param>
-    public TableReader(LoadContext context, TomlTable table, string path, IReadOnlyList<string>? keys)
+    /// <param name="misplaced">Keys that belong in another table, with where: said instead of a spelling suggestion.</param>
+    public TableReader(LoadContext context, TomlTable table, string path, IReadOnlyList<string>? keys, IReadOnlyDictionary<string, string>? misplaced = null)
     {
         Context = context;
         _table = table;
         Path = path;
-        if (keys is not null) CheckKeys(keys);
+        if (keys is not null) CheckKeys(keys, misplaced);
     }
 
     public LoadContext Context { get; }
@@ -40,12 +41,14 @@ internal sealed class TableReader
     public void Missing(string key) => TableError($"missing required key \"{key}\"");
 
     // A typo must not silently do nothing: every key not in the list is an error.
-    private void CheckKeys(IReadOnlyList<string> keys)
+    private void CheckKeys(IReadOnlyList<string> keys, IReadOnlyDictionary<string, string>? misplaced)
     {
         foreach (var key in _table.Keys)
         {
             if (keys.Contains(key, StringComparer.Ordinal)) continue;
-            var hint = Suggestions.Closest(key, keys) is { } close
+            var hint = misplaced is not null && misplaced.TryGetValue(key, out var home)
+                ? $"it belongs in {home}"
+                : Suggestions.Closest(key, keys) is { } close
                 ? $"did you mean \"{close}\"?"
                 : $"known: {Suggestions.KnownList(keys)}";
             Context.ErrorAtKey(PathOf(key), $"unknown key ({hint})");
@@ -180,7 +183,7 @@ internal sealed class TableReader
         var value = Raw(key);
         if (value is null) return null;
         if (value is TomlTable table) return new TableReader(Context, table, PathOf(key), keys);
-        WrongType(key, value is TomlTableArray ? $"a table ([{PathOf(key)}], not [[...]])" : "a table", value);
+        WrongType(key, value is TomlTableArray ? "a table ([...], not [[...]])" : "a table", value);
         return null;
     }
 
@@ -208,7 +211,7 @@ internal sealed class TableReader
     }
 
     /// <summary>An array of tables: [[key]] blocks, or key = [{ ... }, { ... }].</summary>
-    public List<TableReader>? Tables(string key, IReadOnlyList<string> keys)
+    public List<TableReader>? Tables(string key, IReadOnlyList<string> keys, IReadOnlyDictionary<string, string>? misplaced = null)
     {
         var value = Raw(key);
         if (value is TomlTable)
@@ -222,7 +225,7 @@ internal sealed class TableReader
         var list = new List<TableReader>();
         foreach (var (item, path) in elements)
         {
-            if (item is TomlTable table) list.Add(new TableReader(Context, table, path, keys));
+            if (item is TomlTable table) list.Add(new TableReader(Context, table, path, keys, misplaced));
             else Context.Error(path, $"expected a table, got {TomlTypeNames.Of(item)}");
         }
         return list;

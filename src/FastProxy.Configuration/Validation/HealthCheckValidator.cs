@@ -23,7 +23,7 @@ internal static class HealthCheckValidator
         {
             foreach (var key in HttpOnlyKeys)
             {
-                if (table.Has(key)) table.Error(key, "only applies to type = \"http\" (a tcp check only connects)");
+                if (table.Has(key)) table.Context.ErrorAtKey(table.PathOf(key), "only applies to type = \"http\" (a tcp check only connects)");
             }
         }
 

@@ -10,7 +10,7 @@ internal static class ListenerSetValidator
     public static List<Located<ListenerConfig>> Read(TableReader root, LimitsConfig limits, AdminConfig? admin)
     {
         var listeners = new List<Located<ListenerConfig>>();
-        foreach (var table in root.Tables("listeners", ListenerValidator.Keys) ?? [])
+        foreach (var table in root.Tables("listeners", ListenerValidator.Keys, ListenerValidator.Misplaced) ?? [])
         {
             listeners.Add(new(ListenerValidator.Read(table, limits), table.Path));
         }

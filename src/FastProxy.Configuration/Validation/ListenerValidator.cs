@@ -9,6 +9,11 @@ internal static class ListenerValidator
 {
     public static readonly string[] Keys = ["name", "bind", "protocol", "upstream", "tls", "limits"];
 
+    /// <summary>TLS and limits keys written on the listener itself: say where they go.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Misplaced = MisplacedKeys.Homes(
+        (TlsValidator.Keys, "[[listeners.tls]]"),
+        (LimitsValidator.Keys, "[listeners.limits]"));
+
     private static readonly (string, ListenerProtocol)[] Protocols = [("http", ListenerProtocol.Http), ("tcp", ListenerProtocol.Tcp)];
 
     public static ListenerConfig Read(TableReader table, LimitsConfig limits)

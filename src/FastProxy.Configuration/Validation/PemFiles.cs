@@ -44,9 +44,10 @@ internal static class PemFiles
         X509Certificate2 certificate;
         try
         {
-            certificate = X509Certificate2.CreateFromPemFile(certFile);
+            // The first certificate only (the leaf); CreateFromPemFile would also want a key in the same file.
+            certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certFile));
         }
-        catch (CryptographicException)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             context.Error(certPath, $"no PEM certificate found in {certFile}");
             return;
@@ -61,9 +62,10 @@ internal static class PemFiles
         {
             using var pair = X509Certificate2.CreateFromPemFile(certFile, keyFile);
         }
-        catch (CryptographicException)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
-            // Tell "not a usable key" apart from "a key, but another certificate's".
+            // A key of another certificate is an ArgumentException; anything unusable as a key, a
+            // CryptographicException. Tell them apart by the file itself for a precise message. apart from "a key, but another certificate's".
             var problem = keyText.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal)
                 ? $"the private key in {keyFile} is encrypted; give an unencrypted PEM key"
                 : !keyText.Contains("PRIVATE KEY-----", StringComparison.Ordinal)

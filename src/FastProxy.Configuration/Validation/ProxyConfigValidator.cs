@@ -11,9 +11,14 @@ internal static class ProxyConfigValidator
 {
     public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies"];
 
+    /// <summary>Section keys written at the top of the file, before any [section]: say where they go.</summary>
+    private static readonly IReadOnlyDictionary<string, string> Misplaced = MisplacedKeys.Homes(
+        (GlobalValidator.Keys, "[global]"),
+        (LimitsValidator.Keys, "[limits]"));
+
     public static ProxyConfig Validate(LoadContext context, TomlTable document, string sourcePath)
     {
-        var root = new TableReader(context, document, "", Keys);
+        var root = new TableReader(context, document, "", Keys, Misplaced);
         var global = GlobalValidator.Read(root.Table("global", GlobalValidator.Keys));
         var admin = AdminValidator.Read(root.Table("admin", AdminValidator.Keys));
         var limits = LimitsValidator.Read(root.Table("limits", LimitsValidator.Keys), new LimitsConfig());

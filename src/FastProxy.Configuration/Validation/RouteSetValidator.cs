@@ -10,7 +10,7 @@ internal static class RouteSetValidator
         var routes = new List<Located<RouteConfig>>();
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
         var index = 0;
-        foreach (var table in root.Tables("routes", RouteValidator.Keys) ?? [])
+        foreach (var table in root.Tables("routes", RouteValidator.Keys, RouteValidator.Misplaced) ?? [])
         {
             var route = RouteValidator.Read(table, index++);
             if (!seen.TryAdd(route.Name, table.Path))

@@ -11,6 +11,10 @@ internal static class RouteValidator
 {
     public static readonly string[] Keys = ["name", "listeners", "upstream", "respond", "strip_prefix", "policies", "match"];
 
+    /// <summary>Match conditions written on the route itself: a common slip, so say where they go.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Misplaced =
+        MatchValidator.Keys.ToDictionary(k => k, _ => "[routes.match]", StringComparer.Ordinal);
+
     public static RouteConfig Read(TableReader table, int index)
     {
         var name = table.Has("name") ? table.RequiredString("name") : null;

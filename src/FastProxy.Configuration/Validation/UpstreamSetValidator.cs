@@ -18,7 +18,7 @@ internal static class UpstreamSetValidator
                 upstreams.Context.Error(path, $"expected a table [upstreams.NAME] (every upstream has a name), got {TomlTypeNames.Of(value)}");
                 continue;
             }
-            list.Add(UpstreamValidator.Read(new TableReader(upstreams.Context, table, path, UpstreamValidator.Keys), name));
+            list.Add(UpstreamValidator.Read(new TableReader(upstreams.Context, table, path, UpstreamValidator.Keys, UpstreamValidator.Misplaced), name));
         }
         return list;
     }

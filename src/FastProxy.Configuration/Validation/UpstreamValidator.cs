@@ -13,6 +13,14 @@ internal static class UpstreamValidator
         "health", "passive", "retry", "limits",
     ];
 
+    /// <summary>Keys of a server or a sub-table written on the upstream itself: say where they go.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Misplaced = MisplacedKeys.Homes(
+        (ServerValidator.Keys, "servers = [{ address = ..., weight = ... }]"),
+        (HealthCheckValidator.Keys, "[upstreams.NAME.health]"),
+        (PassiveHealthValidator.Keys, "[upstreams.NAME.passive]"),
+        (RetryValidator.Keys, "[upstreams.NAME.retry]"),
+        (UpstreamLimitsValidator.Keys, "[upstreams.NAME.limits]"));
+
     private static readonly (string, BalanceKind)[] Balances =
     [
         ("round_robin", BalanceKind.RoundRobin),

@@ -124,6 +124,18 @@ public class TypeAndUnitTests
     }
 
     [Fact]
+    public void ArrayOfTablesWhereOneTableBelongs()
+    {
+        var error = ConfigText.Error(ConfigText.Minimal + """
+
+            [[routes.match]]
+            path = "/"
+            """);
+
+        Assert.Equal("proxy.toml:7:1: routes[0].match: expected a table ([...], not [[...]]), got an array of tables", error);
+    }
+
+    [Fact]
     public void StringWhereListBelongs_SaysHowToWriteIt()
     {
         var error = ConfigText.Error("""
