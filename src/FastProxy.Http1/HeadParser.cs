@@ -92,6 +92,10 @@ internal static class HeadParser
             if (length > 0 && input[lineEnd - 1] == CR) length--;
             return length > limits.MaxStartLine ? default(TStartLine).StartLineTooLong : HeadError.None;
         }
+        // With max_headers fields already, only the final CRLF may follow: a line starting with anything else is one
+        // field too many, known from its first byte. (A CR first is judged when the line ends.)
+        if (head.FieldCount >= limits.MaxHeaders && lineEnd > head.LineStart && input[head.LineStart] != CR)
+            return HeadError.TooManyHeaders;
         // The field section's bytes through this line's LF (through the final CRLF for the empty line that ends it).
         int bytes = lineEnd + (terminated ? 1 : 0) - head.FieldsStart;
         return bytes > limits.MaxHeaderBytes ? HeadError.HeadersTooLarge : HeadError.None;
