@@ -165,6 +165,32 @@ public sealed class ChunkedDecoderTests
         }
     }
 
+    /// <summary>
+    /// A size that does not fit 64 bits is malformed (400) whatever max_body is, as an overflowing Content-Length is:
+    /// the size is judged against max_body only once all its digits are in.
+    /// </summary>
+    [Theory]
+    [InlineData("size_overflow_16_digits")]
+    [InlineData("size_overflow_17_digits")]
+    [InlineData("size_overflow_after_leading_zeros")]
+    public void Overflowing_size_is_malformed_even_under_max_body(string name)
+    {
+        var outcome = FeedEveryWay(Wire.Bytes(ChunkedCases.Find(name).Body), maxBody: 10 * 1024 * 1024);
+        Assert.Equal(ChunkedError.ChunkSizeOverflow, outcome.Error);
+    }
+
+    [Theory]
+    [InlineData("A00001\r\n")]
+    [InlineData("A00001;x=y\r\n")]
+    [InlineData("5\r\nhello\r\nA00000\r\n")]
+    public void Size_over_max_body_is_refused_once_its_digits_end(string body)
+    {
+        var outcome = FeedEveryWay(Wire.Bytes(body), maxBody: 10 * 1024 * 1024);
+        Assert.Equal(ChunkedError.BodyTooLarge, outcome.Error);
+        // At the byte after the last digit: no data of the chunk was let through.
+        Assert.Equal(body.IndexOfAny([';', '\r'], body.LastIndexOf('A')), outcome.Consumed);
+    }
+
     [Fact]
     public void Trailer_over_its_cap_is_refused()
     {
