@@ -101,6 +101,38 @@ public sealed class HeadRejectionTests
         Assert.DoesNotContain("POST", Wire.Text(upstream.ReceivedBytes));
     }
 
+    /// <summary>About 13 KiB of good fields (80, under the default 100): the head straddles the proxy's 4 KiB receive segments.</summary>
+    private static readonly string ManyFields = string.Concat(Enumerable.Range(0, 80).Select(i => $"X-Field-{i:D3}: {new string('v', 145)}\r\n"));
+
+    /// <summary>About 36 KiB in 30 fields: over the default max_header_bytes (32 KiB), under max_headers.</summary>
+    private static readonly string BigFields = string.Concat(Enumerable.Range(0, 30).Select(i => $"X-Big-{i:D2}: {new string('v', 1200)}\r\n"));
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1000)]
+    [InlineData(4096)]
+    public Task Bad_field_after_many_good_ones_across_segments(int pieceSize)
+        => Refusal.AssertRefusedAsync(Wire.Bytes("POST / HTTP/1.1\r\nHost: a\r\n" + ManyFields + "Content-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+            400, pieceSize: pieceSize);
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1000)]
+    public Task Head_over_default_max_header_bytes_across_segments_is_431(int pieceSize)
+        => Refusal.AssertRefusedAsync(Wire.Bytes("GET / HTTP/1.1\r\nHost: a\r\n" + BigFields + "\r\n"), 431, pieceSize: pieceSize);
+
+    [Fact]
+    public async Task Large_good_head_across_segments_is_forwarded_intact()
+    {
+        await using var upstream = new RawUpstream(RawUpstream.Echo);
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port]));
+        using var client = new RawClient(proxy.Port());
+        await client.SendInPiecesAsync(Wire.Bytes("GET /big HTTP/1.1\r\nHost: a\r\n" + ManyFields + "Connection: close\r\n\r\n"), 1000, delayMs: 1);
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", await client.ReadUntilCloseAsync(Refusal.ReadTimeout));
+        var seen = Assert.Single(upstream.Requests);
+        Assert.Contains(ManyFields, seen.Head);
+    }
+
     [Theory]
     [InlineData("GET http://other.test:8080/p/q?x=1 HTTP/1.1", "Host: wrong.test\r\n", "GET /p/q?x=1 HTTP/1.1", "other.test:8080")]
     [InlineData("GET http://other.test?x=1 HTTP/1.1", "Host: wrong.test\r\n", "GET /?x=1 HTTP/1.1", "other.test")]

@@ -60,6 +60,9 @@ public sealed class ChunkedDecoderTests
         return new Outcome("NeedMore", decoder.Error, consumedTotal, data.ToString(), decoder.TotalDataBytes);
     }
 
+    /// <summary>For other test classes: every way of feeding <paramref name="input"/> gives one outcome.</summary>
+    internal static void AssertSameEverySplit(byte[] input, long maxBody) => FeedEveryWay(input, maxBody);
+
     /// <summary>Feeds every way and asserts each gives the whole-input outcome; returns it.</summary>
     private static Outcome FeedEveryWay(byte[] input, long maxBody = 0)
     {
