@@ -34,7 +34,16 @@ public sealed class BodyRejectionTests
     public Task Malformed_chunked_body_after_the_head_arrived_alone()
         => Refusal.AssertRefusedAsync(Wire.Bytes(ChunkedHead + "5\r\nhello\r\n" + "x\r\n"), 400, pieceSize: ChunkedHead.Length);
 
+    [Fact]
+    public Task Malformed_chunked_body_sent_with_an_expect_continue_head_is_refused()
+        => Refusal.AssertRefusedAsync(
+            Wire.Bytes("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0x0\r\n\r\n"), 400);
+
     private const string MaxBody16 = "max_body = \"16B\"";
+
+    [Fact]
+    public Task Content_length_over_max_body_with_expect_continue_is_413_before_the_go_ahead()
+        => Refusal.AssertRefusedAsync(Wire.Bytes("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 17\r\n\r\n"), 413, MaxBody16);
 
     [Fact]
     public Task Content_length_over_max_body_is_413()

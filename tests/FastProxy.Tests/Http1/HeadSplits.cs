@@ -10,6 +10,9 @@ internal static class Wire
 
     public static string Text(ReadOnlySpan<byte> bytes) => Encoding.Latin1.GetString(bytes);
 
+    /// <summary>Where a message's body starts: just past its first empty line.</summary>
+    public static int BodyStart(ReadOnlySpan<byte> message) => message.IndexOf("\r\n\r\n"u8) + 4;
+
     /// <summary>A readable form of wire bytes for assertion messages: CR, LF and other controls escaped.</summary>
     public static string Show(ReadOnlySpan<byte> bytes)
     {
