@@ -92,7 +92,7 @@ public struct ChunkedDecoder
 
     public ChunkedError Error { get; private set; }
 
-    /// <summary>Payload bytes seen so far.</summary>
+    /// <summary>Payload bytes declared by the chunk sizes read so far.</summary>
     public readonly long TotalDataBytes => _total;
 
     /// <summary>
@@ -128,8 +128,14 @@ public struct ChunkedDecoder
                     break;
 
                 case State.Size:
-                    if (b == CR) { _state = State.SizeLineFeed; break; }
-                    if (b == Semicolon) { _extensionBytes = 1; _state = State.ExtensionName; break; }
+                    if (b == CR || b == Semicolon)
+                    {
+                        if (!CountDeclaredSize()) return Fail(ChunkedError.BodyTooLarge, i, out consumed);
+                        if (b == CR) { _state = State.SizeLineFeed; break; }
+                        _extensionBytes = 1;
+                        _state = State.ExtensionName;
+                        break;
+                    }
                     if (!TryAddHexDigit(b)) return Fail(b == LF ? ChunkedError.BareLineFeed : ChunkedError.InvalidChunkSize, i, out consumed);
                     if (_state == State.Failed) { consumed = i; return ChunkedStep.Error; }
                     break;
@@ -259,15 +265,19 @@ public struct ChunkedDecoder
             _state = State.Failed;
             return true;
         }
-        long size = (_chunkSize << 4) | (uint)digit;
-        _total += size - _chunkSize;
-        if (_maxBody > 0 && _total > _maxBody)
-        {
-            Error = ChunkedError.BodyTooLarge;
-            _state = State.Failed;
-            return true;
-        }
-        _chunkSize = size;
+        _chunkSize = (_chunkSize << 4) | (uint)digit;
+        return true;
+    }
+
+    /// <summary>
+    /// Adds the chunk's size, now that all its digits are in, to the body's total; false when that goes over max_body.
+    /// Judged here rather than digit by digit so that a size too big for 64 bits is reported as malformed (400), as
+    /// an overflowing Content-Length is, and not as too large (413). No data of the chunk has been let through yet.
+    /// </summary>
+    private bool CountDeclaredSize()
+    {
+        if (_maxBody > 0 && _chunkSize > _maxBody - _total) return false;
+        _total += _chunkSize;
         return true;
     }
 

@@ -27,23 +27,20 @@ internal static class HeadParser
         while (true)
         {
             int lf = input[head.ScanOffset..].IndexOf(LF);
+            if (lf >= 0) lf += head.ScanOffset;
+
+            // The limits are judged on the line as far as it has arrived, before its terminator is looked at: a line
+            // already over a limit is refused now rather than at the timeout, and a head gets the same answer
+            // however its bytes are split.
+            var limitError = CheckLimits<TStartLine>(input, lf < 0 ? input.Length : lf, lf >= 0, head, limits);
+            if (limitError != HeadError.None) return Fail(head, limitError);
+
             if (lf < 0)
             {
                 head.ScanOffset = input.Length;
-                // An unfinished line already over a limit will never be acceptable: say so now, not at the timeout.
-                if (!head.InFields)
-                {
-                    if (input.Length - head.LineStart > limits.MaxStartLine)
-                        return Fail(head, default(TStartLine).StartLineTooLong);
-                }
-                else if (input.Length - head.FieldsStart > limits.MaxHeaderBytes)
-                {
-                    return Fail(head, HeadError.HeadersTooLarge);
-                }
                 return ParseStatus.NeedMore;
             }
 
-            lf += head.ScanOffset;
             // RFC 9112 §2.2: a bare LF as a line terminator is refused; only CRLF ends a line here.
             if (lf == head.LineStart || input[lf - 1] != CR) return Fail(head, HeadError.BareLineFeed);
 
@@ -59,15 +56,12 @@ internal static class HeadParser
                         return Fail(head, HeadError.TooManyEmptyLines);
                     continue;
                 }
-                if (line.Length > limits.MaxStartLine) return Fail(head, default(TStartLine).StartLineTooLong);
                 var error = default(TStartLine).Parse(line, lineStart, head);
                 if (error != HeadError.None) return Fail(head, error);
                 head.InFields = true;
                 head.FieldsStart = lf + 1;
                 continue;
             }
-
-            if (lf + 1 - head.FieldsStart > limits.MaxHeaderBytes) return Fail(head, HeadError.HeadersTooLarge);
 
             if (line.IsEmpty)
             {
@@ -80,6 +74,31 @@ internal static class HeadParser
             var fieldError = ParseField(line, lineStart, lf + 1, head);
             if (fieldError != HeadError.None) return Fail(head, fieldError);
         }
+    }
+
+    /// <summary>
+    /// The size limits, applied to the current line's bytes up to <paramref name="lineEnd"/> (its LF when
+    /// <paramref name="terminated"/>, else the end of what has arrived). Each measure only grows as bytes arrive,
+    /// so a prefix is refused only if the whole head would be, for the same reason.
+    /// </summary>
+    private static HeadError CheckLimits<TStartLine>(ReadOnlySpan<byte> input, int lineEnd, bool terminated, MessageHead head,
+        in HeadLimits limits)
+        where TStartLine : struct, IStartLineParser
+    {
+        if (!head.InFields)
+        {
+            // The start line's length without its CRLF. A CR last may be the CRLF's, whether or not its LF is here yet.
+            int length = lineEnd - head.LineStart;
+            if (length > 0 && input[lineEnd - 1] == CR) length--;
+            return length > limits.MaxStartLine ? default(TStartLine).StartLineTooLong : HeadError.None;
+        }
+        // With max_headers fields already, only the final CRLF may follow: a line starting with anything else is one
+        // field too many, known from its first byte. (A CR first is judged when the line ends.)
+        if (head.FieldCount >= limits.MaxHeaders && lineEnd > head.LineStart && input[head.LineStart] != CR)
+            return HeadError.TooManyHeaders;
+        // The field section's bytes through this line's LF (through the final CRLF for the empty line that ends it).
+        int bytes = lineEnd + (terminated ? 1 : 0) - head.FieldsStart;
+        return bytes > limits.MaxHeaderBytes ? HeadError.HeadersTooLarge : HeadError.None;
     }
 
     private static ParseStatus Fail(MessageHead head, HeadError error)
