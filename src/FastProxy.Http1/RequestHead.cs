@@ -47,9 +47,6 @@ public sealed class RequestHead : MessageHead
     /// <summary>The client asks to switch protocols (Connection: upgrade plus an Upgrade field).</summary>
     public bool IsUpgrade => (Connection & ConnectionOptions.Upgrade) != 0 && IndexOf(KnownHeader.Upgrade) >= 0;
 
-    internal int HostFields;
-    internal bool HostFieldEmpty;
-
     public override void Reset()
     {
         base.Reset();
@@ -62,8 +59,6 @@ public sealed class RequestHead : MessageHead
         HostStart = HostLength = HostNameLength = 0;
         HostFromTarget = false;
         ExpectContinue = false;
-        HostFields = 0;
-        HostFieldEmpty = false;
     }
 
     public ReadOnlySpan<byte> MethodBytes(ReadOnlySpan<byte> head) => head.Slice(RequestLineStart, MethodLength);

@@ -48,7 +48,7 @@ internal static class RequestHeadWriter
             bool keep = !field.HopByHop
                 && field.Known is not (KnownHeader.XForwardedFor or KnownHeader.XForwardedProto or KnownHeader.XForwardedHost)
                 && !(field.Known == KnownHeader.Host && request.HostFromTarget);
-            anyForwardedFor |= field.Known == KnownHeader.XForwardedFor;
+            anyForwardedFor |= field.Known == KnownHeader.XForwardedFor && !field.HopByHop;
             if (keep)
             {
                 if (runStart < 0) runStart = field.LineStart;
@@ -85,7 +85,8 @@ internal static class RequestHeadWriter
         {
             foreach (ref readonly HeaderField field in request.Fields)
             {
-                if (field.Known != KnownHeader.XForwardedFor || field.ValueLength == 0) continue;
+                // A client that named X-Forwarded-For in Connection asked for it to stop here.
+                if (field.Known != KnownHeader.XForwardedFor || field.ValueLength == 0 || field.HopByHop) continue;
                 Put(span, ref w, field.Value(head));
                 Put(span, ref w, ", "u8);
             }

@@ -42,6 +42,9 @@ public sealed class RawClient : IDisposable
     {
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
         var all = new MemoryStream();
+        // Bytes a previous ReadResponseAsync read past its response come first.
+        all.Write(_pending.ToArray());
+        _pending = [];
         var buffer = new byte[64 * 1024];
         try
         {
