@@ -140,7 +140,7 @@ internal static class HeadParser
         field.ValueStart = lineStart + colon + 1 + start;
         field.ValueLength = value.Length;
         field.Known = KnownHeaders.Lookup(name);
-        field.HopByHop = KnownHeaders.IsHopByHop(field.Known);
+        field.HopByHop = KnownHeaders.IsHopByHop(field.Known) || (field.Known == KnownHeader.None && KnownHeaders.IsUnderscoreAlias(name));
 
         switch (field.Known)
         {

@@ -66,6 +66,22 @@ public static class KnownHeaders
     }
 
     /// <summary>
+    /// True for a name like "Transfer_Encoding" or "content_length": an underscore spelling of a field the proxy
+    /// treats specially. CGI-style servers (PHP, WSGI, Rack) turn '_' and '-' into the same variable name, so such a
+    /// field could be read as framing or Host behind the proxy's back. They are dropped, not forwarded (nginx drops
+    /// every underscored name by default; this drops only the dangerous ones).
+    /// </summary>
+    public static bool IsUnderscoreAlias(ReadOnlySpan<byte> name)
+    {
+        // The longest known name is 17 bytes; anything longer cannot alias one.
+        if (name.Length > 17 || !name.Contains((byte)'_')) return false;
+        Span<byte> dashed = stackalloc byte[name.Length];
+        name.CopyTo(dashed);
+        dashed.Replace((byte)'_', (byte)'-');
+        return Lookup(dashed) != KnownHeader.None;
+    }
+
+    /// <summary>
     /// Hop-by-hop fields (RFC 9110 §7.6.1) that a proxy must not forward: Connection, Keep-Alive, TE, Trailer,
     /// Upgrade (re-added only when tunnelling) and Proxy-*. Framing fields are rewritten by the forwarder, not here.
     /// </summary>

@@ -72,4 +72,18 @@ public sealed class SmokeTests
         var seen = Assert.Single(upstream.Requests);
         Assert.Equal("127.0.0.1", seen.Header("X-Forwarded-For"));
     }
+
+    [Fact]
+    public async Task Underscore_spellings_of_framing_fields_are_not_forwarded()
+    {
+        await using var upstream = new RawUpstream();
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port]));
+        using var client = new RawClient(proxy.Port());
+        client.Send("GET / HTTP/1.1\r\nHost: a\r\nTransfer_Encoding: chunked\r\nContent_Length: 5\r\nX_Request_Id: 42\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200", await client.ReadResponseAsync());
+        var seen = Assert.Single(upstream.Requests);
+        Assert.Null(seen.Header("Transfer_Encoding"));
+        Assert.Null(seen.Header("Content_Length"));
+        Assert.Equal("42", seen.Header("X_Request_Id")); // an ordinary underscored name passes
+    }
 }
