@@ -27,41 +27,49 @@ public static class KnownHeaders
     /// <summary>Classifies a field name (already checked to be a token) by length, then by case-insensitive bytes.</summary>
     public static KnownHeader Lookup(ReadOnlySpan<byte> name)
     {
-        switch (name.Length)
+        if (name.Length < 2) return KnownHeader.None;
+        // Length and first letter first: most names are rejected without a full comparison.
+        switch (name.Length, name[0] | 0x20)
         {
-            case 2:
+            case (2, 't'):
                 if (Ascii.EqualsIgnoreCase(name, "te"u8)) return KnownHeader.TE;
                 break;
-            case 4:
+            case (4, 'h'):
                 if (Ascii.EqualsIgnoreCase(name, "host"u8)) return KnownHeader.Host;
                 break;
-            case 6:
+            case (6, 'e'):
                 if (Ascii.EqualsIgnoreCase(name, "expect"u8)) return KnownHeader.Expect;
                 break;
-            case 7:
+            case (7, 'u'):
                 if (Ascii.EqualsIgnoreCase(name, "upgrade"u8)) return KnownHeader.Upgrade;
+                break;
+            case (7, 't'):
                 if (Ascii.EqualsIgnoreCase(name, "trailer"u8)) return KnownHeader.Trailer;
                 break;
-            case 10:
+            case (10, 'c'):
                 if (Ascii.EqualsIgnoreCase(name, "connection"u8)) return KnownHeader.Connection;
+                break;
+            case (10, 'k'):
                 if (Ascii.EqualsIgnoreCase(name, "keep-alive"u8)) return KnownHeader.KeepAlive;
                 break;
-            case 14:
+            case (14, 'c'):
                 if (Ascii.EqualsIgnoreCase(name, "content-length"u8)) return KnownHeader.ContentLength;
                 break;
-            case 15:
+            case (15, 'x'):
                 if (Ascii.EqualsIgnoreCase(name, "x-forwarded-for"u8)) return KnownHeader.XForwardedFor;
                 break;
-            case 16:
+            case (16, 'x'):
                 if (Ascii.EqualsIgnoreCase(name, "x-forwarded-host"u8)) return KnownHeader.XForwardedHost;
                 break;
-            case 17:
+            case (17, 't'):
                 if (Ascii.EqualsIgnoreCase(name, "transfer-encoding"u8)) return KnownHeader.TransferEncoding;
+                break;
+            case (17, 'x'):
                 if (Ascii.EqualsIgnoreCase(name, "x-forwarded-proto"u8)) return KnownHeader.XForwardedProto;
                 break;
         }
         // RFC 9110 §7.6.1 names Proxy-Connection as hop-by-hop; the Proxy-Authorization family is for the proxy itself.
-        if (name.Length > 6 && Ascii.EqualsIgnoreCase(name[..6], "proxy-"u8)) return KnownHeader.Proxy;
+        if (name.Length > 6 && (name[0] | 0x20) == 'p' && Ascii.EqualsIgnoreCase(name[..6], "proxy-"u8)) return KnownHeader.Proxy;
         return KnownHeader.None;
     }
 

@@ -68,6 +68,8 @@ public abstract class MessageHead
     internal bool InFields;
     internal int LeadingEmptyLines;
     internal int TransferEncodingFields;
+    /// <summary>A Connection field names something other than close, keep-alive or upgrade.</summary>
+    internal bool NominatesFields;
 
     public virtual void Reset()
     {
@@ -84,6 +86,7 @@ public abstract class MessageHead
         InFields = false;
         LeadingEmptyLines = 0;
         TransferEncodingFields = 0;
+        NominatesFields = false;
     }
 
     internal ref HeaderField AddField()

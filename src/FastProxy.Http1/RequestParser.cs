@@ -31,7 +31,7 @@ public static class RequestParser
             if (sp1 < 0) return HeadError.InvalidRequestLine;
             if (sp1 == 0) return HeadError.InvalidMethod;
             var method = line[..sp1];
-            if (method.ContainsAnyExcept(Token)) return HeadError.InvalidMethod;
+            if (IndexOfNonToken(method) >= 0) return HeadError.InvalidMethod;
 
             var rest = line[(sp1 + 1)..];
             int sp2 = rest.IndexOf(SP);
@@ -84,7 +84,7 @@ public static class RequestParser
             int end = afterScheme.IndexOfAny(Slash, Question);
             var authority = end < 0 ? afterScheme : afterScheme[..end];
             // userinfo is deprecated (RFC 9110 §4.2.4) and a known way to confuse which host is meant.
-            if (authority.IsEmpty || authority.ContainsAnyExcept(Authority) || authority.Contains(At)) return HeadError.InvalidTarget;
+            if (authority.IsEmpty || !IsAuthority(authority) || authority.Contains(At)) return HeadError.InvalidTarget;
             if (!TryGetHostNameLength(authority, out int hostNameLength)) return HeadError.InvalidTarget;
 
             head.TargetForm = TargetForm.Absolute;
@@ -135,7 +135,7 @@ public static class RequestParser
                 }
                 else
                 {
-                    if (host.ContainsAnyExcept(Authority) || !TryGetHostNameLength(host, out int nameLength)) return HeadError.InvalidHost;
+                    if (!IsAuthority(host) || !TryGetHostNameLength(host, out int nameLength)) return HeadError.InvalidHost;
                     if (!head.HostFromTarget)
                     {
                         head.HostStart = fields[hostField].ValueStart;

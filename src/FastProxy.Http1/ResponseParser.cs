@@ -39,7 +39,7 @@ public static class ResponseParser
             if (line.Length > 12)
             {
                 if (line[12] != SP) return HeadError.InvalidStatusLine;
-                if (line[13..].ContainsAnyExcept(FieldValue)) return HeadError.InvalidStatusLine;
+                if (line[13..].ContainsAny(FieldValueForbidden)) return HeadError.InvalidStatusLine;
             }
             head.StatusCode = status;
             head.StatusStart = lineStart + 9;
