@@ -184,7 +184,7 @@ check_machine() {
 # Configs and processes under test.
 
 render() { # template output [PORT]
-    sed -e "s|@RUN@|$RUN|g" -e "s|@ORIGIN_A@|$ORIGIN_A|g" -e "s|@ORIGIN_B@|$ORIGIN_B|g" -e "s|@PORT@|${3:-0}|g" "$1" >"$2"
+    sed -e "s|@RUN@|$RUN|g" -e "s|@LOGS@|$RAW|g" -e "s|@ORIGIN_A@|$ORIGIN_A|g" -e "s|@ORIGIN_B@|$ORIGIN_B|g" -e "s|@PORT@|${3:-0}|g" "$1" >"$2"
     cp "$2" "$RAW/config-$(basename "$2")"
 }
 
@@ -193,10 +193,10 @@ start_origin() {
     printf "$SMALL_BODY" >"$RUN/www/small"
     head -c 16384 /dev/zero | tr '\0' 'x' >"$RUN/www/16k"
     render "$LOAD/origin-nginx.conf.in" "$RUN/origin.conf"
-    taskset -c "$LOAD_CPU" nginx -p "$RUN" -e "$RUN/origin-error.log" -c "$RUN/origin.conf" >"$RAW/origin.log" 2>&1 &
+    taskset -c "$LOAD_CPU" nginx -p "$RUN" -e "$RAW/origin-error.log" -c "$RUN/origin.conf" >"$RAW/origin.log" 2>&1 &
     PIDS+=($!)
     ORIGIN_PID=$!
-    wait_port "$ORIGIN_A" 10 && wait_port "$ORIGIN_B" 10 || die "origin nginx did not start: $(tail -5 "$RAW/origin.log" "$RUN/origin-error.log" 2>/dev/null)"
+    wait_port "$ORIGIN_A" 10 && wait_port "$ORIGIN_B" 10 || die "origin nginx did not start: $(tail -5 "$RAW/origin.log" "$RAW/origin-error.log" 2>/dev/null)"
     local port
     for port in "$ORIGIN_A" "$ORIGIN_B"; do
         curl -fsS "http://127.0.0.1:$port/small" | cmp -s - "$RUN/www/small" || die "origin :$port does not serve /small"
@@ -219,7 +219,7 @@ start_proxy() {
     nginx)
         mkdir -p "$RUN/nginx-proxy-tmp"
         render "$LOAD/proxy-nginx.conf.in" "$RUN/nginx-proxy.conf" "$port"
-        taskset -c "$PROXY_CPU" nginx -p "$RUN" -e "$RUN/nginx-proxy-error.log" -c "$RUN/nginx-proxy.conf" >"$logfile" 2>&1 &
+        taskset -c "$PROXY_CPU" nginx -p "$RUN" -e "$RAW/nginx-proxy-error.log" -c "$RUN/nginx-proxy.conf" >"$logfile" 2>&1 &
         ;;
     haproxy)
         render "$LOAD/proxy-haproxy.cfg.in" "$RUN/haproxy.cfg" "$port"
@@ -436,7 +436,13 @@ main() {
             stop_pid "${PROXY_PID[$name]}"
         done
     fi
-    is_running "$ORIGIN_PID" || die "the origin nginx died; its log: $(tail -5 "$RUN/origin-error.log")"
+    is_running "$ORIGIN_PID" || die "the origin nginx died; its log: $(tail -5 "$RAW/origin-error.log")"
+
+    # Anything a proxy or the origin logged (warnings and errors only) is worth a look before trusting the figures.
+    local f
+    for f in "$RAW"/*-load.log "$RAW"/*-idle.log "$RAW"/*-error.log; do
+        [[ -s $f ]] && log "note: ${f#"$ROOT"/} is not empty ($(wc -l <"$f") lines): $(head -c 300 "$f" | head -3 | tr '\n' ' ')"
+    done
 
     local elapsed=$(($(date +%s) - STARTED_AT))
     {
