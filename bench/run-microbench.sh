@@ -46,7 +46,7 @@ reports=("$ART"/results/*-report-github.md)
 # Every row's Allocated cell must be "-" (BenchmarkDotNet's zero) or "0 B".
 allocating=$(awk -F'|' '
     /^\| *Method *\|/ { col = 0; for (i = 1; i <= NF; i++) { h = $i; gsub(/ /, "", h); if (h == "Allocated") col = i } next }
-    col && /^\|/ && $0 !~ /^\|[-: |]+$/ { a = $col; gsub(/ /, "", a); if (a != "-" && a != "0B") print $2 "(" a ")" }
+    col && /^\|/ && $0 !~ /^\|[-: |]+$/ { a = $col; gsub(/[ *]/, "", a); m = $2; gsub(/[ *]/, "", m); if (a != "-" && a != "0B") print m "(" a ")" }
 ' "$OUT/microbench.md")
 if [[ -n $allocating ]]; then
     { echo; echo "**Allocating benchmarks:** $(echo $allocating)"; } >>"$OUT/microbench.md"
