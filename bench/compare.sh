@@ -6,7 +6,9 @@
 # Installs what is missing (apt-get), builds the native AOT binary, starts one nginx origin, then for each
 # proxy under test (FastProxy, nginx proxy_pass, HAProxy) with equivalent configs measures:
 #   - load: requests/s, p50 and p99 latency (wrk, HTTP/1.1 keep-alive), the proxy's CPU time per 1,000
-#     requests (utime+stime of its process tree, /proc/PID/stat) and its RSS, in three scenarios:
+#     requests (utime+stime of its process tree, /proc/PID/stat), its RSS and (where perf can count them, during
+#     the warm-up) its syscalls per request, and how many new connections it opened to the origin per 1,000
+#     requests (origin nginx's stub_status), in three scenarios:
 #     13-byte body at 64 connections, 16 KiB body at 64 connections, 13-byte body at 1,000 connections;
 #   - idle: the proxy's RSS before and after IDLE_CONNS idle keep-alive client connections (each has
 #     completed one request), as KB per connection.
@@ -14,7 +16,8 @@
 # idle client share LOAD_CPU. Proxies take turns within each scenario, in a rotating order each round, so that
 # the machine's background noise falls on all of them alike; the tables show the median of the ROUNDS rounds.
 # Results: perf-results/<date>-<commit>/ (results.md, results.csv, chart.png, machine.txt; raw-logs/ is not
-# committed), and perf-results/README.md is updated to show them.
+# committed), and perf-results/README.md is updated to show them. A run with any knob below changed (but the CPUs
+# and ports) is partial: it goes to /tmp/fastproxy-bench-results/ instead, or to OUT_DIR.
 #
 # Fails loudly (non-zero exit) when a proxy does not answer correctly before measuring, dies, or when wrk
 # counts any non-2xx response or socket error (the figures are still written, with the error counts).
@@ -248,12 +251,18 @@ check_proxy() {
     log "$name (pid ${PROXY_PID[$name]}) answers on :$port, CPU $PROXY_CPU; origins seen: $seen"
 }
 
+# Connections the origin has accepted so far (nginx stub_status; the request that asks is one of them).
+origin_accepts() {
+    curl -fsS --max-time 5 "http://127.0.0.1:$ORIGIN_A/origin-status" | awk 'NR == 3 { print $1 }' ||
+        die "the origin's status page does not answer"
+}
+
 alive_or_die() { is_running "${PROXY_PID[$1]}" || die "$1 died (pid ${PROXY_PID[$1]}); its log: $(tail -20 "$2")"; }
 
 # ---------------------------------------------------------------------------------------------------------------
 # Measuring.
 
-CSV_HEADER="round,proxy,scenario,path,connections,duration_s,requests,rps,p50_ms,p90_ms,p99_ms,max_ms,cpu_ms,cpu_ms_per_1k,cpu_pct,rss_kb,non_2xx,err_connect,err_read,err_write,err_timeout,idle_conns,rss_before_kb,rss_after_kb,rss_after_close_kb,kb_per_conn"
+CSV_HEADER="round,proxy,scenario,path,connections,duration_s,requests,rps,p50_ms,p90_ms,p99_ms,max_ms,cpu_ms,cpu_ms_per_1k,cpu_pct,syscalls_per_req,origin_conns_per_1k,rss_kb,non_2xx,err_connect,err_read,err_write,err_timeout,idle_conns,rss_before_kb,rss_after_kb,rss_after_close_kb,kb_per_conn"
 
 run_wrk() { # port path connections seconds logfile -> sets W_* from wrk's summary line
     local port=$1 path=$2 conns=$3 secs=$4 logfile=$5
@@ -271,16 +280,36 @@ measure_load() { # proxy scenario round
     local name=$1 scen=$2 round=$3 port=${PROXY_PORT[$1]} pid=${PROXY_PID[$1]} path conns logbase="$RAW/$1-$2-r$3"
     read -r path conns <<<"${SCENARIO[$scen]}"
 
+    # Syscalls are counted during the warm-up, never during the measured run: counting costs the proxy a little CPU.
+    local perf_pid="" syscalls=""
+    if [[ $HAVE_PERF == 1 ]]; then
+        taskset -c "$LOAD_CPU" perf stat -x, -e raw_syscalls:sys_enter -p "$(tree_pids "$pid" | tr ' ' ,)" \
+            -o "$logbase-warmup-syscalls.txt" 2>/dev/null &
+        perf_pid=$!
+        PIDS+=("$perf_pid")
+        sleep 0.3 # attached before the first request
+    fi
     run_wrk "$port" "$path" "$conns" "$WARMUP_S" "$logbase-warmup.txt"
+    if [[ -n $perf_pid ]]; then
+        kill -INT "$perf_pid" 2>/dev/null || true # perf stat writes its counts on SIGINT
+        local i=0
+        while is_running "$perf_pid" && ((i++ < 50)); do sleep 0.1; done
+        stop_pid "$perf_pid"
+        syscalls=$(awk -F, '/raw_syscalls:sys_enter/ { print $1 }' "$logbase-warmup-syscalls.txt" 2>/dev/null || true)
+        [[ $syscalls =~ ^[0-9]+$ ]] && ((W_requests > 0)) &&
+            syscalls=$(awk -v n="$syscalls" -v r="$W_requests" 'BEGIN { printf "%.2f", n / r }') || syscalls=""
+    fi
     alive_or_die "$name" "$RAW/$name-load.log"
     ((W_status + W_connect + W_read + W_write + W_timeout == 0)) ||
         log "warning: $name $scen warm-up: non-2xx $W_status, socket errors connect $W_connect read $W_read write $W_write timeout $W_timeout"
 
     sleep 1
-    local cpu0 cpu1
+    local cpu0 cpu1 accepts0 accepts1
+    accepts0=$(origin_accepts)
     cpu0=$(cpu_ticks "$pid")
     run_wrk "$port" "$path" "$conns" "$MEASURE_S" "$logbase.txt"
     cpu1=$(cpu_ticks "$pid")
+    accepts1=$(origin_accepts)
     local rss
     rss=$(rss_kb "$pid")
     alive_or_die "$name" "$RAW/$name-load.log"
@@ -288,15 +317,16 @@ measure_load() { # proxy scenario round
     local row
     row=$(awk -v r="$round" -v p="$name" -v s="$scen" -v path="$path" -v c="$conns" -v req="$W_requests" -v dur="$W_duration_us" \
         -v p50="$W_p50_us" -v p90="$W_p90_us" -v p99="$W_p99_us" -v mx="$W_max_us" -v ticks=$((cpu1 - cpu0)) -v hz="$CLK_TCK" \
-        -v rss="$rss" -v st="$W_status" -v ec="$W_connect" -v er="$W_read" -v ew="$W_write" -v et="$W_timeout" 'BEGIN {
+        -v rss="$rss" -v sc="$syscalls" -v oc=$((accepts1 - accepts0 - 1)) -v st="$W_status" -v ec="$W_connect" -v er="$W_read" -v ew="$W_write" -v et="$W_timeout" 'BEGIN {
             cpu = ticks * 1000 / hz
             per1k = req > 0 ? sprintf("%.2f", cpu / req * 1000) : ""
-            printf "%d,%s,%s,%s,%d,%.2f,%d,%.0f,%.3f,%.3f,%.3f,%.3f,%.0f,%s,%.0f,%d,%d,%d,%d,%d,%d,,,,,\n",
+            oc1k = req > 0 ? sprintf("%.2f", oc / req * 1000) : ""
+            printf "%d,%s,%s,%s,%d,%.2f,%d,%.0f,%.3f,%.3f,%.3f,%.3f,%.0f,%s,%.0f,%s,%s,%d,%d,%d,%d,%d,%d,,,,,\n",
                 r, p, s, path, c, dur / 1e6, req, req / (dur / 1e6), p50 / 1000, p90 / 1000, p99 / 1000, mx / 1000, cpu, per1k,
-                cpu / (dur / 1000) * 100, rss, st, ec, er, ew, et
+                cpu / (dur / 1000) * 100, sc, oc1k, rss, st, ec, er, ew, et
         }')
     echo "$row" >>"$CSV"
-    log "round $round, $name $scen: $(echo "$row" | awk -F, '{ printf "%s req/s, p50 %s ms, p99 %s ms, CPU %s ms/1k req (%s%% of its CPU), RSS %d MiB", $8, $9, $11, $14, $15, $16 / 1024 }')"
+    log "round $round, $name $scen: $(echo "$row" | awk -F, '{ printf "%s req/s, p50 %s ms, p99 %s ms, CPU %s ms/1k req (%s%% of its CPU), %s syscalls/req, %s new origin conns/1k req, RSS %d MiB", $8, $9, $11, $14, $15, $16, $17, $18 / 1024 }')"
     if ((W_status + W_connect + W_read + W_write + W_timeout > 0)); then
         fail_later "round $round, $name $scen: non-2xx $W_status, socket errors: connect $W_connect, read $W_read, write $W_write, timeout $W_timeout (see $logbase.txt)"
     fi
@@ -332,10 +362,10 @@ measure_idle() { # proxy
     local row
     row=$(awk -v p="$name" -v n="$opened" -v b="$before" -v a="$after" -v c="$closed" 'BEGIN {
             per = n > 0 ? sprintf("%.2f", (a - b) / n) : ""
-            printf "1,%s,idle,/small,%d,,,,,,,,,,,%d,,,,,,%d,%d,%d,%d,%s\n", p, n, a, n, b, a, c, per
+            printf "1,%s,idle,/small,%d,,,,,,,,,,,,,%d,,,,,,%d,%d,%d,%d,%s\n", p, n, a, n, b, a, c, per
         }')
     echo "$row" >>"$CSV"
-    log "$name idle: $opened connections open ($established established at the proxy), RSS $before -> $after KiB ($(echo "$row" | awk -F, '{ print $26 }') KB per connection), $closed KiB after closing them"
+    log "$name idle: $opened connections open ($established established at the proxy), RSS $before -> $after KiB ($(echo "$row" | awk -F, '{ print $28 }') KB per connection), $closed KiB after closing them"
     ((opened == IDLE_CONNS)) || fail_later "$name idle: only $opened of $IDLE_CONNS connections completed their request (see $logbase.txt)"
     ((established >= opened)) || fail_later "$name idle: only $established of $opened connections were still open at the proxy when RSS was read"
 }
@@ -378,6 +408,10 @@ main() {
     ensure_tools
     check_machine
     CLK_TCK=$(getconf CLK_TCK)
+    # perf (optional) counts each proxy's syscalls per request; without it that column reads n/a.
+    HAVE_PERF=0
+    perf stat -e raw_syscalls:sys_enter -o /dev/null -- true >/dev/null 2>&1 && HAVE_PERF=1
+    ((HAVE_PERF)) || log "note: perf cannot count syscalls here; syscalls per request will read n/a"
 
     if [[ $SKIP_BUILD != 1 ]]; then
         log "building the native AOT binary (artifacts/fastproxy)"
@@ -389,7 +423,12 @@ main() {
     COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
     # Only the proxy's own sources decide what was measured.
     git -C "$ROOT" diff --quiet HEAD -- src Directory.Build.props Directory.Build.targets Directory.Packages.props || COMMIT+="-dirty"
-    OUT=${OUT_DIR:-$ROOT/perf-results/$(date +%F)-$COMMIT}
+    # Only a full run (every proxy, every scenario, the default lengths) goes to perf-results/: a quick partial run
+    # must never overwrite the full results of the same commit.
+    local partial=""
+    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 idle" ]] ||
+        partial="/tmp/fastproxy-bench-results/$(date +%F-%H%M%S)-$COMMIT"
+    OUT=${OUT_DIR:-${partial:-$ROOT/perf-results/$(date +%F)-$COMMIT}}
     RAW="$OUT/raw-logs"
     rm -rf "$OUT"
     mkdir -p "$RAW"
@@ -398,7 +437,7 @@ main() {
     RUN=$(mktemp -d /tmp/fastproxy-bench.XXXXXX)
     chmod 755 "$RUN"
     machine_info
-    log "results go to ${OUT#"$ROOT"/}"
+    log "results go to ${OUT#"$ROOT"/}${partial:+ (a partial run: perf-results/ is left alone)}"
 
     local port
     for port in "$ORIGIN_A" "$ORIGIN_B"; do port_free "$port" || die "port $port (origin) is in use; set PORT_BASE"; done

@@ -21,6 +21,7 @@ SCENARIOS = [
 ]
 COLOURS = {"fastproxy": "#7b3fa0", "nginx": "#2f8a3b", "haproxy": "#2463a6"}
 REPRODUCE = "bench/compare.sh"
+IDLE_TARGET_KB = 2.5
 MICROBENCH = "bench/run-microbench.sh"
 
 
@@ -69,6 +70,8 @@ def load_rows(results_dir):
             else:
                 values = [num(r[field]) for r in group if not math.isnan(num(r[field]))]
                 m[field] = statistics.median(values) if values else math.nan
+                m[field + ":min"] = min(values) if values else math.nan
+                m[field + ":max"] = max(values) if values else math.nan
         merged[key] = m
     return merged
 
@@ -86,6 +89,8 @@ def load_table(rows):
         ("p99 ms", "p99_ms", 2, False),
         ("CPU ms / 1k req", "cpu_ms_per_1k", 1, False),
         ("CPU %", "cpu_pct", 0, False),
+        ("syscalls / req", "syscalls_per_req", 1, False),
+        ("new origin conns / 1k req", "origin_conns_per_1k", 1, False),
         ("RSS MiB", "rss_kb", 1, False),
     ]
     out = []
@@ -99,7 +104,7 @@ def load_table(rows):
         values = {}
         for p, label in present:
             r = rows[(p, scenario)]
-            vals = [num(r[key]) / (1024 if key == "rss_kb" else 1) for _, key, _, _ in metrics]
+            vals = [num(r.get(key)) / (1024 if key == "rss_kb" else 1) for _, key, _, _ in metrics]
             values[p] = vals
             errors = sum(count(r[k]) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
             cells = [fmt(v, d, thousands) for v, (_, _, d, thousands) in zip(vals, metrics)]
@@ -152,19 +157,26 @@ def chart(rows, path):
     has_idle = any((p, "idle") in rows for p, _ in PROXIES)
     fig, axes = plt.subplots(1, len(panels) + has_idle, figsize=(6.2 * (len(panels) + has_idle), 5.2), constrained_layout=True)
     width = 0.8 / max(len(proxies), 1)
+    rounds = max((r["rounds"] for (p, s), r in rows.items() if s != "idle"), default=1)
 
     for ax, (title, key, scale, label_fmt) in zip(axes, panels):
         for i, (p, label) in enumerate(proxies):
-            xs, ys = [], []
+            xs, ys, lo, hi = [], [], [], []
             for j, (s, _) in enumerate(scen):
                 if (p, s) in rows:
+                    r = rows[(p, s)]
                     xs.append(j + (i - (len(proxies) - 1) / 2) * width)
-                    ys.append(num(rows[(p, s)][key]) / scale)
-            bars = ax.bar(xs, ys, width, label=label, color=COLOURS[p])
-            ax.bar_label(bars, labels=[label_fmt.format(y) for y in ys], fontsize=7.5, padding=2, rotation=90 if key == "rps" else 0)
+                    ys.append(r[key] / scale)
+                    lo.append((r[key] - r[key + ":min"]) / scale)
+                    hi.append((r[key + ":max"] - r[key]) / scale)
+            # Whiskers: the lowest and highest of the rounds; the bar is their median.
+            bars = ax.bar(xs, ys, width, label=label, color=COLOURS[p], yerr=[lo, hi] if rounds > 1 else None,
+                          error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#333333"})
+            ax.bar_label(bars, labels=[label_fmt.format(y) for y in ys], fontsize=7.5, padding=2,
+                         rotation=90 if key == "rps" else 0, label_type="center", color="white")
         ax.set_title(title, fontsize=11)
         ax.set_xticks(range(len(scen)), [t.replace(", ", "\n") for _, t in scen], fontsize=9)
-        ax.margins(y=0.18)
+        ax.margins(y=0.12)
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
         ax.legend(fontsize=9)
@@ -175,6 +187,9 @@ def chart(rows, path):
         ys = [num(rows[(p, "idle")]["kb_per_conn"]) for p, _ in ps]
         bars = ax.bar(range(len(ps)), ys, 0.6, color=[COLOURS[p] for p, _ in ps])
         ax.bar_label(bars, labels=[f"{y:.2f}" for y in ys], fontsize=9, padding=2)
+        ax.axhline(IDLE_TARGET_KB, color=COLOURS["fastproxy"], linestyle="--", linewidth=1)
+        ax.annotate(f"FastProxy's target: {IDLE_TARGET_KB} KB", (len(ps) - 0.6, IDLE_TARGET_KB), textcoords="offset points",
+                    xytext=(0, 4), ha="right", fontsize=8.5, color=COLOURS["fastproxy"])
         n = int(num(rows[(ps[0][0], "idle")]["idle_conns"]))
         ax.set_title(f"Memory per idle connection (KB, {n:,} conns, lower is better)", fontsize=11)
         ax.set_xticks(range(len(ps)), [l for _, l in ps], fontsize=9)
@@ -182,7 +197,8 @@ def chart(rows, path):
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
 
-    fig.suptitle("FastProxy vs nginx vs HAProxy: HTTP/1.1 keep-alive, proxy pinned to one CPU (one run, same machine)", fontsize=12)
+    what = f"median of {rounds} rounds, whiskers: lowest and highest" if rounds > 1 else "one round"
+    fig.suptitle(f"FastProxy vs nginx vs HAProxy: HTTP/1.1 keep-alive, proxy pinned to one CPU ({what})", fontsize=12)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -218,7 +234,10 @@ def results_markdown(results_dir, rows):
         "- CPU ms / 1k req: the proxy's utime+stime (its whole process tree, from /proc/PID/stat, read before and after "
         "the measured run) divided by the requests wrk counted. CPU %: the same time over the run's length, as a share of "
         "the one CPU the proxy may use (well under 100 %: the proxy waited on something, or the load side was the limit). "
-        "RSS: VmRSS of the process tree after the measured run.",
+        "syscalls / req: the proxy's system calls (perf, raw_syscalls:sys_enter) during the warm-up run, which is "
+        "not the measured one, over the requests wrk counted in it. New origin conns / 1k req: connections the origin "
+        "accepted during the measured run (its stub_status) per 1,000 requests; 0 means every request reused a pooled "
+        "connection. RSS: VmRSS of the process tree after the measured run.",
         "- p50/p99: wrk's latency distribution (`--latency`); wrk is closed-loop, so the tail is understated.",
         "- Idle: RSS of a fresh proxy (it has answered only the 9 check requests) before, and 2 s after, the idle client "
         "(bench/load/idle_clients.py) opened its connections and completed one request on each; KB per connection = "
@@ -227,6 +246,14 @@ def results_markdown(results_dir, rows):
         "",
     ]
     return "\n".join(out)
+
+
+def duration(results_dir):
+    for line in machine_lines(results_dir):
+        if line.startswith("- duration: "):
+            seconds = int(line.split()[2])
+            return f"{seconds // 60} min {seconds % 60} s"
+    return "an unknown time"
 
 
 def newest(perf_dir, filename):
@@ -245,9 +272,13 @@ def readme(perf_dir):
         "",
         "## How to reproduce",
         "",
-        f"- Load comparison against nginx and HAProxy (installs what is missing with apt-get, builds the AOT binary; "
-        f"about 4 minutes): `{REPRODUCE}`",
-        f"- Microbenchmarks (BenchmarkDotNet, short job): `{MICROBENCH}`",
+        f"- Load comparison against nginx and HAProxy, from the repository root: `{REPRODUCE}`. It installs what is "
+        "missing with apt-get, builds the native AOT binary, runs every scenario for every proxy"
+        + (f" (the latest run took {duration(os.path.join(perf_dir, latest))})" if latest else "")
+        + " and writes a new `<date>-<commit>/` here, then this page. Knobs are listed at the top of the script; "
+        "a quick FastProxy-only check while tuning: `ROUNDS=1 PROXIES=fastproxy SCENARIOS=small bench/compare.sh` "
+        "(compare ratios only within one full run).",
+        f"- Microbenchmarks (BenchmarkDotNet, short job, fails if any benchmark allocates): `{MICROBENCH}`",
         "",
     ]
     if latest:
