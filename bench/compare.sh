@@ -430,7 +430,8 @@ main() {
         partial="/tmp/fastproxy-bench-results/$(date +%F-%H%M%S)-$COMMIT"
     OUT=${OUT_DIR:-${partial:-$ROOT/perf-results/$(date +%F)-$COMMIT}}
     RAW="$OUT/raw-logs"
-    rm -rf "$OUT"
+    # Only this script's own files: bench/run-microbench.sh keeps microbench.md in the same directory.
+    rm -rf "$RAW" "$OUT/results.csv" "$OUT/results.md" "$OUT/chart.png" "$OUT/machine.txt"
     mkdir -p "$RAW"
     CSV="$OUT/results.csv"
     echo "$CSV_HEADER" >"$CSV"

@@ -90,9 +90,11 @@ def load_table(rows):
         ("CPU ms / 1k req", "cpu_ms_per_1k", 1, False),
         ("CPU %", "cpu_pct", 0, False),
         ("syscalls / req", "syscalls_per_req", 1, False),
-        ("new origin conns / 1k req", "origin_conns_per_1k", 1, False),
+        ("new origin conns / 1k req", "origin_conns_per_1k", 2, False),
         ("RSS MiB", "rss_kb", 1, False),
     ]
+    # A ratio of two near-zero counts says nothing: this column is read as it is.
+    no_ratio = {"origin_conns_per_1k"}
     out = []
     for scenario, title in SCENARIOS:
         present = [(p, label) for p, label in PROXIES if (p, scenario) in rows]
@@ -112,7 +114,7 @@ def load_table(rows):
         if "fastproxy" in values:
             for other, label in PROXIES[1:]:
                 if other in values:
-                    cells = [ratio(a, b) for a, b in zip(values["fastproxy"], values[other])]
+                    cells = ["" if m[1] in no_ratio else ratio(a, b) for a, b, m in zip(values["fastproxy"], values[other], metrics)]
                     out.append(f"| *FastProxy ÷ {label}* | " + " | ".join(cells) + " | | |")
         out.append("")
     return out
