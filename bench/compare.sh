@@ -1,0 +1,506 @@
+#!/usr/bin/env bash
+# FastProxy against nginx and HAProxy, side by side, on this machine: one command.
+#
+#   bench/compare.sh
+#
+# Installs what is missing (apt-get), builds the native AOT binary, starts one nginx origin, then for each
+# proxy under test (FastProxy, nginx proxy_pass, HAProxy) with equivalent configs measures:
+#   - load: requests/s, p50 and p99 latency (wrk, HTTP/1.1 keep-alive), the proxy's CPU time per 1,000
+#     requests (utime+stime of its process tree, /proc/PID/stat), its RSS and (where perf can count them, during
+#     the warm-up) its syscalls per request, and how many new connections it opened to the origin per 1,000
+#     requests (origin nginx's stub_status), in three scenarios:
+#     13-byte body at 64 connections, 16 KiB body at 64 connections, 13-byte body at 1,000 connections;
+#   - idle: the proxy's RSS before and after IDLE_CONNS idle keep-alive client connections (each has
+#     completed one request), as KB per connection.
+# The proxies run on PROXY_CPU (all three at once, only the one under load is busy); wrk, the origin and the
+# idle client share LOAD_CPU. Proxies take turns within each scenario, in a rotating order each round, so that
+# the machine's background noise falls on all of them alike; the tables show the median of the ROUNDS rounds.
+# Results: perf-results/<date>-<commit>/ (results.md, results.csv, chart.png, machine.txt; raw-logs/ is not
+# committed), and perf-results/README.md is updated to show them. A run with any knob below changed (but the CPUs
+# and ports) is partial: it goes to /tmp/fastproxy-bench-results/ instead, or to OUT_DIR.
+#
+# Fails loudly (non-zero exit) when a proxy does not answer correctly before measuring, dies, or when wrk
+# counts any non-2xx response or socket error (the figures are still written, with the error counts).
+#
+# Knobs (environment): ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 PROXIES="fastproxy nginx haproxy"
+#   SCENARIOS="small 16k c1000 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0 OUT_DIR=<auto>
+# e.g. a quick FastProxy-only check while tuning:  ROUNDS=1 PROXIES=fastproxy SCENARIOS=small bench/compare.sh
+# (the ratio columns then read "n/a"; compare ratios only within one full run).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LOAD="$ROOT/bench/load"
+PLOT_PYTHON=/usr/bin/python3 # the system Python, where python3-matplotlib installs (python3 on PATH may be another build)
+
+ROUNDS=${ROUNDS:-3}
+WARMUP_S=${WARMUP_S:-3}
+MEASURE_S=${MEASURE_S:-10}
+IDLE_CONNS=${IDLE_CONNS:-5000}
+PROXIES=${PROXIES:-"fastproxy nginx haproxy"}
+SCENARIOS=${SCENARIOS:-"small 16k c1000 idle"}
+PROXY_CPU=${PROXY_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+PORT_BASE=${PORT_BASE:-18180}
+SKIP_BUILD=${SKIP_BUILD:-0}
+
+ORIGIN_A=$((PORT_BASE + 1))
+ORIGIN_B=$((PORT_BASE + 2))
+declare -A PROXY_PORT=([fastproxy]=$((PORT_BASE + 10)) [nginx]=$((PORT_BASE + 11)) [haproxy]=$((PORT_BASE + 12)))
+# scenario -> "path connections"
+declare -A SCENARIO=([small]="/small 64" [16k]="/16k 64" [c1000]="/small 1000")
+SMALL_BODY="hello, world\n" # 13 bytes
+WRK_TIMEOUT=2s
+
+STARTED_AT=$(date +%s)
+FAILURES=()
+PIDS=()
+RUN=""
+
+log() { printf '[compare %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() {
+    printf '\n[compare] FAILED: %s\n\n' "$*" >&2
+    exit 1
+}
+fail_later() {
+    printf '\n[compare] !!! %s\n\n' "$*" >&2
+    FAILURES+=("$*")
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Processes: every one started here is remembered by PID and stopped on exit, whatever happens.
+
+# Alive and not a zombie: a crashed child stays a zombie (kill -0 still succeeds) until it is waited for.
+is_running() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z ]]
+}
+
+stop_pid() {
+    local pid=$1 i
+    if is_running "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < 50; i++)); do
+            is_running "$pid" || break
+            sleep 0.1
+        done
+        is_running "$pid" && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+    # Reaped: forget it, so cleanup can never signal a process that reuses the number.
+    local kept=() p
+    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
+    PIDS=("${kept[@]}")
+}
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do stop_pid "$pid"; done 2>/dev/null
+    [[ -n "$RUN" && -d "$RUN" ]] && rm -rf "$RUN"
+    return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The process and all its descendants (nginx: master and worker).
+tree_pids() {
+    local queue=("$1") i=0 child
+    while ((i < ${#queue[@]})); do
+        for child in $(pgrep -P "${queue[i]}" 2>/dev/null || true); do queue+=("$child"); done
+        i=$((i + 1))
+    done
+    echo "${queue[@]}"
+}
+
+# utime+stime of the whole tree, in clock ticks (every thread is included in its process's figures).
+cpu_ticks() {
+    local total=0 pid stat rest f
+    for pid in $(tree_pids "$1"); do
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        rest=${stat##*) } # fields from 3 on; the command name may hold spaces
+        read -r -a f <<<"$rest"
+        total=$((total + f[11] + f[12])) # fields 14 (utime) and 15 (stime)
+    done
+    echo "$total"
+}
+
+# Resident set of the whole tree, KiB.
+rss_kb() {
+    local total=0 pid kb
+    for pid in $(tree_pids "$1"); do
+        kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || continue
+        total=$((total + ${kb:-0}))
+    done
+    echo "$total"
+}
+
+port_free() { ! ss -Htln "( sport = :$1 )" | grep -q .; }
+
+wait_port() { # port seconds
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        port_free "$1" || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tools.
+
+ensure_tools() {
+    local missing=()
+    command -v nginx >/dev/null || missing+=(nginx)
+    command -v haproxy >/dev/null || missing+=(haproxy)
+    command -v wrk >/dev/null || missing+=(wrk)
+    command -v h2load >/dev/null || missing+=(nghttp2-client) # h2load: for HTTP/2 runs by hand
+    command -v curl >/dev/null || missing+=(curl)
+    command -v taskset >/dev/null || missing+=(util-linux)
+    command -v pgrep >/dev/null || missing+=(procps)
+    command -v ss >/dev/null || missing+=(iproute2)
+    "$PLOT_PYTHON" -c 'import matplotlib' 2>/dev/null || missing+=(python3-matplotlib)
+    if ((${#missing[@]})); then
+        log "installing: ${missing[*]}"
+        local sudo=""
+        [[ $(id -u) -eq 0 ]] || sudo=sudo
+        $sudo apt-get update -qq || die "apt-get update failed"
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+        # Debian's packages start their own nginx/haproxy service on install; ours never use those ports.
+    fi
+    command -v dotnet >/dev/null || die "dotnet is not installed (the .NET 10 SDK builds the proxy)"
+}
+
+check_machine() {
+    local cpus
+    cpus=$(nproc)
+    ((cpus >= 2)) || die "needs 2 CPUs (one for the proxy, one for the load generator and origin); this machine has $cpus"
+    # 5,000 idle connections plus wrk's and the proxies' own need file descriptors in every process.
+    local want=$((IDLE_CONNS + 4096))
+    ulimit -Hn 65536 2>/dev/null || true
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    (($(ulimit -n) >= want)) || die "open-file limit $(ulimit -n) is below $want; raise it (ulimit -n)"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Configs and processes under test.
+
+render() { # template output [PORT]
+    sed -e "s|@RUN@|$RUN|g" -e "s|@LOGS@|$RAW|g" -e "s|@ORIGIN_A@|$ORIGIN_A|g" -e "s|@ORIGIN_B@|$ORIGIN_B|g" -e "s|@PORT@|${3:-0}|g" "$1" >"$2"
+    cp "$2" "$RAW/config-$(basename "$2")"
+}
+
+start_origin() {
+    mkdir -p "$RUN/www" "$RUN/origin-tmp"
+    printf "$SMALL_BODY" >"$RUN/www/small"
+    head -c 16384 /dev/zero | tr '\0' 'x' >"$RUN/www/16k"
+    render "$LOAD/origin-nginx.conf.in" "$RUN/origin.conf"
+    taskset -c "$LOAD_CPU" nginx -p "$RUN" -e "$RAW/origin-error.log" -c "$RUN/origin.conf" >"$RAW/origin.log" 2>&1 &
+    PIDS+=($!)
+    ORIGIN_PID=$!
+    wait_port "$ORIGIN_A" 10 && wait_port "$ORIGIN_B" 10 || die "origin nginx did not start: $(tail -5 "$RAW/origin.log" "$RAW/origin-error.log" 2>/dev/null)"
+    local port
+    for port in "$ORIGIN_A" "$ORIGIN_B"; do
+        curl -fsS "http://127.0.0.1:$port/small" | cmp -s - "$RUN/www/small" || die "origin :$port does not serve /small"
+        curl -fsS "http://127.0.0.1:$port/16k" | cmp -s - "$RUN/www/16k" || die "origin :$port does not serve /16k"
+    done
+    log "origin nginx (pid $ORIGIN_PID) on :$ORIGIN_A and :$ORIGIN_B, CPU $LOAD_CPU"
+}
+
+declare -A PROXY_PID=()
+
+# Starts proxy $1 pinned to PROXY_CPU, checks it, and records its PID in PROXY_PID[$1]. $2 names its log.
+start_proxy() {
+    local name=$1 port=${PROXY_PORT[$1]} logfile="$RAW/$1-$2.log"
+    port_free "$port" || die "port $port (for $name) is in use"
+    case $name in
+    fastproxy)
+        render "$LOAD/proxy-fastproxy.toml.in" "$RUN/fastproxy.toml" "$port"
+        FASTPROXY_LOG_LEVEL=warn taskset -c "$PROXY_CPU" "$ROOT/artifacts/fastproxy" -c "$RUN/fastproxy.toml" >"$logfile" 2>&1 &
+        ;;
+    nginx)
+        mkdir -p "$RUN/nginx-proxy-tmp"
+        render "$LOAD/proxy-nginx.conf.in" "$RUN/nginx-proxy.conf" "$port"
+        taskset -c "$PROXY_CPU" nginx -p "$RUN" -e "$RAW/nginx-proxy-error.log" -c "$RUN/nginx-proxy.conf" >"$logfile" 2>&1 &
+        ;;
+    haproxy)
+        render "$LOAD/proxy-haproxy.cfg.in" "$RUN/haproxy.cfg" "$port"
+        taskset -c "$PROXY_CPU" haproxy -db -f "$RUN/haproxy.cfg" >"$logfile" 2>&1 &
+        ;;
+    esac
+    PROXY_PID[$name]=$!
+    PIDS+=("$!")
+    wait_port "$port" 15 || die "$name did not start listening on :$port: $(tail -5 "$logfile")"
+    check_proxy "$name" "$port"
+}
+
+# The proxy must answer both bodies correctly and alternate between the two origin ports.
+check_proxy() {
+    local name=$1 port=$2 seen="" i origin
+    for ((i = 0; i < 6; i++)); do
+        origin=$(curl -fsS --max-time 5 -D - -o /dev/null "http://127.0.0.1:$port/small" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-origin" { print $2 }') ||
+            die "$name does not answer GET /small on :$port"
+        [[ -n $origin ]] || die "$name answered GET /small without the origin's X-Origin header"
+        seen+=$origin
+    done
+    [[ $seen == *a* && $seen == *b* ]] || die "$name does not balance over both origins (saw: $seen)"
+    curl -fsS --max-time 5 "http://127.0.0.1:$port/small" | cmp -s - "$RUN/www/small" || die "$name returned a wrong /small body"
+    curl -fsS --max-time 5 "http://127.0.0.1:$port/16k" | cmp -s - "$RUN/www/16k" || die "$name returned a wrong /16k body"
+    [[ $(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/small") == 200 ]] || die "$name: GET /small is not 200"
+    log "$name (pid ${PROXY_PID[$name]}) answers on :$port, CPU $PROXY_CPU; origins seen: $seen"
+}
+
+# Connections the origin has accepted so far (nginx stub_status; the request that asks is one of them).
+origin_accepts() {
+    curl -fsS --max-time 5 "http://127.0.0.1:$ORIGIN_A/origin-status" | awk 'NR == 3 { print $1 }' ||
+        die "the origin's status page does not answer"
+}
+
+alive_or_die() { is_running "${PROXY_PID[$1]}" || die "$1 died (pid ${PROXY_PID[$1]}); its log: $(tail -20 "$2")"; }
+
+# ---------------------------------------------------------------------------------------------------------------
+# Measuring.
+
+CSV_HEADER="round,proxy,scenario,path,connections,duration_s,requests,rps,p50_ms,p90_ms,p99_ms,max_ms,cpu_ms,cpu_ms_per_1k,cpu_pct,syscalls_per_req,origin_conns_per_1k,rss_kb,non_2xx,err_connect,err_read,err_write,err_timeout,idle_conns,rss_before_kb,rss_after_kb,rss_after_close_kb,kb_per_conn"
+
+run_wrk() { # port path connections seconds logfile -> sets W_* from wrk's summary line
+    local port=$1 path=$2 conns=$3 secs=$4 logfile=$5
+    # One wrk thread: it shares one CPU with the origin, more threads would only contend.
+    timeout $((secs + 30)) taskset -c "$LOAD_CPU" wrk -t1 -c"$conns" -d"${secs}s" --timeout "$WRK_TIMEOUT" --latency \
+        -s "$LOAD/wrk-summary.lua" "http://127.0.0.1:$port$path" >"$logfile" 2>&1 || die "wrk failed: $(tail -5 "$logfile")"
+    local line kv
+    line=$(grep '^WRKSUMMARY ' "$logfile") || die "wrk printed no summary: $(tail -5 "$logfile")"
+    for kv in ${line#WRKSUMMARY }; do
+        printf -v "W_${kv%%=*}" '%s' "${kv#*=}"
+    done
+}
+
+measure_load() { # proxy scenario round
+    local name=$1 scen=$2 round=$3 port=${PROXY_PORT[$1]} pid=${PROXY_PID[$1]} path conns logbase="$RAW/$1-$2-r$3"
+    read -r path conns <<<"${SCENARIO[$scen]}"
+
+    # Syscalls are counted during the warm-up, never during the measured run: counting costs the proxy a little CPU.
+    local perf_pid="" syscalls=""
+    if [[ $HAVE_PERF == 1 ]]; then
+        taskset -c "$LOAD_CPU" perf stat -x, -e raw_syscalls:sys_enter -p "$(tree_pids "$pid" | tr ' ' ,)" \
+            -o "$logbase-warmup-syscalls.txt" 2>/dev/null &
+        perf_pid=$!
+        PIDS+=("$perf_pid")
+        sleep 0.3 # attached before the first request
+    fi
+    run_wrk "$port" "$path" "$conns" "$WARMUP_S" "$logbase-warmup.txt"
+    if [[ -n $perf_pid ]]; then
+        kill -INT "$perf_pid" 2>/dev/null || true # perf stat writes its counts on SIGINT
+        local i=0
+        while is_running "$perf_pid" && ((i++ < 50)); do sleep 0.1; done
+        stop_pid "$perf_pid"
+        syscalls=$(awk -F, '/raw_syscalls:sys_enter/ { print $1 }' "$logbase-warmup-syscalls.txt" 2>/dev/null || true)
+        [[ $syscalls =~ ^[0-9]+$ ]] && ((W_requests > 0)) &&
+            syscalls=$(awk -v n="$syscalls" -v r="$W_requests" 'BEGIN { printf "%.2f", n / r }') || syscalls=""
+    fi
+    alive_or_die "$name" "$RAW/$name-load.log"
+    ((W_status + W_connect + W_read + W_write + W_timeout == 0)) ||
+        log "warning: $name $scen warm-up: non-2xx $W_status, socket errors connect $W_connect read $W_read write $W_write timeout $W_timeout"
+
+    sleep 1
+    local cpu0 cpu1 accepts0 accepts1
+    accepts0=$(origin_accepts)
+    cpu0=$(cpu_ticks "$pid")
+    run_wrk "$port" "$path" "$conns" "$MEASURE_S" "$logbase.txt"
+    cpu1=$(cpu_ticks "$pid")
+    accepts1=$(origin_accepts)
+    local rss
+    rss=$(rss_kb "$pid")
+    alive_or_die "$name" "$RAW/$name-load.log"
+
+    local row
+    row=$(awk -v r="$round" -v p="$name" -v s="$scen" -v path="$path" -v c="$conns" -v req="$W_requests" -v dur="$W_duration_us" \
+        -v p50="$W_p50_us" -v p90="$W_p90_us" -v p99="$W_p99_us" -v mx="$W_max_us" -v ticks=$((cpu1 - cpu0)) -v hz="$CLK_TCK" \
+        -v rss="$rss" -v sc="$syscalls" -v oc=$((accepts1 - accepts0 - 1)) -v st="$W_status" -v ec="$W_connect" -v er="$W_read" -v ew="$W_write" -v et="$W_timeout" 'BEGIN {
+            cpu = ticks * 1000 / hz
+            per1k = req > 0 ? sprintf("%.2f", cpu / req * 1000) : ""
+            oc1k = req > 0 ? sprintf("%.2f", oc / req * 1000) : ""
+            printf "%d,%s,%s,%s,%d,%.2f,%d,%.0f,%.3f,%.3f,%.3f,%.3f,%.0f,%s,%.0f,%s,%s,%d,%d,%d,%d,%d,%d,,,,,\n",
+                r, p, s, path, c, dur / 1e6, req, req / (dur / 1e6), p50 / 1000, p90 / 1000, p99 / 1000, mx / 1000, cpu, per1k,
+                cpu / (dur / 1000) * 100, sc, oc1k, rss, st, ec, er, ew, et
+        }')
+    echo "$row" >>"$CSV"
+    log "round $round, $name $scen: $(echo "$row" | awk -F, '{ printf "%s req/s, p50 %s ms, p99 %s ms, CPU %s ms/1k req (%s%% of its CPU), %s syscalls/req, %s new origin conns/1k req, RSS %d MiB", $8, $9, $11, $14, $15, $16, $17, $18 / 1024 }')"
+    if ((W_status + W_connect + W_read + W_write + W_timeout > 0)); then
+        fail_later "round $round, $name $scen: non-2xx $W_status, socket errors: connect $W_connect, read $W_read, write $W_write, timeout $W_timeout (see $logbase.txt)"
+    fi
+}
+
+# On a fresh proxy that has only answered check_proxy's requests: memory left over from a load run (a .NET heap
+# grown by it, say) would absorb the connections' memory and hide what they cost.
+measure_idle() { # proxy
+    local name=$1 port=${PROXY_PORT[$1]} pid=${PROXY_PID[$1]} logbase="$RAW/$1-idle"
+    sleep 2
+    local before after closed established ready="$RUN/idle-ready-$name" client
+    before=$(rss_kb "$pid")
+
+    rm -f "$ready"
+    timeout 180 taskset -c "$LOAD_CPU" "$PLOT_PYTHON" "$LOAD/idle_clients.py" --port "$port" --connections "$IDLE_CONNS" \
+        --open-timeout 60 --hold 90 --ready-file "$ready" >"$logbase.txt" 2>&1 &
+    client=$!
+    PIDS+=("$client")
+    local i=0
+    while [[ ! -s "$ready" ]] && ((i++ < 900)) && is_running "$client"; do sleep 0.1; done
+    [[ -s "$ready" ]] || die "idle client did not report (see $logbase.txt): $(tail -5 "$logbase.txt")"
+    local opened
+    opened=$(sed -n 's/.*"open": \([0-9]*\).*/\1/p' "$ready")
+    sleep 2 # let the proxy settle: every response sent, every connection back to waiting
+    after=$(rss_kb "$pid")
+    established=$(ss -Htn state established "( sport = :$port )" | wc -l)
+    alive_or_die "$name" "$RAW/$name-idle.log"
+
+    stop_pid "$client"
+    sleep 2
+    closed=$(rss_kb "$pid")
+
+    local row
+    row=$(awk -v p="$name" -v n="$opened" -v b="$before" -v a="$after" -v c="$closed" 'BEGIN {
+            per = n > 0 ? sprintf("%.2f", (a - b) / n) : ""
+            printf "1,%s,idle,/small,%d,,,,,,,,,,,,,%d,,,,,,%d,%d,%d,%d,%s\n", p, n, a, n, b, a, c, per
+        }')
+    echo "$row" >>"$CSV"
+    log "$name idle: $opened connections open ($established established at the proxy), RSS $before -> $after KiB ($(echo "$row" | awk -F, '{ print $28 }') KB per connection), $closed KiB after closing them"
+    ((opened == IDLE_CONNS)) || fail_later "$name idle: only $opened of $IDLE_CONNS connections completed their request (see $logbase.txt)"
+    ((established >= opened)) || fail_later "$name idle: only $established of $opened connections were still open at the proxy when RSS was read"
+}
+
+# The knobs this run was given that differ from the defaults, as they would be typed before the command.
+knobs() {
+    local k v d out=""
+    for k in ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 "PROXIES=fastproxy nginx haproxy" \
+        "SCENARIOS=small 16k c1000 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180; do
+        d=${k#*=} k=${k%%=*} v=${!k}
+        [[ $v == "$d" ]] || out+="$k=\"$v\" "
+    done
+    echo "$out"
+}
+
+machine_info() {
+    {
+        echo "date: $(date -u +'%Y-%m-%d %H:%M UTC')"
+        echo "commit: $COMMIT"
+        echo "nproc: $(nproc)"
+        echo "kernel: $(uname -r)"
+        echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+        echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+        echo "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //')"
+        echo "haproxy: $(haproxy -v | head -1)"
+        echo "wrk: $(wrk -v 2>&1 | head -1)"
+        echo "dotnet: $(dotnet --version)"
+        echo "fastproxy: $("$ROOT/artifacts/fastproxy" --version)"
+        echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min; 2 CPUs: above 2 means other work competed)"
+        echo "python: $("$PLOT_PYTHON" --version 2>&1), matplotlib $("$PLOT_PYTHON" -c 'import matplotlib; print(matplotlib.__version__)')"
+        echo "method: proxy on CPU $PROXY_CPU; wrk (1 thread, HTTP/1.1 keep-alive), origin nginx (1 worker) and idle client on CPU $LOAD_CPU; warm-up ${WARMUP_S} s, measured ${MEASURE_S} s, $ROUNDS round(s); wrk timeout $WRK_TIMEOUT"
+        echo "command: $(knobs)bench/compare.sh"
+    } >"$OUT/machine.txt"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+
+main() {
+    cd "$ROOT"
+    ensure_tools
+    check_machine
+    CLK_TCK=$(getconf CLK_TCK)
+    # perf (optional) counts each proxy's syscalls per request; without it that column reads n/a.
+    HAVE_PERF=0
+    perf stat -e raw_syscalls:sys_enter -o /dev/null -- true >/dev/null 2>&1 && HAVE_PERF=1
+    ((HAVE_PERF)) || log "note: perf cannot count syscalls here; syscalls per request will read n/a"
+
+    if [[ $SKIP_BUILD != 1 ]]; then
+        log "building the native AOT binary (artifacts/fastproxy)"
+        dotnet publish src/FastProxy/FastProxy.csproj -c Release -o artifacts -nologo -v quiet >/tmp/fastproxy-bench-publish.log 2>&1 ||
+            die "dotnet publish failed: $(tail -20 /tmp/fastproxy-bench-publish.log)"
+    fi
+    [[ -x artifacts/fastproxy ]] || die "artifacts/fastproxy is missing (run without SKIP_BUILD=1)"
+
+    COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
+    # Only the proxy's own sources decide what was measured.
+    git -C "$ROOT" diff --quiet HEAD -- src Directory.Build.props Directory.Build.targets Directory.Packages.props || COMMIT+="-dirty"
+    # Only a full run (every proxy, every scenario, the default lengths) goes to perf-results/: a quick partial run
+    # must never overwrite the full results of the same commit.
+    local partial=""
+    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 idle" ]] ||
+        partial="/tmp/fastproxy-bench-results/$(date +%F-%H%M%S)-$COMMIT"
+    OUT=${OUT_DIR:-${partial:-$ROOT/perf-results/$(date +%F)-$COMMIT}}
+    RAW="$OUT/raw-logs"
+    # Only this script's own files: bench/run-microbench.sh keeps microbench.md in the same directory.
+    rm -rf "$RAW" "$OUT/results.csv" "$OUT/results.md" "$OUT/chart.png" "$OUT/machine.txt"
+    mkdir -p "$RAW"
+    CSV="$OUT/results.csv"
+    echo "$CSV_HEADER" >"$CSV"
+    RUN=$(mktemp -d /tmp/fastproxy-bench.XXXXXX)
+    chmod 755 "$RUN"
+    machine_info
+    log "results go to ${OUT#"$ROOT"/}${partial:+ (a partial run: perf-results/ is left alone)}"
+
+    local port
+    for port in "$ORIGIN_A" "$ORIGIN_B"; do port_free "$port" || die "port $port (origin) is in use; set PORT_BASE"; done
+    start_origin
+
+    local name scen load_scenarios=()
+    for scen in $SCENARIOS; do
+        [[ $scen == idle || -n ${SCENARIO[$scen]:-} ]] || die "unknown scenario $scen (known: ${!SCENARIO[*]} idle)"
+        [[ $scen == idle ]] || load_scenarios+=("$scen")
+    done
+    local proxies=($PROXIES)
+    for name in "${proxies[@]}"; do
+        [[ -n ${PROXY_PORT[$name]:-} ]] || die "unknown proxy $name (known: ${!PROXY_PORT[*]})"
+    done
+
+    if ((${#load_scenarios[@]})); then
+        for name in "${proxies[@]}"; do start_proxy "$name" load; done
+        local round i k
+        for ((round = 1; round <= ROUNDS; round++)); do
+            for scen in "${load_scenarios[@]}"; do
+                # Rotate who goes first, so that no proxy always runs right after the same neighbour.
+                for ((i = 0; i < ${#proxies[@]}; i++)); do
+                    k=$(((i + round - 1) % ${#proxies[@]}))
+                    measure_load "${proxies[k]}" "$scen" "$round"
+                done
+            done
+        done
+        for name in "${proxies[@]}"; do stop_pid "${PROXY_PID[$name]}"; done
+    fi
+
+    if [[ " $SCENARIOS " == *" idle "* ]]; then
+        for name in "${proxies[@]}"; do
+            start_proxy "$name" idle
+            measure_idle "$name"
+            stop_pid "${PROXY_PID[$name]}"
+        done
+    fi
+    is_running "$ORIGIN_PID" || die "the origin nginx died; its log: $(tail -5 "$RAW/origin-error.log")"
+
+    # Anything a proxy or the origin logged (warnings and errors only) is worth a look before trusting the figures.
+    local f
+    for f in "$RAW"/*-load.log "$RAW"/*-idle.log "$RAW"/*-error.log; do
+        [[ -s $f ]] && log "note: ${f#"$ROOT"/} is not empty ($(wc -l <"$f") lines): $(head -c 300 "$f" | head -3 | tr '\n' ' ')"
+    done
+
+    local elapsed=$(($(date +%s) - STARTED_AT))
+    {
+        echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "duration: ${elapsed} s for the whole run"
+    } >>"$OUT/machine.txt"
+    # perf-results/README.md shows the newest run kept there; a run written elsewhere (OUT_DIR) leaves it alone.
+    local readme=()
+    [[ $(dirname "$OUT") == "$ROOT/perf-results" ]] && readme=(--readme "$ROOT/perf-results/README.md")
+    "$PLOT_PYTHON" "$LOAD/report.py" --results "$OUT" "${readme[@]}" || die "report.py failed"
+    log "done in ${elapsed} s: ${OUT#"$ROOT"/}/results.md, results.csv, chart.png"
+    cat "$OUT/results.md"
+
+    if ((${#FAILURES[@]})); then
+        printf '\n[compare] FAILED: %d problem(s) during the run (the figures above include them):\n' "${#FAILURES[@]}" >&2
+        printf '  - %s\n' "${FAILURES[@]}" >&2
+        exit 1
+    fi
+}
+
+main "$@"

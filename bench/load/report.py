@@ -1,0 +1,320 @@
+#!/usr/bin/python3
+"""Turns one bench/compare.sh run into results.md and chart.png, and rewrites perf-results/README.md.
+
+  report.py --results perf-results/DATE-COMMIT --readme perf-results/README.md
+  report.py --readme perf-results/README.md          (README only, from the newest results directory)
+
+Reads results.csv and machine.txt from the results directory. Needs matplotlib (Debian: python3-matplotlib).
+"""
+import argparse
+import csv
+import math
+import os
+import statistics
+import sys
+
+PROXIES = [("fastproxy", "FastProxy"), ("nginx", "nginx"), ("haproxy", "HAProxy")]
+SCENARIOS = [
+    ("small", "13-byte body, 64 connections"),
+    ("16k", "16 KiB body, 64 connections"),
+    ("c1000", "13-byte body, 1,000 connections"),
+]
+COLOURS = {"fastproxy": "#7b3fa0", "nginx": "#2f8a3b", "haproxy": "#2463a6"}
+REPRODUCE = "bench/compare.sh"
+IDLE_TARGET_KB = 2.5
+MICROBENCH = "bench/run-microbench.sh"
+
+
+def num(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def fmt(value, digits=1, thousands=False):
+    if math.isnan(value):
+        return "n/a"
+    return f"{value:,.{digits}f}" if thousands else f"{value:.{digits}f}"
+
+
+def count(value):
+    v = num(value)
+    return 0 if math.isnan(v) else int(v)
+
+
+def ratio(a, b):
+    if math.isnan(a) or math.isnan(b) or b == 0:
+        return "n/a"
+    return f"{a / b:.2f}×"
+
+
+ERROR_FIELDS = ("non_2xx", "err_connect", "err_read", "err_write", "err_timeout")
+
+
+def load_rows(results_dir):
+    """Every (proxy, scenario): the median of each figure over the rounds, and the sum of each error count."""
+    with open(os.path.join(results_dir, "results.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["proxy"], r["scenario"]), []).append(r)
+    merged = {}
+    for key, group in groups.items():
+        m = {"rounds": len(group)}
+        for field in group[0]:
+            if field in ("round", "proxy", "scenario", "path"):
+                m[field] = group[0][field]
+            elif field in ERROR_FIELDS:
+                m[field] = sum(count(r[field]) for r in group)
+            else:
+                values = [num(r[field]) for r in group if not math.isnan(num(r[field]))]
+                m[field] = statistics.median(values) if values else math.nan
+                m[field + ":min"] = min(values) if values else math.nan
+                m[field + ":max"] = max(values) if values else math.nan
+        merged[key] = m
+    return merged
+
+
+def rounds_note(rows):
+    n = max((r["rounds"] for (p, s), r in rows.items() if s != "idle"), default=1)
+    return [f"Each figure is the median of {n} rounds; error counts are summed over them.", ""] if n > 1 else []
+
+
+def load_table(rows):
+    """One table per load scenario: each proxy's figures, then FastProxy's ratio to nginx and to HAProxy."""
+    metrics = [
+        ("req/s", "rps", 0, True),
+        ("p50 ms", "p50_ms", 2, False),
+        ("p99 ms", "p99_ms", 2, False),
+        ("CPU ms / 1k req", "cpu_ms_per_1k", 1, False),
+        ("CPU %", "cpu_pct", 0, False),
+        ("syscalls / req", "syscalls_per_req", 1, False),
+        ("new origin conns / 1k req", "origin_conns_per_1k", 2, False),
+        ("RSS MiB", "rss_kb", 1, False),
+    ]
+    # A ratio of two near-zero counts says nothing: this column is read as it is.
+    no_ratio = {"origin_conns_per_1k"}
+    out = []
+    for scenario, title in SCENARIOS:
+        present = [(p, label) for p, label in PROXIES if (p, scenario) in rows]
+        if not present:
+            continue
+        out.append(f"**{title}**\n")
+        out.append("| proxy | " + " | ".join(m[0] for m in metrics) + " | non-2xx | socket errors |")
+        out.append("|---" * (len(metrics) + 3) + "|")
+        values = {}
+        for p, label in present:
+            r = rows[(p, scenario)]
+            vals = [num(r.get(key)) / (1024 if key == "rss_kb" else 1) for _, key, _, _ in metrics]
+            values[p] = vals
+            errors = sum(count(r[k]) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
+            cells = [fmt(v, d, thousands) for v, (_, _, d, thousands) in zip(vals, metrics)]
+            out.append(f"| {label} | " + " | ".join(cells) + f" | {count(r['non_2xx'])} | {errors} |")
+        if "fastproxy" in values:
+            for other, label in PROXIES[1:]:
+                if other in values:
+                    cells = ["" if m[1] in no_ratio else ratio(a, b) for a, b, m in zip(values["fastproxy"], values[other], metrics)]
+                    out.append(f"| *FastProxy ÷ {label}* | " + " | ".join(cells) + " | | |")
+        out.append("")
+    return out
+
+
+def idle_table(rows):
+    present = [(p, label) for p, label in PROXIES if (p, "idle") in rows]
+    if not present:
+        return []
+    n = int(num(rows[(present[0][0], "idle")]["idle_conns"]))
+    out = [
+        f"**{n:,} idle keep-alive client connections** (each has completed one request; fresh proxy process)\n",
+        "| proxy | RSS before MiB | RSS with them open MiB | KB per connection | RSS after closing them MiB |",
+        "|---|---|---|---|---|",
+    ]
+    per = {}
+    for p, label in present:
+        r = rows[(p, "idle")]
+        per[p] = num(r["kb_per_conn"])
+        out.append(
+            f"| {label} | {fmt(num(r['rss_before_kb']) / 1024)} | {fmt(num(r['rss_after_kb']) / 1024)} "
+            f"| {fmt(per[p], 2)} | {fmt(num(r['rss_after_close_kb']) / 1024)} |"
+        )
+    if "fastproxy" in per:
+        for other, label in PROXIES[1:]:
+            if other in per:
+                out.append(f"| *FastProxy ÷ {label}* | | | {ratio(per['fastproxy'], per[other])} | |")
+    out.append("")
+    return out
+
+
+def chart(rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scen = [(s, t) for s, t in SCENARIOS if any((p, s) in rows for p, _ in PROXIES)]
+    proxies = [(p, l) for p, l in PROXIES if any((p, s) in rows for s, _ in SCENARIOS + [("idle", "")])]
+    panels = [("Throughput (req/s, higher is better)", "rps", 1, "{:,.0f}"),
+              ("Proxy CPU per 1,000 requests (ms, lower is better)", "cpu_ms_per_1k", 1, "{:.1f}")]
+    has_idle = any((p, "idle") in rows for p, _ in PROXIES)
+    fig, axes = plt.subplots(1, len(panels) + has_idle, figsize=(6.2 * (len(panels) + has_idle), 5.2), constrained_layout=True)
+    width = 0.8 / max(len(proxies), 1)
+    rounds = max((r["rounds"] for (p, s), r in rows.items() if s != "idle"), default=1)
+
+    for ax, (title, key, scale, label_fmt) in zip(axes, panels):
+        for i, (p, label) in enumerate(proxies):
+            xs, ys, lo, hi = [], [], [], []
+            for j, (s, _) in enumerate(scen):
+                if (p, s) in rows:
+                    r = rows[(p, s)]
+                    xs.append(j + (i - (len(proxies) - 1) / 2) * width)
+                    ys.append(r[key] / scale)
+                    lo.append((r[key] - r[key + ":min"]) / scale)
+                    hi.append((r[key + ":max"] - r[key]) / scale)
+            # Whiskers: the lowest and highest of the rounds; the bar is their median.
+            bars = ax.bar(xs, ys, width, label=label, color=COLOURS[p], yerr=[lo, hi] if rounds > 1 else None,
+                          error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#333333"})
+            ax.bar_label(bars, labels=[label_fmt.format(y) for y in ys], fontsize=7.5, padding=2,
+                         rotation=90 if key == "rps" else 0, label_type="center", color="white")
+        ax.set_title(title, fontsize=11)
+        ax.set_xticks(range(len(scen)), [t.replace(", ", "\n") for _, t in scen], fontsize=9)
+        ax.margins(y=0.12)
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_axisbelow(True)
+        ax.legend(fontsize=9)
+
+    if has_idle:
+        ax = axes[-1]
+        ps = [(p, l) for p, l in proxies if (p, "idle") in rows]
+        ys = [num(rows[(p, "idle")]["kb_per_conn"]) for p, _ in ps]
+        bars = ax.bar(range(len(ps)), ys, 0.6, color=[COLOURS[p] for p, _ in ps])
+        ax.bar_label(bars, labels=[f"{y:.2f}" for y in ys], fontsize=9, padding=2)
+        ax.axhline(IDLE_TARGET_KB, color=COLOURS["fastproxy"], linestyle="--", linewidth=1)
+        ax.annotate(f"FastProxy's target: {IDLE_TARGET_KB} KB", (len(ps) - 0.6, IDLE_TARGET_KB), textcoords="offset points",
+                    xytext=(0, 4), ha="right", fontsize=8.5, color=COLOURS["fastproxy"])
+        n = int(num(rows[(ps[0][0], "idle")]["idle_conns"]))
+        ax.set_title(f"Memory per idle connection (KB, {n:,} conns, lower is better)", fontsize=11)
+        ax.set_xticks(range(len(ps)), [l for _, l in ps], fontsize=9)
+        ax.margins(y=0.15)
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_axisbelow(True)
+
+    what = f"median of {rounds} rounds, whiskers: lowest and highest" if rounds > 1 else "one round"
+    fig.suptitle(f"FastProxy vs nginx vs HAProxy: HTTP/1.1 keep-alive, proxy pinned to one CPU ({what})", fontsize=12)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def machine_lines(results_dir):
+    path = os.path.join(results_dir, "machine.txt")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [f"- {line.rstrip()}" for line in f if line.strip()]
+
+
+def results_markdown(results_dir, rows):
+    name = os.path.basename(os.path.normpath(results_dir))
+    out = [
+        f"# Load comparison {name}",
+        "",
+        f"FastProxy, nginx (`proxy_pass`, upstream `keepalive`) and HAProxy (`http-reuse always`) in front of one nginx "
+        f"origin, with equivalent configs (bench/load/). Produced by `{REPRODUCE}`.",
+        "",
+        "Ratios are FastProxy's figure divided by the other proxy's, from this one run: above 1 is better for req/s, "
+        "worse for latency, CPU and memory. The machine is shared and noisy: trust ratios and CPU per request more than "
+        "absolute req/s (wrk and the origin share one CPU, so req/s is capped by them as much as by the proxy).",
+        "",
+    ]
+    out += rounds_note(rows)
+    out += load_table(rows)
+    out += idle_table(rows)
+    out += ["![throughput, CPU per 1k requests, memory per idle connection](chart.png)", "", "## Machine and method", ""]
+    out += machine_lines(results_dir)
+    out += [
+        "",
+        "- CPU ms / 1k req: the proxy's utime+stime (its whole process tree, from /proc/PID/stat, read before and after "
+        "the measured run) divided by the requests wrk counted. CPU %: the same time over the run's length, as a share of "
+        "the one CPU the proxy may use (well under 100 %: the proxy waited on something, or the load side was the limit). "
+        "syscalls / req: the proxy's system calls (perf, raw_syscalls:sys_enter) during the warm-up run, which is "
+        "not the measured one, over the requests wrk counted in it. New origin conns / 1k req: connections the origin "
+        "accepted during the measured run (its stub_status) per 1,000 requests; 0 means every request reused a pooled "
+        "connection. RSS: VmRSS of the process tree after the measured run.",
+        "- p50/p99: wrk's latency distribution (`--latency`); wrk is closed-loop, so the tail is understated.",
+        "- Idle: RSS of a fresh proxy (it has answered only the 9 check requests) before, and 2 s after, the idle client "
+        "(bench/load/idle_clients.py) opened its connections and completed one request on each; KB per connection = "
+        "growth / connections.",
+        "- results.csv holds every figure; raw-logs/ (wrk output, proxy logs, rendered configs) stays on the machine.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def duration(results_dir):
+    for line in machine_lines(results_dir):
+        if line.startswith("- duration: "):
+            seconds = int(line.split()[2])
+            return f"{seconds // 60} min {seconds % 60} s"
+    return "an unknown time"
+
+
+def newest(perf_dir, filename):
+    dirs = sorted(d for d in os.listdir(perf_dir) if os.path.isfile(os.path.join(perf_dir, d, filename)))
+    return dirs[-1] if dirs else None
+
+
+def readme(perf_dir):
+    latest = newest(perf_dir, "results.csv")
+    micro = newest(perf_dir, "microbench.md")
+    out = [
+        "# Performance results",
+        "",
+        "Generated by bench/load/report.py; do not edit by hand. Each run is kept in its own directory, "
+        "`<date>-<commit>/` (the commit is the tree measured).",
+        "",
+        "## How to reproduce",
+        "",
+        f"- Load comparison against nginx and HAProxy, from the repository root: `{REPRODUCE}`. It installs what is "
+        "missing with apt-get, builds the native AOT binary, runs every scenario for every proxy"
+        + (f" (the latest run took {duration(os.path.join(perf_dir, latest))})" if latest else "")
+        + " and writes a new `<date>-<commit>/` here, then this page. Knobs are listed at the top of the script; "
+        "a quick FastProxy-only check while tuning: `ROUNDS=1 PROXIES=fastproxy SCENARIOS=small bench/compare.sh` "
+        "(compare ratios only within one full run).",
+        f"- Microbenchmarks (BenchmarkDotNet, short job, fails if any benchmark allocates): `{MICROBENCH}`",
+        "",
+    ]
+    if latest:
+        rows = load_rows(os.path.join(perf_dir, latest))
+        out += [f"## Latest load comparison: [{latest}]({latest}/results.md)", ""]
+        out += rounds_note(rows)
+        out += load_table(rows)
+        out += idle_table(rows)
+        out += [f"![chart]({latest}/chart.png)", ""]
+        out += machine_lines(os.path.join(perf_dir, latest))
+        out += [""]
+    if micro:
+        out += [f"## Latest microbenchmarks: [{micro}/microbench.md]({micro}/microbench.md)", ""]
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", help="a results directory written by bench/compare.sh")
+    parser.add_argument("--readme", help="perf-results/README.md to rewrite")
+    args = parser.parse_args()
+    if not args.results and not args.readme:
+        parser.error("nothing to do: give --results and/or --readme")
+
+    if args.results:
+        rows = load_rows(args.results)
+        chart(rows, os.path.join(args.results, "chart.png"))
+        with open(os.path.join(args.results, "results.md"), "w") as f:
+            f.write(results_markdown(args.results, rows))
+    if args.readme:
+        with open(args.readme, "w") as f:
+            f.write(readme(os.path.dirname(os.path.abspath(args.readme))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
