@@ -14,9 +14,9 @@ internal sealed partial class Http1Connection
     /// <summary>
     /// A small request body is read whole before anything is sent upstream, so that a malformed body is refused
     /// with nothing forwarded and an idempotent request can be retried. A larger one is streamed from this point:
-    /// memory stays flat whatever its size. Kept below the pipe's pause threshold, where reads would stop anyway.
+    /// memory stays flat whatever its size. Kept below the pipe's pause threshold (128 KiB), where reads would stop anyway.
     /// </summary>
-    private const int BodyBufferLimit = (int)PipeSettings.PauseThreshold / 2;
+    private const int BodyBufferLimit = 64 * 1024;
 
     private enum Intake : byte
     {

@@ -63,7 +63,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             _clientAddressLength = 0;
             _clientHash = 0;
         }
-        _transport = SocketConnection.Create(socket, PipeSettings.Options, PipeSettings.Options, PipeSettings.Client);
+        _transport = SocketConnection.Create(socket, PipeSettings.Send, PipeSettings.ClientReceive, PipeSettings.Client);
         _input = _transport.Input;
         _output = _transport.Output;
         _heartbeatSlot = services.Heartbeat.Register(this);

@@ -51,7 +51,7 @@ internal sealed class UpstreamConnection : IDisposable
             socket.Dispose();
             throw;
         }
-        var transport = SocketConnection.Create(socket, PipeSettings.Options, PipeSettings.Options, PipeSettings.Upstream);
+        var transport = SocketConnection.Create(socket, PipeSettings.Send, PipeSettings.UpstreamReceive, PipeSettings.Upstream);
         return new UpstreamConnection(server, transport);
     }
 
