@@ -9,7 +9,10 @@ namespace FastProxy.AllocationProbe;
 /// <summary>
 /// Proxies requests through an in-process proxy between a client and an origin that allocate nothing themselves
 /// (blocking sockets, fixed buffers), and prints the bytes the whole process allocated in each window of requests.
-/// Usage: FastProxy.AllocationProbe "REQUEST" [windows] [requests-per-window]
+/// Usage: FastProxy.AllocationProbe "REQUEST" [windows] [requests-per-window] [connections]
+///        FastProxy.AllocationProbe --wrk CONNECTIONS SECONDS   (wrk, a real load generator, as the client)
+/// With several connections, each is driven by its own thread (blocking sockets, so still allocation-free): that
+/// is what exposes buffer pools too small for the requests in flight.
 /// </summary>
 public static class Program
 {
@@ -19,42 +22,118 @@ public static class Program
     {
         // As the real binary does: socket completions run inline on the epoll threads (no thread-pool hops).
         FastProxy.Transport.PipeSettings.EnableInlineSocketCompletions();
+        if (args[0] == "--wrk") return await WithWrkAsync(int.Parse(args[1]), int.Parse(args[2]));
         var request = Encoding.ASCII.GetBytes(args[0].Replace("\\r", "\r").Replace("\\n", "\n"));
         int windows = args.Length > 1 ? int.Parse(args[1]) : 5;
         int perWindow = args.Length > 2 ? int.Parse(args[2]) : 5_000;
+        int connections = args.Length > 3 ? int.Parse(args[3]) : 1;
         using var origin = new BlockingOrigin(Response);
-        var config = ConfigLoader.Parse($$"""
-            [[listeners]]
-            name = "web"
-            bind = "127.0.0.1:0"
-            [[routes]]
-            upstream = "app"
-            [upstreams.app]
-            servers = [ { address = "127.0.0.1:{{origin.Port}}" } ]
-            """, "probe.toml", AppContext.BaseDirectory).Config!;
-        await using var host = ProxyHost.Start(config);
+        await using var host = ProxyHost.Start(Config(origin.Port));
         int port = host.EndPoints["web"].Port;
 
-        var results = await Task.Run(() =>
-        {
-            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            client.Connect(new IPEndPoint(IPAddress.Loopback, port));
-            var buffer = new byte[4096];
-            // Warm up: JIT tiers, pools, the upstream connection, the pooled async state machines.
-            RunRequests(client, request, buffer, 3_000);
-            var bytes = new long[windows];
-            for (int w = 0; w < windows; w++)
-            {
-                long before = GC.GetTotalAllocatedBytes(precise: true);
-                RunRequests(client, request, buffer, perWindow);
-                bytes[w] = GC.GetTotalAllocatedBytes(precise: true) - before;
-            }
-            return bytes;
-        });
+        var results = Measure(port, request, windows, perWindow, connections);
         Console.WriteLine($"requests-per-window {perWindow}");
         Console.WriteLine($"allocated-bytes {string.Join(' ', results)}");
         Console.WriteLine($"upstream-connections {origin.Connections}");
         return 0;
+    }
+
+    /// <summary>
+    /// Many connections with requests always in flight, from wrk: after a warm-up run, the bytes the process
+    /// allocated during a measured run, divided by the requests wrk completed. wrk is another process, so
+    /// everything counted is the proxy's (and the origin's, which allocates nothing).
+    /// </summary>
+    private static async Task<int> WithWrkAsync(int connections, int seconds)
+    {
+        using var origin = new BlockingOrigin(Response);
+        await using var host = ProxyHost.Start(Config(origin.Port));
+        string url = $"http://127.0.0.1:{host.EndPoints["web"].Port}/index.html";
+        Wrk(url, connections, 2);
+        // Each wrk run opens its own connections, and a connection's set-up allocates (sockets, pipes). Two runs of
+        // different lengths have the same set-up cost; the difference is what the extra requests allocated.
+        var (shortRequests, shortBytes) = Measured(url, connections, Math.Max(1, seconds / 3));
+        var (longRequests, longBytes) = Measured(url, connections, seconds);
+        Console.WriteLine($"requests {longRequests - shortRequests}");
+        Console.WriteLine($"allocated-bytes {Math.Max(0, longBytes - shortBytes)}");
+        Console.WriteLine($"per-run {shortRequests}:{shortBytes} {longRequests}:{longBytes}");
+        Console.WriteLine($"upstream-connections {origin.Connections}");
+        return 0;
+    }
+
+    private static (long Requests, long Bytes) Measured(string url, int connections, int seconds)
+    {
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        long requests = Wrk(url, connections, seconds);
+        return (requests, GC.GetTotalAllocatedBytes(precise: true) - before);
+    }
+
+    private static long Wrk(string url, int connections, int seconds)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("wrk", $"-t1 -c{connections} -d{seconds}s {url}") { RedirectStandardOutput = true };
+        using var wrk = System.Diagnostics.Process.Start(psi)!;
+        string output = wrk.StandardOutput.ReadToEnd();
+        wrk.WaitForExit();
+        if (output.Contains("Non-2xx") || output.Contains("Socket errors")) throw new InvalidOperationException("wrk saw errors:\n" + output);
+        var line = output.Split('\n').First(l => l.Contains("requests in"));
+        return long.Parse(line.Trim().Split(' ')[0]);
+    }
+
+    private static FastProxy.Configuration.ProxyConfig Config(int originPort) => ConfigLoader.Parse($$"""
+        [[listeners]]
+        name = "web"
+        bind = "127.0.0.1:0"
+        [[routes]]
+        upstream = "app"
+        [upstreams.app]
+        servers = [ { address = "127.0.0.1:{{originPort}}" } ]
+        """, "probe.toml", AppContext.BaseDirectory).Config!;
+
+    private static long[] Measure(int port, byte[] request, int windows, int perWindow, int connections)
+    {
+        int perConnection = perWindow / connections;
+        using var start = new SemaphoreSlim(0);
+        using var done = new CountdownEvent(connections);
+        var failures = new List<Exception>();
+        var threads = new Thread[connections];
+        for (int c = 0; c < connections; c++)
+        {
+            threads[c] = new Thread(() =>
+            {
+                try
+                {
+                    using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                    client.Connect(new IPEndPoint(IPAddress.Loopback, port));
+                    var buffer = new byte[4096];
+                    // Warm up: JIT, pools, upstream connections, pooled async state machines.
+                    RunRequests(client, request, buffer, 3_000 / connections + 50);
+                    done.Signal();
+                    for (int w = 0; w < windows; w++)
+                    {
+                        start.Wait();
+                        RunRequests(client, request, buffer, perConnection);
+                        done.Signal();
+                    }
+                }
+                catch (Exception ex)
+                {
+                    lock (failures) failures.Add(ex);
+                    while (done.CurrentCount > 0 && !done.IsSet) done.Signal();
+                }
+            }) { IsBackground = true };
+            threads[c].Start();
+        }
+        done.Wait();
+        var bytes = new long[windows];
+        for (int w = 0; w < windows; w++)
+        {
+            done.Reset(connections);
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            start.Release(connections);
+            done.Wait();
+            bytes[w] = GC.GetTotalAllocatedBytes(precise: true) - before;
+        }
+        if (failures.Count > 0) throw new AggregateException(failures);
+        return bytes;
     }
 
     private static void RunRequests(Socket client, byte[] request, byte[] buffer, int count)

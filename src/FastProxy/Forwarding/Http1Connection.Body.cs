@@ -194,7 +194,7 @@ internal sealed partial class Http1Connection
                     await _output.FlushAsync();
                     return BodyCopy.Truncated;
                 }
-                if (_output.UnflushedBytes >= Transport.PipeSettings.SendSegment * 2)
+                if (_output.UnflushedBytes >= Transport.PipeSettings.LargeBlock)
                 {
                     var flushed = await _output.FlushAsync();
                     if (flushed.IsCompleted) return BodyCopy.DestinationClosed;

@@ -15,6 +15,10 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
     /// <summary>How often pooled upstream connections idle past their timeout are closed.</summary>
     private const long SweepIntervalMs = 1000;
 
+    /// <summary>How often the buffer pools give back blocks that stayed unused (half of them each time).</summary>
+    private const long TrimIntervalMs = 10_000;
+    private long _nextTrimMs;
+
     private readonly ProxyServices _services;
     private readonly Dictionary<string, Listener> _listeners = new(StringComparer.Ordinal);
     private readonly Lock _reloadLock = new();
@@ -177,6 +181,11 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
 
     public void OnHeartbeat(long nowMs)
     {
+        if (nowMs >= _nextTrimMs)
+        {
+            _nextTrimMs = nowMs + TrimIntervalMs;
+            PipeSettings.TrimPools();
+        }
         if (nowMs < _nextSweepMs) return;
         _nextSweepMs = nowMs + SweepIntervalMs;
         _runtime.CloseIdleUpstreamConnections(nowMs - (long)Upstreams.Upstream.PoolIdleTimeout.TotalMilliseconds);
