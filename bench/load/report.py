@@ -294,6 +294,11 @@ def readme(perf_dir):
         out += [""]
     if micro:
         out += [f"## Latest microbenchmarks: [{micro}/microbench.md]({micro}/microbench.md)", ""]
+    # The hand-written record of what was tried to make the proxy fast, and what each change gave.
+    log = os.path.join(perf_dir, "tuning-log.md")
+    if os.path.exists(log):
+        with open(log) as f:
+            out += [f.read().rstrip(), ""]
     return "\n".join(out)
 
 
