@@ -21,6 +21,7 @@ public sealed class ScriptedOrigin : IAsyncDisposable
     private readonly Task _acceptLoop;
     private int _connections;
     private int _active;
+    private int _closedByPeer;
 
     /// <param name="script">Answers one request; the connection reads the next request when it returns, unless it was closed.</param>
     public ScriptedOrigin(Func<UpstreamRequest, OriginConnection, Task> script)
@@ -41,6 +42,9 @@ public sealed class ScriptedOrigin : IAsyncDisposable
     public int Active => Volatile.Read(ref _active);
 
     public IReadOnlyList<UpstreamRequest> Requests => [.. _requests];
+
+    /// <summary>Connections the other side (the proxy) closed.</summary>
+    public int ClosedByPeer => Volatile.Read(ref _closedByPeer);
 
     /// <summary>Waits (bounded) until at least <paramref name="count"/> requests have arrived.</summary>
     public async Task WaitForRequestsAsync(int count, TimeSpan? timeout = null)
@@ -96,7 +100,11 @@ public sealed class ScriptedOrigin : IAsyncDisposable
                     if (connection.IsClosed) return;
                 }
                 int n = await socket.ReceiveAsync(chunk, SocketFlags.None, _stop.Token);
-                if (n == 0) return;
+                if (n == 0)
+                {
+                    Interlocked.Increment(ref _closedByPeer);
+                    return;
+                }
                 buffer.AddRange(chunk.AsSpan(0, n).ToArray());
             }
         }
