@@ -215,4 +215,63 @@ public sealed class UpstreamFailureTests
         Assert.False(response.Complete);
         Assert.True(await client.IsClosedAsync());
     }
+
+    /// <summary>
+    /// A listener whose accept queue is full: connects to it neither succeed nor fail, they hang until the
+    /// client gives up, as with a server that is overloaded or behind a firewall that drops packets.
+    /// </summary>
+    private sealed class SaturatedListener : IDisposable
+    {
+        private readonly System.Net.Sockets.Socket _listener = new(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        private readonly System.Net.Sockets.Socket _filler = new(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+
+        public SaturatedListener()
+        {
+            _listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+            _listener.Listen(0);
+            Port = ((System.Net.IPEndPoint)_listener.LocalEndPoint!).Port;
+            // Never accepted: it fills the queue of one.
+            _filler.Connect(_listener.LocalEndPoint!);
+        }
+
+        public int Port { get; }
+
+        public void Dispose()
+        {
+            _filler.Dispose();
+            _listener.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_server_that_does_not_accept_within_connect_timeout_is_skipped_for_the_next()
+    {
+        using var hung = new SaturatedListener();
+        await using var good = new RawUpstream(_ => RawUpstream.Ok("good"));
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([hung.Port, good.Port], extraUpstream: "connect_timeout = \"300ms\""));
+        using var client = new WireClient(proxy.Port());
+
+        var stopwatch = Stopwatch.StartNew();
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.Equal("good", (await client.RoundTripAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n")).BodyText);
+        }
+
+        // Two of the four picks landed on the hung server and each cost one connect_timeout.
+        Assert.InRange(stopwatch.ElapsedMilliseconds, 500, 5000);
+    }
+
+    [Fact]
+    public async Task Every_server_timing_out_on_connect_is_502()
+    {
+        using var hung = new SaturatedListener();
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([hung.Port], extraUpstream: "connect_timeout = \"300ms\""));
+        using var client = new WireClient(proxy.Port());
+
+        var stopwatch = Stopwatch.StartNew();
+        var response = await client.RoundTripAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+
+        Assert.Equal(502, response.Status);
+        Assert.InRange(stopwatch.ElapsedMilliseconds, 250, 3000);
+    }
 }
