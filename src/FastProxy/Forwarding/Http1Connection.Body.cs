@@ -127,20 +127,25 @@ internal sealed partial class Http1Connection
         {
             while (true)
             {
-                // Between reads, response_timeout also bounds how long the server may stall mid-body.
-                _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs);
                 // Send what we have before waiting: the client should not wait on our buffering.
+                bool timedOut = false;
                 if (!input.TryRead(out var result))
                 {
                     var flushed = await _output.FlushAsync();
                     if (flushed.IsCompleted) return BodyCopy.DestinationClosed;
+                    // response_timeout also bounds how long the server may stall mid-body: only while we wait on it.
+                    // Time spent flushing to a slow client is not the server's delay (the deadline must not run then).
+                    _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs);
                     result = await input.ReadAsync();
+                    timedOut = result.IsCanceled && _upstreamDeadline.TimedOut;
+                    _upstreamDeadline.Disarm();
                 }
                 var buffer = result.Buffer;
                 if (result.IsCanceled)
                 {
+                    // Also a cancellation that fired just as data arrived: the next read goes on normally.
                     input.AdvanceTo(buffer.Start);
-                    if (_upstreamDeadline.TimedOut) return BodyCopy.TimedOut;
+                    if (timedOut) return BodyCopy.TimedOut;
                     continue;
                 }
 
