@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using FastProxy.Tests.Forwarding.Support;
@@ -11,8 +12,16 @@ namespace FastProxy.Tests.Upstreams;
 /// response_timeout bounds how long the server takes to answer, and how long it may stall mid-body; it must not
 /// bound how long the client takes to send its request, or to read the answer.
 /// </summary>
+/// <remarks>
+/// The margins are wide on purpose: on a 2-core machine the test process's thread pool can stall for most of a
+/// second (the test host keeps one of its threads blocked), and a stalled client or origin looks, to the proxy,
+/// exactly like a slow one. So the timeout is 2 s, and the client paces its writes from a thread of its own.
+/// </remarks>
 public sealed class ResponseTimeoutTests
 {
+    private const int TimeoutMs = 2000;
+    private const int Piece = 64 * 1024;
+
     private static Task<KestrelOrigin> StartOriginAsync() => KestrelOrigin.StartAsync(app =>
     {
         app.MapPost("/upload", async ctx =>
@@ -28,7 +37,32 @@ public sealed class ResponseTimeoutTests
         });
     });
 
-    private static string Config(int port) => TestProxy.SimpleConfig([port], extraUpstream: "response_timeout = \"500ms\"");
+    private static string Config(int port) => TestProxy.SimpleConfig([port], extraUpstream: $"response_timeout = \"{TimeoutMs}ms\"");
+
+    /// <summary>Sends a POST head, then the body in pieces at a steady pace, from a dedicated thread; completes when all is sent.</summary>
+    private static Task SendPacedAsync(WireClient client, string target, int pieces, int gapMs)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                client.Send($"POST {target} HTTP/1.1\r\nHost: a\r\nContent-Length: {Piece * pieces}\r\n\r\n");
+                for (int i = 0; i < pieces; i++)
+                {
+                    client.Send(Pattern.At((long)i * Piece, Piece).ToArray());
+                    Thread.Sleep(gapMs);
+                }
+                done.SetResult();
+            }
+            catch (Exception ex)
+            {
+                done.SetException(ex);
+            }
+        }) { IsBackground = true };
+        thread.Start();
+        return done.Task;
+    }
 
     [Fact]
     public async Task A_slow_upload_that_outlasts_response_timeout_is_not_cut_off()
@@ -36,41 +70,30 @@ public sealed class ResponseTimeoutTests
         await using var origin = await StartOriginAsync();
         await using var proxy = TestProxy.Start(Config(origin.Port));
         using var client = new WireClient(proxy.Port());
-        const int piece = 64 * 1024, pieces = 12;
 
-        // 768 KiB over about 1.5 s: the origin reads it all as it comes and answers at the end.
-        client.Send($"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: {piece * pieces}\r\n\r\n");
-        for (int i = 0; i < pieces; i++)
-        {
-            client.Send(Pattern.At((long)i * piece, piece).ToArray());
-            await Task.Delay(125);
-        }
+        // 640 KiB over 3 s, half again the timeout: the origin reads it as it comes and answers at the end.
+        await SendPacedAsync(client, "/upload", pieces: 10, gapMs: 300);
         var response = await client.ReadFinalResponseAsync("POST");
 
         Assert.Equal(200, response.Status);
-        Assert.Equal((piece * pieces).ToString(System.Globalization.CultureInfo.InvariantCulture), response.BodyText);
+        Assert.Equal((Piece * 10).ToString(System.Globalization.CultureInfo.InvariantCulture), response.BodyText);
     }
 
     [Fact]
     public async Task Response_timeout_counts_from_the_end_of_the_request_body()
     {
-        // The origin reads the whole body, then never answers: the 504 comes response_timeout after the body ends.
+        // The origin takes the whole body, then never answers: the 504 comes a timeout after the body ends.
         await using var origin = new ScriptedOrigin((_, _) => Task.CompletedTask);
         await using var proxy = TestProxy.Start(Config(origin.Port));
         using var client = new WireClient(proxy.Port());
-        const int piece = 64 * 1024, pieces = 8;
 
-        client.Send($"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {piece * pieces}\r\n\r\n");
-        for (int i = 0; i < pieces; i++)
-        {
-            client.Send(new byte[piece]);
-            await Task.Delay(125);
-        }
-        var bodySent = System.Diagnostics.Stopwatch.StartNew();
-        var response = await client.ReadFinalResponseAsync("POST");
+        await SendPacedAsync(client, "/", pieces: 9, gapMs: 300);
+        var bodySent = Stopwatch.StartNew();
+        var response = await client.ReadFinalResponseAsync("POST", TimeSpan.FromSeconds(15));
 
         Assert.Equal(504, response.Status);
-        Assert.InRange(bodySent.ElapsedMilliseconds, 300, 3000);
+        Assert.InRange(bodySent.ElapsedMilliseconds, TimeoutMs - 600, TimeoutMs + 3000);
+        Assert.Single(origin.Requests);
     }
 
     [Fact]
@@ -84,8 +107,8 @@ public sealed class ResponseTimeoutTests
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
 
         await stream.WriteAsync("GET /download HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray(), cts.Token);
-        // Not reading: the proxy is held up writing to us while the origin waits on the proxy.
-        await Task.Delay(1500, cts.Token);
+        // Not reading: the proxy is held up writing to us, and the origin waits on the proxy. Neither is the origin's delay.
+        await Task.Delay(TimeoutMs + 1000, cts.Token);
 
         var all = new MemoryStream();
         var buffer = new byte[256 * 1024];

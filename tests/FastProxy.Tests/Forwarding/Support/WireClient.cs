@@ -57,6 +57,16 @@ public sealed class WireClient : IDisposable
 
     public void Send(byte[] bytes) => _socket.Send(bytes);
 
+    /// <summary>For writes that may have to wait for the peer to read: does not hold a thread meanwhile.</summary>
+    public async Task SendAsync(ReadOnlyMemory<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            int n = await _socket.SendAsync(bytes, SocketFlags.None);
+            bytes = bytes[n..];
+        }
+    }
+
     /// <summary>Sends a request and reads its final response (skipping any 1xx).</summary>
     public async Task<WireResponse> RoundTripAsync(string request, TimeSpan? timeout = null)
     {
