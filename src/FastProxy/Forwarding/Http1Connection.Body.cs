@@ -84,6 +84,7 @@ internal sealed partial class Http1Connection
                 _input.AdvanceTo(slice.End);
                 var flush = await output.FlushAsync();
                 if (flush.IsCompleted || flush.IsCanceled) return BodyCopy.DestinationClosed;
+                Volatile.Write(ref _requestProgressMs, Transport.Heartbeat.NowMs);
                 if (done)
                 {
                     _bodyComplete = true;

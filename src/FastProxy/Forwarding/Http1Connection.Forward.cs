@@ -43,6 +43,9 @@ internal sealed partial class Http1Connection
     /// <summary>Set once the request head (and buffered body) have been consumed from the client pipe.</summary>
     private bool _requestConsumed;
 
+    /// <summary>When request bytes last went to the server (the head, then each piece of a streamed body).</summary>
+    private long _requestProgressMs;
+
     private ReadOnlySpan<byte> ResponseHeadBytes => _responseScratch is not null
         ? _responseScratch.AsSpan(0, _responseScratchLength)
         : _responseBuffer.FirstSpan;
@@ -136,6 +139,8 @@ internal sealed partial class Http1Connection
             connection.Dispose();
             return await FailExchangeAsync(502);
         }
+
+        Volatile.Write(ref _requestProgressMs, Transport.Heartbeat.NowMs);
 
         // 2. A body still arriving is streamed from here, concurrently with waiting for the response.
         ValueTask<BodyCopy> pump = default;
@@ -265,7 +270,14 @@ internal sealed partial class Http1Connection
                 var result = await input.ReadAsync();
                 var buffer = result.Buffer;
                 _responseBuffer = buffer;
-                if (result.IsCanceled && _upstreamDeadline.TimedOut) return ResponseIntake.TimedOut;
+                if (result.IsCanceled && _upstreamDeadline.TimedOut)
+                {
+                    // response_timeout runs from the last request byte sent: a server still receiving the body
+                    // (a slow upload streamed by the pump) is not late.
+                    long quiet = Transport.Heartbeat.NowMs - Volatile.Read(ref _requestProgressMs);
+                    if (quiet >= upstream.ResponseTimeoutMs) return ResponseIntake.TimedOut;
+                    _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs - quiet);
+                }
                 if (!buffer.IsEmpty)
                 {
                     var status = ResponseParser.Parse(GetContiguous(buffer, ref _responseScratch, ref _responseScratchLength, MaxResponseHeadBytes),
