@@ -25,12 +25,37 @@ internal sealed partial class Http1Connection
 
     private volatile bool _pumpAborted;
 
+    /// <summary>How the request body pump failed on the client's side (<see cref="BodyCopy.Complete"/>: it has not).</summary>
+    private volatile BodyCopy _pumpFailure;
+
     /// <summary>
     /// Streams the rest of a request body from the client to the upstream, with back-pressure both ways: a slow
     /// upstream stops our reads from the client, so memory stays within the pipes' thresholds however large the body.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<BodyCopy> PumpRequestBodyAsync(UpstreamConnection connection, ListenerRuntime runtime)
+    {
+        BodyCopy outcome;
+        try
+        {
+            outcome = await CopyRequestBodyAsync(connection, runtime);
+        }
+        catch (Exception) when (!_pumpAborted)
+        {
+            // The client's socket failed (reset): the body ends here as surely as with a close.
+            outcome = BodyCopy.Truncated;
+        }
+        if (outcome is BodyCopy.Truncated or BodyCopy.Invalid or BodyCopy.TimedOut)
+        {
+            // The rest of the request will never come, so no answer to it will either: stop waiting for one.
+            _pumpFailure = outcome;
+            connection.Input.CancelPendingRead();
+        }
+        return outcome;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<BodyCopy> CopyRequestBodyAsync(UpstreamConnection connection, ListenerRuntime runtime)
     {
         var output = connection.Output;
         long remaining = _request.IsChunked ? long.MaxValue : _request.ContentLength - _bodyAvailable;

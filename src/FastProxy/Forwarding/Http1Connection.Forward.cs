@@ -23,6 +23,8 @@ internal sealed partial class Http1Connection
         /// <summary>The server closed without sending a byte: on a reused connection, the keep-alive race.</summary>
         ClosedEmpty,
         Malformed,
+        /// <summary>The request body failed on the client's side (see <see cref="_pumpFailure"/>): there is nothing to wait for.</summary>
+        RequestFailed,
     }
 
     private enum Exchange : byte
@@ -145,6 +147,7 @@ internal sealed partial class Http1Connection
         // 2. A body still arriving is streamed from here, concurrently with waiting for the response.
         ValueTask<BodyCopy> pump = default;
         bool pumping = false;
+        _pumpFailure = BodyCopy.Complete;
         if (!_bodyComplete)
         {
             ConsumeRequest();
@@ -180,6 +183,11 @@ internal sealed partial class Http1Connection
                 case ResponseIntake.TimedOut:
                     Log.UpstreamTimeout(upstream.Name, connection.Server.Address);
                     return await FailExchangeAsync(504);
+                case ResponseIntake.RequestFailed:
+                    // A client that went away gets nothing; one that sent garbage or stalled is told so.
+                    if (_pumpFailure == BodyCopy.Truncated) return Exchange.Close;
+                    return await FailExchangeAsync(_pumpFailure == BodyCopy.TimedOut ? 408
+                        : _requestDecoder.Error == ChunkedError.BodyTooLarge ? 413 : 400);
                 case ResponseIntake.Malformed:
                     Log.BadUpstreamResponse(upstream.Name, connection.Server.Address, _response.Error == HeadError.None ? "response head cut short" : _response.Error.ToString());
                     return await FailExchangeAsync(502);
@@ -289,6 +297,7 @@ internal sealed partial class Http1Connection
                 {
                     return buffer.IsEmpty ? ResponseIntake.ClosedEmpty : ResponseIntake.Malformed;
                 }
+                if (result.IsCanceled && _pumpFailure != BodyCopy.Complete) return ResponseIntake.RequestFailed;
                 input.AdvanceTo(buffer.Start, buffer.End);
             }
         }
