@@ -60,6 +60,23 @@ public sealed class Http10ClientTests
         Assert.True(await client.IsClosedAsync());
     }
 
+    [Theory]
+    [InlineData("HEAD", 200)]
+    [InlineData("GET", 304)]
+    public async Task A_bodiless_response_announced_chunked_reaches_an_http10_client_without_transfer_encoding(string method, int status)
+    {
+        // RFC 9112 §6.1: a server must not send Transfer-Encoding to an HTTP/1.0 client, body or not.
+        await using var upstream = new RawUpstream(_ => System.Text.Encoding.ASCII.GetBytes($"HTTP/1.1 {status} X\r\nTransfer-Encoding: chunked\r\nX-A: b\r\n\r\n"));
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port]));
+        using var client = new WireClient(proxy.Port());
+
+        var response = await client.RoundTripAsync($"{method} / HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n");
+
+        Assert.Equal(status, response.Status);
+        Assert.Equal("b", response.Header("X-A"));
+        Assert.False(response.Has("Transfer-Encoding"));
+    }
+
     [Fact]
     public async Task Informational_responses_are_not_sent_to_an_http10_client()
     {

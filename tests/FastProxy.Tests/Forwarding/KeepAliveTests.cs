@@ -94,4 +94,56 @@ public sealed class KeepAliveTests
         Assert.Contains("Re-using existing connection", result.StdErr);
         Assert.Equal(1, upstream.Connections);
     }
+
+    [Fact]
+    public async Task Nothing_pipelined_after_connection_close_is_forwarded()
+    {
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok(r.RequestLine.Split(' ')[1]));
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port]));
+        using var client = new WireClient(proxy.Port());
+
+        client.Send("GET /first HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n");
+
+        Assert.Equal("/first", (await client.ReadFinalResponseAsync()).BodyText);
+        Assert.True(await client.IsClosedAsync());
+        Assert.Equal(0, client.Buffered);
+        Assert.Equal(["GET /first HTTP/1.1"], upstream.Requests.Select(r => r.RequestLine));
+    }
+
+    [Fact]
+    public async Task An_idle_keep_alive_connection_is_closed_after_idle_timeout()
+    {
+        await using var upstream = new RawUpstream();
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port], extraTop: "[limits]\nidle_timeout = \"300ms\"\n"));
+        using var client = new WireClient(proxy.Port());
+
+        Assert.Equal(200, (await client.RoundTripAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n")).Status);
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+
+        Assert.True(await client.IsClosedAsync(TimeSpan.FromSeconds(5)));
+        Assert.InRange(stopwatch.ElapsedMilliseconds, 200, 4000);
+        Assert.Equal(0, client.Buffered);
+    }
+
+    [Fact]
+    public async Task Large_request_and_response_heads_pass_through_intact()
+    {
+        // Both heads span many receive segments: the parsers see them whole, and they are forwarded byte for byte.
+        string cookie = string.Concat(Enumerable.Range(0, 600).Select(i => $"k{i}=v{i}; "));
+        string setCookies = string.Concat(Enumerable.Range(0, 200).Select(i => $"Set-Cookie: c{i}={new string('x', 150)}\r\n"));
+        await using var upstream = new RawUpstream(_ => RawUpstream.Ok("ok", setCookies));
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port]));
+        using var client = new WireClient(proxy.Port());
+
+        for (int i = 0; i < 3; i++)
+        {
+            var response = await client.RoundTripAsync($"GET /{i} HTTP/1.1\r\nHost: a\r\nCookie: {cookie}\r\nX-After: yes\r\n\r\n");
+            Assert.Equal(200, response.Status);
+            Assert.Equal(200, response.Headers("Set-Cookie").Count);
+            Assert.Equal($"c199={new string('x', 150)}", response.Headers("Set-Cookie")[199]);
+            Assert.Equal("ok", response.BodyText);
+        }
+        Assert.All(upstream.Requests, r => Assert.Equal(cookie.Trim(), r.Header("Cookie")));
+        Assert.All(upstream.Requests, r => Assert.Equal("yes", r.Header("X-After")));
+    }
 }

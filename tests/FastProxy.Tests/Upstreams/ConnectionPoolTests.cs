@@ -155,6 +155,53 @@ public sealed class ConnectionPoolTests
     }
 
     [Fact]
+    public async Task An_upgrade_on_a_reused_connection_that_dies_unanswered_is_retried_on_a_fresh_one()
+    {
+        // A WebSocket handshake is a GET with no body: nothing of it can have been acted on, so it is as safe to retry.
+        var perConnection = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        await using var origin = new ScriptedOrigin(async (r, c) =>
+        {
+            if (perConnection.AddOrUpdate(r.ConnectionId, 1, (_, n) => n + 1) == 2)
+            {
+                c.Close();
+                return;
+            }
+            if (r.Header("Upgrade") is not null)
+            {
+                await c.SendAsync("HTTP/1.1 101 Switching Protocols\r\nUpgrade: raw\r\nConnection: Upgrade\r\n\r\n");
+                return;
+            }
+            await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        });
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([origin.Port]));
+
+        using (var first = new WireClient(proxy.Port()))
+        {
+            Assert.Equal(200, (await first.RoundTripAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n")).Status);
+        }
+        using var client = new WireClient(proxy.Port());
+        var response = await client.RoundTripAsync("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: raw\r\n\r\n");
+
+        Assert.Equal(101, response.Status);
+        Assert.Equal(2, origin.Connections);
+    }
+
+    [Fact]
+    public async Task An_http10_origin_response_without_keep_alive_is_not_pooled()
+    {
+        await using var upstream = new RawUpstream(r => System.Text.Encoding.ASCII.GetBytes($"HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nconn={r.ConnectionId}"));
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port]));
+        using var client = new WireClient(proxy.Port());
+
+        for (int i = 1; i <= 3; i++)
+        {
+            var response = await client.RoundTripAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            Assert.Equal($"conn={i}", response.BodyText);
+            Assert.StartsWith("HTTP/1.1 200", response.Head);
+        }
+    }
+
+    [Fact]
     public async Task A_post_after_the_server_closed_the_idle_connection_goes_on_a_fresh_one()
     {
         await using var upstream = new RawUpstream(r => RawUpstream.Ok($"conn={r.ConnectionId} {r.Body.Length}"));
