@@ -60,7 +60,8 @@ internal sealed partial class Http1Connection
         _requestConsumed = false;
         ResetExclusions(upstream.ExclusionWords);
         // Retried only when nothing can have reached the server's application twice with a different meaning.
-        bool retryable = _bodyComplete && HttpMethods.IsIdempotent(_request.Method) && !_request.IsUpgrade;
+        // An upgrade handshake qualifies too: it is a bodiless GET, and nothing is relayed either way before the 101.
+        bool retryable = _bodyComplete && HttpMethods.IsIdempotent(_request.Method);
 
         bool triedAny = false;
         UpstreamConnection? connection = null;
