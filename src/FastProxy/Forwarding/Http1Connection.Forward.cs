@@ -217,7 +217,9 @@ internal sealed partial class Http1Connection
         bool dechunk = bodyKind == BodyKind.Chunked && _request.Version == HttpVersion.Http10;
         bool clientKeepAlive = _request.KeepAlive && !_services.Draining && (!pumping || pump.IsCompleted)
             && bodyKind != BodyKind.CloseDelimited && !dechunk;
-        ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dechunk, false);
+        // RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 client, even on a response without a body (HEAD, 304).
+        bool dropTransferEncoding = _response.IsChunked && _request.Version == HttpVersion.Http10;
+        ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false);
         connection.Input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
         ReleaseResponseScratch();
 
