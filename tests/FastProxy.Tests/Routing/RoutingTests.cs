@@ -49,6 +49,19 @@ public sealed class RoutingTests
     }
 
     [Fact]
+    public async Task Ip_literal_hosts_match_without_port()
+    {
+        await using var proxy = TestProxy.Start(Web
+            + Named("v4", "host = \"127.0.0.1\"")
+            + Named("v6", "host = \"[::1]\""));
+
+        Assert.Equal("v4", await MatchedAsync(proxy, "GET", "/", $"127.0.0.1:{proxy.Port()}"));
+        Assert.Equal("v6", await MatchedAsync(proxy, "GET", "/", "[::1]:8080"));
+        Assert.Equal("v6", await MatchedAsync(proxy, "GET", "/", "[::1]"));
+        Assert.Equal("404", await MatchedAsync(proxy, "GET", "/", "127.0.0.2"));
+    }
+
+    [Fact]
     public async Task Absolute_form_authority_is_the_host_that_is_matched()
     {
         await using var proxy = TestProxy.Start(Web + Named("api", "host = \"api.example.com\""));
