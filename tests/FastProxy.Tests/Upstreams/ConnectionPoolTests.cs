@@ -26,6 +26,27 @@ public sealed class ConnectionPoolTests
     }
 
     [Fact]
+    public async Task A_client_that_asks_again_at_once_on_a_new_connection_finds_the_upstream_connection_pooled()
+    {
+        // The upstream connection goes back to the pool as soon as the response has been read from it, before the
+        // last bytes reach the client: a client that has its answer can never get there first and force a new one.
+        string pad = "X-Pad: " + new string('p', 2000) + "\r\n";
+        await using var upstream = new RawUpstream(r => r.RequestLine.StartsWith("HEAD")
+            ? System.Text.Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n{pad}\r\n")
+            : RawUpstream.Ok("x", pad));
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port]));
+
+        for (int i = 0; i < 200; i++)
+        {
+            using var client = new WireClient(proxy.Port());
+            var response = await client.RoundTripAsync(i % 2 == 0 ? "GET / HTTP/1.1\r\nHost: a\r\n\r\n" : "HEAD / HTTP/1.1\r\nHost: a\r\n\r\n");
+            Assert.Equal(200, response.Status);
+        }
+
+        Assert.Equal(1, upstream.Connections);
+    }
+
+    [Fact]
     public async Task Bodies_of_every_framing_leave_the_connection_reusable()
     {
         int n = 0;
