@@ -140,11 +140,9 @@ internal sealed partial class Http1Connection
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<BodyCopy> CopyResponseBodyAsync(UpstreamConnection connection, Upstream upstream, BodyKind kind, bool dechunk)
     {
-        if (kind == BodyKind.None)
-        {
-            var flushed = await _output.FlushAsync();
-            return flushed.IsCompleted ? BodyCopy.DestinationClosed : BodyCopy.Complete;
-        }
+        // When the body is complete its last bytes are left unflushed: the caller sends them after releasing the
+        // upstream connection (see ExchangeAsync).
+        if (kind == BodyKind.None) return BodyCopy.Complete;
 
         var input = connection.Input;
         long remaining = kind == BodyKind.ContentLength ? _response.ContentLength : long.MaxValue;
@@ -214,11 +212,7 @@ internal sealed partial class Http1Connection
                 }
 
                 input.AdvanceTo(buffer.GetPosition(take));
-                if (done)
-                {
-                    var flushed = await _output.FlushAsync();
-                    return flushed.IsCompleted ? BodyCopy.DestinationClosed : BodyCopy.Complete;
-                }
+                if (done) return BodyCopy.Complete;
                 if (result.IsCompleted)
                 {
                     await _output.FlushAsync();

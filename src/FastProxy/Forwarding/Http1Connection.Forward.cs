@@ -257,6 +257,10 @@ internal sealed partial class Http1Connection
             // never a short body that looks whole.
             return Exchange.Close;
         }
+        // The end of the response goes to the client only now that the upstream connection is back in the pool: a
+        // client that has its answer and asks again at once finds it there, and a slow reader does not hold it.
+        var flushed = await _output.FlushAsync();
+        if (flushed.IsCompleted) return Exchange.Close;
         return clientKeepAlive ? Exchange.KeepAlive : Exchange.Close;
     }
 
