@@ -83,7 +83,11 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             {
                 var runtime = Runtime;
                 var intake = await ReadRequestAsync(runtime);
-                if (intake != Intake.Ready) break;
+                if (intake != Intake.Ready)
+                {
+                    if (intake == Intake.Rejected) await LingerAsync();
+                    break;
+                }
 
                 bool keepAlive;
                 var head = RequestHeadBytes;
@@ -101,7 +105,11 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                     keepAlive = await ForwardAsync(route, runtime);
                 }
                 ReleaseRequestScratch();
-                if (!keepAlive || _services.Draining) break;
+                if (!keepAlive || _services.Draining)
+                {
+                    if (!_tunnelled) await LingerAsync();
+                    break;
+                }
             }
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException
@@ -144,6 +152,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _services = null!;
         _idle = false;
         _drainClose = false;
+        _tunnelled = false;
         _clientDeadline.Disarm();
         _upstreamDeadline.Disarm();
         _request.Reset();
