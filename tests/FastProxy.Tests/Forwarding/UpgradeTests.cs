@@ -224,6 +224,36 @@ public sealed class UpgradeTests
     }
 
     [Fact]
+    public async Task What_the_origin_sends_before_closing_the_tunnel_all_reaches_a_slow_client()
+    {
+        const int length = 8 << 20;
+        await using var origin = new ScriptedOrigin(async (r, c) =>
+        {
+            await c.SendAsync("HTTP/1.1 101 Switching Protocols\r\nUpgrade: raw\r\nConnection: Upgrade\r\n\r\n" + new string('t', length));
+            c.Close();
+        });
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([origin.Port]));
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = 16 * 1024 };
+        await socket.ConnectAsync(proxy.EndPoint());
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        await socket.SendAsync("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: raw\r\n\r\n"u8.ToArray(), System.Net.Sockets.SocketFlags.None, cts.Token);
+        await Task.Delay(500, cts.Token);
+        var all = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            int n = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, cts.Token);
+            if (n == 0) break;
+            all.Write(buffer, 0, n);
+        }
+
+        var text = Encoding.Latin1.GetString(all.ToArray());
+        Assert.StartsWith("HTTP/1.1 101", text);
+        Assert.Equal(length, text.Length - (text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4));
+    }
+
+    [Fact]
     public async Task A_101_nobody_asked_for_is_refused_with_502()
     {
         await using var upstream = new RawUpstream(_ => "HTTP/1.1 101 Switching Protocols\r\nUpgrade: surprise\r\nConnection: Upgrade\r\n\r\n"u8.ToArray());
