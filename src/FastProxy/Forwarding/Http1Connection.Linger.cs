@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using FastProxy.Transport;
+using Pipelines.Sockets.Unofficial;
 
 namespace FastProxy.Forwarding;
 
@@ -34,8 +35,13 @@ internal sealed partial class Http1Connection
         // The send loop completes the pipe's reader once it has handed everything to the socket. OnReaderCompleted is
         // deprecated for PipeWriter in general, but Pipe (which the socket connection wraps) still raises it, and it
         // is the only signal that the last bytes have left user space.
+        // The callback names the transport: it may come late, when this (pooled) object already serves another client.
 #pragma warning disable CS0618
-        _output.OnReaderCompleted(static (_, state) => ((Http1Connection)state!).OnSendDrained(), this);
+        _output.OnReaderCompleted(static (_, state) =>
+        {
+            var (connection, transport) = ((Http1Connection, SocketConnection))state!;
+            connection.OnSendDrained(transport);
+        }, (this, _transport!));
 #pragma warning restore CS0618
         await _output.CompleteAsync();
 
@@ -78,8 +84,9 @@ internal sealed partial class Http1Connection
         }
     }
 
-    private void OnSendDrained()
+    private void OnSendDrained(SocketConnection transport)
     {
+        if (!ReferenceEquals(transport, _transport)) return;
         _sendDrained = true;
         _input?.CancelPendingRead();
     }
