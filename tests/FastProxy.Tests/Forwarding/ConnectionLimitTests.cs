@@ -45,7 +45,7 @@ public sealed class ConnectionLimitTests
         await using var proxy = TestProxy.Start(Config);
         using var first = new WireClient(proxy.Port());
         Assert.Equal(200, (await first.RoundTripAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n")).Status);
-        var second = new WireClient(proxy.Port());
+        using var second = new WireClient(proxy.Port());
         Assert.Equal(200, (await second.RoundTripAsync("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")).Status);
         Assert.True(await second.IsClosedAsync());
         second.Dispose();

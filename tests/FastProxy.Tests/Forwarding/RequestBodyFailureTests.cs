@@ -18,7 +18,7 @@ public sealed class RequestBodyFailureTests
     {
         await using var origin = new ScriptedOrigin((_, _) => Task.CompletedTask);
         await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([origin.Port]));
-        var client = new WireClient(proxy.Port());
+        using var client = new WireClient(proxy.Port());
 
         client.Send($"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {Streamed * 2}\r\n\r\n");
         await client.SendAsync(new byte[Streamed]);
