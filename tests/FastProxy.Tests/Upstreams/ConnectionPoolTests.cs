@@ -223,6 +223,25 @@ public sealed class ConnectionPoolTests
     }
 
     [Fact]
+    public async Task A_post_right_after_the_server_closed_the_pooled_connection_is_never_sent_twice()
+    {
+        // Whether the proxy notices the close before reusing the connection (a fresh one: 200) or only after writing
+        // the POST to it (502), the origin must see the POST at most once.
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok("ok"));
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port]));
+        using var client = new WireClient(proxy.Port());
+
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.Equal(200, (await client.RoundTripAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n")).Status);
+            upstream.CloseAllConnections();
+            var post = await client.RoundTripAsync($"POST /{i} HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx");
+            Assert.True(post.Status is 200 or 502, $"status {post.Status}");
+            Assert.InRange(upstream.Requests.Count(r => r.RequestLine == $"POST /{i} HTTP/1.1"), post.Status == 200 ? 1 : 0, 1);
+        }
+    }
+
+    [Fact]
     public async Task A_post_after_the_server_closed_the_idle_connection_goes_on_a_fresh_one()
     {
         await using var upstream = new RawUpstream(r => RawUpstream.Ok($"conn={r.ConnectionId} {r.Body.Length}"));
