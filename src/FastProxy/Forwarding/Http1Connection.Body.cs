@@ -26,12 +26,37 @@ internal sealed partial class Http1Connection
 
     private volatile bool _pumpAborted;
 
+    /// <summary>How the request body pump failed on the client's side (<see cref="BodyCopy.Complete"/>: it has not).</summary>
+    private volatile BodyCopy _pumpFailure;
+
     /// <summary>
     /// Streams the rest of a request body from the client to the upstream, with back-pressure both ways: a slow
     /// upstream stops our reads from the client, so memory stays within the pipes' thresholds however large the body.
     /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<BodyCopy> PumpRequestBodyAsync(UpstreamConnection connection, ListenerRuntime runtime)
+    {
+        BodyCopy outcome;
+        try
+        {
+            outcome = await CopyRequestBodyAsync(connection, runtime);
+        }
+        catch (Exception) when (!_pumpAborted)
+        {
+            // The client's socket failed (reset): the body ends here as surely as with a close.
+            outcome = BodyCopy.Truncated;
+        }
+        if (outcome is BodyCopy.Truncated or BodyCopy.Invalid or BodyCopy.TimedOut)
+        {
+            // The rest of the request will never come, so no answer to it will either: stop waiting for one.
+            _pumpFailure = outcome;
+            connection.Input.CancelPendingRead();
+        }
+        return outcome;
+    }
+
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<BodyCopy> CopyRequestBodyAsync(UpstreamConnection connection, ListenerRuntime runtime)
     {
         var output = connection.Output;
         long remaining = _request.IsChunked ? long.MaxValue : _request.ContentLength - _bodyAvailable;
@@ -85,6 +110,7 @@ internal sealed partial class Http1Connection
                 _input.AdvanceTo(slice.End);
                 var flush = await output.FlushAsync();
                 if (flush.IsCompleted || flush.IsCanceled) return BodyCopy.DestinationClosed;
+                Volatile.Write(ref _requestProgressMs, Transport.Heartbeat.NowMs);
                 if (done)
                 {
                     _bodyComplete = true;
@@ -115,11 +141,9 @@ internal sealed partial class Http1Connection
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<BodyCopy> CopyResponseBodyAsync(UpstreamConnection connection, Upstream upstream, BodyKind kind, bool dechunk)
     {
-        if (kind == BodyKind.None)
-        {
-            var flushed = await _output.FlushAsync();
-            return flushed.IsCompleted ? BodyCopy.DestinationClosed : BodyCopy.Complete;
-        }
+        // When the body is complete its last bytes are left unflushed: the caller sends them after releasing the
+        // upstream connection (see ExchangeAsync).
+        if (kind == BodyKind.None) return BodyCopy.Complete;
 
         var input = connection.Input;
         long remaining = kind == BodyKind.ContentLength ? _response.ContentLength : long.MaxValue;
@@ -128,20 +152,25 @@ internal sealed partial class Http1Connection
         {
             while (true)
             {
-                // Between reads, response_timeout also bounds how long the server may stall mid-body.
-                _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs);
                 // Send what we have before waiting: the client should not wait on our buffering.
+                bool timedOut = false;
                 if (!input.TryRead(out var result))
                 {
                     var flushed = await _output.FlushAsync();
                     if (flushed.IsCompleted) return BodyCopy.DestinationClosed;
+                    // response_timeout also bounds how long the server may stall mid-body: only while we wait on it.
+                    // Time spent flushing to a slow client is not the server's delay (the deadline must not run then).
+                    _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs);
                     result = await input.ReadAsync();
+                    timedOut = result.IsCanceled && _upstreamDeadline.TimedOut;
+                    _upstreamDeadline.Disarm();
                 }
                 var buffer = result.Buffer;
                 if (result.IsCanceled)
                 {
+                    // Also a cancellation that fired just as data arrived: the next read goes on normally.
                     input.AdvanceTo(buffer.Start);
-                    if (_upstreamDeadline.TimedOut) return BodyCopy.TimedOut;
+                    if (timedOut) return BodyCopy.TimedOut;
                     continue;
                 }
 
@@ -184,11 +213,7 @@ internal sealed partial class Http1Connection
                 }
 
                 input.AdvanceTo(buffer.GetPosition(take));
-                if (done)
-                {
-                    var flushed = await _output.FlushAsync();
-                    return flushed.IsCompleted ? BodyCopy.DestinationClosed : BodyCopy.Complete;
-                }
+                if (done) return BodyCopy.Complete;
                 if (result.IsCompleted)
                 {
                     await _output.FlushAsync();

@@ -24,6 +24,8 @@ internal sealed partial class Http1Connection
         /// <summary>The server closed without sending a byte: on a reused connection, the keep-alive race.</summary>
         ClosedEmpty,
         Malformed,
+        /// <summary>The request body failed on the client's side (see <see cref="_pumpFailure"/>): there is nothing to wait for.</summary>
+        RequestFailed,
     }
 
     private enum Exchange : byte
@@ -44,6 +46,9 @@ internal sealed partial class Http1Connection
     /// <summary>Set once the request head (and buffered body) have been consumed from the client pipe.</summary>
     private bool _requestConsumed;
 
+    /// <summary>When request bytes last went to the server (the head, then each piece of a streamed body).</summary>
+    private long _requestProgressMs;
+
     private ReadOnlySpan<byte> ResponseHeadBytes => _responseScratch is not null
         ? _responseScratch.AsSpan(0, _responseScratchLength)
         : _responseBuffer.FirstSpan;
@@ -56,7 +61,8 @@ internal sealed partial class Http1Connection
         _requestConsumed = false;
         ResetExclusions(upstream.ExclusionWords);
         // Retried only when nothing can have reached the server's application twice with a different meaning.
-        bool retryable = _bodyComplete && HttpMethods.IsIdempotent(_request.Method) && !_request.IsUpgrade;
+        // An upgrade handshake qualifies too: it is a bodiless GET, and nothing is relayed either way before the 101.
+        bool retryable = _bodyComplete && HttpMethods.IsIdempotent(_request.Method);
 
         bool triedAny = false;
         UpstreamConnection? connection = null;
@@ -138,9 +144,12 @@ internal sealed partial class Http1Connection
             return await FailExchangeAsync(502);
         }
 
+        Volatile.Write(ref _requestProgressMs, Transport.Heartbeat.NowMs);
+
         // 2. A body still arriving is streamed from here, concurrently with waiting for the response.
         ValueTask<BodyCopy> pump = default;
         bool pumping = false;
+        _pumpFailure = BodyCopy.Complete;
         if (!_bodyComplete)
         {
             ConsumeRequest();
@@ -176,6 +185,11 @@ internal sealed partial class Http1Connection
                 case ResponseIntake.TimedOut:
                     Log.UpstreamTimeout(upstream.Name, connection.Server.Address);
                     return await FailExchangeAsync(504);
+                case ResponseIntake.RequestFailed:
+                    // A client that went away gets nothing; one that sent garbage or stalled is told so.
+                    if (_pumpFailure == BodyCopy.Truncated) return Exchange.Close;
+                    return await FailExchangeAsync(_pumpFailure == BodyCopy.TimedOut ? 408
+                        : _requestDecoder.Error == ChunkedError.BodyTooLarge ? 413 : 400);
                 case ResponseIntake.Malformed:
                     Log.BadUpstreamResponse(upstream.Name, connection.Server.Address, _response.Error == HeadError.None ? "response head cut short" : _response.Error.ToString());
                     return await FailExchangeAsync(502);
@@ -204,7 +218,9 @@ internal sealed partial class Http1Connection
         bool dechunk = bodyKind == BodyKind.Chunked && _request.Version == HttpVersion.Http10;
         bool clientKeepAlive = _request.KeepAlive && !_services.Draining && (!pumping || pump.IsCompleted)
             && bodyKind != BodyKind.CloseDelimited && !dechunk;
-        ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dechunk, false);
+        // RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 client, even on a response without a body (HEAD, 304).
+        bool dropTransferEncoding = _response.IsChunked && _request.Version == HttpVersion.Http10;
+        ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false);
         connection.Input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
         ReleaseResponseScratch();
 
@@ -242,6 +258,10 @@ internal sealed partial class Http1Connection
             // never a short body that looks whole.
             return Exchange.Close;
         }
+        // The end of the response goes to the client only now that the upstream connection is back in the pool: a
+        // client that has its answer and asks again at once finds it there, and a slow reader does not hold it.
+        var flushed = await _output.FlushAsync();
+        if (flushed.IsCompleted) return Exchange.Close;
         return clientKeepAlive ? Exchange.KeepAlive : Exchange.Close;
     }
 
@@ -266,7 +286,14 @@ internal sealed partial class Http1Connection
                 var result = await input.ReadAsync();
                 var buffer = result.Buffer;
                 _responseBuffer = buffer;
-                if (result.IsCanceled && _upstreamDeadline.TimedOut) return ResponseIntake.TimedOut;
+                if (result.IsCanceled && _upstreamDeadline.TimedOut)
+                {
+                    // response_timeout runs from the last request byte sent: a server still receiving the body
+                    // (a slow upload streamed by the pump) is not late.
+                    long quiet = Transport.Heartbeat.NowMs - Volatile.Read(ref _requestProgressMs);
+                    if (quiet >= upstream.ResponseTimeoutMs) return ResponseIntake.TimedOut;
+                    _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs - quiet);
+                }
                 if (!buffer.IsEmpty)
                 {
                     var status = ResponseParser.Parse(GetContiguous(buffer, ref _responseScratch, ref _responseScratchLength, MaxResponseHeadBytes),
@@ -278,6 +305,7 @@ internal sealed partial class Http1Connection
                 {
                     return buffer.IsEmpty ? ResponseIntake.ClosedEmpty : ResponseIntake.Malformed;
                 }
+                if (result.IsCanceled && _pumpFailure != BodyCopy.Complete) return ResponseIntake.RequestFailed;
                 input.AdvanceTo(buffer.Start, buffer.End);
             }
         }

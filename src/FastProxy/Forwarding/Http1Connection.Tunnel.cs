@@ -13,6 +13,7 @@ internal sealed partial class Http1Connection
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Exchange> TunnelAsync(UpstreamConnection connection)
     {
+        _tunnelled = true;
         if (!_requestConsumed) ConsumeRequest();
         Forwarding.ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ConnectionHeader.None, false, upgrade: true);
         connection.Input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));

@@ -83,8 +83,11 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             while (true)
             {
                 var intake = await ReadRequestAsync(Runtime);
-                if (intake == Intake.Rejected) _lingerOnClose = true;
-                if (intake != Intake.Ready) break;
+                if (intake != Intake.Ready)
+                {
+                    if (intake == Intake.Rejected) await LingerAsync();
+                    break;
+                }
 
                 // The configuration current when the request arrived (a reload may have happened while idle).
                 var runtime = Runtime;
@@ -105,11 +108,12 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                     keepAlive = await ForwardAsync(route, runtime);
                 }
                 ReleaseRequestScratch();
-                // Closing with part of a request body unread: read it away first (see LingerAsync).
-                if (!keepAlive && !_bodyComplete) _lingerOnClose = true;
-                if (!keepAlive || _services.Draining) break;
+                if (!keepAlive || _services.Draining)
+                {
+                    if (!_tunnelled) await LingerAsync();
+                    break;
+                }
             }
-            if (_lingerOnClose) await LingerAsync();
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException
             or ConnectionResetException or ConnectionAbortedException or InvalidOperationException)
@@ -124,33 +128,6 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         {
             Close();
         }
-    }
-
-    /// <summary>
-    /// How long a connection closed on a client that may still be sending is drained first (nginx: lingering_time).
-    /// Bounded by time, not bytes: closing with any byte unread would reset the connection after all.
-    /// </summary>
-    private const long LingerMs = 2000;
-
-    private bool _lingerOnClose;
-
-    /// <summary>
-    /// Lingering close, as nginx does: when the proxy closes on a client that may still be sending (a refused
-    /// request, an unread body), closing at once with unread bytes makes the kernel send a reset, which can destroy
-    /// the response before the client reads it. So: finish sending, half-close, and read away what still arrives
-    /// for a bounded time.
-    /// </summary>
-    private async ValueTask LingerAsync()
-    {
-        await _output.CompleteAsync();
-        _clientDeadline.Arm(_input, LingerMs);
-        while (true)
-        {
-            var result = await _input.ReadAsync();
-            _input.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted || result.IsCanceled) break;
-        }
-        _clientDeadline.Disarm();
     }
 
     private void Close()
@@ -178,7 +155,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _services = null!;
         _idle = false;
         _drainClose = false;
-        _lingerOnClose = false;
+        _tunnelled = false;
         _clientDeadline.Disarm();
         _upstreamDeadline.Disarm();
         _request.Reset();
