@@ -1,5 +1,6 @@
 using FastProxy.Async;
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using FastProxy.Balancing;
@@ -20,6 +21,8 @@ internal sealed partial class Http1Connection
     private enum ResponseIntake : byte
     {
         Complete = 0,
+        /// <summary>More of the head is needed: read again.</summary>
+        Pending,
         TimedOut,
         /// <summary>The server closed without sending a byte: on a reused connection, the keep-alive race.</summary>
         ClosedEmpty,
@@ -158,11 +161,21 @@ internal sealed partial class Http1Connection
             pumping = true;
         }
 
-        // 3. The response head; informational responses are passed on and the final one awaited.
+        // 3. The response head; informational responses are passed on and the final one awaited. The read loop is
+        // inline (a suspended helper would cost a box hand-off on every request).
         ResponseIntake intake;
+        var input = connection.Input;
         while (true)
         {
-            intake = await ReadResponseHeadAsync(connection, upstream);
+            _response.Reset();
+            _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs);
+            do
+            {
+                var result = await input.ReadAsync();
+                intake = OnResponseHeadData(result, input, upstream);
+            }
+            while (intake == ResponseIntake.Pending);
+            _upstreamDeadline.Disarm();
             if (intake != ResponseIntake.Complete || _response.StatusCode >= 200 || _response.StatusCode == 101) break;
             // 1xx (100 Continue, 103 Early Hints): relayed to HTTP/1.1 clients only (RFC 9110 §15.2).
             if (_request.Version == HttpVersion.Http11)
@@ -221,10 +234,23 @@ internal sealed partial class Http1Connection
         // RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 client, even on a response without a body (HEAD, 304).
         bool dropTransferEncoding = _response.IsChunked && _request.Version == HttpVersion.Http10;
         ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false);
-        connection.Input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
-        ReleaseResponseScratch();
-
-        var copied = await CopyResponseBodyAsync(connection, upstream, bodyKind, dechunk);
+        BodyCopy copied;
+        if (bodyKind == BodyKind.None
+            || (bodyKind == BodyKind.ContentLength && _responseBuffer.Length - _response.HeadLength >= _response.ContentLength))
+        {
+            // The usual small response: its whole body came with the head. One copy and one advance, no body loop.
+            long bodyLength = bodyKind == BodyKind.None ? 0 : _response.ContentLength;
+            if (bodyLength > 0) WriteSequence(_output, _responseBuffer.Slice(_response.HeadLength, bodyLength));
+            input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength + bodyLength));
+            ReleaseResponseScratch();
+            copied = BodyCopy.Complete;
+        }
+        else
+        {
+            input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
+            ReleaseResponseScratch();
+            copied = await CopyResponseBodyAsync(connection, upstream, bodyKind, dechunk);
+        }
         bool upstreamReusable = copied == BodyCopy.Complete && _response.KeepAlive && bodyKind != BodyKind.CloseDelimited;
 
         if (pumping)
@@ -273,46 +299,36 @@ internal sealed partial class Http1Connection
         _requestConsumed = true;
     }
 
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<ResponseIntake> ReadResponseHeadAsync(UpstreamConnection connection, Upstream upstream)
+    /// <summary>
+    /// One read's worth of response head: parses what the upstream has sent so far, without consuming it.
+    /// <see cref="ResponseIntake.Pending"/>: read again (the buffer was examined).
+    /// </summary>
+    private ResponseIntake OnResponseHeadData(in ReadResult result, PipeReader input, Upstream upstream)
     {
-        _response.Reset();
-        var input = connection.Input;
-        _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs);
-        try
+        var buffer = result.Buffer;
+        _responseBuffer = buffer;
+        if (result.IsCanceled && _upstreamDeadline.TimedOut)
         {
-            while (true)
-            {
-                var result = await input.ReadAsync();
-                var buffer = result.Buffer;
-                _responseBuffer = buffer;
-                if (result.IsCanceled && _upstreamDeadline.TimedOut)
-                {
-                    // response_timeout runs from the last request byte sent: a server still receiving the body
-                    // (a slow upload streamed by the pump) is not late.
-                    long quiet = Transport.Heartbeat.NowMs - Volatile.Read(ref _requestProgressMs);
-                    if (quiet >= upstream.ResponseTimeoutMs) return ResponseIntake.TimedOut;
-                    _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs - quiet);
-                }
-                if (!buffer.IsEmpty)
-                {
-                    var status = ResponseParser.Parse(GetContiguous(buffer, ref _responseScratch, ref _responseScratchLength, MaxResponseHeadBytes),
-                        _response, ResponseLimits);
-                    if (status == ParseStatus.Complete) return ResponseIntake.Complete;
-                    if (status == ParseStatus.Error) return ResponseIntake.Malformed;
-                }
-                if (result.IsCompleted)
-                {
-                    return buffer.IsEmpty ? ResponseIntake.ClosedEmpty : ResponseIntake.Malformed;
-                }
-                if (result.IsCanceled && _pumpFailure != BodyCopy.Complete) return ResponseIntake.RequestFailed;
-                input.AdvanceTo(buffer.Start, buffer.End);
-            }
+            // response_timeout runs from the last request byte sent: a server still receiving the body
+            // (a slow upload streamed by the pump) is not late.
+            long quiet = Transport.Heartbeat.NowMs - Volatile.Read(ref _requestProgressMs);
+            if (quiet >= upstream.ResponseTimeoutMs) return ResponseIntake.TimedOut;
+            _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs - quiet);
         }
-        finally
+        if (!buffer.IsEmpty)
         {
-            _upstreamDeadline.Disarm();
+            var status = ResponseParser.Parse(GetContiguous(buffer, ref _responseScratch, ref _responseScratchLength, MaxResponseHeadBytes),
+                _response, ResponseLimits);
+            if (status == ParseStatus.Complete) return ResponseIntake.Complete;
+            if (status == ParseStatus.Error) return ResponseIntake.Malformed;
         }
+        if (result.IsCompleted)
+        {
+            return buffer.IsEmpty ? ResponseIntake.ClosedEmpty : ResponseIntake.Malformed;
+        }
+        if (result.IsCanceled && _pumpFailure != BodyCopy.Complete) return ResponseIntake.RequestFailed;
+        input.AdvanceTo(buffer.Start, buffer.End);
+        return ResponseIntake.Pending;
     }
 
     /// <summary>

@@ -21,6 +21,12 @@ internal sealed partial class Http1Connection
     private enum Intake : byte
     {
         Ready = 0,
+        /// <summary>More of the head is needed: read again.</summary>
+        Pending,
+        /// <summary>The head is complete and a body follows that has to be read (see <see cref="ReadBodyAsync"/>).</summary>
+        NeedsBody,
+        /// <summary>The request must be refused: <see cref="RejectAsync"/> answers it with the recorded status.</summary>
+        Reject,
         /// <summary>The client closed, timed out while idle, or the proxy is draining: close quietly.</summary>
         Closed,
         /// <summary>An error response was sent; the connection must close.</summary>
@@ -43,94 +49,111 @@ internal sealed partial class Http1Connection
         ? _requestScratch.AsSpan(0, _requestScratchLength)
         : _requestBuffer.FirstSpan;
 
-    /// <summary>Reads and parses one request head, then what is there of its body, without consuming them from the pipe.</summary>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<Intake> ReadRequestAsync(ListenerRuntime runtime)
+    /// <summary>Why a request is being refused, until <see cref="RejectAsync"/> answers it.</summary>
+    private int _rejectStatus;
+    private HeadError _rejectReason;
+
+    /// <summary>Starts waiting for a request on this connection: idle, under idle_timeout, nothing read yet.</summary>
+    private void BeginRequest(ListenerRuntime runtime)
     {
         _request.Reset();
         _bodyAvailable = 0;
         _bodyComplete = false;
-        var limits = runtime.HeadLimits;
-        bool started = false;
         _idle = true;
         _clientDeadline.Arm(_input, runtime.IdleTimeoutMs);
+    }
 
-        while (true)
+    /// <summary>
+    /// One read's worth of request head: parses what has arrived (resuming where the last read stopped) without
+    /// consuming it. Synchronous, so that the read loop lives in <see cref="RunAsync"/> and a waiting connection
+    /// holds one suspended method, not two. <see cref="Intake.Pending"/>: read again (the buffer was examined).
+    /// </summary>
+    private Intake OnRequestHeadData(in ReadResult result, ListenerRuntime runtime, ref bool started)
+    {
+        var buffer = result.Buffer;
+        _requestBuffer = buffer;
+        if (result.IsCanceled)
         {
-            var result = await _input.ReadAsync();
-            var buffer = result.Buffer;
-            _requestBuffer = buffer;
-            if (result.IsCanceled)
+            if (_drainClose && !started) return Intake.Closed;
+            if (_clientDeadline.TimedOut)
             {
-                if (_drainClose && !started) return Intake.Closed;
-                if (_clientDeadline.TimedOut)
-                {
-                    // Idle keep-alive connections simply close; a head that started but did not finish is a 408.
-                    if (!started && buffer.IsEmpty) return Intake.Closed;
-                    return await RejectAsync(408, HeadError.None, runtime);
-                }
+                // Idle keep-alive connections simply close; a head that started but did not finish is a 408.
+                if (!started && buffer.IsEmpty) return Intake.Closed;
+                return Reject(408, HeadError.None);
             }
-
-            if (!buffer.IsEmpty && !started)
-            {
-                started = true;
-                _idle = false;
-                // header_timeout bounds the whole head from its first byte (slowloris).
-                _clientDeadline.Arm(_input, runtime.HeaderTimeoutMs);
-            }
-
-            var status = buffer.IsEmpty
-                ? ParseStatus.NeedMore
-                : RequestParser.Parse(GetContiguous(buffer, ref _requestScratch, ref _requestScratchLength, runtime.MaxHeadBytes), _request, limits);
-
-            if (status == ParseStatus.Complete) break;
-            if (status == ParseStatus.Error)
-            {
-                return await RejectAsync(HeadErrors.StatusCode(_request.Error), _request.Error, runtime);
-            }
-            if (result.IsCompleted)
-            {
-                _input.AdvanceTo(buffer.End);
-                return Intake.Closed;
-            }
-            _input.AdvanceTo(buffer.Start, buffer.End);
         }
 
-        // The head is complete. Refuse what cannot be forwarded before a byte goes anywhere.
-        if (runtime.MaxBody > 0 && _request.ContentLength > runtime.MaxBody)
+        if (!buffer.IsEmpty && !started)
         {
-            return await RejectAsync(413, HeadError.None, runtime);
+            started = true;
+            _idle = false;
+            // header_timeout bounds the whole head from its first byte (slowloris).
+            _clientDeadline.Arm(_input, runtime.HeaderTimeoutMs);
         }
+
+        var status = buffer.IsEmpty
+            ? ParseStatus.NeedMore
+            : RequestParser.Parse(GetContiguous(buffer, ref _requestScratch, ref _requestScratchLength, runtime.MaxHeadBytes), _request, runtime.HeadLimits);
+
+        if (status == ParseStatus.Complete) return AfterHead(runtime);
+        if (status == ParseStatus.Error) return Reject(HeadErrors.StatusCode(_request.Error), _request.Error);
+        if (result.IsCompleted)
+        {
+            _input.AdvanceTo(buffer.End);
+            return Intake.Closed;
+        }
+        _input.AdvanceTo(buffer.Start, buffer.End);
+        return Intake.Pending;
+    }
+
+    /// <summary>The head is complete: refuse what cannot be forwarded before a byte goes anywhere.</summary>
+    private Intake AfterHead(ListenerRuntime runtime)
+    {
+        if (runtime.MaxBody > 0 && _request.ContentLength > runtime.MaxBody) return Reject(413, HeadError.None);
         if (!_request.HasBody)
         {
             _bodyComplete = true;
             _clientDeadline.Disarm();
             return Intake.Ready;
         }
-
         if (_request.IsChunked)
         {
             // Trailers count against the same budget as header fields.
-            _requestDecoder = new ChunkedDecoder(runtime.MaxBody, limits.MaxHeaderBytes);
+            _requestDecoder = new ChunkedDecoder(runtime.MaxBody, runtime.HeadLimits.MaxHeaderBytes);
         }
         // A client that sent Expect: 100-continue waits for the upstream's go-ahead before sending its body.
         if (_request.ExpectContinue)
         {
             _clientDeadline.Disarm();
-            return ScanBody(_requestBuffer) ? Intake.Ready : await RejectBodyAsync(runtime);
+            return ScanBody(_requestBuffer) ? Intake.Ready : RejectBody();
         }
+        return Intake.NeedsBody;
+    }
 
+    private Intake Reject(int status, HeadError reason)
+    {
+        _rejectStatus = status;
+        _rejectReason = reason;
+        return Intake.Reject;
+    }
+
+    private Intake RejectBody() => Reject(_requestDecoder.Error == ChunkedError.BodyTooLarge ? 413 : 400, HeadError.None);
+
+    /// <summary>Reads what there is of a request body, up to <see cref="BodyBufferLimit"/>, without consuming it from the pipe.</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<Intake> ReadBodyAsync(ListenerRuntime runtime)
+    {
         _clientDeadline.Arm(_input, runtime.IdleTimeoutMs);
         while (true)
         {
-            if (!ScanBody(_requestBuffer)) return await RejectBodyAsync(runtime);
+            if (!ScanBody(_requestBuffer)) return RejectBody();
             if (_bodyComplete || _requestBuffer.Length >= BodyBufferLimit) break;
 
             _input.AdvanceTo(_requestBuffer.Start, _requestBuffer.End);
             var result = await _input.ReadAsync();
             _requestBuffer = result.Buffer;
-            if (result.IsCanceled && _clientDeadline.TimedOut) return await RejectAsync(408, HeadError.None, runtime);
-            if (result.IsCompleted && !ScanBody(_requestBuffer)) return await RejectBodyAsync(runtime);
+            if (result.IsCanceled && _clientDeadline.TimedOut) return Reject(408, HeadError.None);
+            if (result.IsCompleted && !ScanBody(_requestBuffer)) return RejectBody();
             if (result.IsCompleted && !_bodyComplete)
             {
                 // The client went away in the middle of its body: there is nothing to forward and nobody to answer.
@@ -175,9 +198,6 @@ internal sealed partial class Http1Connection
         }
         return true;
     }
-
-    private ValueTask<Intake> RejectBodyAsync(ListenerRuntime runtime)
-        => RejectAsync(_requestDecoder.Error == ChunkedError.BodyTooLarge ? 413 : 400, HeadError.None, runtime);
 
     /// <summary>Answers a request the proxy refuses and marks the connection for closing: its framing can no longer be trusted.</summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
