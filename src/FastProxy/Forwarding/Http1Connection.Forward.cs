@@ -56,50 +56,60 @@ internal sealed partial class Http1Connection
         ? _responseScratch.AsSpan(0, _responseScratchLength)
         : _responseBuffer.FirstSpan;
 
-    /// <summary>Forwards the current request to the route's upstream and streams the answer back. Returns keep-alive.</summary>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ForwardAsync(Route route, ListenerRuntime runtime)
+    /// <summary>
+    /// Starts forwarding the current request: picks a server and, in the steady state, takes one of its pooled
+    /// connections, so that the caller goes straight into <see cref="ExchangeAsync"/> without an async layer in
+    /// between. Returns null when a connection has to be made first (<see cref="ForwardAsync"/> takes over, with
+    /// <paramref name="picked"/> the server chosen, -1 when none could be).
+    /// </summary>
+    private UpstreamConnection? BeginForward(Route route, out bool retryable, out int picked)
     {
         var upstream = route.Upstream!;
         _requestConsumed = false;
         ResetExclusions(upstream.ExclusionWords);
         // Retried only when nothing can have reached the server's application twice with a different meaning.
         // An upgrade handshake qualifies too: it is a bodiless GET, and nothing is relayed either way before the 101.
-        bool retryable = _bodyComplete && HttpMethods.IsIdempotent(_request.Method);
+        retryable = _bodyComplete && HttpMethods.IsIdempotent(_request.Method);
+        picked = Pick(upstream);
+        return picked < 0 ? null : upstream.Servers[picked].Pool.TryRent();
+    }
 
+    /// <summary>
+    /// Forwarding when the first server picked had no pooled connection: connect to it, or to the next ones the
+    /// balancer picks when connecting fails (502 when none is left; 503 when no server could be picked at all).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ForwardAsync(Route route, ListenerRuntime runtime, bool retryable, int picked)
+    {
+        var upstream = route.Upstream!;
         bool triedAny = false;
         UpstreamConnection? connection = null;
-        while (connection is null)
+        int index = picked;
+        while (true)
         {
-            int index = Pick(upstream);
             if (index < 0) return await FailAsync(triedAny ? 502 : 503);
             triedAny = true;
             var server = upstream.Servers[index];
             connection = server.Pool.TryRent() ?? await ConnectAsync(upstream, server);
-            if (connection is null) Exclude(_excluded, index);
+            if (connection is not null) break;
+            Exclude(_excluded, index);
+            index = Pick(upstream);
         }
+        var outcome = await ExchangeAsync(connection, route, runtime, retryable);
+        return outcome == Exchange.RetryFresh ? await RetryFreshAsync(connection, route, runtime) : outcome == Exchange.KeepAlive;
+    }
 
-        while (true)
-        {
-            var server = connection.Server;
-            server.State.RequestStarted();
-            Exchange outcome;
-            try
-            {
-                outcome = await ExchangeAsync(connection, route, runtime, retryable);
-            }
-            finally
-            {
-                server.State.RequestEnded();
-            }
-            if (outcome != Exchange.RetryFresh) return outcome == Exchange.KeepAlive;
-
-            // A fresh connection to the same server: the pooled one was stale, the server itself may be fine.
-            connection.Dispose();
-            retryable = false;
-            connection = await ConnectAsync(upstream, server);
-            if (connection is null) return await FailAsync(502);
-        }
+    /// <summary>A reused connection was found closed before anything came back: a fresh one to the same server (the server itself may be fine).</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> RetryFreshAsync(UpstreamConnection stale, Route route, ListenerRuntime runtime)
+    {
+        var server = stale.Server;
+        stale.Dispose();
+        var connection = await ConnectAsync(route.Upstream!, server);
+        if (connection is null) return await FailAsync(502);
+        // Not retryable again: a fresh connection that fails is the server's answer.
+        var outcome = await ExchangeAsync(connection, route, runtime, retryable: false);
+        return outcome == Exchange.KeepAlive;
     }
 
     private int Pick(Upstream upstream)
@@ -122,173 +132,183 @@ internal sealed partial class Http1Connection
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Exchange> ExchangeAsync(UpstreamConnection connection, Route route, ListenerRuntime runtime, bool retryable)
     {
-        var upstream = route.Upstream!;
-        bool reused = connection.Requests > 0;
-        bool upgrade = _request.IsUpgrade;
+        // least_conn counts requests in flight per server.
+        var balanced = connection.Server.State;
+        balanced.RequestStarted();
+        try
+        {
+            var upstream = route.Upstream!;
+            bool reused = connection.Requests > 0;
+            bool upgrade = _request.IsUpgrade;
 
-        // 1. The request head, and whatever of the body is already here and validated.
-        RequestHeadWriter.Write(connection.Output, _request, RequestHeadBytes, new RequestRewrite
-        {
-            ClientAddress = ClientAddress,
-            Scheme = runtime.Scheme,
-            StripPrefix = route.StripPrefix,
-            FallbackHost = connection.Server.HostBytes,
-            Upgrade = upgrade,
-        });
-        if (_bodyAvailable > 0)
-        {
-            WriteSequence(connection.Output, _requestBuffer.Slice(_request.HeadLength, _bodyAvailable));
-        }
-        var sent = await connection.Output.FlushAsync();
-        if (sent.IsCompleted)
-        {
-            if (reused && retryable) return Exchange.RetryFresh;
-            connection.Dispose();
-            return await FailExchangeAsync(502);
-        }
-
-        Volatile.Write(ref _requestProgressMs, Transport.Heartbeat.NowMs);
-
-        // 2. A body still arriving is streamed from here, concurrently with waiting for the response.
-        ValueTask<BodyCopy> pump = default;
-        bool pumping = false;
-        _pumpFailure = BodyCopy.Complete;
-        if (!_bodyComplete)
-        {
-            ConsumeRequest();
-            _pumpAborted = false;
-            pump = PumpRequestBodyAsync(connection, runtime);
-            pumping = true;
-        }
-
-        // 3. The response head; informational responses are passed on and the final one awaited. The read loop is
-        // inline (a suspended helper would cost a box hand-off on every request).
-        ResponseIntake intake;
-        var input = connection.Input;
-        while (true)
-        {
-            _response.Reset();
-            _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs);
-            do
+            // 1. The request head, and whatever of the body is already here and validated.
+            RequestHeadWriter.Write(connection.Output, _request, RequestHeadBytes, new RequestRewrite
             {
-                var result = await input.ReadAsync();
-                intake = OnResponseHeadData(result, input, upstream);
+                ClientAddress = ClientAddress,
+                Scheme = runtime.Scheme,
+                StripPrefix = route.StripPrefix,
+                FallbackHost = connection.Server.HostBytes,
+                Upgrade = upgrade,
+            });
+            if (_bodyAvailable > 0)
+            {
+                WriteSequence(connection.Output, _requestBuffer.Slice(_request.HeadLength, _bodyAvailable));
             }
-            while (intake == ResponseIntake.Pending);
-            _upstreamDeadline.Disarm();
-            if (intake != ResponseIntake.Complete || _response.StatusCode >= 200 || _response.StatusCode == 101) break;
-            // 1xx (100 Continue, 103 Early Hints): relayed to HTTP/1.1 clients only (RFC 9110 §15.2).
-            if (_request.Version == HttpVersion.Http11)
+            var sent = await connection.Output.FlushAsync();
+            if (sent.IsCompleted)
             {
-                ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ConnectionHeader.None, false, false);
-                await _output.FlushAsync();
-            }
-            connection.Input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
-            ReleaseResponseScratch();
-        }
-
-        if (intake != ResponseIntake.Complete)
-        {
-            if (intake == ResponseIntake.ClosedEmpty && reused && retryable && !pumping) return Exchange.RetryFresh;
-            if (pumping) await AbortPumpAsync(connection, pump);
-            connection.Dispose();
-            ReleaseResponseScratch();
-            switch (intake)
-            {
-                case ResponseIntake.TimedOut:
-                    Log.UpstreamTimeout(upstream.Name, connection.Server.Address);
-                    return await FailExchangeAsync(504);
-                case ResponseIntake.RequestFailed:
-                    // A client that went away gets nothing; one that sent garbage or stalled is told so.
-                    if (_pumpFailure == BodyCopy.Truncated) return Exchange.Close;
-                    return await FailExchangeAsync(_pumpFailure == BodyCopy.TimedOut ? 408
-                        : _requestDecoder.Error == ChunkedError.BodyTooLarge ? 413 : 400);
-                case ResponseIntake.Malformed:
-                    Log.BadUpstreamResponse(upstream.Name, connection.Server.Address, _response.Error == HeadError.None ? "response head cut short" : _response.Error.ToString());
-                    return await FailExchangeAsync(502);
-                default:
-                    Log.BadUpstreamResponse(upstream.Name, connection.Server.Address, "connection closed before a response");
-                    return await FailExchangeAsync(502);
-            }
-        }
-
-        if (_response.StatusCode == 101)
-        {
-            if (!upgrade)
-            {
-                // A switch nobody asked for cannot be relayed: the client would not know what it speaks now.
+                if (reused && retryable) return Exchange.RetryFresh;
                 connection.Dispose();
-                ReleaseResponseScratch();
                 return await FailExchangeAsync(502);
             }
-            return await TunnelAsync(connection);
-        }
 
-        // 4. The final response. The request is consumed now: a retry is no longer possible.
-        if (!_requestConsumed) ConsumeRequest();
-        var bodyKind = _response.GetBodyKind(_request.Method);
-        // An HTTP/1.0 client cannot read chunked framing: send the data and end it by closing.
-        bool dechunk = bodyKind == BodyKind.Chunked && _request.Version == HttpVersion.Http10;
-        bool clientKeepAlive = _request.KeepAlive && !_services.Draining && (!pumping || pump.IsCompleted)
-            && bodyKind != BodyKind.CloseDelimited && !dechunk;
-        // RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 client, even on a response without a body (HEAD, 304).
-        bool dropTransferEncoding = _response.IsChunked && _request.Version == HttpVersion.Http10;
-        ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false);
-        BodyCopy copied;
-        if (bodyKind == BodyKind.None
-            || (bodyKind == BodyKind.ContentLength && _responseBuffer.Length - _response.HeadLength >= _response.ContentLength))
-        {
-            // The usual small response: its whole body came with the head. One copy and one advance, no body loop.
-            long bodyLength = bodyKind == BodyKind.None ? 0 : _response.ContentLength;
-            if (bodyLength > 0) WriteSequence(_output, _responseBuffer.Slice(_response.HeadLength, bodyLength));
-            input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength + bodyLength));
-            ReleaseResponseScratch();
-            copied = BodyCopy.Complete;
-        }
-        else
-        {
-            input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
-            ReleaseResponseScratch();
-            copied = await CopyResponseBodyAsync(connection, upstream, bodyKind, dechunk);
-        }
-        bool upstreamReusable = copied == BodyCopy.Complete && _response.KeepAlive && bodyKind != BodyKind.CloseDelimited;
+            Volatile.Write(ref _requestProgressMs, Transport.Heartbeat.NowMs);
 
-        if (pumping)
-        {
-            if (!pump.IsCompleted)
+            // 2. A body still arriving is streamed from here, concurrently with waiting for the response.
+            ValueTask<BodyCopy> pump = default;
+            bool pumping = false;
+            _pumpFailure = BodyCopy.Complete;
+            if (!_bodyComplete)
             {
-                upstreamReusable = false;
-                clientKeepAlive = false;
-                await AbortPumpAsync(connection, pump);
+                ConsumeRequest();
+                _pumpAborted = false;
+                pump = PumpRequestBodyAsync(connection, runtime);
+                pumping = true;
             }
-            else if (await pump != BodyCopy.Complete)
+
+            // 3. The response head; informational responses are passed on and the final one awaited. The read loop is
+            // inline (a suspended helper would cost a box hand-off on every request).
+            ResponseIntake intake;
+            var input = connection.Input;
+            while (true)
             {
-                upstreamReusable = false;
-                clientKeepAlive = false;
+                _response.Reset();
+                _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs);
+                do
+                {
+                    var result = await input.ReadAsync();
+                    intake = OnResponseHeadData(result, input, upstream);
+                }
+                while (intake == ResponseIntake.Pending);
+                _upstreamDeadline.Disarm();
+                if (intake != ResponseIntake.Complete || _response.StatusCode >= 200 || _response.StatusCode == 101) break;
+                // 1xx (100 Continue, 103 Early Hints): relayed to HTTP/1.1 clients only (RFC 9110 §15.2).
+                if (_request.Version == HttpVersion.Http11)
+                {
+                    ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ConnectionHeader.None, false, false);
+                    await _output.FlushAsync();
+                }
+                connection.Input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
+                ReleaseResponseScratch();
             }
-        }
 
-        if (upstreamReusable)
-        {
-            connection.Requests++;
-            connection.Server.Pool.Return(connection, Transport.Heartbeat.NowMs);
-        }
-        else
-        {
-            connection.Dispose();
-        }
+            if (intake != ResponseIntake.Complete)
+            {
+                if (intake == ResponseIntake.ClosedEmpty && reused && retryable && !pumping) return Exchange.RetryFresh;
+                if (pumping) await AbortPumpAsync(connection, pump);
+                connection.Dispose();
+                ReleaseResponseScratch();
+                switch (intake)
+                {
+                    case ResponseIntake.TimedOut:
+                        Log.UpstreamTimeout(upstream.Name, connection.Server.Address);
+                        return await FailExchangeAsync(504);
+                    case ResponseIntake.RequestFailed:
+                        // A client that went away gets nothing; one that sent garbage or stalled is told so.
+                        if (_pumpFailure == BodyCopy.Truncated) return Exchange.Close;
+                        return await FailExchangeAsync(_pumpFailure == BodyCopy.TimedOut ? 408
+                            : _requestDecoder.Error == ChunkedError.BodyTooLarge ? 413 : 400);
+                    case ResponseIntake.Malformed:
+                        Log.BadUpstreamResponse(upstream.Name, connection.Server.Address, _response.Error == HeadError.None ? "response head cut short" : _response.Error.ToString());
+                        return await FailExchangeAsync(502);
+                    default:
+                        Log.BadUpstreamResponse(upstream.Name, connection.Server.Address, "connection closed before a response");
+                        return await FailExchangeAsync(502);
+                }
+            }
 
-        if (copied != BodyCopy.Complete)
-        {
-            // The response started and cannot be finished: cut the client off so that it sees an incomplete message,
-            // never a short body that looks whole.
-            return Exchange.Close;
+            if (_response.StatusCode == 101)
+            {
+                if (!upgrade)
+                {
+                    // A switch nobody asked for cannot be relayed: the client would not know what it speaks now.
+                    connection.Dispose();
+                    ReleaseResponseScratch();
+                    return await FailExchangeAsync(502);
+                }
+                return await TunnelAsync(connection);
+            }
+
+            // 4. The final response. The request is consumed now: a retry is no longer possible.
+            if (!_requestConsumed) ConsumeRequest();
+            var bodyKind = _response.GetBodyKind(_request.Method);
+            // An HTTP/1.0 client cannot read chunked framing: send the data and end it by closing.
+            bool dechunk = bodyKind == BodyKind.Chunked && _request.Version == HttpVersion.Http10;
+            bool clientKeepAlive = _request.KeepAlive && !_services.Draining && (!pumping || pump.IsCompleted)
+                && bodyKind != BodyKind.CloseDelimited && !dechunk;
+            // RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 client, even on a response without a body (HEAD, 304).
+            bool dropTransferEncoding = _response.IsChunked && _request.Version == HttpVersion.Http10;
+            ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false);
+            BodyCopy copied;
+            if (bodyKind == BodyKind.None
+                || (bodyKind == BodyKind.ContentLength && _responseBuffer.Length - _response.HeadLength >= _response.ContentLength))
+            {
+                // The usual small response: its whole body came with the head. One copy and one advance, no body loop.
+                long bodyLength = bodyKind == BodyKind.None ? 0 : _response.ContentLength;
+                if (bodyLength > 0) WriteSequence(_output, _responseBuffer.Slice(_response.HeadLength, bodyLength));
+                input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength + bodyLength));
+                ReleaseResponseScratch();
+                copied = BodyCopy.Complete;
+            }
+            else
+            {
+                input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
+                ReleaseResponseScratch();
+                copied = await CopyResponseBodyAsync(connection, upstream, bodyKind, dechunk);
+            }
+            bool upstreamReusable = copied == BodyCopy.Complete && _response.KeepAlive && bodyKind != BodyKind.CloseDelimited;
+
+            if (pumping)
+            {
+                if (!pump.IsCompleted)
+                {
+                    upstreamReusable = false;
+                    clientKeepAlive = false;
+                    await AbortPumpAsync(connection, pump);
+                }
+                else if (await pump != BodyCopy.Complete)
+                {
+                    upstreamReusable = false;
+                    clientKeepAlive = false;
+                }
+            }
+
+            if (upstreamReusable)
+            {
+                connection.Requests++;
+                connection.Server.Pool.Return(connection, Transport.Heartbeat.NowMs);
+            }
+            else
+            {
+                connection.Dispose();
+            }
+
+            if (copied != BodyCopy.Complete)
+            {
+                // The response started and cannot be finished: cut the client off so that it sees an incomplete message,
+                // never a short body that looks whole.
+                return Exchange.Close;
+            }
+            // The end of the response goes to the client only now that the upstream connection is back in the pool: a
+            // client that has its answer and asks again at once finds it there, and a slow reader does not hold it.
+            var flushed = await _output.FlushAsync();
+            if (flushed.IsCompleted) return Exchange.Close;
+            return clientKeepAlive ? Exchange.KeepAlive : Exchange.Close;
         }
-        // The end of the response goes to the client only now that the upstream connection is back in the pool: a
-        // client that has its answer and asks again at once finds it there, and a slow reader does not hold it.
-        var flushed = await _output.FlushAsync();
-        if (flushed.IsCompleted) return Exchange.Close;
-        return clientKeepAlive ? Exchange.KeepAlive : Exchange.Close;
+        finally
+        {
+            balanced.RequestEnded();
+        }
     }
 
     /// <summary>Consumes the request head and the body bytes already forwarded from the client pipe.</summary>

@@ -118,7 +118,17 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 }
                 else
                 {
-                    keepAlive = await ForwardAsync(route, runtime);
+                    var connection = BeginForward(route, out bool retryable, out int picked);
+                    if (connection is null)
+                    {
+                        keepAlive = await ForwardAsync(route, runtime, retryable, picked);
+                    }
+                    else
+                    {
+                        // The steady state: a pooled connection, straight into the exchange.
+                        var outcome = await ExchangeAsync(connection, route, runtime, retryable);
+                        keepAlive = outcome == Exchange.RetryFresh ? await RetryFreshAsync(connection, route, runtime) : outcome == Exchange.KeepAlive;
+                    }
                 }
                 ReleaseRequestScratch();
                 if (!keepAlive || _services.Draining)

@@ -35,33 +35,6 @@ public sealed class SmokeTests
     }
 
     [Fact]
-    public async Task A_refused_upload_ends_with_a_clean_close_not_a_reset()
-    {
-        // 413 at the head while the client goes on sending the 64 MiB body it was about to send (more than the kernel
-        // buffers hold). Closing at once with those bytes unread makes the kernel answer with a reset, and the
-        // client's sends fail with a broken pipe; the proxy instead half-closes and reads them away (lingering
-        // close), so the client sends its body, reads the 413 and then a clean end of stream.
-        await using var upstream = new RawUpstream(parse: false);
-        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port], extraTop: "[limits]\nmax_body = \"1KiB\""));
-        using var client = new RawClient(proxy.Port());
-        client.Send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 67108864\r\n\r\n");
-        var sending = Task.Run(() =>
-        {
-            var body = new byte[64 * 1024];
-            for (int i = 0; i < 1024; i++) client.Socket.Send(body);
-        });
-        var response = await client.ReadResponseAsync(TimeSpan.FromSeconds(10));
-        Assert.StartsWith("HTTP/1.1 413 Content Too Large\r\n", response);
-        Assert.Contains("Connection: close", response);
-        await sending.WaitAsync(TimeSpan.FromSeconds(20)); // throws if a send was reset
-
-        var rest = new byte[1024];
-        int n = await client.Socket.ReceiveAsync(rest, System.Net.Sockets.SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(0, n); // end of stream; a reset would throw here
-        Assert.Empty(upstream.ReceivedBytes);
-    }
-
-    [Fact]
     public async Task X_Forwarded_For_named_in_Connection_stops_at_the_proxy()
     {
         await using var upstream = new RawUpstream();
@@ -85,5 +58,39 @@ public sealed class SmokeTests
         Assert.Null(seen.Header("Transfer_Encoding"));
         Assert.Null(seen.Header("Content_Length"));
         Assert.Equal("42", seen.Header("X_Request_Id")); // an ordinary underscored name passes
+    }
+}
+
+/// <summary>Tests whose premise is timing (a client sending flat out) and so run alone, after the parallel ones.</summary>
+[Collection(NonParallel.Name)]
+public sealed class LingeringCloseTests
+{
+    [Fact]
+    public async Task A_refused_upload_ends_with_a_clean_close_not_a_reset()
+    {
+        // Runs alone (NonParallel): it needs the client to keep sending at loopback speed, which a starved test
+        // thread does not (the proxy stops draining a client quiet for 250 ms, and drains for 2 s at most).
+        // 413 at the head while the client goes on sending the 64 MiB body it was about to send (more than the kernel
+        // buffers hold). Closing at once with those bytes unread makes the kernel answer with a reset, and the
+        // client's sends fail with a broken pipe; the proxy instead half-closes and reads them away (lingering
+        // close), so the client sends its body, reads the 413 and then a clean end of stream.
+        await using var upstream = new RawUpstream(parse: false);
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port], extraTop: "[limits]\nmax_body = \"1KiB\""));
+        using var client = new RawClient(proxy.Port());
+        client.Send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 67108864\r\n\r\n");
+        var sending = Task.Run(() =>
+        {
+            var body = new byte[64 * 1024];
+            for (int i = 0; i < 1024; i++) client.Socket.Send(body);
+        });
+        var response = await client.ReadResponseAsync(TimeSpan.FromSeconds(10));
+        Assert.StartsWith("HTTP/1.1 413 Content Too Large\r\n", response);
+        Assert.Contains("Connection: close", response);
+        await sending.WaitAsync(TimeSpan.FromSeconds(20)); // throws if a send was reset
+
+        var rest = new byte[1024];
+        int n = await client.Socket.ReceiveAsync(rest, System.Net.Sockets.SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, n); // end of stream; a reset would throw here
+        Assert.Empty(upstream.ReceivedBytes);
     }
 }
