@@ -10,6 +10,7 @@ import argparse
 import csv
 import math
 import os
+import time
 import statistics
 import sys
 
@@ -259,8 +260,19 @@ def duration(results_dir):
 
 
 def newest(perf_dir, filename):
-    dirs = sorted(d for d in os.listdir(perf_dir) if os.path.isfile(os.path.join(perf_dir, d, filename)))
-    return dirs[-1] if dirs else None
+    """The run directory holding filename that was made last: by the date in its machine.txt, else its own time.
+
+    Directory names are <date>-<commit>, and commits do not sort in time order within a day."""
+    def made(d):
+        machine = os.path.join(perf_dir, d, "machine.txt")
+        if os.path.isfile(machine):
+            with open(machine) as f:
+                for line in f:
+                    if line.startswith("date:"):
+                        return line.split(":", 1)[1].strip()
+        return time.strftime("%Y-%m-%d %H:%M", time.gmtime(os.path.getmtime(os.path.join(perf_dir, d, filename))))
+    dirs = [d for d in os.listdir(perf_dir) if os.path.isfile(os.path.join(perf_dir, d, filename))]
+    return max(dirs, key=made) if dirs else None
 
 
 def readme(perf_dir):
