@@ -8,8 +8,10 @@
 #   - load: requests/s, p50 and p99 latency (wrk, HTTP/1.1 keep-alive), the proxy's CPU time per 1,000
 #     requests (utime+stime of its process tree, /proc/PID/stat), its RSS and (where perf can count them, during
 #     the warm-up) its syscalls per request, and how many new connections it opened to the origin per 1,000
-#     requests (origin nginx's stub_status), in three scenarios:
-#     13-byte body at 64 connections, 16 KiB body at 64 connections, 13-byte body at 1,000 connections;
+#     requests (origin nginx's stub_status), in four scenarios:
+#     13-byte body at 64 connections, 16 KiB body at 64 connections, 13-byte body at 1,000 connections, and
+#     L4: the 13-byte body at 64 connections through each proxy's TCP forwarding (FastProxy protocol = "tcp",
+#     nginx stream, HAProxy mode tcp), which relays bytes without parsing HTTP;
 #   - idle: the proxy's RSS before and after IDLE_CONNS idle keep-alive client connections (each has
 #     completed one request), as KB per connection.
 # The proxies run on PROXY_CPU (all three at once, only the one under load is busy); wrk, the origin and the
@@ -23,7 +25,7 @@
 # counts any non-2xx response or socket error (the figures are still written, with the error counts).
 #
 # Knobs (environment): ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 PROXIES="fastproxy nginx haproxy"
-#   SCENARIOS="small 16k c1000 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0 OUT_DIR=<auto>
+#   SCENARIOS="small 16k c1000 l4 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0 OUT_DIR=<auto>
 # e.g. a quick FastProxy-only check while tuning:  ROUNDS=1 PROXIES=fastproxy SCENARIOS=small bench/compare.sh
 # (the ratio columns then read "n/a"; compare ratios only within one full run).
 set -euo pipefail
@@ -37,7 +39,7 @@ WARMUP_S=${WARMUP_S:-3}
 MEASURE_S=${MEASURE_S:-10}
 IDLE_CONNS=${IDLE_CONNS:-5000}
 PROXIES=${PROXIES:-"fastproxy nginx haproxy"}
-SCENARIOS=${SCENARIOS:-"small 16k c1000 idle"}
+SCENARIOS=${SCENARIOS:-"small 16k c1000 l4 idle"}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-18180}
@@ -46,10 +48,13 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 ORIGIN_A=$((PORT_BASE + 1))
 ORIGIN_B=$((PORT_BASE + 2))
 declare -A PROXY_PORT=([fastproxy]=$((PORT_BASE + 10)) [nginx]=$((PORT_BASE + 11)) [haproxy]=$((PORT_BASE + 12)))
+# Each proxy's L4 (TCP) listener, round robin over the same two origin ports.
+declare -A L4_PORT=([fastproxy]=$((PORT_BASE + 20)) [nginx]=$((PORT_BASE + 21)) [haproxy]=$((PORT_BASE + 22)))
 # scenario -> "path connections"
-declare -A SCENARIO=([small]="/small 64" [16k]="/16k 64" [c1000]="/small 1000")
+declare -A SCENARIO=([small]="/small 64" [16k]="/16k 64" [c1000]="/small 1000" [l4]="/small 64")
 SMALL_BODY="hello, world\n" # 13 bytes
 WRK_TIMEOUT=2s
+NGINX_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 
 STARTED_AT=$(date +%s)
 FAILURES=()
@@ -153,6 +158,7 @@ wait_port() { # port seconds
 ensure_tools() {
     local missing=()
     command -v nginx >/dev/null || missing+=(nginx)
+    [[ -f $NGINX_STREAM_MODULE ]] || missing+=(libnginx-mod-stream) # nginx stream (L4), a dynamic module on Debian
     command -v haproxy >/dev/null || missing+=(haproxy)
     command -v wrk >/dev/null || missing+=(wrk)
     command -v h2load >/dev/null || missing+=(nghttp2-client) # h2load: for HTTP/2 runs by hand
@@ -186,8 +192,9 @@ check_machine() {
 # ---------------------------------------------------------------------------------------------------------------
 # Configs and processes under test.
 
-render() { # template output [PORT]
-    sed -e "s|@RUN@|$RUN|g" -e "s|@LOGS@|$RAW|g" -e "s|@ORIGIN_A@|$ORIGIN_A|g" -e "s|@ORIGIN_B@|$ORIGIN_B|g" -e "s|@PORT@|${3:-0}|g" "$1" >"$2"
+render() { # template output [PORT] [L4PORT]
+    sed -e "s|@RUN@|$RUN|g" -e "s|@LOGS@|$RAW|g" -e "s|@ORIGIN_A@|$ORIGIN_A|g" -e "s|@ORIGIN_B@|$ORIGIN_B|g" -e "s|@PORT@|${3:-0}|g" \
+        -e "s|@L4PORT@|${4:-0}|g" -e "s|@NGINX_STREAM_MODULE@|$NGINX_STREAM_MODULE|g" "$1" >"$2"
     cp "$2" "$RAW/config-$(basename "$2")"
 }
 
@@ -212,27 +219,30 @@ declare -A PROXY_PID=()
 
 # Starts proxy $1 pinned to PROXY_CPU, checks it, and records its PID in PROXY_PID[$1]. $2 names its log.
 start_proxy() {
-    local name=$1 port=${PROXY_PORT[$1]} logfile="$RAW/$1-$2.log"
+    local name=$1 port=${PROXY_PORT[$1]} l4port=${L4_PORT[$1]} logfile="$RAW/$1-$2.log"
     port_free "$port" || die "port $port (for $name) is in use"
+    port_free "$l4port" || die "port $l4port (for $name, L4) is in use"
     case $name in
     fastproxy)
-        render "$LOAD/proxy-fastproxy.toml.in" "$RUN/fastproxy.toml" "$port"
+        render "$LOAD/proxy-fastproxy.toml.in" "$RUN/fastproxy.toml" "$port" "$l4port"
         FASTPROXY_LOG_LEVEL=warn taskset -c "$PROXY_CPU" "$ROOT/artifacts/fastproxy" -c "$RUN/fastproxy.toml" >"$logfile" 2>&1 &
         ;;
     nginx)
         mkdir -p "$RUN/nginx-proxy-tmp"
-        render "$LOAD/proxy-nginx.conf.in" "$RUN/nginx-proxy.conf" "$port"
+        render "$LOAD/proxy-nginx.conf.in" "$RUN/nginx-proxy.conf" "$port" "$l4port"
         taskset -c "$PROXY_CPU" nginx -p "$RUN" -e "$RAW/nginx-proxy-error.log" -c "$RUN/nginx-proxy.conf" >"$logfile" 2>&1 &
         ;;
     haproxy)
-        render "$LOAD/proxy-haproxy.cfg.in" "$RUN/haproxy.cfg" "$port"
+        render "$LOAD/proxy-haproxy.cfg.in" "$RUN/haproxy.cfg" "$port" "$l4port"
         taskset -c "$PROXY_CPU" haproxy -db -f "$RUN/haproxy.cfg" >"$logfile" 2>&1 &
         ;;
     esac
     PROXY_PID[$name]=$!
     PIDS+=("$!")
     wait_port "$port" 15 || die "$name did not start listening on :$port: $(tail -5 "$logfile")"
+    wait_port "$l4port" 15 || die "$name did not start listening on :$l4port (L4): $(tail -5 "$logfile")"
     check_proxy "$name" "$port"
+    check_proxy "$name" "$l4port" # L4: each curl is a new connection, so round robin alternates as well
 }
 
 # The proxy must answer both bodies correctly and alternate between the two origin ports.
@@ -278,6 +288,7 @@ run_wrk() { # port path connections seconds logfile -> sets W_* from wrk's summa
 
 measure_load() { # proxy scenario round
     local name=$1 scen=$2 round=$3 port=${PROXY_PORT[$1]} pid=${PROXY_PID[$1]} path conns logbase="$RAW/$1-$2-r$3"
+    [[ $scen == l4 ]] && port=${L4_PORT[$1]}
     read -r path conns <<<"${SCENARIO[$scen]}"
 
     # Syscalls are counted during the warm-up, never during the measured run: counting costs the proxy a little CPU.
@@ -374,7 +385,7 @@ measure_idle() { # proxy
 knobs() {
     local k v d out=""
     for k in ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 "PROXIES=fastproxy nginx haproxy" \
-        "SCENARIOS=small 16k c1000 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180; do
+        "SCENARIOS=small 16k c1000 l4 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180; do
         d=${k#*=} k=${k%%=*} v=${!k}
         [[ $v == "$d" ]] || out+="$k=\"$v\" "
     done
@@ -426,7 +437,7 @@ main() {
     # Only a full run (every proxy, every scenario, the default lengths) goes to perf-results/: a quick partial run
     # must never overwrite the full results of the same commit.
     local partial=""
-    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 idle" ]] ||
+    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 l4 idle" ]] ||
         partial="/tmp/fastproxy-bench-results/$(date +%F-%H%M%S)-$COMMIT"
     OUT=${OUT_DIR:-${partial:-$ROOT/perf-results/$(date +%F)-$COMMIT}}
     RAW="$OUT/raw-logs"

@@ -19,6 +19,7 @@ SCENARIOS = [
     ("small", "13-byte body, 64 connections"),
     ("16k", "16 KiB body, 64 connections"),
     ("c1000", "13-byte body, 1,000 connections"),
+    ("l4", "L4 (tcp): 13-byte body, 64 connections"),
 ]
 COLOURS = {"fastproxy": "#7b3fa0", "nginx": "#2f8a3b", "haproxy": "#2463a6"}
 REPRODUCE = "bench/compare.sh"
@@ -220,7 +221,8 @@ def results_markdown(results_dir, rows):
         f"# Load comparison {name}",
         "",
         f"FastProxy, nginx (`proxy_pass`, upstream `keepalive`) and HAProxy (`http-reuse always`) in front of one nginx "
-        f"origin, with equivalent configs (bench/load/). Produced by `{REPRODUCE}`.",
+        f"origin, with equivalent configs (bench/load/). Produced by `{REPRODUCE}`. The L4 scenario relays the same "
+        f"HTTP/1.1 traffic as bytes: FastProxy `protocol = \"tcp\"`, nginx `stream`, HAProxy `mode tcp`.",
         "",
         "Ratios are FastProxy's figure divided by the other proxy's, from this one run: above 1 is better for req/s, "
         "worse for latency, CPU and memory. The machine is shared and noisy: trust ratios and CPU per request more than "

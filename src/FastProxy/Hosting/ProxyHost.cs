@@ -2,6 +2,7 @@ using System.Net;
 using FastProxy.Configuration;
 using FastProxy.Diagnostics;
 using FastProxy.Forwarding;
+using FastProxy.Tcp;
 using FastProxy.Transport;
 
 namespace FastProxy.Hosting;
@@ -73,7 +74,7 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         foreach (var listener in host._listeners.Values)
         {
             listener.Start();
-            Log.Listening(listener.Name, listener.EndPoint.ToString(), "http");
+            Log.Listening(listener.Name, listener.EndPoint.ToString(), ProtocolName(listener.Name, host._runtime));
         }
         foreach (var note in ProxyRuntime.NotEnforced(config)) Log.ConfigWarning(note);
         foreach (var warning in config.Warnings) Log.ConfigWarning(warning.ToString());
@@ -82,9 +83,19 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
 
     private void BindListener(ListenerConfig config, ProxyRuntime runtime)
     {
-        var dispatcher = new Http1Dispatcher(runtime.Listeners[config.Name], _services);
+        var dispatcher = CreateDispatcher(config.Name, runtime)!;
         _listeners[config.Name] = Listener.Bind(config.Name, config.EndPoint, _services.Limiter, dispatcher);
     }
+
+    /// <summary>The protocol side of a listener in <paramref name="runtime"/>; null when the listener is not in it.</summary>
+    private IConnectionDispatcher? CreateDispatcher(string name, ProxyRuntime runtime)
+    {
+        if (runtime.TcpListeners.TryGetValue(name, out var tcp)) return new TcpDispatcher(tcp, _services);
+        if (runtime.Listeners.TryGetValue(name, out var http)) return new Http1Dispatcher(http, _services);
+        return null;
+    }
+
+    private static string ProtocolName(string name, ProxyRuntime runtime) => runtime.TcpListeners.ContainsKey(name) ? "tcp" : "http";
 
     /// <summary>
     /// SIGHUP: serve new requests with <paramref name="config"/>. Listeners whose address is unchanged keep their
@@ -110,7 +121,7 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
                         _ = existing.StopAsync();
                         _listeners.Remove(listener.Name);
                     }
-                    var dispatcher = new Http1Dispatcher(runtime.Listeners[listener.Name], _services);
+                    var dispatcher = CreateDispatcher(listener.Name, runtime)!;
                     var bound = Listener.Bind(listener.Name, listener.EndPoint, _services.Limiter, dispatcher);
                     added.Add(bound);
                     _listeners[listener.Name] = bound;
@@ -128,9 +139,9 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
 
             foreach (var name in _listeners.Keys.ToArray())
             {
-                if (runtime.Listeners.TryGetValue(name, out var listenerRuntime))
+                if (CreateDispatcher(name, runtime) is { } dispatcher)
                 {
-                    _listeners[name].Dispatcher = new Http1Dispatcher(listenerRuntime, _services);
+                    _listeners[name].Dispatcher = dispatcher;
                 }
                 else
                 {
@@ -144,7 +155,7 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
             foreach (var listener in added)
             {
                 listener.Start();
-                Log.Listening(listener.Name, listener.EndPoint.ToString(), "http");
+                Log.Listening(listener.Name, listener.EndPoint.ToString(), ProtocolName(listener.Name, runtime));
             }
             // The old generation's idle upstream connections are no longer reachable by new requests.
             old.CloseIdleUpstreamConnections(long.MaxValue);

@@ -1,28 +1,34 @@
 using FastProxy.Configuration;
 using FastProxy.Routing;
+using FastProxy.Tcp;
 using FastProxy.Upstreams;
 
 namespace FastProxy.Hosting;
 
 /// <summary>
-/// One configuration generation compiled for serving: upstreams with their balancers and pools, and each http
-/// listener's router. Immutable: a reload builds a new one and in-flight requests finish on the old.
+/// One configuration generation compiled for serving: upstreams with their balancers and pools, each http
+/// listener's router, and each tcp listener's upstream and SNI routes. Immutable: a reload builds a new one and in-flight requests finish on the old.
 /// </summary>
 internal sealed class ProxyRuntime
 {
     private readonly Upstream[] _upstreamList;
 
-    private ProxyRuntime(ProxyConfig config, Dictionary<string, Upstream> upstreams, Dictionary<string, ListenerRuntime> listeners)
+    private ProxyRuntime(ProxyConfig config, Dictionary<string, Upstream> upstreams, Dictionary<string, ListenerRuntime> listeners,
+        Dictionary<string, TcpListenerRuntime> tcpListeners)
     {
         Config = config;
         Upstreams = upstreams;
         Listeners = listeners;
+        TcpListeners = tcpListeners;
         _upstreamList = [.. upstreams.Values];
     }
 
     public ProxyConfig Config { get; }
     public IReadOnlyDictionary<string, Upstream> Upstreams { get; }
+    /// <summary>The http listeners.</summary>
     public IReadOnlyDictionary<string, ListenerRuntime> Listeners { get; }
+    /// <summary>The tcp listeners (L4, optionally routed by TLS server name).</summary>
+    public IReadOnlyDictionary<string, TcpListenerRuntime> TcpListeners { get; }
 
     /// <summary>What this build of the proxy cannot serve yet, as config errors: better refused at start than half-served.</summary>
     public static IReadOnlyList<string> Unsupported(ProxyConfig config)
@@ -30,8 +36,6 @@ internal sealed class ProxyRuntime
         var problems = new List<string>();
         foreach (var listener in config.Listeners)
         {
-            if (listener.Protocol == ListenerProtocol.Tcp)
-                problems.Add($"{listener.Location}: listeners.{listener.Name}.protocol: \"tcp\" listeners are not implemented yet");
             if (listener.Tls.Count > 0)
                 problems.Add($"{listener.Location}: listeners.{listener.Name}.tls: TLS termination is not implemented yet");
         }
@@ -77,7 +81,7 @@ internal sealed class ProxyRuntime
             }
             listeners[listener.Name] = new ListenerRuntime(listener, new Router([.. routes]), https: listener.Tls.Count > 0);
         }
-        return new ProxyRuntime(config, upstreams, listeners);
+        return new ProxyRuntime(config, upstreams, listeners, TcpListenerRuntime.Build(config, upstreams));
     }
 
     /// <summary>Closes pooled upstream connections idle since before the cutoff (all of them for long.MaxValue).</summary>

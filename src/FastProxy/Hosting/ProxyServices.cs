@@ -1,4 +1,5 @@
 using FastProxy.Forwarding;
+using FastProxy.Tcp;
 using FastProxy.Transport;
 using Microsoft.Extensions.ObjectPool;
 
@@ -14,6 +15,7 @@ internal sealed class ProxyServices : IDisposable
         Limiter = new ConnectionLimiter(maxConnections);
         // Pooled per-connection state: a new client connection reuses the parser state and arrays of a finished one.
         ConnectionPool = new DefaultObjectPool<Http1Connection>(new Http1ConnectionPolicy(), maximumRetained: 1024);
+        TcpConnectionPool = TcpConnection.CreatePool();
     }
 
     public Heartbeat Heartbeat { get; } = new();
@@ -21,6 +23,9 @@ internal sealed class ProxyServices : IDisposable
     public ConnectionLimiter Limiter { get; }
 
     public ObjectPool<Http1Connection> ConnectionPool { get; }
+
+    /// <summary>The same for tcp listeners' connections.</summary>
+    public ObjectPool<TcpConnection> TcpConnectionPool { get; }
 
     /// <summary>Set on SIGTERM: idle keep-alive connections are closed, busy ones close after their response.</summary>
     public volatile bool Draining;
