@@ -59,4 +59,24 @@ internal static partial class Log
     public static void RequestRejected(string listener, int status, FastProxy.Http1.HeadError reason) => RequestRejectedCore(Logger, listener, status, reason);
     [LoggerMessage(13, LogLevel.Debug, "listener \"{Listener}\": request rejected with {Status}: {Reason}")]
     private static partial void RequestRejectedCore(ILogger logger, string listener, int status, FastProxy.Http1.HeadError reason);
+
+    public static void ServerEjected(string upstream, string server, long durationMs, int ejections) => ServerEjectedCore(Logger, upstream, server, durationMs, ejections);
+    [LoggerMessage(14, LogLevel.Warning, "upstream \"{Upstream}\": {Server} ejected for {DurationMs} ms (ejection {Ejections}) after consecutive failures")]
+    private static partial void ServerEjectedCore(ILogger logger, string upstream, string server, long durationMs, int ejections);
+
+    public static void ServerReturned(string upstream, string server) => ServerReturnedCore(Logger, upstream, server);
+    [LoggerMessage(15, LogLevel.Information, "upstream \"{Upstream}\": {Server} back from ejection")]
+    private static partial void ServerReturnedCore(ILogger logger, string upstream, string server);
+
+    public static void EjectionRefused(string upstream, string server, int percent) => EjectionRefusedCore(Logger, upstream, server, percent);
+    [LoggerMessage(16, LogLevel.Warning, "upstream \"{Upstream}\": {Server} keeps failing but is not ejected: max_ejected_percent ({Percent}) reached")]
+    private static partial void EjectionRefusedCore(ILogger logger, string upstream, string server, int percent);
+
+    public static void HealthChanged(string upstream, string server, bool up, string detail) => HealthChangedCore(Logger, upstream, server, up ? "up" : "down", detail);
+    [LoggerMessage(17, LogLevel.Warning, "upstream \"{Upstream}\": {Server} is {State} ({Detail})")]
+    private static partial void HealthChangedCore(ILogger logger, string upstream, string server, string state, string detail);
+
+    public static void AdminListening(string endPoint) => AdminListeningCore(Logger, endPoint);
+    [LoggerMessage(18, LogLevel.Information, "admin listener on {EndPoint}")]
+    private static partial void AdminListeningCore(ILogger logger, string endPoint);
 }

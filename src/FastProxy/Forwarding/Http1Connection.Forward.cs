@@ -39,7 +39,18 @@ internal sealed partial class Http1Connection
         Close,
         /// <summary>A reused connection turned out to be closed before anything was sent back: try a fresh one.</summary>
         RetryFresh,
+        /// <summary>
+        /// The server failed (closed or reset) before anything reached the client and the request may be sent again:
+        /// another server may be tried ([retry]), else the client gets <see cref="_failStatus"/>.
+        /// </summary>
+        Retry,
     }
+
+    /// <summary>What the client gets when an <see cref="Exchange.Retry"/> is not retried.</summary>
+    private int _failStatus;
+
+    /// <summary>Why <see cref="AcquireAsync"/> found no connection: 502 (nothing could be connected) or 503 (max_pending).</summary>
+    private int _connectStatus;
 
     private ReadOnlySequence<byte> _responseBuffer;
     private byte[]? _responseScratch;
@@ -76,48 +87,105 @@ internal sealed partial class Http1Connection
 
     /// <summary>
     /// Forwarding when the first server picked had no pooled connection: connect to it, or to the next ones the
-    /// balancer picks when connecting fails (502 when none is left; 503 when no server could be picked at all).
+    /// balancer picks when connecting fails (502 when none is left; 503 at once when no server could be picked at
+    /// all: every one is down or ejected).
     /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardAsync(Route route, ListenerRuntime runtime, bool retryable, int picked)
     {
         var upstream = route.Upstream!;
-        bool triedAny = false;
-        UpstreamConnection? connection = null;
-        int index = picked;
+        if (picked < 0) return await FailAsync(503);
+        var connection = await AcquireAsync(upstream, picked);
+        if (connection is null) return await FailAsync(_connectStatus);
+        var outcome = await ExchangeAsync(connection, route, runtime, retryable);
+        return outcome <= Exchange.Close ? outcome == Exchange.KeepAlive : await RecoverAsync(outcome, connection, route, runtime, retryable);
+    }
+
+    /// <summary>
+    /// An exchange failed before anything reached the client. A reused connection found closed gets one fresh
+    /// connection to the same server (the keep-alive race: the server itself may be fine). Otherwise, with
+    /// [upstreams.X.retry], the request goes to another server, at most `attempts` times and only while the retries in
+    /// flight stay within the upstream's budget; else the client gets the failure's status.
+    /// Only requests that are idempotent and were read whole get here (see <see cref="BeginForward"/>).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> RecoverAsync(Exchange outcome, UpstreamConnection connection, Route route, ListenerRuntime runtime, bool retryable)
+    {
+        var upstream = route.Upstream!;
+        int attempts = upstream.Limits.RetryAttempts;
         while (true)
         {
-            if (index < 0) return await FailAsync(triedAny ? 502 : 503);
-            triedAny = true;
+            var server = connection.Server;
+            if (outcome == Exchange.RetryFresh)
+            {
+                connection.Dispose();
+                var fresh = await ConnectAsync(upstream, server);
+                if (fresh is not null)
+                {
+                    connection = fresh;
+                    outcome = await ExchangeAsync(fresh, route, runtime, retryable);
+                    if (outcome <= Exchange.Close) return outcome == Exchange.KeepAlive;
+                    continue;
+                }
+                if (_connectStatus == 503) return await FailAsync(503);
+                _failStatus = 502;
+            }
+
+            // Exchange.Retry: another server, if allowed.
+            Exclude(_excluded, server.State.Index);
+            if (attempts-- <= 0) return await FailAsync(_failStatus);
+            int next = Pick(upstream);
+            if (next < 0 || !upstream.Limits.TryBeginRetry()) return await FailAsync(_failStatus);
+            try
+            {
+                var retry = await AcquireAsync(upstream, next);
+                if (retry is null) return await FailAsync(_connectStatus);
+                connection = retry;
+                outcome = await ExchangeAsync(retry, route, runtime, retryable);
+            }
+            finally
+            {
+                upstream.Limits.EndRetry();
+            }
+            if (outcome <= Exchange.Close) return outcome == Exchange.KeepAlive;
+        }
+    }
+
+    /// <summary>
+    /// A connection to server <paramref name="index"/>, pooled or new; when connecting fails, to the next servers the
+    /// balancer picks. Null when none is left (<see cref="_connectStatus"/> says why).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<UpstreamConnection?> AcquireAsync(Upstream upstream, int index)
+    {
+        _connectStatus = 502;
+        while (index >= 0)
+        {
             var server = upstream.Servers[index];
-            connection = server.Pool.TryRent() ?? await ConnectAsync(upstream, server);
-            if (connection is not null) break;
+            var connection = server.Pool.TryRent() ?? await ConnectAsync(upstream, server);
+            if (connection is not null) return connection;
+            if (_connectStatus == 503) return null;
             Exclude(_excluded, index);
             index = Pick(upstream);
         }
-        var outcome = await ExchangeAsync(connection, route, runtime, retryable);
-        return outcome == Exchange.RetryFresh ? await RetryFreshAsync(connection, route, runtime) : outcome == Exchange.KeepAlive;
-    }
-
-    /// <summary>A reused connection was found closed before anything came back: a fresh one to the same server (the server itself may be fine).</summary>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> RetryFreshAsync(UpstreamConnection stale, Route route, ListenerRuntime runtime)
-    {
-        var server = stale.Server;
-        stale.Dispose();
-        var connection = await ConnectAsync(route.Upstream!, server);
-        if (connection is null) return await FailAsync(502);
-        // Not retryable again: a fresh connection that fails is the server's answer.
-        var outcome = await ExchangeAsync(connection, route, runtime, retryable: false);
-        return outcome == Exchange.KeepAlive;
+        return null;
     }
 
     private int Pick(Upstream upstream)
         => upstream.Balancer.Pick(new PickContext { ClientHash = _clientHash, Excluded = _excluded.AsSpan(0, upstream.ExclusionWords) });
 
+    /// <summary>
+    /// A new connection, counted against max_pending while it is being made (beyond it: null and
+    /// <see cref="_connectStatus"/> 503). A failure counts against the server for outlier detection.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private static async ValueTask<UpstreamConnection?> ConnectAsync(Upstream upstream, UpstreamServer server)
+    private async ValueTask<UpstreamConnection?> ConnectAsync(Upstream upstream, UpstreamServer server)
     {
+        if (!upstream.Limits.TryBeginPending())
+        {
+            _connectStatus = 503;
+            return null;
+        }
         try
         {
             return await UpstreamConnection.ConnectAsync(server, upstream.ConnectTimeout);
@@ -125,7 +193,12 @@ internal sealed partial class Http1Connection
         catch (SocketException ex)
         {
             Log.UpstreamConnectFailed(upstream.Name, server.Address, ex.SocketErrorCode == SocketError.TimedOut ? "connect_timeout passed" : ex.Message);
+            upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
             return null;
+        }
+        finally
+        {
+            upstream.Limits.EndPending();
         }
     }
 
@@ -133,8 +206,10 @@ internal sealed partial class Http1Connection
     private async ValueTask<Exchange> ExchangeAsync(UpstreamConnection connection, Route route, ListenerRuntime runtime, bool retryable)
     {
         // least_conn counts requests in flight per server.
-        var balanced = connection.Server.State;
+        var server = connection.Server;
+        var balanced = server.State;
         balanced.RequestStarted();
+        server.Health.CountRequest();
         try
         {
             var upstream = route.Upstream!;
@@ -154,11 +229,26 @@ internal sealed partial class Http1Connection
             {
                 WriteSequence(connection.Output, _requestBuffer.Slice(_request.HeadLength, _bodyAvailable));
             }
-            var sent = await connection.Output.FlushAsync();
-            if (sent.IsCompleted)
+            bool sendFailed;
+            try
+            {
+                sendFailed = (await connection.Output.FlushAsync()).IsCompleted;
+            }
+            catch (Exception ex) when (IsConnectionError(ex))
+            {
+                sendFailed = true;
+            }
+            if (sendFailed)
             {
                 if (reused && retryable) return Exchange.RetryFresh;
                 connection.Dispose();
+                upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
+                Log.BadUpstreamResponse(upstream.Name, server.Address, "connection closed while sending the request");
+                if (retryable)
+                {
+                    _failStatus = 502;
+                    return Exchange.Retry;
+                }
                 return await FailExchangeAsync(502);
             }
 
@@ -180,13 +270,23 @@ internal sealed partial class Http1Connection
             // inline (a suspended helper would cost a box hand-off on every request).
             ResponseIntake intake;
             var input = connection.Input;
+            bool relayedInformational = false;
             while (true)
             {
                 _response.Reset();
                 _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs);
                 do
                 {
-                    var result = await input.ReadAsync();
+                    ReadResult result;
+                    try
+                    {
+                        result = await input.ReadAsync();
+                    }
+                    catch (Exception ex) when (IsConnectionError(ex))
+                    {
+                        // Reset by the server: as a close, without whatever part of a head came before it.
+                        result = new ReadResult(default, isCanceled: false, isCompleted: true);
+                    }
                     intake = OnResponseHeadData(result, input, upstream);
                 }
                 while (intake == ResponseIntake.Pending);
@@ -196,6 +296,7 @@ internal sealed partial class Http1Connection
                 if (_request.Version == HttpVersion.Http11)
                 {
                     ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ConnectionHeader.None, false, false);
+                    relayedInformational = true;
                     await _output.FlushAsync();
                 }
                 connection.Input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
@@ -208,6 +309,7 @@ internal sealed partial class Http1Connection
                 if (pumping) await AbortPumpAsync(connection, pump);
                 connection.Dispose();
                 ReleaseResponseScratch();
+                if (intake != ResponseIntake.RequestFailed) upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
                 switch (intake)
                 {
                     case ResponseIntake.TimedOut:
@@ -223,9 +325,18 @@ internal sealed partial class Http1Connection
                         return await FailExchangeAsync(502);
                     default:
                         Log.BadUpstreamResponse(upstream.Name, connection.Server.Address, "connection closed before a response");
+                        if (retryable && !pumping && !relayedInformational)
+                        {
+                            _failStatus = 502;
+                            return Exchange.Retry;
+                        }
                         return await FailExchangeAsync(502);
                 }
             }
+
+            // Outlier detection: a 5xx continues a failure streak, anything else ends it.
+            if (_response.StatusCode >= 500) upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
+            else OutlierDetector.Succeeded(server);
 
             if (_response.StatusCode == 101)
             {
@@ -264,7 +375,17 @@ internal sealed partial class Http1Connection
             {
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
                 ReleaseResponseScratch();
-                copied = await CopyResponseBodyAsync(connection, upstream, bodyKind, dechunk);
+                try
+                {
+                    copied = await CopyResponseBodyAsync(connection, upstream, bodyKind, dechunk);
+                }
+                catch (Exception ex) when (IsConnectionError(ex))
+                {
+                    // Reset mid-body (by the server, or the client went away): the response cannot be finished.
+                    copied = BodyCopy.Truncated;
+                }
+                if (copied is BodyCopy.Truncated or BodyCopy.Invalid or BodyCopy.TimedOut)
+                    upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
             }
             bool upstreamReusable = copied == BodyCopy.Complete && _response.KeepAlive && bodyKind != BodyKind.CloseDelimited;
 
@@ -310,6 +431,11 @@ internal sealed partial class Http1Connection
             balanced.RequestEnded();
         }
     }
+
+    /// <summary>What a reset or closed socket throws from a pipe (as opposed to a bug).</summary>
+    private static bool IsConnectionError(Exception ex)
+        => ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException
+            or Pipelines.Sockets.Unofficial.ConnectionResetException or Pipelines.Sockets.Unofficial.ConnectionAbortedException or InvalidOperationException;
 
     /// <summary>Consumes the request head and the body bytes already forwarded from the client pipe.</summary>
     private void ConsumeRequest()

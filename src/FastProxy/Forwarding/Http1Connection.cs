@@ -116,18 +116,31 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 {
                     keepAlive = await RespondAsync(route.Respond, runtime);
                 }
+                else if (!route.Upstream!.Limits.TryEnter())
+                {
+                    // Circuit breaking: max_requests already in flight to this upstream.
+                    keepAlive = await FailAsync(503);
+                }
                 else
                 {
-                    var connection = BeginForward(route, out bool retryable, out int picked);
-                    if (connection is null)
+                    try
                     {
-                        keepAlive = await ForwardAsync(route, runtime, retryable, picked);
+                        var connection = BeginForward(route, out bool retryable, out int picked);
+                        if (connection is null)
+                        {
+                            keepAlive = await ForwardAsync(route, runtime, retryable, picked);
+                        }
+                        else
+                        {
+                            // The steady state: a pooled connection, straight into the exchange.
+                            var outcome = await ExchangeAsync(connection, route, runtime, retryable);
+                            keepAlive = outcome <= Exchange.Close ? outcome == Exchange.KeepAlive
+                                : await RecoverAsync(outcome, connection, route, runtime, retryable);
+                        }
                     }
-                    else
+                    finally
                     {
-                        // The steady state: a pooled connection, straight into the exchange.
-                        var outcome = await ExchangeAsync(connection, route, runtime, retryable);
-                        keepAlive = outcome == Exchange.RetryFresh ? await RetryFreshAsync(connection, route, runtime) : outcome == Exchange.KeepAlive;
+                        route.Upstream.Limits.Exit();
                     }
                 }
                 ReleaseRequestScratch();

@@ -1,4 +1,5 @@
 using System.Net;
+using FastProxy.Admin;
 using FastProxy.Configuration;
 using FastProxy.Diagnostics;
 using FastProxy.Forwarding;
@@ -24,6 +25,7 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
     private readonly Dictionary<string, Listener> _listeners = new(StringComparer.Ordinal);
     private readonly Lock _reloadLock = new();
     private volatile ProxyRuntime _runtime;
+    private AdminServer? _admin;
     private readonly int _heartbeatSlot;
     private long _nextSweepMs;
     private int _stopped;
@@ -55,6 +57,15 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         }
     }
 
+    /// <summary>The admin listener's bound address; null without [admin].</summary>
+    public IPEndPoint? AdminEndPoint
+    {
+        get
+        {
+            lock (_reloadLock) return _admin?.EndPoint;
+        }
+    }
+
     /// <summary>Binds every listener and starts accepting. A bind failure unbinds what was bound and throws.</summary>
     public static ProxyHost Start(ProxyConfig config)
     {
@@ -65,6 +76,7 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         try
         {
             foreach (var listener in config.Listeners) host.BindListener(listener, host._runtime);
+            if (config.Admin is not null) host._admin = AdminServer.Bind(config.Admin.EndPoint, () => host._runtime, host._services);
         }
         catch
         {
@@ -76,6 +88,8 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
             listener.Start();
             Log.Listening(listener.Name, listener.EndPoint.ToString(), ProtocolName(listener.Name, host._runtime));
         }
+        host._admin?.Start();
+        host._runtime.StartHealthChecks();
         foreach (var note in ProxyRuntime.NotEnforced(config)) Log.ConfigWarning(note);
         foreach (var warning in config.Warnings) Log.ConfigWarning(warning.ToString());
         return host;
@@ -108,8 +122,21 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         if (unsupported.Count > 0) throw new ProxyStartException(unsupported);
         lock (_reloadLock)
         {
-            var runtime = ProxyRuntime.Build(config);
+            var runtime = ProxyRuntime.Build(config, _runtime);
             var added = new List<Listener>();
+            // The admin listener first: a bind failure here refuses the reload before anything changed.
+            AdminServer? newAdmin = null;
+            bool adminChanged = !SameAdmin(_admin, config.Admin);
+            if (adminChanged && config.Admin is not null)
+            {
+                if (_admin is not null && _admin.EndPoint.Port != 0 && config.Admin.EndPoint.Port == _admin.EndPoint.Port)
+                {
+                    // Same port, another address: the old socket must go first.
+                    _ = _admin.StopAsync();
+                    _admin = null;
+                }
+                newAdmin = AdminServer.Bind(config.Admin.EndPoint, () => _runtime, _services);
+            }
             try
             {
                 foreach (var listener in config.Listeners)
@@ -134,6 +161,7 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
                     _ = listener.StopAsync();
                     _listeners.Remove(listener.Name);
                 }
+                if (newAdmin is not null) _ = newAdmin.StopAsync();
                 throw;
             }
 
@@ -157,10 +185,24 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
                 listener.Start();
                 Log.Listening(listener.Name, listener.EndPoint.ToString(), ProtocolName(listener.Name, runtime));
             }
-            // The old generation's idle upstream connections are no longer reachable by new requests.
-            old.CloseIdleUpstreamConnections(long.MaxValue);
+            if (adminChanged)
+            {
+                if (_admin is not null) _ = _admin.StopAsync();
+                _admin = newAdmin;
+                _admin?.Start();
+            }
+            runtime.StartHealthChecks();
+            // The old generation's upstream connections are no longer reachable by new requests: idle ones close now,
+            // the ones in-flight requests still use close when those end.
+            old.Retire();
         }
         foreach (var note in ProxyRuntime.NotEnforced(config)) Log.ConfigWarning(note);
+    }
+
+    private static bool SameAdmin(AdminServer? current, AdminConfig? config)
+    {
+        if (current is null || config is null) return current is null && config is null;
+        return config.EndPoint.Port == 0 ? current.EndPoint.Address.Equals(config.EndPoint.Address) : current.EndPoint.Equals(config.EndPoint);
     }
 
     private static bool SameBind(Listener existing, ListenerConfig config)
@@ -186,12 +228,16 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         }
         int abandoned = _services.ActiveConnections;
         if (abandoned > 0) _services.Heartbeat.ForEach(static t => (t as IAbortable)?.Abort());
-        _runtime.CloseIdleUpstreamConnections(long.MaxValue);
+        _runtime.Retire();
+        AdminServer? admin;
+        lock (_reloadLock) admin = _admin;
+        if (admin is not null) await admin.StopAsync();
         return abandoned;
     }
 
     public void OnHeartbeat(long nowMs)
     {
+        _runtime.Tick(nowMs);
         if (nowMs >= _nextTrimMs)
         {
             _nextTrimMs = nowMs + TrimIntervalMs;

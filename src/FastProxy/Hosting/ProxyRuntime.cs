@@ -53,21 +53,41 @@ internal sealed class ProxyRuntime
     public static IReadOnlyList<string> NotEnforced(ProxyConfig config)
     {
         var notes = new List<string>();
-        if (config.Admin is not null) notes.Add($"{config.SourcePath}: admin: the admin listener is not implemented yet; [admin] is ignored");
         foreach (var upstream in config.Upstreams)
         {
-            if (upstream.Health is not null) notes.Add($"{upstream.Location}: upstreams.{upstream.Name}.health: active health checks are not implemented yet; ignored");
-            if (upstream.Passive is not null) notes.Add($"{upstream.Location}: upstreams.{upstream.Name}.passive: outlier detection is not implemented yet; ignored");
-            if (upstream.Retry is not null) notes.Add($"{upstream.Location}: upstreams.{upstream.Name}.retry: retry budgets are not implemented yet; ignored");
-            if (upstream.Limits is not null) notes.Add($"{upstream.Location}: upstreams.{upstream.Name}.limits: circuit breaking is not implemented yet; ignored");
+            // A tcp upstream has no requests to count: retries and max_requests apply to http routes only.
+            if (upstream.Health is { Type: HealthCheckType.Http } && UsedByTcp(config, upstream.Name) && !UsedByHttp(config, upstream.Name))
+                notes.Add($"{upstream.Location}: upstreams.{upstream.Name}.health: an HTTP check on a tcp upstream; `type = \"tcp\"` checks connects only");
         }
         return notes;
     }
 
-    public static ProxyRuntime Build(ProxyConfig config)
+    private static bool UsedByTcp(ProxyConfig config, string upstream)
+    {
+        foreach (var listener in config.Listeners)
+            if (listener.Protocol == ListenerProtocol.Tcp && listener.Upstream == upstream) return true;
+        foreach (var route in config.Routes)
+            if (route.Match.Sni is not null && route.Upstream == upstream) return true;
+        return false;
+    }
+
+    private static bool UsedByHttp(ProxyConfig config, string upstream)
+    {
+        foreach (var route in config.Routes)
+            if (route.Match.Sni is null && route.Upstream == upstream) return true;
+        return false;
+    }
+
+    /// <param name="previous">The generation being replaced, if any: server health carries over by upstream name and address.</param>
+    public static ProxyRuntime Build(ProxyConfig config, ProxyRuntime? previous = null)
     {
         var upstreams = new Dictionary<string, Upstream>(StringComparer.Ordinal);
-        foreach (var u in config.Upstreams) upstreams[u.Name] = new Upstream(u);
+        foreach (var u in config.Upstreams)
+        {
+            Upstream? old = null;
+            previous?.Upstreams.TryGetValue(u.Name, out old);
+            upstreams[u.Name] = new Upstream(u, old);
+        }
 
         var listeners = new Dictionary<string, ListenerRuntime>(StringComparer.Ordinal);
         foreach (var listener in config.Listeners)
@@ -83,6 +103,27 @@ internal sealed class ProxyRuntime
         }
         return new ProxyRuntime(config, upstreams, listeners, TcpListenerRuntime.Build(config, upstreams));
     }
+
+    /// <summary>Starts the active health checks of this generation (when it starts serving).</summary>
+    public void StartHealthChecks()
+    {
+        foreach (var upstream in _upstreamList) upstream.Checker?.Start();
+    }
+
+    /// <summary>Replaced by a reload, or stopped: checks stop, and upstream connections close as their requests end.</summary>
+    public void Retire()
+    {
+        foreach (var upstream in _upstreamList) upstream.Retire();
+    }
+
+    /// <summary>Heartbeat: ejections that are over end. Allocation-free.</summary>
+    public void Tick(long nowMs)
+    {
+        foreach (var upstream in _upstreamList) upstream.Outliers.Tick(nowMs);
+    }
+
+    /// <summary>Every upstream of this generation, in no particular order (admin output).</summary>
+    public Upstream[] UpstreamList => _upstreamList;
 
     /// <summary>Closes pooled upstream connections idle since before the cutoff (all of them for long.MaxValue).</summary>
     public void CloseIdleUpstreamConnections(long cutoffMs)

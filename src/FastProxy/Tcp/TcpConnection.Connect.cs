@@ -4,6 +4,7 @@ using FastProxy.Async;
 using FastProxy.Balancing;
 using FastProxy.Diagnostics;
 using FastProxy.Transport;
+using FastProxy.Upstreams;
 using Pipelines.Sockets.Unofficial;
 
 namespace FastProxy.Tcp;
@@ -58,6 +59,8 @@ internal sealed partial class TcpConnection
 
             if (failure is null && inTime && !_aborted)
             {
+                OutlierDetector.Succeeded(server);
+                server.Health.CountRequest();
                 _server = server;
                 _upstream = SocketConnection.Create(socket, RelaySend, PipeSettings.UpstreamReceive, PipeSettings.Upstream);
                 return true;
@@ -66,6 +69,7 @@ internal sealed partial class TcpConnection
             server.State.ConnectionClosed();
             if (_aborted) return false;
             Log.UpstreamConnectFailed(upstream.Name, server.Address, inTime ? failure! : "connect_timeout passed");
+            upstream.Outliers.Failed(server, Heartbeat.NowMs);
             PickContext.Exclude(_excluded, index);
         }
         return false;

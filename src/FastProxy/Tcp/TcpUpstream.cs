@@ -19,7 +19,11 @@ internal sealed class TcpUpstream
         Balancer = LoadBalancers.Create(Upstream.BalanceName(upstream.Config.Balance), balanced, LoadMetric.OpenConnections);
         ConnectTimeoutMs = (long)upstream.ConnectTimeout.TotalMilliseconds;
         ExclusionWords = PickContext.ExcludedWords(Servers.Length);
+        Outliers = upstream.Outliers;
     }
+
+    /// <summary>The upstream's outlier detection: connect failures count here as they do for http routes.</summary>
+    public OutlierDetector Outliers { get; }
 
     public string Name { get; }
     public UpstreamServer[] Servers { get; }

@@ -14,6 +14,7 @@ internal sealed class UpstreamServer
         Address = config.Address;
         State = new BalancedServer(index, config.Address, config.Weight);
         Pool = new UpstreamConnectionPool(maxIdle);
+        Health = new ServerHealth(State);
         // Host for requests that arrive without one (HTTP/1.0): the server's own address, as nginx's $proxy_host.
         HostBytes = Encoding.ASCII.GetBytes(config.Address);
     }
@@ -22,16 +23,19 @@ internal sealed class UpstreamServer
     public string Address { get; }
     public BalancedServer State { get; }
     public UpstreamConnectionPool Pool { get; }
+    /// <summary>Active checks, ejections and totals; publishes <see cref="BalancedServer.IsAvailable"/>.</summary>
+    public ServerHealth Health { get; }
     public byte[] HostBytes { get; }
 }
 
-/// <summary>An [upstreams.NAME] section at run time: its servers, balancer and timeouts.</summary>
+/// <summary>An [upstreams.NAME] section at run time: its servers, balancer, timeouts, health and limits.</summary>
 internal sealed class Upstream
 {
     /// <summary>How long a pooled connection may sit idle before the proxy closes it (nginx's keepalive_timeout default).</summary>
     public static readonly TimeSpan PoolIdleTimeout = TimeSpan.FromSeconds(60);
 
-    public Upstream(UpstreamConfig config)
+    /// <param name="previous">The same upstream in the configuration being replaced: its servers' health carries over (by address).</param>
+    public Upstream(UpstreamConfig config, Upstream? previous = null)
     {
         Config = config;
         Name = config.Name;
@@ -45,6 +49,22 @@ internal sealed class Upstream
         Balancer = LoadBalancers.Create(BalanceName(config.Balance), balanced);
         ConnectTimeout = config.ConnectTimeout;
         ResponseTimeoutMs = (long)config.ResponseTimeout.TotalMilliseconds;
+        Outliers = new OutlierDetector(Name, Servers, config.Passive);
+        Limits = new UpstreamLimits(config.Limits, config.Retry);
+        if (previous is not null)
+        {
+            foreach (var server in Servers)
+            {
+                foreach (var old in previous.Servers)
+                {
+                    if (old.Address != server.Address) continue;
+                    server.Health.CarryOver(old.Health);
+                    break;
+                }
+            }
+            Outliers.Recount();
+        }
+        if (config.Health is not null) Checker = new HealthChecker(Name, Servers, config.Health);
     }
 
     public UpstreamConfig Config { get; }
@@ -53,6 +73,10 @@ internal sealed class Upstream
     public ILoadBalancer Balancer { get; }
     public TimeSpan ConnectTimeout { get; }
     public long ResponseTimeoutMs { get; }
+    public OutlierDetector Outliers { get; }
+    public UpstreamLimits Limits { get; }
+    /// <summary>Active checks; null without [upstreams.X.health].</summary>
+    public HealthChecker? Checker { get; }
 
     /// <summary>Words of the bitset that marks servers already tried for a request.</summary>
     public int ExclusionWords => (Servers.Length + 63) >> 6;
@@ -69,5 +93,15 @@ internal sealed class Upstream
     public void CloseIdleConnections(long cutoffMs)
     {
         foreach (var server in Servers) server.Pool.CloseIdle(cutoffMs);
+    }
+
+    /// <summary>
+    /// This configuration generation is replaced: its checks stop, its idle connections close, and connections still
+    /// in use by in-flight requests are closed when those requests end instead of going back to a pool nobody sweeps.
+    /// </summary>
+    public void Retire()
+    {
+        Checker?.Stop();
+        foreach (var server in Servers) server.Pool.Retire();
     }
 }

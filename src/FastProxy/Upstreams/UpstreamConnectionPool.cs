@@ -9,6 +9,7 @@ internal sealed class UpstreamConnectionPool(int maxIdle)
     private readonly Lock _lock = new();
     private readonly UpstreamConnection?[] _idle = new UpstreamConnection?[Math.Max(maxIdle, 0)];
     private int _count;
+    private bool _retired;
 
     public int IdleCount => Volatile.Read(ref _count);
 
@@ -28,19 +29,29 @@ internal sealed class UpstreamConnectionPool(int maxIdle)
         }
     }
 
-    /// <summary>Keeps the connection for reuse, or closes it when the pool is full.</summary>
+    /// <summary>Keeps the connection for reuse, or closes it when the pool is full or retired.</summary>
     public void Return(UpstreamConnection connection, long nowMs)
     {
         connection.IdleSinceMs = nowMs;
         lock (_lock)
         {
-            if (_count < _idle.Length)
+            if (!_retired && _count < _idle.Length)
             {
                 _idle[_count++] = connection;
                 return;
             }
         }
         connection.Dispose();
+    }
+
+    /// <summary>
+    /// The configuration this pool belongs to was replaced: close what is idle, and from now on close what comes back
+    /// (a request in flight at the reload finishes on its connection, which must not then sit here forever).
+    /// </summary>
+    public void Retire()
+    {
+        lock (_lock) _retired = true;
+        CloseIdle(long.MaxValue);
     }
 
     /// <summary>Closes connections idle since before <paramref name="cutoffMs"/>, and all of them when it is long.MaxValue.</summary>

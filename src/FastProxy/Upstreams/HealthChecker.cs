@@ -1,0 +1,143 @@
+using System.Net.Sockets;
+using System.Text;
+using FastProxy.Configuration;
+using FastProxy.Diagnostics;
+
+namespace FastProxy.Upstreams;
+
+/// <summary>
+/// Active health checks ([upstreams.X.health]) for one upstream: every `interval`, each server gets a check of its
+/// own, bounded by `timeout`: an HTTP request (`method`, `path`; the status must be within `expect`) over a fresh
+/// connection, or for `type = "tcp"` a connect only. `unhealthy` failures in a row take the server out of every
+/// balancer; `healthy` passes in a row bring it back. Servers start up (a restart of the proxy must not empty an
+/// upstream while the first checks run), and a reload carries their state over.
+/// </summary>
+/// <remarks>Off the request path: one loop per server, allocations here do not matter.</remarks>
+internal sealed class HealthChecker
+{
+    /// <summary>The most of a check's answer that is read: the status line must fit.</summary>
+    private const int MaxStatusLine = 1024;
+
+    private readonly string _upstream;
+    private readonly UpstreamServer[] _servers;
+    private readonly HealthCheckConfig _config;
+    private readonly CancellationTokenSource _stop = new();
+    private int _started;
+
+    public HealthChecker(string upstream, UpstreamServer[] servers, HealthCheckConfig config)
+    {
+        _upstream = upstream;
+        _servers = servers;
+        _config = config;
+    }
+
+    public HealthCheckConfig Config => _config;
+
+    public void Start()
+    {
+        if (Interlocked.Exchange(ref _started, 1) == 1) return;
+        foreach (var server in _servers) _ = Task.Run(() => RunAsync(server));
+    }
+
+    public void Stop()
+    {
+        try { _stop.Cancel(); } catch (ObjectDisposedException) { }
+    }
+
+    private async Task RunAsync(UpstreamServer server)
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            string? failure = await CheckAsync(server, token).ConfigureAwait(false);
+            if (token.IsCancellationRequested) return;
+            Record(server, failure);
+            try
+            {
+                await Task.Delay(_config.Interval, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void Record(UpstreamServer server, string? failure)
+    {
+        var health = server.Health;
+        if (failure is null)
+        {
+            health.CheckFailures = 0;
+            health.CheckPasses++;
+            if (!health.ActiveUp && health.CheckPasses >= _config.Healthy)
+            {
+                health.SetActiveUp(true);
+                Log.HealthChanged(_upstream, server.Address, up: true, $"{health.CheckPasses} checks passed");
+            }
+        }
+        else
+        {
+            health.CheckPasses = 0;
+            health.CheckFailures++;
+            if (health.ActiveUp && health.CheckFailures >= _config.Unhealthy)
+            {
+                health.SetActiveUp(false);
+                Log.HealthChanged(_upstream, server.Address, up: false, $"{health.CheckFailures} checks failed, last: {failure}");
+            }
+        }
+    }
+
+    /// <summary>One check: null when it passed, else why not.</summary>
+    private async Task<string?> CheckAsync(UpstreamServer server, CancellationToken stop)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        timeout.CancelAfter(_config.Timeout);
+        using var socket = new Socket(server.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(server.EndPoint, timeout.Token).ConfigureAwait(false);
+            if (_config.Type == HealthCheckType.Tcp) return null;
+
+            var request = Encoding.ASCII.GetBytes(
+                $"{_config.Method} {_config.Path} HTTP/1.1\r\nHost: {server.Address}\r\nUser-Agent: fastproxy-health-check\r\nConnection: close\r\n\r\n");
+            await socket.SendAsync(request, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+
+            var buffer = new byte[MaxStatusLine];
+            int length = 0;
+            while (true)
+            {
+                int end = buffer.AsSpan(0, length).IndexOf("\r\n"u8);
+                if (end >= 0) return Judge(buffer.AsSpan(0, end));
+                if (length == buffer.Length) return "status line too long";
+                int n = await socket.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                if (n == 0) return "closed before a status line";
+                length += n;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return "timed out";
+        }
+        catch (SocketException ex)
+        {
+            return ex.Message;
+        }
+    }
+
+    /// <summary>"HTTP/1.x NNN reason": the status must be within expect.</summary>
+    private string? Judge(ReadOnlySpan<byte> statusLine)
+    {
+        if (statusLine.Length < 12 || !statusLine.StartsWith("HTTP/1."u8) || statusLine[8] != (byte)' ')
+            return "malformed status line";
+        int status = 0;
+        for (int i = 9; i < 12; i++)
+        {
+            int digit = statusLine[i] - '0';
+            if ((uint)digit > 9) return "malformed status line";
+            status = status * 10 + digit;
+        }
+        if (statusLine.Length > 12 && statusLine[12] != (byte)' ') return "malformed status line";
+        return status >= _config.ExpectMin && status <= _config.ExpectMax ? null : $"status {status}";
+    }
+}
