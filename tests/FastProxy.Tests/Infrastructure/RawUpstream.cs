@@ -37,11 +37,13 @@ public sealed class RawUpstream : IAsyncDisposable
 
     /// <param name="respond">Raw response bytes for a request; null: close the connection without answering.</param>
     /// <param name="parse">False: record bytes only and never answer (for "nothing reaches the upstream" checks).</param>
-    public RawUpstream(Func<UpstreamRequest, byte[]?>? respond = null, bool parse = true)
+    /// <param name="port">0: any free port; else this one (to restart a server the test stopped, on its old address).</param>
+    public RawUpstream(Func<UpstreamRequest, byte[]?>? respond = null, bool parse = true, int port = 0)
     {
         _respond = respond ?? (_ => Ok("ok"));
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
         _listener.Listen(512);
         Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
         _acceptLoop = Task.Run(() => AcceptLoop(parse));
@@ -65,6 +67,10 @@ public sealed class RawUpstream : IAsyncDisposable
 
     public static byte[] Ok(string body, string extraHeaders = "")
         => Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n{extraHeaders}\r\n{body}");
+
+    /// <summary>A response with any status and a short body.</summary>
+    public static byte[] Status(int status, string body = "")
+        => Encoding.ASCII.GetBytes($"HTTP/1.1 {status} Status\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}");
 
     /// <summary>Answers with the request's connection id and request count, to show which connection served it.</summary>
     public static byte[] Echo(UpstreamRequest r) => Ok($"conn={r.ConnectionId}");
