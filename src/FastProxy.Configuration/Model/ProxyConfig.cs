@@ -151,6 +151,10 @@ public sealed class UpstreamConfig
     public bool InsecureSkipVerify { get; init; }
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
     public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>The longest wait for the server between response body reads; null: <see cref="ResponseTimeout"/>.</summary>
+    public TimeSpan? ReadTimeout { get; init; }
+    /// <summary>Overall deadline of a request, from its forwarding to the end of the response, retries included; zero: none.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.Zero;
     public int MaxIdlePerServer { get; init; } = 64;
     public HealthCheckConfig? Health { get; init; }
     public PassiveHealthConfig? Passive { get; init; }

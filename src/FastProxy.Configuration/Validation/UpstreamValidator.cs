@@ -9,7 +9,7 @@ internal static class UpstreamValidator
     public static readonly string[] Keys =
     [
         "balance", "servers", "protocol", "tls", "ca", "sni", "insecure_skip_verify",
-        "connect_timeout", "response_timeout", "max_idle_per_server",
+        "connect_timeout", "response_timeout", "read_timeout", "request_timeout", "max_idle_per_server",
         "health", "passive", "retry", "limits",
     ];
 
@@ -73,6 +73,8 @@ internal static class UpstreamValidator
             InsecureSkipVerify = insecure,
             ConnectTimeout = table.Duration("connect_timeout") ?? defaults.ConnectTimeout,
             ResponseTimeout = table.Duration("response_timeout") ?? defaults.ResponseTimeout,
+            ReadTimeout = table.Duration("read_timeout"),
+            RequestTimeout = table.Duration("request_timeout", allowZero: true) ?? defaults.RequestTimeout,
             MaxIdlePerServer = table.Int("max_idle_per_server", 0) ?? defaults.MaxIdlePerServer,
             Health = HealthCheckValidator.Read(table.Table("health", HealthCheckValidator.Keys)),
             Passive = PassiveHealthValidator.Read(table.Table("passive", PassiveHealthValidator.Keys)),

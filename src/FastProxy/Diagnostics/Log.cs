@@ -28,9 +28,9 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Warning, "upstream \"{Upstream}\": malformed response from {Server}: {Error}")]
     private static partial void BadUpstreamResponseCore(ILogger logger, string upstream, string server, string error);
 
-    public static void UpstreamTimeout(string upstream, string server) => UpstreamTimeoutCore(Logger, upstream, server);
-    [LoggerMessage(6, LogLevel.Warning, "upstream \"{Upstream}\": no response from {Server} within response_timeout")]
-    private static partial void UpstreamTimeoutCore(ILogger logger, string upstream, string server);
+    public static void UpstreamTimeout(string upstream, string server, string which) => UpstreamTimeoutCore(Logger, upstream, server, which);
+    [LoggerMessage(6, LogLevel.Warning, "upstream \"{Upstream}\": no response from {Server} within {Which}")]
+    private static partial void UpstreamTimeoutCore(ILogger logger, string upstream, string server, string which);
 
     public static void Started(string config, int listeners, long startupMs) => StartedCore(Logger, config, listeners, startupMs);
     [LoggerMessage(7, LogLevel.Information, "fastproxy started with {Config}: {Listeners} listener(s) in {StartupMs} ms")]

@@ -158,9 +158,10 @@ internal sealed partial class Http1Connection
                 {
                     var flushed = await _output.FlushAsync();
                     if (flushed.IsCompleted) return BodyCopy.DestinationClosed;
-                    // response_timeout also bounds how long the server may stall mid-body: only while we wait on it.
-                    // Time spent flushing to a slow client is not the server's delay (the deadline must not run then).
-                    _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs);
+                    // read_timeout (default: response_timeout) bounds how long the server may stall mid-body, and
+                    // request_timeout the whole: only while we wait on it. Time spent flushing to a slow client is not
+                    // the server's delay (the deadline must not run then).
+                    _upstreamDeadline.Arm(input, Budget(upstream.ReadTimeoutMs));
                     result = await input.ReadAsync();
                     timedOut = result.IsCanceled && _upstreamDeadline.TimedOut;
                     _upstreamDeadline.Disarm();

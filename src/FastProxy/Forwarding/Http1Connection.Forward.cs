@@ -49,8 +49,21 @@ internal sealed partial class Http1Connection
     /// <summary>What the client gets when an <see cref="Exchange.Retry"/> is not retried.</summary>
     private int _failStatus;
 
-    /// <summary>Why <see cref="AcquireAsync"/> found no connection: 502 (nothing could be connected) or 503 (max_pending).</summary>
+    /// <summary>Why <see cref="AcquireAsync"/> found no connection: 502 (nothing could be connected), 503 (max_pending) or 504 (request_timeout).</summary>
     private int _connectStatus;
+
+    /// <summary>When request_timeout passes for the current request (Heartbeat ms); long.MaxValue: no such deadline.</summary>
+    private long _requestDeadlineMs = long.MaxValue;
+
+    /// <summary>A wait on the server of at most <paramref name="timeoutMs"/>, shortened to what is left of request_timeout.</summary>
+    private long Budget(long timeoutMs)
+    {
+        long deadline = _requestDeadlineMs;
+        if (deadline == long.MaxValue) return timeoutMs;
+        return Math.Clamp(deadline - Transport.Heartbeat.NowMs, 1, timeoutMs);
+    }
+
+    private bool RequestTimedOut => Transport.Heartbeat.NowMs >= _requestDeadlineMs;
 
     private ReadOnlySequence<byte> _responseBuffer;
     private byte[]? _responseScratch;
@@ -81,6 +94,7 @@ internal sealed partial class Http1Connection
         // Retried only when nothing can have reached the server's application twice with a different meaning.
         // An upgrade handshake qualifies too: it is a bodiless GET, and nothing is relayed either way before the 101.
         retryable = _bodyComplete && HttpMethods.IsIdempotent(_request.Method);
+        _requestDeadlineMs = upstream.RequestTimeoutMs > 0 ? Transport.Heartbeat.NowMs + upstream.RequestTimeoutMs : long.MaxValue;
         picked = Pick(upstream);
         return picked < 0 ? null : upstream.Servers[picked].Pool.TryRent();
     }
@@ -127,13 +141,14 @@ internal sealed partial class Http1Connection
                     if (outcome <= Exchange.Close) return outcome == Exchange.KeepAlive;
                     continue;
                 }
-                if (_connectStatus == 503) return await FailAsync(503);
+                if (_connectStatus != 502) return await FailAsync(_connectStatus);
                 _failStatus = 502;
             }
 
             // Exchange.Retry: another server, if allowed.
             Exclude(_excluded, server.State.Index);
             if (attempts-- <= 0) return await FailAsync(_failStatus);
+            if (RequestTimedOut) return await FailAsync(504);
             int next = Pick(upstream);
             if (next < 0 || !upstream.Limits.TryBeginRetry()) return await FailAsync(_failStatus);
             try
@@ -164,7 +179,7 @@ internal sealed partial class Http1Connection
             var server = upstream.Servers[index];
             var connection = server.Pool.TryRent() ?? await ConnectAsync(upstream, server);
             if (connection is not null) return connection;
-            if (_connectStatus == 503) return null;
+            if (_connectStatus != 502) return null;
             Exclude(_excluded, index);
             index = Pick(upstream);
         }
@@ -181,6 +196,17 @@ internal sealed partial class Http1Connection
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<UpstreamConnection?> ConnectAsync(Upstream upstream, UpstreamServer server)
     {
+        var timeout = upstream.ConnectTimeout;
+        if (_requestDeadlineMs != long.MaxValue)
+        {
+            long left = _requestDeadlineMs - Transport.Heartbeat.NowMs;
+            if (left <= 0)
+            {
+                _connectStatus = 504;
+                return null;
+            }
+            if (left < timeout.TotalMilliseconds) timeout = TimeSpan.FromMilliseconds(left);
+        }
         if (!upstream.Limits.TryBeginPending())
         {
             _connectStatus = 503;
@@ -188,7 +214,7 @@ internal sealed partial class Http1Connection
         }
         try
         {
-            return await UpstreamConnection.ConnectAsync(server, upstream.ConnectTimeout);
+            return await UpstreamConnection.ConnectAsync(server, timeout);
         }
         catch (SocketException ex)
         {
@@ -274,7 +300,7 @@ internal sealed partial class Http1Connection
             while (true)
             {
                 _response.Reset();
-                _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs);
+                _upstreamDeadline.Arm(input, Budget(upstream.ResponseTimeoutMs));
                 do
                 {
                     ReadResult result;
@@ -313,7 +339,7 @@ internal sealed partial class Http1Connection
                 switch (intake)
                 {
                     case ResponseIntake.TimedOut:
-                        Log.UpstreamTimeout(upstream.Name, connection.Server.Address);
+                        Log.UpstreamTimeout(upstream.Name, connection.Server.Address, RequestTimedOut ? "request_timeout" : "response_timeout");
                         return await FailExchangeAsync(504);
                     case ResponseIntake.RequestFailed:
                         // A client that went away gets nothing; one that sent garbage or stalled is told so.
@@ -457,9 +483,10 @@ internal sealed partial class Http1Connection
         {
             // response_timeout runs from the last request byte sent: a server still receiving the body
             // (a slow upload streamed by the pump) is not late.
+            if (RequestTimedOut) return ResponseIntake.TimedOut;
             long quiet = Transport.Heartbeat.NowMs - Volatile.Read(ref _requestProgressMs);
             if (quiet >= upstream.ResponseTimeoutMs) return ResponseIntake.TimedOut;
-            _upstreamDeadline.Arm(input, upstream.ResponseTimeoutMs - quiet);
+            _upstreamDeadline.Arm(input, Budget(upstream.ResponseTimeoutMs - quiet));
         }
         if (!buffer.IsEmpty)
         {

@@ -49,6 +49,8 @@ internal sealed class Upstream
         Balancer = LoadBalancers.Create(BalanceName(config.Balance), balanced);
         ConnectTimeout = config.ConnectTimeout;
         ResponseTimeoutMs = (long)config.ResponseTimeout.TotalMilliseconds;
+        ReadTimeoutMs = (long)(config.ReadTimeout ?? config.ResponseTimeout).TotalMilliseconds;
+        RequestTimeoutMs = (long)config.RequestTimeout.TotalMilliseconds;
         Outliers = new OutlierDetector(Name, Servers, config.Passive);
         Limits = new UpstreamLimits(config.Limits, config.Retry);
         if (previous is not null)
@@ -73,6 +75,10 @@ internal sealed class Upstream
     public ILoadBalancer Balancer { get; }
     public TimeSpan ConnectTimeout { get; }
     public long ResponseTimeoutMs { get; }
+    /// <summary>read_timeout: the longest wait between response body reads (default: response_timeout).</summary>
+    public long ReadTimeoutMs { get; }
+    /// <summary>request_timeout: the whole request, retries included; 0: none.</summary>
+    public long RequestTimeoutMs { get; }
     public OutlierDetector Outliers { get; }
     public UpstreamLimits Limits { get; }
     /// <summary>Active checks; null without [upstreams.X.health].</summary>

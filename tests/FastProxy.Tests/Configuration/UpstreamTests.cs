@@ -32,6 +32,8 @@ public class UpstreamTests
             protocol = "h2c"
             connect_timeout = "1s500ms"
             response_timeout = "2m"
+            read_timeout = "20s"
+            request_timeout = "5m"
             max_idle_per_server = 0
 
             [upstreams.api.health]
@@ -64,6 +66,8 @@ public class UpstreamTests
         Assert.Equal(UpstreamProtocol.H2c, api.Protocol);
         Assert.Equal(TimeSpan.FromMilliseconds(1500), api.ConnectTimeout);
         Assert.Equal(TimeSpan.FromMinutes(2), api.ResponseTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(20), api.ReadTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(5), api.RequestTimeout);
         Assert.Equal(0, api.MaxIdlePerServer);
 
         Assert.Equal(4, api.Servers.Count);
@@ -101,6 +105,8 @@ public class UpstreamTests
         Assert.False(api.Tls);
         Assert.Equal(TimeSpan.FromSeconds(2), api.ConnectTimeout);
         Assert.Equal(TimeSpan.FromSeconds(30), api.ResponseTimeout);
+        Assert.Null(api.ReadTimeout);
+        Assert.Equal(TimeSpan.Zero, api.RequestTimeout);
         Assert.Equal(64, api.MaxIdlePerServer);
         Assert.Equal(1, api.Servers[0].Weight);
         Assert.Null(api.Health);
@@ -191,6 +197,8 @@ public class UpstreamTests
     [InlineData("insecure_skip_verify = true", "10:24: upstreams.api.insecure_skip_verify: only applies with tls = true")]
     [InlineData("tls = \"yes\"", "10:7: upstreams.api.tls: expected a boolean (true or false), got a string")]
     [InlineData("connect_timeout = \"0ms\"", "10:19: upstreams.api.connect_timeout: must be greater than 0")]
+    [InlineData("read_timeout = \"0s\"", "10:16: upstreams.api.read_timeout: must be greater than 0")]
+    [InlineData("request_timeout = \"soon\"", "10:19: upstreams.api.request_timeout: invalid duration \"soon\": expected a whole number with a unit ms, s, m or h, e.g. \"250ms\", \"5s\", \"2m\", \"1h\", or combined as \"1m30s\"")]
     [InlineData("max_idle_per_server = -1", "10:23: upstreams.api.max_idle_per_server: must be at least 0, got -1")]
     [InlineData("interval = \"5s\"", "10:1: upstreams.api.interval: unknown key (it belongs in [upstreams.NAME.health])")]
     public void BadUpstreamSettings(string line, string message)
