@@ -52,7 +52,7 @@ internal sealed class Upstream
         ReadTimeoutMs = (long)(config.ReadTimeout ?? config.ResponseTimeout).TotalMilliseconds;
         RequestTimeoutMs = (long)config.RequestTimeout.TotalMilliseconds;
         Outliers = new OutlierDetector(Name, Servers, config.Passive);
-        Limits = new UpstreamLimits(config.Limits, config.Retry);
+        Limits = new UpstreamLimits(Servers, config.Limits, config.Retry);
         if (previous is not null)
         {
             foreach (var server in Servers)

@@ -6,8 +6,9 @@ namespace FastProxy.Upstreams;
 /// Per-upstream admission: circuit breaking ([upstreams.X.limits]: `max_requests` concurrent requests,
 /// `max_pending` requests waiting for a new connection; beyond them 503 at once, as Envoy's circuit breakers) and the
 /// retry budget ([upstreams.X.retry]: retries in flight may be at most `budget_percent` of the requests in flight,
-/// with a floor of <see cref="MinRetryConcurrency"/> so that a quiet upstream can still retry). Counters only:
-/// one interlocked add and one subtract per request, nothing allocated.
+/// with a floor of <see cref="MinRetryConcurrency"/> so that a quiet upstream can still retry). Counters only,
+/// nothing allocated; without max_requests the request path does not touch them at all (the requests in flight are
+/// then the sum of the servers' own counts, read only when a retry or the admin listener asks).
 /// </summary>
 internal sealed class UpstreamLimits
 {
@@ -16,13 +17,17 @@ internal sealed class UpstreamLimits
 
     private readonly int _maxRequests;
     private readonly int _maxPending;
+    private readonly UpstreamServer[] _servers;
+    private readonly bool _countRequests;
     private int _active;
     private int _pending;
     private int _retries;
     private long _rejected;
 
-    public UpstreamLimits(UpstreamLimitsConfig? limits, RetryConfig? retry)
+    public UpstreamLimits(UpstreamServer[] servers, UpstreamLimitsConfig? limits, RetryConfig? retry)
     {
+        _servers = servers;
+        _countRequests = limits is not null;
         _maxRequests = limits?.MaxRequests ?? int.MaxValue;
         _maxPending = limits?.MaxPending ?? int.MaxValue;
         RetryAttempts = retry?.Attempts ?? 0;
@@ -35,7 +40,16 @@ internal sealed class UpstreamLimits
     public int BudgetPercent { get; }
 
     /// <summary>Requests in flight to this upstream.</summary>
-    public int Active => Volatile.Read(ref _active);
+    public int Active
+    {
+        get
+        {
+            if (_countRequests) return Volatile.Read(ref _active);
+            int sum = 0;
+            foreach (var server in _servers) sum += server.State.InFlight;
+            return sum;
+        }
+    }
 
     public int Pending => Volatile.Read(ref _pending);
 
@@ -45,13 +59,17 @@ internal sealed class UpstreamLimits
     /// <summary>A request starts: false (and nothing counted) when max_requests are already in flight.</summary>
     public bool TryEnter()
     {
+        if (!_countRequests) return true;
         if (Interlocked.Increment(ref _active) <= _maxRequests) return true;
         Interlocked.Decrement(ref _active);
         Interlocked.Increment(ref _rejected);
         return false;
     }
 
-    public void Exit() => Interlocked.Decrement(ref _active);
+    public void Exit()
+    {
+        if (_countRequests) Interlocked.Decrement(ref _active);
+    }
 
     /// <summary>A request waits for a new connection: false when max_pending already wait.</summary>
     public bool TryBeginPending()
