@@ -131,4 +131,36 @@ public sealed class RetryTests
         Assert.Equal(504, response.Status);
         Assert.Empty(good.Requests);
     }
+
+    [Fact]
+    public async Task The_retry_budget_caps_retries_in_flight()
+    {
+        // budget_percent = 0 leaves the floor: 3 retries in flight at once. The good server holds each request for
+        // 1.5 s, so all retries overlap; every request that failed first on the broken server beyond those 3 gets 502.
+        await using var broken = new ScriptedOrigin((r, c) => { c.Close(); return Task.CompletedTask; });
+        await using var slowGood = new ScriptedOrigin(async (r, c) =>
+        {
+            await Task.Delay(1500);
+            await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood");
+        });
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([broken.Port, slowGood.Port], extraUpstream: """
+            [upstreams.app.retry]
+            attempts = 1
+            budget_percent = 0
+            """));
+
+        var clients = Enumerable.Range(0, 12).Select(_ => new WireClient(proxy.Port())).ToList();
+        try
+        {
+            var replies = await Task.WhenAll(clients.Select(c => c.RoundTripAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n", TimeSpan.FromSeconds(15))));
+            int failedFirst = broken.Requests.Count;
+            Assert.True(failedFirst >= 4, $"{failedFirst} requests went to the broken server first");
+            Assert.Equal(failedFirst - 3, replies.Count(r => r.Status == 502));
+            Assert.Equal(12 - (failedFirst - 3), replies.Count(r => r.Status == 200));
+        }
+        finally
+        {
+            foreach (var c in clients) c.Dispose();
+        }
+    }
 }
