@@ -130,6 +130,26 @@ public class LoadTests
     }
 
     [Fact]
+    public void AdminSection_WithoutBind_IsLoopback_AndAPublicBindIsAWarning()
+    {
+        var config = ConfigText.Load(ConfigText.Minimal + """
+
+
+            [admin]
+            """);
+        Assert.Equal(IPEndPoint.Parse("127.0.0.1:9901"), config.Admin!.EndPoint);
+        Assert.Empty(config.Warnings);
+
+        var open = ConfigText.Load(ConfigText.Minimal + """
+
+
+            [admin]
+            bind = "0.0.0.0:9901"
+            """);
+        Assert.Contains(open.Warnings, w => w.ToString().EndsWith("admin.bind: 0.0.0.0:9901 is not a loopback address: the admin endpoints are reachable from the network", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void ManyProblems_AreReportedTogether_InFileOrder()
     {
         var errors = ConfigText.Errors("""
