@@ -118,7 +118,9 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 }
                 else if (!route.Upstream!.Limits.TryEnter())
                 {
-                    // Circuit breaking: max_requests already in flight to this upstream.
+                    // Circuit breaking: max_requests already in flight to this upstream. (BeginForward did not run:
+                    // the request is still unconsumed, whatever the previous request on this pooled state left.)
+                    _requestConsumed = false;
                     keepAlive = await FailAsync(503);
                 }
                 else

@@ -30,6 +30,16 @@ public sealed class CircuitBreakerTests
         var r2 = second.RoundTripAsync("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
         await origin.WaitForRequestsAsync(2);
 
+        // Repeated on several connections: per-connection state is pooled, so a refusal must not depend on what the
+        // previous user of that state left behind.
+        for (int i = 0; i < 5; i++)
+        {
+            using var other = new WireClient(proxy.Port());
+            var early = await other.RoundTripAsync("GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+            Assert.Equal(503, early.Status);
+            var again = await other.RoundTripAsync("GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+            Assert.Equal(503, again.Status);
+        }
         using var third = new WireClient(proxy.Port());
         var watch = Stopwatch.StartNew();
         var refused = await third.RoundTripAsync("GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -43,7 +53,9 @@ public sealed class CircuitBreakerTests
         // Capacity is back once they finished.
         var after = await third.RoundTripAsync("GET /4 HTTP/1.1\r\nHost: x\r\n\r\n");
         Assert.Equal(200, after.Status);
-        Assert.Equal(1, proxy.Host.Runtime.Upstreams["app"].Limits.Rejected);
+        // The refused request was consumed whole: the next one on that connection is /4, and /3 never reached the server.
+        Assert.Equal(["GET /1", "GET /2", "GET /4"], origin.Requests.Select(r => r.RequestLine[..6]).Order());
+        Assert.Equal(11, proxy.Host.Runtime.Upstreams["app"].Limits.Rejected);
     }
 
     [Fact]
