@@ -60,7 +60,13 @@ internal sealed class OutlierDetector
             // (ejected + 1) / n <= max%: with 2 servers and 50 %, one may go, never both.
             if ((long)(_ejected + 1) * 100 > (long)_maxEjectedPercent * _servers.Length)
             {
-                Log.EjectionRefused(_upstream, server.Address, _maxEjectedPercent);
+                // Logged once per server until an ejection ends: in an outage of every server this would otherwise
+                // be a line every `consecutive_failures` requests.
+                if (!health.EjectionRefusedLogged)
+                {
+                    health.EjectionRefusedLogged = true;
+                    Log.EjectionRefused(_upstream, server.Address, _maxEjectedPercent);
+                }
                 return;
             }
             if (health.ReturnedAtMs != 0 && nowMs - health.ReturnedAtMs >= health.LastEjectionMs) health.Ejections = 0;
@@ -79,6 +85,7 @@ internal sealed class OutlierDetector
         if (Volatile.Read(ref _ejected) == 0) return;
         lock (_lock)
         {
+            bool returned = false;
             foreach (var server in _servers)
             {
                 var health = server.Health;
@@ -87,8 +94,12 @@ internal sealed class OutlierDetector
                 health.ReturnedAtMs = nowMs;
                 health.SetEjectedUntil(0);
                 _ejected--;
+                returned = true;
                 Log.ServerReturned(_upstream, server.Address);
             }
+            if (!returned) return;
+            // Room for an ejection again: a refusal is worth a line once more.
+            foreach (var server in _servers) server.Health.EjectionRefusedLogged = false;
         }
     }
 

@@ -45,6 +45,9 @@ internal sealed class ServerHealth
     /// <summary>How long the last ejection lasted.</summary>
     internal long LastEjectionMs;
 
+    /// <summary>max_ejected_percent kept this server in and that was logged (under the detector's lock).</summary>
+    internal bool EjectionRefusedLogged;
+
     // Active check streaks: written by the one checker loop of this server only.
     internal int CheckPasses;
     internal int CheckFailures;
