@@ -118,6 +118,25 @@ public sealed class RetryTests
     }
 
     [Fact]
+    public async Task A_chunked_response_reset_mid_body_is_an_error_for_curl_never_a_complete_body()
+    {
+        await using var broken = new ScriptedOrigin(async (r, c) =>
+        {
+            await c.SendAsync("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\npartia\r\n");
+            await Task.Delay(100);
+            c.Reset();
+        });
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([broken.Port], extraUpstream: Retry));
+
+        var result = await Processes.CurlAsync("-o", "-", "-w", "\n%{http_code}", proxy.Url().ToString());
+
+        // curl: (18) transfer closed with outstanding read data remaining.
+        Assert.Equal(18, result.ExitCode);
+        Assert.StartsWith("partia", result.StdOut);
+        Assert.Single(broken.Requests);
+    }
+
+    [Fact]
     public async Task A_timeout_is_not_retried()
     {
         // The slow server may still be working on it: sending it elsewhere would double the load of a struggling upstream.
