@@ -79,4 +79,8 @@ internal static partial class Log
     public static void AdminListening(string endPoint) => AdminListeningCore(Logger, endPoint);
     [LoggerMessage(18, LogLevel.Information, "admin listener on {EndPoint}")]
     private static partial void AdminListeningCore(ILogger logger, string endPoint);
+
+    public static void TunnelIdleTimeout(string listener) => TunnelIdleTimeoutCore(Logger, listener);
+    [LoggerMessage(30, LogLevel.Debug, "listener \"{Listener}\": upgraded connection closed after idle_timeout")]
+    private static partial void TunnelIdleTimeoutCore(ILogger logger, string listener);
 }
