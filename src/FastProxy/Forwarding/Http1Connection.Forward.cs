@@ -127,6 +127,12 @@ internal sealed partial class Http1Connection
             Log.UpstreamConnectFailed(upstream.Name, server.Address, ex.SocketErrorCode == SocketError.TimedOut ? "connect_timeout passed" : ex.Message);
             return null;
         }
+        catch (UpstreamTlsException ex)
+        {
+            // Not trusted, another host's certificate, no common protocol: as unusable as a refused connect.
+            Log.UpstreamConnectFailed(upstream.Name, server.Address, "TLS handshake failed: " + ex.Message);
+            return null;
+        }
     }
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
