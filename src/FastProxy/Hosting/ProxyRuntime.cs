@@ -77,7 +77,23 @@ internal sealed class ProxyRuntime
         return notes;
     }
 
+    /// <summary>
+    /// Compiles a configuration. Certificates and keys are loaded here (the config loader checked them; a file that
+    /// changed since is a <see cref="ProxyStartException"/> naming it: the start fails, or a reload is refused).
+    /// </summary>
     public static ProxyRuntime Build(ProxyConfig config)
+    {
+        try
+        {
+            return BuildCore(config);
+        }
+        catch (TlsLoadException ex)
+        {
+            throw new ProxyStartException([ex.Message]);
+        }
+    }
+
+    private static ProxyRuntime BuildCore(ProxyConfig config)
     {
         var upstreams = new Dictionary<string, Upstream>(StringComparer.Ordinal);
         foreach (var u in config.Upstreams) upstreams[u.Name] = new Upstream(u);
