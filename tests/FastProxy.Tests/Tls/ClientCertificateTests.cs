@@ -1,3 +1,8 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using FastProxy.Forwarding;
 using FastProxy.Tests.Infrastructure;
 
 namespace FastProxy.Tests.Tls;
@@ -59,5 +64,41 @@ public sealed class ClientCertificateTests : IDisposable
         var refused = await TlsTerminationTests.Curl(proxy.Port(), "closed.example.com", ca);
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Single(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task The_verified_subject_stays_on_the_connection_for_later_policies()
+    {
+        var serverCa = _files.Ca("server-ca");
+        var site = _files.Server("site", ["site.example.com"], ca: "server-ca");
+        var clientCa = _files.Ca("client-ca");
+        var alice = _files.Client("alice", "alice", ca: "client-ca");
+        await using var upstream = new RawUpstream();
+        await using var proxy = TestProxy.Start(TlsTerminationTests.Config(upstream.Port,
+            TlsTerminationTests.Entry(site.Cert, site.Key, $"client_ca = \"{clientCa}\"")));
+
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, proxy.Port()));
+        await using var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var certificate = X509Certificate2.CreateFromPemFile(alice.Cert, alice.Key);
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "site.example.com",
+            ClientCertificates = [certificate],
+            RemoteCertificateValidationCallback = static (_, _, _, _) => true,
+        }, cts.Token);
+        // One keep-alive request: once it is answered, the handshake is surely complete on the proxy's side too.
+        await ssl.WriteAsync("GET / HTTP/1.1\r\nHost: site.example.com\r\n\r\n"u8.ToArray(), cts.Token);
+        var buffer = new byte[4096];
+        int read = await ssl.ReadAsync(buffer, cts.Token);
+        Assert.StartsWith("HTTP/1.1 200 OK", System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+
+        var subjects = new List<string>();
+        proxy.Host.Services.Heartbeat.ForEach(target =>
+        {
+            if (target is Http1Connection { ClientCertificateSubject: { } subject }) lock (subjects) subjects.Add(subject);
+        });
+        Assert.Equal(["CN=alice"], subjects);
     }
 }
