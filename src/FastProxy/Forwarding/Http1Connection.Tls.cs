@@ -25,11 +25,13 @@ internal sealed partial class Http1Connection
     /// </summary>
     private async Task RunTlsAsync(Socket socket, TlsServer tls)
     {
-        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+        SslStream? ssl = null;
         Volatile.Write(ref _handshakeSocket, socket);
         bool ok = false;
         try
         {
+            // Inside the try: a client that reset right after the accept makes even this throw.
+            ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
             using var timeout = new CancellationTokenSource();
             if (tls.HandshakeTimeoutMs > 0) timeout.CancelAfter(TimeSpan.FromMilliseconds(tls.HandshakeTimeoutMs));
             // Cutting the socket ends the handshake whatever it waits on (a read, or our own write to a client that stopped reading).
@@ -45,13 +47,13 @@ internal sealed partial class Http1Connection
         Volatile.Write(ref _handshakeSocket, null);
         if (!ok || _services.Draining)
         {
-            ssl.Dispose();
+            ssl?.Dispose();
             socket.Dispose();
             Close();
             return;
         }
 
-        ClientCertificateSubject = ssl.RemoteCertificate?.Subject;
+        ClientCertificateSubject = ssl!.RemoteCertificate?.Subject;
         // HTTP/2 joins here: dispatch on ssl.NegotiatedApplicationProtocol once h2 is offered (TlsAlpn.Http).
         var transport = new TlsTransport(socket, ssl, PipeSettings.Send, PipeSettings.ClientReceive);
         _transport = transport;

@@ -27,10 +27,12 @@ internal sealed partial class TcpConnection
     private async Task<bool> HandshakeAsync(TlsServer tls)
     {
         var socket = _handshakeSocket!;
-        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+        SslStream? ssl = null;
         bool ok = false;
         try
         {
+            // Inside the try: a client that reset right after the accept makes even this throw.
+            ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
             using var timeout = new CancellationTokenSource();
             if (tls.HandshakeTimeoutMs > 0) timeout.CancelAfter(TimeSpan.FromMilliseconds(tls.HandshakeTimeoutMs));
             using var cut = timeout.Token.UnsafeRegister(static state => ((Socket)state!).Dispose(), socket);
@@ -45,11 +47,11 @@ internal sealed partial class TcpConnection
         Volatile.Write(ref _handshakeSocket, null);
         if (!ok)
         {
-            ssl.Dispose();
+            ssl?.Dispose();
             socket.Dispose();
             return false;
         }
-        ClientCertificateSubject = ssl.RemoteCertificate?.Subject;
+        ClientCertificateSubject = ssl!.RemoteCertificate?.Subject;
         _serverName = ssl.TargetHostName;
         _client = new TlsTransport(socket, ssl, RelaySend, PipeSettings.UpstreamReceive);
         return true;

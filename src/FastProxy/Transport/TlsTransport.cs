@@ -143,7 +143,14 @@ internal sealed class TlsTransport : IDuplexPipe, IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _socket.Dispose();
         // A loop waiting on its pipe (not on the socket) is woken too.
-        _send.Reader.CancelPendingRead();
-        _receive.Writer.CancelPendingFlush();
+        try
+        {
+            _send.Reader.CancelPendingRead();
+            _receive.Writer.CancelPendingFlush();
+        }
+        catch (InvalidOperationException)
+        {
+            // That side has finished already.
+        }
     }
 }
