@@ -27,6 +27,8 @@ internal sealed class TlsTransport : IDuplexPipe, IDisposable
     private readonly Pipe _receive;
     private readonly Pipe _send;
     private int _loopsRunning = 2;
+    /// <summary>The peer reset the connection (or it was cut): nothing more can be sent either.</summary>
+    private volatile bool _receiveFailed;
     private int _disposed;
 
     public TlsTransport(Socket socket, SslStream ssl, PipeOptions sendOptions, PipeOptions receiveOptions)
@@ -66,8 +68,11 @@ internal sealed class TlsTransport : IDuplexPipe, IDisposable
         }
         catch (Exception ex)
         {
-            // Reset, cut by Dispose, or a TLS alert: the reader sees it as an IOException-like error.
-            error = ex is IOException or ObjectDisposedException ? ex : new IOException(ex.Message, ex);
+            // Reset, cut by Dispose, or a TLS alert: the reader sees an IOException. A fresh one, never thrown: the
+            // pipe rethrows what it is given, and rethrowing the original (thrown deep in SslStream's async chain)
+            // resolved its whole stack trace into strings, ~60 KB per closed connection.
+            error = new IOException(ex.Message, ex);
+            _receiveFailed = true;
         }
         try { await writer.CompleteAsync(error).ConfigureAwait(false); } catch { /* reader already gone */ }
         LoopEnded();
@@ -78,6 +83,7 @@ internal sealed class TlsTransport : IDuplexPipe, IDisposable
         var reader = _send.Reader;
         byte[]? gather = null;
         Exception? error = null;
+        bool cut = false;
         try
         {
             while (true)
@@ -113,11 +119,21 @@ internal sealed class TlsTransport : IDuplexPipe, IDisposable
                         gather = null;
                     }
                 }
-                if (result.IsCompleted || result.IsCanceled) break;
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    // Cancelled: only Dispose does that, and the socket is gone.
+                    cut = result.IsCanceled;
+                    break;
+                }
             }
-            // The writer finished: a graceful end of this direction (close_notify, then FIN), as a half-close.
-            await _ssl.ShutdownAsync().ConfigureAwait(false);
-            _socket.Shutdown(SocketShutdown.Send);
+            // The writer finished: a graceful end of this direction (close_notify, then FIN), as a half-close. Not on a
+            // connection the peer has reset: the write would fail, and a failure deep in SslStream costs a stack trace
+            // resolved into strings (measured: tens of KB per connection that clients such as wrk close with a reset).
+            if (!_receiveFailed && !cut)
+            {
+                await _ssl.ShutdownAsync().ConfigureAwait(false);
+                _socket.Shutdown(SocketShutdown.Send);
+            }
         }
         catch (Exception ex)
         {
