@@ -18,8 +18,11 @@ public sealed class TlsOrigin : IAsyncDisposable
     private readonly ConcurrentQueue<string> _serverNames = new();
     private int _requests;
     private int _handshakes;
+    private int _dropped;
 
-    public TlsOrigin(string certFile, string keyFile)
+    /// <param name="closeAfterEach">Closes (close_notify, FIN) after each response without saying so: a pooled connection goes stale.</param>
+    /// <param name="dropSecond">Reads a second request on a connection, then closes without answering (the keep-alive race).</param>
+    public TlsOrigin(string certFile, string keyFile, bool closeAfterEach = false, bool dropSecond = false)
     {
         var certificate = X509Certificate2.CreateFromPemFile(certFile, keyFile);
         _tcp = new TcpBackend(async socket =>
@@ -31,15 +34,27 @@ public sealed class TlsOrigin : IAsyncDisposable
             _serverNames.Enqueue(ssl.TargetHostName);
             var head = new StringBuilder();
             var one = new byte[1];
+            int answered = 0;
             while (await ssl.ReadAsync(one, cts.Token) == 1)
             {
                 head.Append((char)one[0]);
                 if (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal)) continue;
                 string path = head.ToString().Split(' ')[1];
                 head.Clear();
+                if (dropSecond && answered++ == 1)
+                {
+                    Interlocked.Increment(ref _dropped);
+                    break;
+                }
                 Interlocked.Increment(ref _requests);
                 var body = $"tls conn={connection} path={path}";
                 await ssl.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\n\r\n{body}"), cts.Token);
+                if (closeAfterEach)
+                {
+                    await ssl.ShutdownAsync();
+                    socket.Shutdown(SocketShutdown.Send);
+                    break;
+                }
             }
         });
     }
@@ -50,6 +65,9 @@ public sealed class TlsOrigin : IAsyncDisposable
     public int Connections => _tcp.Connections;
 
     public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>Requests read and left unanswered (dropSecond).</summary>
+    public int Dropped => Volatile.Read(ref _dropped);
 
     public IReadOnlyList<string> ServerNames => [.. _serverNames];
 
@@ -142,5 +160,42 @@ public sealed class UpstreamTlsTests : IDisposable
         await using var proxy = TestProxy.Start(config);
         var result = await Processes.CurlAsync(proxy.Url("/y").ToString());
         Assert.Equal("tls conn=1 path=/y", result.StdOut);
+    }
+
+    [Fact]
+    public async Task A_pooled_TLS_connection_the_server_closed_is_replaced_transparently()
+    {
+        var ca = _files.Ca("internal-ca");
+        var cert = _files.Server("origin", ["origin.internal"], ca: "internal-ca");
+        await using var origin = new TlsOrigin(cert.Cert, cert.Key, closeAfterEach: true);
+        await using var proxy = TestProxy.Start(Config($"127.0.0.1:{origin.Port}", $"""
+            ca = "{ca}"
+            sni = "origin.internal"
+            """));
+
+        for (int i = 1; i <= 5; i++)
+        {
+            var result = await Processes.CurlAsync(proxy.Url($"/s{i}").ToString());
+            Assert.Equal($"tls conn={i} path=/s{i}", result.StdOut);
+        }
+        Assert.Equal(5, origin.Requests);
+    }
+
+    [Fact]
+    public async Task A_request_the_server_drops_on_a_reused_TLS_connection_is_sent_again_on_a_fresh_one()
+    {
+        var ca = _files.Ca("internal-ca");
+        var cert = _files.Server("origin", ["origin.internal"], ca: "internal-ca");
+        await using var origin = new TlsOrigin(cert.Cert, cert.Key, dropSecond: true);
+        await using var proxy = TestProxy.Start(Config($"127.0.0.1:{origin.Port}", $"""
+            ca = "{ca}"
+            sni = "origin.internal"
+            """));
+
+        Assert.Equal("tls conn=1 path=/a", (await Processes.CurlAsync(proxy.Url("/a").ToString())).StdOut);
+        // Reuses connection 1, which the server closes on reading the request: retried on connection 2.
+        Assert.Equal("tls conn=2 path=/b", (await Processes.CurlAsync(proxy.Url("/b").ToString())).StdOut);
+        Assert.Equal(1, origin.Dropped);
+        Assert.Equal(2, origin.Requests);
     }
 }
