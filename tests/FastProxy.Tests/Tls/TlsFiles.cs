@@ -11,20 +11,39 @@ public sealed class TlsFiles : IDisposable
 {
     private readonly DirectoryInfo _dir = System.IO.Directory.CreateTempSubdirectory("fastproxy-tls-");
     private readonly Dictionary<string, (X509Certificate2 Certificate, AsymmetricAlgorithm Key)> _cas = [];
+    private readonly Dictionary<string, string> _intermediates = [];
 
     public string Directory => _dir.FullName;
 
     public string PathOf(string file) => Path.Combine(_dir.FullName, file);
 
-    /// <summary>A self-signed CA "CN={name}", written to {name}.pem; returns that path.</summary>
-    public string Ca(string name)
+    /// <summary>
+    /// A CA "CN={name}", written to {name}.pem; returns that path. Self-signed, or an intermediate issued by CA
+    /// <paramref name="issuer"/> (then the leaves it issues carry it after them in their .pem, as a chain file does).
+    /// </summary>
+    public string Ca(string name, string? issuer = null)
     {
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        X509Certificate2 certificate;
+        if (issuer is null)
+        {
+            certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        }
+        else
+        {
+            var parent = _cas[issuer];
+            var serial = new byte[16];
+            RandomNumberGenerator.Fill(serial);
+            serial[0] &= 0x7F;
+            using var issued = request.Create(parent.Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa((ECDsa)parent.Key),
+                DateTimeOffset.UtcNow.AddHours(-12), DateTimeOffset.UtcNow.AddDays(300), serial);
+            certificate = issued.CopyWithPrivateKey(key);
+            _intermediates[name] = issued.ExportCertificatePem();
+        }
         _cas[name] = (certificate, key);
         File.WriteAllText(PathOf(name + ".pem"), certificate.ExportCertificatePem());
         return PathOf(name + ".pem");
@@ -79,7 +98,8 @@ public sealed class TlsFiles : IDisposable
         serial[0] &= 0x7F;
         using var certificate = request.Create(issuer.Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa((ECDsa)issuer.Key),
             start, end, serial);
-        File.WriteAllText(PathOf(file + ".pem"), certificate.ExportCertificatePem());
+        var chain = _intermediates.TryGetValue(ca, out var intermediate) ? "\n" + intermediate : "";
+        File.WriteAllText(PathOf(file + ".pem"), certificate.ExportCertificatePem() + chain);
         File.WriteAllText(PathOf(file + ".key"), key.ExportPkcs8PrivateKeyPem());
         return (PathOf(file + ".pem"), PathOf(file + ".key"));
     }

@@ -163,4 +163,20 @@ public sealed class TlsTerminationTests : IDisposable
         Assert.Contains("Reused, TLSv1.", second.StdOut);
         Assert.Contains("HTTP/1.1 200 OK", second.StdOut);
     }
+
+    [Fact]
+    public async Task Intermediates_in_the_certificate_file_are_sent_with_the_leaf()
+    {
+        var root = _files.Ca("root");
+        _files.Ca("intermediate", issuer: "root");
+        var site = _files.Server("site", ["site.example.com"], ca: "intermediate");
+        await using var upstream = new RawUpstream();
+        await using var proxy = TestProxy.Start(Config(upstream.Port, Entry(site.Cert, site.Key)));
+
+        // curl trusts the root only: the chain verifies only if the proxy sent the intermediate.
+        var result = await Curl(proxy.Port(), "site.example.com", root);
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        Assert.Equal("ok", result.StdOut);
+        Assert.Contains("issuer: CN=intermediate", result.StdErr);
+    }
 }
