@@ -44,8 +44,11 @@ public sealed class RequestHead : MessageHead
     /// <summary>The request carries a body: chunked, or a Content-Length above zero.</summary>
     public bool HasBody => IsChunked || ContentLength > 0;
 
-    /// <summary>The client asks to switch protocols (Connection: upgrade plus an Upgrade field).</summary>
-    public bool IsUpgrade => (Connection & ConnectionOptions.Upgrade) != 0 && IndexOf(KnownHeader.Upgrade) >= 0;
+    /// <summary>
+    /// The client asks to switch protocols (Connection: upgrade plus an Upgrade field). Only on HTTP/1.1: RFC 9110 §7.8
+    /// has a server ignore Upgrade in an HTTP/1.0 request (an old intermediary may have passed it on unknowingly).
+    /// </summary>
+    public bool IsUpgrade => Version == HttpVersion.Http11 && (Connection & ConnectionOptions.Upgrade) != 0 && IndexOf(KnownHeader.Upgrade) >= 0;
 
     public override void Reset()
     {

@@ -59,4 +59,8 @@ internal static partial class Log
     public static void RequestRejected(string listener, int status, FastProxy.Http1.HeadError reason) => RequestRejectedCore(Logger, listener, status, reason);
     [LoggerMessage(13, LogLevel.Debug, "listener \"{Listener}\": request rejected with {Status}: {Reason}")]
     private static partial void RequestRejectedCore(ILogger logger, string listener, int status, FastProxy.Http1.HeadError reason);
+
+    public static void TunnelIdleTimeout(string listener) => TunnelIdleTimeoutCore(Logger, listener);
+    [LoggerMessage(30, LogLevel.Debug, "listener \"{Listener}\": upgraded connection closed after idle_timeout")]
+    private static partial void TunnelIdleTimeoutCore(ILogger logger, string listener);
 }

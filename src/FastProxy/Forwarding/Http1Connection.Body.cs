@@ -231,31 +231,4 @@ internal sealed partial class Http1Connection
             _upstreamDeadline.Disarm();
         }
     }
-
-    /// <summary>Copies raw bytes until the source ends, then ends the destination too: one direction of a tunnel.</summary>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
-    private static async ValueTask CopyRawAsync(PipeReader source, PipeWriter destination)
-    {
-        try
-        {
-            while (true)
-            {
-                var result = await source.ReadAsync();
-                var buffer = result.Buffer;
-                WriteSequence(destination, buffer);
-                source.AdvanceTo(buffer.End);
-                var flush = await destination.FlushAsync();
-                if (result.IsCompleted || result.IsCanceled || flush.IsCompleted) break;
-            }
-        }
-        catch (Exception)
-        {
-            // One side went away: the other direction ends as a consequence.
-        }
-        finally
-        {
-            // Half-close: the peer sees end-of-stream in this direction only.
-            try { await destination.CompleteAsync(); } catch { /* already completed */ }
-        }
-    }
 }

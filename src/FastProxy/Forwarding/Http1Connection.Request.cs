@@ -109,6 +109,8 @@ internal sealed partial class Http1Connection
     /// <summary>The head is complete: refuse what cannot be forwarded before a byte goes anywhere.</summary>
     private Intake AfterHead(ListenerRuntime runtime)
     {
+        // Routes match, and the upstream receives, the path in normal form (see PathNormalizer).
+        if (PathNormalizer.IsNeeded(_request.Path(RequestHeadBytes)) && !NormalizePath()) return Reject(400, HeadError.InvalidTarget);
         if (runtime.MaxBody > 0 && _request.ContentLength > runtime.MaxBody) return Reject(413, HeadError.None);
         if (!_request.HasBody)
         {
@@ -128,6 +130,22 @@ internal sealed partial class Http1Connection
             return ScanBody(_requestBuffer) ? Intake.Ready : RejectBody();
         }
         return Intake.NeedsBody;
+    }
+
+    /// <summary>
+    /// Normalises the request's path in a writable copy of the head (the receive buffer is the pipe's): the pooled
+    /// scratch array, which <see cref="RequestHeadBytes"/> then returns. Rare: only paths with escapes or dot segments.
+    /// </summary>
+    private bool NormalizePath()
+    {
+        if (_requestScratch is null)
+        {
+            int length = _request.HeadLength;
+            _requestScratch = ArrayPool<byte>.Shared.Rent(Math.Max(length, 4096));
+            _requestBuffer.Slice(0, length).CopyTo(_requestScratch);
+            _requestScratchLength = length;
+        }
+        return PathNormalizer.Normalize(_requestScratch.AsSpan(0, _requestScratchLength), _request);
     }
 
     private Intake Reject(int status, HeadError reason)

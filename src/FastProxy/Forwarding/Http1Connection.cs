@@ -202,6 +202,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     {
         _clientDeadline.Check(nowMs);
         _upstreamDeadline.Check(nowMs);
+        if (_tunnelled) CheckTunnelIdle(nowMs);
         if (_idle && _services is { Draining: true } && !_drainClose)
         {
             _drainClose = true;

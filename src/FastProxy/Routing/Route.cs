@@ -62,6 +62,8 @@ internal sealed class Route
         if (_hostExact is not null || _hostSuffix is not null)
         {
             var host = request.HostName(head);
+            // "example.com." is the same name as "example.com" (the root label), as nginx treats it.
+            if (host.Length > 1 && host[^1] == (byte)'.') host = host[..^1];
             if (_hostExact is not null)
             {
                 if (!Ascii.EqualsIgnoreCase(host, _hostExact)) return false;

@@ -152,6 +152,64 @@ public sealed class UpgradeTests
         Assert.True(await client.IsClosedAsync());
     }
 
+    [Fact]
+    public async Task A_tunnel_quiet_both_ways_for_idle_timeout_is_closed_and_a_busy_one_is_not()
+    {
+        var originSawEnd = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var origin = new RawTunnelOrigin(originSawEnd);
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([origin.Port], extraTop: "[limits]\nidle_timeout = \"2s\"\n"));
+        using var client = new WireClient(proxy.Port());
+
+        var response = await client.RoundTripAsync("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: raw\r\n\r\n");
+        Assert.Equal(101, response.Status);
+
+        // Busy for longer than the timeout: a line every 200 ms keeps it open.
+        var busy = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 14; i++)
+        {
+            client.Send($"tick-{i:00}\n");
+            Assert.Equal($"TICK-{i:00}\n", await ReadExactAsync(client, 8));
+            await Task.Delay(200);
+        }
+        Assert.True(busy.ElapsedMilliseconds > 2400, $"busy for {busy.ElapsedMilliseconds} ms");
+
+        // Then quiet: closed after the timeout (heartbeat resolution and a loaded machine allowed for), not before.
+        var quiet = System.Diagnostics.Stopwatch.StartNew();
+        Assert.False(await client.IsClosedAsync(TimeSpan.FromMilliseconds(1000)));
+        Assert.True(await client.IsClosedAsync(TimeSpan.FromSeconds(15)));
+        // (The clock started 200 ms after the last byte.)
+        Assert.InRange(quiet.ElapsedMilliseconds, 1500, 15_000);
+    }
+
+    [Fact]
+    public async Task Upgrade_on_an_http10_request_is_ignored_and_not_forwarded()
+    {
+        await using var upstream = new RawUpstream(_ => RawUpstream.Ok("plain"));
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port]));
+        using var client = new WireClient(proxy.Port());
+
+        var response = await client.RoundTripAsync("GET / HTTP/1.0\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: raw\r\n\r\n");
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("plain", response.BodyText);
+        var seen = Assert.Single(upstream.Requests);
+        Assert.Null(seen.Header("Upgrade"));
+        Assert.DoesNotContain("upgrade", seen.Header("Connection") ?? "", StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task A_101_to_an_http10_upgrade_request_is_refused_with_502()
+    {
+        // The proxy did not ask for a switch (it dropped the HTTP/1.0 Upgrade), so a 101 is unsolicited.
+        await using var upstream = new RawUpstream(_ => "HTTP/1.1 101 Switching Protocols\r\nUpgrade: raw\r\nConnection: Upgrade\r\n\r\n"u8.ToArray());
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port]));
+        using var client = new WireClient(proxy.Port());
+
+        var response = await client.RoundTripAsync("GET / HTTP/1.0\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: raw\r\n\r\n");
+
+        Assert.Equal(502, response.Status);
+    }
+
     private static async Task<string> ReadExactAsync(WireClient client, int count)
     {
         var buffer = new byte[count];

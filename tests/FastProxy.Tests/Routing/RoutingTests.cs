@@ -347,6 +347,78 @@ public sealed class RoutingTests
     }
 
     [Fact]
+    public async Task Paths_are_matched_and_forwarded_in_normal_form()
+    {
+        // A respond route guards /admin/; everything else goes to the upstream. Dot segments and escaped letters
+        // must not walk past the guard to an upstream that would itself resolve them to /admin/.
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok(r.RequestLine.Split(' ')[1]));
+        await using var proxy = TestProxy.Start(Web + $$"""
+            [[routes]]
+            name = "guard"
+            respond = { status = 403, body = "guarded" }
+            [routes.match]
+            path_prefix = "/admin/"
+
+            [[routes]]
+            name = "app"
+            upstream = "app"
+
+            [upstreams.app]
+            servers = [ { address = "127.0.0.1:{{upstream.Port}}" } ]
+            """);
+        using var client = new WireClient(proxy.Port());
+
+        async Task<WireResponse> Get(string target) => await client.RoundTripAsync($"GET {target} HTTP/1.1\r\nHost: a\r\n\r\n");
+
+        foreach (var sneaky in new[] { "/public/../admin/x", "/%61dmin/x", "/%2e%2e/admin/x", "/./admin/x", "/a/b/../../admin/", "http://h/x/../admin/y" })
+        {
+            var response = await Get(sneaky);
+            Assert.True(response.Status == 403, $"{sneaky} -> {response.Status} {response.BodyText}");
+        }
+        Assert.Empty(upstream.Requests);
+
+        Assert.Equal("/b/~x?q=/../%61", (await Get("/a/../b/%7ex?q=/../%61")).BodyText);
+        Assert.Equal("/a%2Fadmin/x", (await Get("/a%2fadmin/x")).BodyText);
+        Assert.Equal("/.well-known/x", (await Get("/.well-known/x")).BodyText);
+        Assert.Equal(3, upstream.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_malformed_escape_in_the_path_is_400_and_not_forwarded()
+    {
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok("reached"));
+        await using var proxy = TestProxy.Start(Web + $$"""
+            [[routes]]
+            name = "app"
+            upstream = "app"
+
+            [upstreams.app]
+            servers = [ { address = "127.0.0.1:{{upstream.Port}}" } ]
+            """);
+
+        foreach (var target in new[] { "/a%zz", "/%", "/x/%4" })
+        {
+            var response = await GetAsync(proxy, $"GET {target} HTTP/1.1\r\nHost: a\r\n\r\n");
+            Assert.Equal(400, response.Status);
+            Assert.Equal("close", response.Header("Connection"));
+        }
+        Assert.Equal(0, upstream.Connections);
+    }
+
+    [Fact]
+    public async Task A_host_with_a_trailing_dot_is_the_same_name()
+    {
+        await using var proxy = TestProxy.Start(Web
+            + Named("api", "host = \"api.example.com\"")
+            + Named("wild", "host = \"*.example.org\""));
+
+        Assert.Equal("api", await MatchedAsync(proxy, "GET", "/", "api.example.com."));
+        Assert.Equal("api", await MatchedAsync(proxy, "GET", "/", "api.example.com.:80"));
+        Assert.Equal("wild", await MatchedAsync(proxy, "GET", "/", "a.example.org."));
+        Assert.Equal("404", await MatchedAsync(proxy, "GET", "/", "api.example.com.."));
+    }
+
+    [Fact]
     public async Task Routes_forward_to_their_own_upstreams()
     {
         await using var one = new RawUpstream(_ => RawUpstream.Ok("one"));
