@@ -68,9 +68,9 @@ internal sealed class TlsTransport : IDuplexPipe, IDisposable
         }
         catch (Exception ex)
         {
-            // Reset, cut by Dispose, or a TLS alert: the reader sees an IOException. A fresh one, never thrown: the
-            // pipe rethrows what it is given, and rethrowing the original (thrown deep in SslStream's async chain)
-            // resolved its whole stack trace into strings, ~60 KB per closed connection.
+            // Reset, cut by Dispose, or a TLS alert: the reader sees an IOException (what the layers above expect of a
+            // broken connection). A fresh one wrapping the original: the pipe rethrows it to the reader, and a
+            // never-thrown exception carries no stack trace of its own along.
             error = new IOException(ex.Message, ex);
             _receiveFailed = true;
         }
