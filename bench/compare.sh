@@ -8,10 +8,14 @@
 #   - load: requests/s, p50 and p99 latency (wrk, HTTP/1.1 keep-alive), the proxy's CPU time per 1,000
 #     requests (utime+stime of its process tree, /proc/PID/stat), its RSS and (where perf can count them, during
 #     the warm-up) its syscalls per request, and how many new connections it opened to the origin per 1,000
-#     requests (origin nginx's stub_status), in four scenarios:
-#     13-byte body at 64 connections, 16 KiB body at 64 connections, 13-byte body at 1,000 connections, and
+#     requests (origin nginx's stub_status), in six scenarios:
+#     13-byte body at 64 connections, 16 KiB body at 64 connections, 13-byte body at 1,000 connections,
 #     L4: the 13-byte body at 64 connections through each proxy's TCP forwarding (FastProxy protocol = "tcp",
 #     nginx stream, HAProxy mode tcp), which relays bytes without parsing HTTP;
+#     https: the 13-byte body at 64 keep-alive connections over TLS (wrk https), terminated by the proxy
+#     (FastProxy [[listeners.tls]], nginx listen ssl, HAProxy bind ssl) and forwarded as plain HTTP/1.1; and
+#     tls-l4: the same over TLS terminated on each proxy's TCP listener (FastProxy protocol = "tcp" with
+#     [[listeners.tls]], nginx stream ssl, HAProxy mode tcp with bind ssl), the decrypted bytes relayed;
 #   - idle: the proxy's RSS before and after IDLE_CONNS idle keep-alive client connections (each has
 #     completed one request), as KB per connection.
 # The proxies run on PROXY_CPU (all three at once, only the one under load is busy); wrk, the origin and the
@@ -25,7 +29,7 @@
 # counts any non-2xx response or socket error (the figures are still written, with the error counts).
 #
 # Knobs (environment): ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 PROXIES="fastproxy nginx haproxy"
-#   SCENARIOS="small 16k c1000 l4 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0 OUT_DIR=<auto>
+#   SCENARIOS="small 16k c1000 l4 https tls-l4 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0 OUT_DIR=<auto>
 # e.g. a quick FastProxy-only check while tuning:  ROUNDS=1 PROXIES=fastproxy SCENARIOS=small bench/compare.sh
 # (the ratio columns then read "n/a"; compare ratios only within one full run).
 set -euo pipefail
@@ -39,7 +43,7 @@ WARMUP_S=${WARMUP_S:-3}
 MEASURE_S=${MEASURE_S:-10}
 IDLE_CONNS=${IDLE_CONNS:-5000}
 PROXIES=${PROXIES:-"fastproxy nginx haproxy"}
-SCENARIOS=${SCENARIOS:-"small 16k c1000 l4 idle"}
+SCENARIOS=${SCENARIOS:-"small 16k c1000 l4 https tls-l4 idle"}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-18180}
@@ -50,8 +54,12 @@ ORIGIN_B=$((PORT_BASE + 2))
 declare -A PROXY_PORT=([fastproxy]=$((PORT_BASE + 10)) [nginx]=$((PORT_BASE + 11)) [haproxy]=$((PORT_BASE + 12)))
 # Each proxy's L4 (TCP) listener, round robin over the same two origin ports.
 declare -A L4_PORT=([fastproxy]=$((PORT_BASE + 20)) [nginx]=$((PORT_BASE + 21)) [haproxy]=$((PORT_BASE + 22)))
+# HTTPS termination (TLS in, plain HTTP with keep-alive to the origins), and TLS termination on an L4 listener
+# (TLS in, the decrypted bytes relayed to the origins): the same self-signed ECDSA P-256 certificate for all three.
+declare -A TLS_PORT=([fastproxy]=$((PORT_BASE + 30)) [nginx]=$((PORT_BASE + 31)) [haproxy]=$((PORT_BASE + 32)))
+declare -A TLSL4_PORT=([fastproxy]=$((PORT_BASE + 40)) [nginx]=$((PORT_BASE + 41)) [haproxy]=$((PORT_BASE + 42)))
 # scenario -> "path connections"
-declare -A SCENARIO=([small]="/small 64" [16k]="/16k 64" [c1000]="/small 1000" [l4]="/small 64")
+declare -A SCENARIO=([small]="/small 64" [16k]="/16k 64" [c1000]="/small 1000" [l4]="/small 64" [https]="/small 64" [tls-l4]="/small 64")
 SMALL_BODY="hello, world\n" # 13 bytes
 WRK_TIMEOUT=2s
 NGINX_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
@@ -163,6 +171,7 @@ ensure_tools() {
     command -v wrk >/dev/null || missing+=(wrk)
     command -v h2load >/dev/null || missing+=(nghttp2-client) # h2load: for HTTP/2 runs by hand
     command -v curl >/dev/null || missing+=(curl)
+    command -v openssl >/dev/null || missing+=(openssl) # the benchmark certificate
     command -v taskset >/dev/null || missing+=(util-linux)
     command -v pgrep >/dev/null || missing+=(procps)
     command -v ss >/dev/null || missing+=(iproute2)
@@ -192,9 +201,11 @@ check_machine() {
 # ---------------------------------------------------------------------------------------------------------------
 # Configs and processes under test.
 
-render() { # template output [PORT] [L4PORT]
+render() { # template output [PORT] [L4PORT] [TLSPORT] [TLSL4PORT]
     sed -e "s|@RUN@|$RUN|g" -e "s|@LOGS@|$RAW|g" -e "s|@ORIGIN_A@|$ORIGIN_A|g" -e "s|@ORIGIN_B@|$ORIGIN_B|g" -e "s|@PORT@|${3:-0}|g" \
-        -e "s|@L4PORT@|${4:-0}|g" -e "s|@NGINX_STREAM_MODULE@|$NGINX_STREAM_MODULE|g" "$1" >"$2"
+        -e "s|@L4PORT@|${4:-0}|g" -e "s|@TLSPORT@|${5:-0}|g" -e "s|@TLSL4PORT@|${6:-0}|g" \
+        -e "s|@CERT@|$RUN/tls/cert.pem|g" -e "s|@KEY@|$RUN/tls/key.pem|g" -e "s|@CERTKEY@|$RUN/tls/cert-key.pem|g" \
+        -e "s|@NGINX_STREAM_MODULE@|$NGINX_STREAM_MODULE|g" "$1" >"$2"
     cp "$2" "$RAW/config-$(basename "$2")"
 }
 
@@ -215,25 +226,36 @@ start_origin() {
     log "origin nginx (pid $ORIGIN_PID) on :$ORIGIN_A and :$ORIGIN_B, CPU $LOAD_CPU"
 }
 
+# One certificate for every proxy's TLS listeners (HAProxy wants certificate and key in one file).
+make_certificate() {
+    mkdir -p "$RUN/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=bench.local \
+        -addext subjectAltName=DNS:bench.local -keyout "$RUN/tls/key.pem" -out "$RUN/tls/cert.pem" >"$RAW/openssl-req.log" 2>&1 ||
+        die "openssl could not make the benchmark certificate: $(tail -3 "$RAW/openssl-req.log")"
+    cat "$RUN/tls/cert.pem" "$RUN/tls/key.pem" >"$RUN/tls/cert-key.pem"
+}
+
 declare -A PROXY_PID=()
 
 # Starts proxy $1 pinned to PROXY_CPU, checks it, and records its PID in PROXY_PID[$1]. $2 names its log.
 start_proxy() {
-    local name=$1 port=${PROXY_PORT[$1]} l4port=${L4_PORT[$1]} logfile="$RAW/$1-$2.log"
+    local name=$1 port=${PROXY_PORT[$1]} l4port=${L4_PORT[$1]} tlsport=${TLS_PORT[$1]} tlsl4port=${TLSL4_PORT[$1]} logfile="$RAW/$1-$2.log"
     port_free "$port" || die "port $port (for $name) is in use"
     port_free "$l4port" || die "port $l4port (for $name, L4) is in use"
+    port_free "$tlsport" || die "port $tlsport (for $name, HTTPS) is in use"
+    port_free "$tlsl4port" || die "port $tlsl4port (for $name, TLS on L4) is in use"
     case $name in
     fastproxy)
-        render "$LOAD/proxy-fastproxy.toml.in" "$RUN/fastproxy.toml" "$port" "$l4port"
+        render "$LOAD/proxy-fastproxy.toml.in" "$RUN/fastproxy.toml" "$port" "$l4port" "$tlsport" "$tlsl4port"
         FASTPROXY_LOG_LEVEL=warn taskset -c "$PROXY_CPU" "$ROOT/artifacts/fastproxy" -c "$RUN/fastproxy.toml" >"$logfile" 2>&1 &
         ;;
     nginx)
         mkdir -p "$RUN/nginx-proxy-tmp"
-        render "$LOAD/proxy-nginx.conf.in" "$RUN/nginx-proxy.conf" "$port" "$l4port"
+        render "$LOAD/proxy-nginx.conf.in" "$RUN/nginx-proxy.conf" "$port" "$l4port" "$tlsport" "$tlsl4port"
         taskset -c "$PROXY_CPU" nginx -p "$RUN" -e "$RAW/nginx-proxy-error.log" -c "$RUN/nginx-proxy.conf" >"$logfile" 2>&1 &
         ;;
     haproxy)
-        render "$LOAD/proxy-haproxy.cfg.in" "$RUN/haproxy.cfg" "$port" "$l4port"
+        render "$LOAD/proxy-haproxy.cfg.in" "$RUN/haproxy.cfg" "$port" "$l4port" "$tlsport" "$tlsl4port"
         taskset -c "$PROXY_CPU" haproxy -db -f "$RUN/haproxy.cfg" >"$logfile" 2>&1 &
         ;;
     esac
@@ -241,24 +263,33 @@ start_proxy() {
     PIDS+=("$!")
     wait_port "$port" 15 || die "$name did not start listening on :$port: $(tail -5 "$logfile")"
     wait_port "$l4port" 15 || die "$name did not start listening on :$l4port (L4): $(tail -5 "$logfile")"
+    wait_port "$tlsport" 15 || die "$name did not start listening on :$tlsport (HTTPS): $(tail -5 "$logfile")"
+    wait_port "$tlsl4port" 15 || die "$name did not start listening on :$tlsl4port (TLS on L4): $(tail -5 "$logfile")"
     check_proxy "$name" "$port"
     check_proxy "$name" "$l4port" # L4: each curl is a new connection, so round robin alternates as well
+    check_proxy "$name" "$tlsport" https
+    check_proxy "$name" "$tlsl4port" https
 }
 
 # The proxy must answer both bodies correctly and alternate between the two origin ports.
-check_proxy() {
-    local name=$1 port=$2 seen="" i origin
+check_proxy() { # name port [scheme]
+    local name=$1 port=$2 scheme=${3:-http} seen="" i origin
+    # https: verified against the benchmark certificate, by its name (SNI), and only TLS 1.2 or later.
+    local curl=(curl -fsS --max-time 5)
+    [[ $scheme == https ]] && curl+=(--cacert "$RUN/tls/cert.pem" --tlsv1.2 --resolve "bench.local:$port:127.0.0.1")
+    local base="$scheme://127.0.0.1:$port"
+    [[ $scheme == https ]] && base="https://bench.local:$port"
     for ((i = 0; i < 6; i++)); do
-        origin=$(curl -fsS --max-time 5 -D - -o /dev/null "http://127.0.0.1:$port/small" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-origin" { print $2 }') ||
+        origin=$("${curl[@]}" -D - -o /dev/null "$base/small" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-origin" { print $2 }') ||
             die "$name does not answer GET /small on :$port"
         [[ -n $origin ]] || die "$name answered GET /small without the origin's X-Origin header"
         seen+=$origin
     done
-    [[ $seen == *a* && $seen == *b* ]] || die "$name does not balance over both origins (saw: $seen)"
-    curl -fsS --max-time 5 "http://127.0.0.1:$port/small" | cmp -s - "$RUN/www/small" || die "$name returned a wrong /small body"
-    curl -fsS --max-time 5 "http://127.0.0.1:$port/16k" | cmp -s - "$RUN/www/16k" || die "$name returned a wrong /16k body"
-    [[ $(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/small") == 200 ]] || die "$name: GET /small is not 200"
-    log "$name (pid ${PROXY_PID[$name]}) answers on :$port, CPU $PROXY_CPU; origins seen: $seen"
+    [[ $seen == *a* && $seen == *b* ]] || die "$name does not balance over both origins on :$port (saw: $seen)"
+    "${curl[@]}" "$base/small" | cmp -s - "$RUN/www/small" || die "$name returned a wrong /small body on :$port"
+    "${curl[@]}" "$base/16k" | cmp -s - "$RUN/www/16k" || die "$name returned a wrong /16k body on :$port"
+    [[ $("${curl[@]}" -s -o /dev/null -w '%{http_code}' "$base/small") == 200 ]] || die "$name: GET /small on :$port is not 200"
+    log "$name (pid ${PROXY_PID[$name]}) answers $scheme on :$port, CPU $PROXY_CPU; origins seen: $seen"
 }
 
 # Connections the origin has accepted so far (nginx stub_status; the request that asks is one of them).
@@ -274,11 +305,11 @@ alive_or_die() { is_running "${PROXY_PID[$1]}" || die "$1 died (pid ${PROXY_PID[
 
 CSV_HEADER="round,proxy,scenario,path,connections,duration_s,requests,rps,p50_ms,p90_ms,p99_ms,max_ms,cpu_ms,cpu_ms_per_1k,cpu_pct,syscalls_per_req,origin_conns_per_1k,rss_kb,non_2xx,err_connect,err_read,err_write,err_timeout,idle_conns,rss_before_kb,rss_after_kb,rss_after_close_kb,kb_per_conn"
 
-run_wrk() { # port path connections seconds logfile -> sets W_* from wrk's summary line
-    local port=$1 path=$2 conns=$3 secs=$4 logfile=$5
+run_wrk() { # port path connections seconds logfile [scheme] -> sets W_* from wrk's summary line
+    local port=$1 path=$2 conns=$3 secs=$4 logfile=$5 scheme=${6:-http}
     # One wrk thread: it shares one CPU with the origin, more threads would only contend.
     timeout $((secs + 30)) taskset -c "$LOAD_CPU" wrk -t1 -c"$conns" -d"${secs}s" --timeout "$WRK_TIMEOUT" --latency \
-        -s "$LOAD/wrk-summary.lua" "http://127.0.0.1:$port$path" >"$logfile" 2>&1 || die "wrk failed: $(tail -5 "$logfile")"
+        -s "$LOAD/wrk-summary.lua" "$scheme://127.0.0.1:$port$path" >"$logfile" 2>&1 || die "wrk failed: $(tail -5 "$logfile")"
     local line kv
     line=$(grep '^WRKSUMMARY ' "$logfile") || die "wrk printed no summary: $(tail -5 "$logfile")"
     for kv in ${line#WRKSUMMARY }; do
@@ -288,7 +319,11 @@ run_wrk() { # port path connections seconds logfile -> sets W_* from wrk's summa
 
 measure_load() { # proxy scenario round
     local name=$1 scen=$2 round=$3 port=${PROXY_PORT[$1]} pid=${PROXY_PID[$1]} path conns logbase="$RAW/$1-$2-r$3"
+    local scheme=http
     [[ $scen == l4 ]] && port=${L4_PORT[$1]}
+    # wrk over TLS with keep-alive: one handshake per connection, then the steady state of encrypted requests.
+    [[ $scen == https ]] && port=${TLS_PORT[$1]} scheme=https
+    [[ $scen == tls-l4 ]] && port=${TLSL4_PORT[$1]} scheme=https
     read -r path conns <<<"${SCENARIO[$scen]}"
 
     # Syscalls are counted during the warm-up, never during the measured run: counting costs the proxy a little CPU.
@@ -300,7 +335,7 @@ measure_load() { # proxy scenario round
         PIDS+=("$perf_pid")
         sleep 0.3 # attached before the first request
     fi
-    run_wrk "$port" "$path" "$conns" "$WARMUP_S" "$logbase-warmup.txt"
+    run_wrk "$port" "$path" "$conns" "$WARMUP_S" "$logbase-warmup.txt" "$scheme"
     if [[ -n $perf_pid ]]; then
         kill -INT "$perf_pid" 2>/dev/null || true # perf stat writes its counts on SIGINT
         local i=0
@@ -318,7 +353,7 @@ measure_load() { # proxy scenario round
     local cpu0 cpu1 accepts0 accepts1
     accepts0=$(origin_accepts)
     cpu0=$(cpu_ticks "$pid")
-    run_wrk "$port" "$path" "$conns" "$MEASURE_S" "$logbase.txt"
+    run_wrk "$port" "$path" "$conns" "$MEASURE_S" "$logbase.txt" "$scheme"
     cpu1=$(cpu_ticks "$pid")
     accepts1=$(origin_accepts)
     local rss
@@ -385,7 +420,7 @@ measure_idle() { # proxy
 knobs() {
     local k v d out=""
     for k in ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 "PROXIES=fastproxy nginx haproxy" \
-        "SCENARIOS=small 16k c1000 l4 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180; do
+        "SCENARIOS=small 16k c1000 l4 https tls-l4 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180; do
         d=${k#*=} k=${k%%=*} v=${!k}
         [[ $v == "$d" ]] || out+="$k=\"$v\" "
     done
@@ -437,7 +472,7 @@ main() {
     # Only a full run (every proxy, every scenario, the default lengths) goes to perf-results/: a quick partial run
     # must never overwrite the full results of the same commit.
     local partial=""
-    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 l4 idle" ]] ||
+    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 l4 https tls-l4 idle" ]] ||
         partial="/tmp/fastproxy-bench-results/$(date +%F-%H%M%S)-$COMMIT"
     OUT=${OUT_DIR:-${partial:-$ROOT/perf-results/$(date +%F)-$COMMIT}}
     RAW="$OUT/raw-logs"
@@ -454,6 +489,7 @@ main() {
     local port
     for port in "$ORIGIN_A" "$ORIGIN_B"; do port_free "$port" || die "port $port (origin) is in use; set PORT_BASE"; done
     start_origin
+    make_certificate
 
     local name scen load_scenarios=()
     for scen in $SCENARIOS; do

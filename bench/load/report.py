@@ -20,6 +20,8 @@ SCENARIOS = [
     ("16k", "16 KiB body, 64 connections"),
     ("c1000", "13-byte body, 1,000 connections"),
     ("l4", "L4 (tcp): 13-byte body, 64 connections"),
+    ("https", "HTTPS termination: 13-byte body, 64 keep-alive TLS connections"),
+    ("tls-l4", "TLS on L4 (tcp): 13-byte body, 64 keep-alive TLS connections"),
 ]
 COLOURS = {"fastproxy": "#7b3fa0", "nginx": "#2f8a3b", "haproxy": "#2463a6"}
 REPRODUCE = "bench/compare.sh"

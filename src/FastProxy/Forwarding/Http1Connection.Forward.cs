@@ -222,6 +222,13 @@ internal sealed partial class Http1Connection
             upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
             return null;
         }
+        catch (UpstreamTlsException ex)
+        {
+            // Not trusted, another host's certificate, no common protocol: as unusable as a refused connect.
+            Log.UpstreamConnectFailed(upstream.Name, server.Address, "TLS handshake failed: " + ex.Message);
+            upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
+            return null;
+        }
         finally
         {
             upstream.Limits.EndPending();

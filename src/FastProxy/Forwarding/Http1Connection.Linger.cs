@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using FastProxy.Transport;
-using Pipelines.Sockets.Unofficial;
 
 namespace FastProxy.Forwarding;
 
@@ -39,7 +38,7 @@ internal sealed partial class Http1Connection
 #pragma warning disable CS0618
         _output.OnReaderCompleted(static (_, state) =>
         {
-            var (connection, transport) = ((Http1Connection, SocketConnection))state!;
+            var (connection, transport) = ((Http1Connection, IDisposable))state!;
             connection.OnSendDrained(transport);
         }, (this, _transport!));
 #pragma warning restore CS0618
@@ -84,7 +83,7 @@ internal sealed partial class Http1Connection
         }
     }
 
-    private void OnSendDrained(SocketConnection transport)
+    private void OnSendDrained(IDisposable transport)
     {
         if (!ReferenceEquals(transport, _transport)) return;
         _sendDrained = true;

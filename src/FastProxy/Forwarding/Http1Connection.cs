@@ -32,7 +32,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     private ulong _clientHash;
     private ulong[] _excluded = new ulong[1];
 
-    private SocketConnection? _transport;
+    /// <summary>The client's SocketConnection, or its <see cref="TlsTransport"/> on a TLS listener; the pipes are <see cref="_input"/> and <see cref="_output"/>.</summary>
+    private IDisposable? _transport;
     private PipeReader _input = null!;
     private PipeWriter _output = null!;
     private Listener _listener = null!;
@@ -63,11 +64,17 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             _clientAddressLength = 0;
             _clientHash = 0;
         }
-        _transport = SocketConnection.Create(socket, PipeSettings.Send, PipeSettings.ClientReceive, PipeSettings.Client);
-        _input = _transport.Input;
-        _output = _transport.Output;
         _heartbeatSlot = services.Heartbeat.Register(this);
         services.ConnectionOpened();
+        if (Runtime.Tls is { } tls)
+        {
+            _ = RunTlsAsync(socket, tls);
+            return;
+        }
+        var transport = SocketConnection.Create(socket, PipeSettings.Send, PipeSettings.ClientReceive, PipeSettings.Client);
+        _transport = transport;
+        _input = transport.Input;
+        _output = transport.Output;
         _ = RunAsync();
     }
 
@@ -174,10 +181,13 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         ReleaseResponseScratch();
         _services.Heartbeat.Unregister(_heartbeatSlot);
         _heartbeatSlot = -1;
-        var transport = _transport!;
-        try { _input.Complete(); } catch { /* already completed */ }
-        try { _output.Complete(); } catch { /* already completed */ }
-        transport.Dispose();
+        // No transport when a TLS handshake failed: the socket is closed already.
+        if (_transport is { } transport)
+        {
+            try { _input.Complete(); } catch { /* already completed */ }
+            try { _output.Complete(); } catch { /* already completed */ }
+            transport.Dispose();
+        }
         _services.ConnectionClosed();
         _services.Limiter.Release();
         _services.ConnectionPool.Return(this);
@@ -187,6 +197,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     public bool ResetForPool()
     {
         _transport = null;
+        _handshakeSocket = null;
+        ClientCertificateSubject = null;
         _input = null!;
         _output = null!;
         _listener = null!;
@@ -214,7 +226,11 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     }
 
     /// <summary>Cuts the connection: its socket closes and its loop ends on the resulting error.</summary>
-    public void Abort() => _transport?.Dispose();
+    public void Abort()
+    {
+        _transport?.Dispose();
+        Volatile.Read(ref _handshakeSocket)?.Dispose();
+    }
 
     /// <summary>Servers already tried for this request, as the balancers' exclusion bitset.</summary>
     private Span<ulong> ResetExclusions(int words)

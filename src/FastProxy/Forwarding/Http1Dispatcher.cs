@@ -20,6 +20,12 @@ internal sealed class Http1Dispatcher(ListenerRuntime runtime, ProxyServices ser
 
     public void Refuse(Socket socket)
     {
+        if (Runtime.Tls is not null)
+        {
+            // A TLS client cannot read a plaintext 503, and a handshake costs too much to spend on a refusal: close.
+            socket.Dispose();
+            return;
+        }
         // Over global.max_connections: a short 503 on a fresh socket whose send buffer is empty cannot block.
         try
         {

@@ -1,13 +1,14 @@
 using FastProxy.Configuration;
 using FastProxy.Http1;
 using FastProxy.Routing;
+using FastProxy.Tls;
 
 namespace FastProxy.Hosting;
 
 /// <summary>One listener's view of a configuration generation: its routes and limits. Immutable; a reload makes a new one.</summary>
 internal sealed class ListenerRuntime
 {
-    public ListenerRuntime(ListenerConfig config, Router router, bool https)
+    public ListenerRuntime(ListenerConfig config, Router router, TlsServer? tls)
     {
         Config = config;
         Router = router;
@@ -17,7 +18,8 @@ internal sealed class ListenerRuntime
         HeaderTimeoutMs = (long)limits.HeaderTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)limits.IdleTimeout.TotalMilliseconds;
         MaxBody = limits.MaxBody;
-        Scheme = https ? "https"u8.ToArray() : "http"u8.ToArray();
+        Tls = tls;
+        Scheme = tls is not null ? "https"u8.ToArray() : "http"u8.ToArray();
     }
 
     public string Name { get; }
@@ -28,7 +30,10 @@ internal sealed class ListenerRuntime
     public long IdleTimeoutMs { get; }
     /// <summary>0: unlimited.</summary>
     public long MaxBody { get; }
+    /// <summary>"http" or "https" (TLS terminated here), for X-Forwarded-Proto.</summary>
     public byte[] Scheme { get; }
+    /// <summary>Null: plain HTTP. Else the certificates and TLS settings of [[listeners.tls]].</summary>
+    public TlsServer? Tls { get; }
 
     /// <summary>The most bytes a request head can have before a limit refuses it: what is worth copying when it straddles segments.</summary>
     public int MaxHeadBytes => HeadLimits.MaxStartLine + HeadLimits.MaxHeaderBytes + 64;

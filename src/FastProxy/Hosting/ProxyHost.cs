@@ -32,8 +32,9 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
 
     private ProxyHost(ProxyConfig config)
     {
-        _services = new ProxyServices(config.Global.MaxConnections);
+        // Built first: a certificate that cannot be loaded must not leave the heartbeat's timer running.
         _runtime = ProxyRuntime.Build(config);
+        _services = new ProxyServices(config.Global.MaxConnections);
         _heartbeatSlot = _services.Heartbeat.Register(this);
     }
 

@@ -1,6 +1,7 @@
 using FastProxy.Configuration;
 using FastProxy.Routing;
 using FastProxy.Tcp;
+using FastProxy.Tls;
 using FastProxy.Upstreams;
 
 namespace FastProxy.Hosting;
@@ -36,17 +37,29 @@ internal sealed class ProxyRuntime
         var problems = new List<string>();
         foreach (var listener in config.Listeners)
         {
-            if (listener.Tls.Count > 0)
-                problems.Add($"{listener.Location}: listeners.{listener.Name}.tls: TLS termination is not implemented yet");
+            // TLS to the servers of a tcp listener's upstream (TLS origination at L4) is not built: bytes would go out plain.
+            if (listener.Protocol != ListenerProtocol.Tcp) continue;
+            foreach (var name in TcpUpstreamNames(config, listener))
+            {
+                if (config.Upstreams.FirstOrDefault(u => u.Name == name) is { Tls: true } upstream)
+                    problems.Add($"{upstream.Location}: upstreams.{upstream.Name}.tls: TLS to the servers of a tcp listener (\"{listener.Name}\") is not implemented yet; only http listeners' upstreams can use tls = true");
+            }
         }
         foreach (var upstream in config.Upstreams)
         {
-            if (upstream.Tls)
-                problems.Add($"{upstream.Location}: upstreams.{upstream.Name}.tls: TLS to upstreams is not implemented yet");
             if (upstream.Protocol != UpstreamProtocol.Http1)
                 problems.Add($"{upstream.Location}: upstreams.{upstream.Name}.protocol: only \"http1\" is implemented yet");
         }
         return problems;
+    }
+
+    private static IEnumerable<string> TcpUpstreamNames(ProxyConfig config, ListenerConfig listener)
+    {
+        if (listener.Upstream is not null) yield return listener.Upstream;
+        foreach (var route in config.Routes)
+        {
+            if (route.Listeners?.Contains(listener.Name) == true && route.Upstream is not null) yield return route.Upstream;
+        }
     }
 
     /// <summary>Sections that are valid and accepted but not enforced by this build, for the startup log.</summary>
@@ -78,8 +91,24 @@ internal sealed class ProxyRuntime
         return false;
     }
 
+    /// <summary>
+    /// Compiles a configuration. Certificates and keys are loaded here (the config loader checked them; a file that
+    /// changed since is a <see cref="ProxyStartException"/> naming it: the start fails, or a reload is refused).
+    /// </summary>
     /// <param name="previous">The generation being replaced, if any: server health carries over by upstream name and address.</param>
     public static ProxyRuntime Build(ProxyConfig config, ProxyRuntime? previous = null)
+    {
+        try
+        {
+            return BuildCore(config, previous);
+        }
+        catch (TlsLoadException ex)
+        {
+            throw new ProxyStartException([ex.Message]);
+        }
+    }
+
+    private static ProxyRuntime BuildCore(ProxyConfig config, ProxyRuntime? previous)
     {
         var upstreams = new Dictionary<string, Upstream>(StringComparer.Ordinal);
         foreach (var u in config.Upstreams)
@@ -99,7 +128,8 @@ internal sealed class ProxyRuntime
                 if (route.Listeners is not null && !route.Listeners.Contains(listener.Name)) continue;
                 routes.Add(new Route(route, route.Upstream is null ? null : upstreams[route.Upstream]));
             }
-            listeners[listener.Name] = new ListenerRuntime(listener, new Router([.. routes]), https: listener.Tls.Count > 0);
+            var tls = listener.Tls.Count > 0 ? TlsServer.Load(listener, TlsAlpn.Http) : null;
+            listeners[listener.Name] = new ListenerRuntime(listener, new Router([.. routes]), tls);
         }
         return new ProxyRuntime(config, upstreams, listeners, TcpListenerRuntime.Build(config, upstreams));
     }

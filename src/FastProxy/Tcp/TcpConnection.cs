@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -33,7 +34,8 @@ internal sealed partial class TcpConnection : IHeartbeatTarget, IAbortable
         Relay,
     }
 
-    private SocketConnection? _client;
+    /// <summary>A SocketConnection, or a <see cref="TlsTransport"/> when the listener terminates TLS.</summary>
+    private IDuplexPipe? _client;
     private SocketConnection? _upstream;
     /// <summary>The server <see cref="_upstream"/> is connected to: counted in its <see cref="BalancedServer.OpenConnections"/>.</summary>
     private UpstreamServer? _server;
@@ -73,9 +75,17 @@ internal sealed partial class TcpConnection : IHeartbeatTarget, IAbortable
         _clientHash = socket.RemoteEndPoint is IPEndPoint remote ? ClientAddressHash.Compute(remote.Address) : 0;
         // Receive buffers are the large ones on both sides: nothing is held across requests here, so large reads
         // only cut syscalls (an idle connection holds none at all: zero-length reads).
-        _client = SocketConnection.Create(socket, RelaySend, PipeSettings.UpstreamReceive, PipeSettings.Client);
         services.ConnectionOpened();
         _heartbeatSlot = services.Heartbeat.Register(this);
+        if (runtime.Tls is not null)
+        {
+            // The client side becomes a TlsTransport once the handshake is done (RunAsync).
+            _handshakeSocket = socket;
+        }
+        else
+        {
+            _client = SocketConnection.Create(socket, RelaySend, PipeSettings.UpstreamReceive, PipeSettings.Client);
+        }
         _ = RunAsync();
     }
 
@@ -85,7 +95,17 @@ internal sealed partial class TcpConnection : IHeartbeatTarget, IAbortable
         try
         {
             var upstream = _runtime.DefaultUpstream;
-            if (_runtime.Router is { } router)
+            if (_runtime.Tls is { } tls)
+            {
+                if (!await HandshakeAsync(tls)) return;
+                if (_runtime.Router is { } sniRouter)
+                {
+                    // Terminated here: the name comes from the handshake itself, not from reading the ClientHello.
+                    upstream = RouteByServerName(sniRouter, upstream);
+                    if (upstream is null) return;
+                }
+            }
+            else if (_runtime.Router is { } router)
             {
                 var error = await ReadClientHelloAsync();
                 if (error != HelloError.None)
@@ -137,12 +157,12 @@ internal sealed partial class TcpConnection : IHeartbeatTarget, IAbortable
         _services.TcpConnectionPool.Return(this);
     }
 
-    private static void Shut(SocketConnection? connection)
+    private static void Shut(IDuplexPipe? connection)
     {
         if (connection is null) return;
         try { connection.Input.Complete(); } catch { /* already completed */ }
         try { connection.Output.Complete(); } catch { /* already completed */ }
-        connection.Dispose();
+        ((IDisposable)connection).Dispose();
     }
 
     /// <summary>Cuts the connection (idle timeout, or the end of a graceful stop): both sockets close, the loops end on the errors.</summary>
@@ -150,7 +170,8 @@ internal sealed partial class TcpConnection : IHeartbeatTarget, IAbortable
     {
         _aborted = true;
         Volatile.Read(ref _connecting)?.Dispose();
-        _client?.Dispose();
+        Volatile.Read(ref _handshakeSocket)?.Dispose();
+        (_client as IDisposable)?.Dispose();
         _upstream?.Dispose();
     }
 
@@ -193,6 +214,8 @@ internal sealed partial class TcpConnection : IHeartbeatTarget, IAbortable
         _upstream = null;
         _server = null;
         _connecting = null;
+        _handshakeSocket = null;
+        ClientCertificateSubject = null;
         _runtime = null!;
         _services = null!;
         _aborted = false;

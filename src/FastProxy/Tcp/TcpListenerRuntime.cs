@@ -1,4 +1,5 @@
 using FastProxy.Configuration;
+using FastProxy.Tls;
 using FastProxy.Upstreams;
 
 namespace FastProxy.Tcp;
@@ -9,8 +10,9 @@ namespace FastProxy.Tcp;
 /// </summary>
 internal sealed class TcpListenerRuntime
 {
-    private TcpListenerRuntime(ListenerConfig config, TcpUpstream? defaultUpstream, SniRouter? router)
+    private TcpListenerRuntime(ListenerConfig config, TcpUpstream? defaultUpstream, SniRouter? router, TlsServer? tls)
     {
+        Tls = tls;
         Name = config.Name;
         Config = config;
         DefaultUpstream = defaultUpstream;
@@ -30,6 +32,9 @@ internal sealed class TcpListenerRuntime
 
     /// <summary>Null when no route lists this listener: bytes are forwarded from the first, nothing is read first.</summary>
     public SniRouter? Router { get; }
+
+    /// <summary>Null: bytes are relayed as they come (or read for SNI, without terminating). Else TLS is terminated here.</summary>
+    public TlsServer? Tls { get; }
 
     /// <summary>The whole ClientHello must arrive within this (SNI-routed listeners only).</summary>
     public long HeaderTimeoutMs { get; }
@@ -60,7 +65,8 @@ internal sealed class TcpListenerRuntime
                 routes.Add(new SniRoute(route.Name, route.Match.Sni, For(route.Upstream)));
             }
             var defaultUpstream = listener.Upstream is null ? null : For(listener.Upstream);
-            listeners[listener.Name] = new TcpListenerRuntime(listener, defaultUpstream, routes.Count == 0 ? null : new SniRouter([.. routes]));
+            listeners[listener.Name] = new TcpListenerRuntime(listener, defaultUpstream, routes.Count == 0 ? null : new SniRouter([.. routes]),
+                listener.Tls.Count > 0 ? TlsServer.Load(listener, alpn: null) : null);
         }
         return listeners;
     }

@@ -1,15 +1,18 @@
 using System.Net;
+using System.Net.Security;
 using System.Text;
 using FastProxy.Balancing;
 using FastProxy.Configuration;
+using FastProxy.Tls;
 
 namespace FastProxy.Upstreams;
 
 /// <summary>One server of an upstream at run time: where it is, how busy it is, and its idle connections.</summary>
 internal sealed class UpstreamServer
 {
-    public UpstreamServer(int index, ServerConfig config, int maxIdle)
+    public UpstreamServer(int index, ServerConfig config, int maxIdle, SslClientAuthenticationOptions? tls)
     {
+        Tls = tls;
         EndPoint = config.EndPoint;
         Address = config.Address;
         State = new BalancedServer(index, config.Address, config.Weight);
@@ -26,6 +29,8 @@ internal sealed class UpstreamServer
     /// <summary>Active checks, ejections and totals; publishes <see cref="BalancedServer.IsAvailable"/>.</summary>
     public ServerHealth Health { get; }
     public byte[] HostBytes { get; }
+    /// <summary>Null: plain TCP. Else how to handshake with this server (SNI, trust), shared by its connections.</summary>
+    public SslClientAuthenticationOptions? Tls { get; }
 }
 
 /// <summary>An [upstreams.NAME] section at run time: its servers, balancer, timeouts, health and limits.</summary>
@@ -41,9 +46,11 @@ internal sealed class Upstream
         Name = config.Name;
         Servers = new UpstreamServer[config.Servers.Count];
         var balanced = new BalancedServer[Servers.Length];
+        var trust = UpstreamTls.LoadTrust(config);
         for (int i = 0; i < Servers.Length; i++)
         {
-            Servers[i] = new UpstreamServer(i, config.Servers[i], config.MaxIdlePerServer);
+            var server = config.Servers[i];
+            Servers[i] = new UpstreamServer(i, server, config.MaxIdlePerServer, UpstreamTls.For(config, server, trust));
             balanced[i] = Servers[i].State;
         }
         Balancer = LoadBalancers.Create(BalanceName(config.Balance), balanced);

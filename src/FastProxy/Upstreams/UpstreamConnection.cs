@@ -1,4 +1,6 @@
 using System.IO.Pipelines;
+using System.Net.Security;
+using System.Security.Authentication;
 using System.Net.Sockets;
 using FastProxy.Transport;
 using Pipelines.Sockets.Unofficial;
@@ -8,20 +10,23 @@ namespace FastProxy.Upstreams;
 /// <summary>One connection to an upstream server, reused across requests while both sides keep it alive.</summary>
 internal sealed class UpstreamConnection : IDisposable
 {
-    private readonly SocketConnection _transport;
+    /// <summary>A SocketConnection, or a <see cref="TlsTransport"/> for servers spoken to over TLS: the same two pipes.</summary>
+    private readonly IDuplexPipe _transport;
     private bool _disposed;
 
-    private UpstreamConnection(UpstreamServer server, SocketConnection transport)
+    private UpstreamConnection(UpstreamServer server, IDuplexPipe transport)
     {
         Server = server;
         _transport = transport;
+        Input = transport.Input;
+        Output = transport.Output;
     }
 
     public UpstreamServer Server { get; }
 
-    public PipeReader Input => _transport.Input;
+    public PipeReader Input { get; }
 
-    public PipeWriter Output => _transport.Output;
+    public PipeWriter Output { get; }
 
     /// <summary>Requests completed on this connection: 0 means fresh, so a failure on it is not a stale-pool race.</summary>
     public int Requests { get; set; }
@@ -30,28 +35,46 @@ internal sealed class UpstreamConnection : IDisposable
     public long IdleSinceMs { get; set; }
 
     /// <summary>
-    /// Connects within <paramref name="timeout"/>. Connects are rare in steady state (connections are pooled), so
-    /// the cancellation source allocated here is not on the per-request path.
+    /// Connects within <paramref name="timeout"/> (for a TLS server, the handshake included). Connects are rare in
+    /// steady state (connections are pooled), so the cancellation source allocated here is not on the per-request path.
+    /// A connect that fails or times out throws a <see cref="SocketException"/>; a TLS handshake that fails (the
+    /// certificate is not trusted or names another host, no common protocol) an <see cref="UpstreamTlsException"/>.
     /// </summary>
     public static async ValueTask<UpstreamConnection> ConnectAsync(UpstreamServer server, TimeSpan timeout)
     {
         var socket = new Socket(server.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        SslStream? ssl = null;
+        using var cts = new CancellationTokenSource(timeout);
         try
         {
-            using var cts = new CancellationTokenSource(timeout);
             await socket.ConnectAsync(server.EndPoint, cts.Token).ConfigureAwait(false);
+            if (server.Tls is { } tls)
+            {
+                ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+                await ssl.AuthenticateAsClientAsync(tls, cts.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException)
         {
+            ssl?.Dispose();
             socket.Dispose();
             throw new SocketException((int)SocketError.TimedOut);
         }
+        catch (Exception ex) when (ssl is not null && ex is AuthenticationException or IOException)
+        {
+            ssl.Dispose();
+            socket.Dispose();
+            throw new UpstreamTlsException(ex.InnerException is { } inner ? $"{ex.Message} ({inner.Message})" : ex.Message, ex);
+        }
         catch
         {
+            ssl?.Dispose();
             socket.Dispose();
             throw;
         }
-        var transport = SocketConnection.Create(socket, PipeSettings.Send, PipeSettings.UpstreamReceive, PipeSettings.Upstream);
+        IDuplexPipe transport = ssl is null
+            ? SocketConnection.Create(socket, PipeSettings.Send, PipeSettings.UpstreamReceive, PipeSettings.Upstream)
+            : new TlsTransport(socket, ssl, PipeSettings.Send, PipeSettings.UpstreamReceive);
         return new UpstreamConnection(server, transport);
     }
 
@@ -68,7 +91,7 @@ internal sealed class UpstreamConnection : IDisposable
     }
 
     /// <summary>Closes the socket only: whoever is blocked reading or flushing this connection's pipes is released.</summary>
-    public void Abort() => _transport.Dispose();
+    public void Abort() => ((IDisposable)_transport).Dispose();
 
     public void Dispose()
     {
@@ -76,6 +99,9 @@ internal sealed class UpstreamConnection : IDisposable
         _disposed = true;
         try { _transport.Input.Complete(); } catch { /* already completed */ }
         try { _transport.Output.Complete(); } catch { /* already completed */ }
-        _transport.Dispose();
+        ((IDisposable)_transport).Dispose();
     }
 }
+
+/// <summary>The TLS handshake with an upstream server failed: the server is unusable for this request, as a refused connect.</summary>
+internal sealed class UpstreamTlsException(string message, Exception inner) : Exception(message, inner);
