@@ -56,7 +56,7 @@ public static class Program
             }
         }
 
-        if (check) return CheckCommand.Run(path, Console.Out, Console.Error);
+        if (check) return CheckCommand.Run(path, Console.Out, Console.Error, ProxyRuntime.Unsupported);
         return Run(path, started);
     }
 

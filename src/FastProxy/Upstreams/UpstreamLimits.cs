@@ -82,10 +82,16 @@ internal sealed class UpstreamLimits
 
     public void EndPending() => Interlocked.Decrement(ref _pending);
 
-    /// <summary>A retry may start when the retries already running stay within the budget.</summary>
+    /// <summary>
+    /// A retry may start when the retries already running stay within the budget. The live requests it is a share of
+    /// include those between attempts (a failed exchange has left the servers' in-flight counts, but its request is
+    /// still live) and this one: otherwise a burst of failures, which is exactly when retries are wanted, would find
+    /// the base emptied by itself and budget_percent = 100 could refuse a retry.
+    /// </summary>
     public bool TryBeginRetry()
     {
-        int allowed = Math.Max(MinRetryConcurrency, (int)((long)Active * BudgetPercent / 100));
+        long live = Active + Volatile.Read(ref _retries) + 1;
+        int allowed = (int)Math.Max(MinRetryConcurrency, live * BudgetPercent / 100);
         if (Interlocked.Increment(ref _retries) <= allowed) return true;
         Interlocked.Decrement(ref _retries);
         return false;

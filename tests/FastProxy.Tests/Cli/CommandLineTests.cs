@@ -57,6 +57,42 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task Check_refuses_what_start_would_refuse()
+    {
+        // Valid TOML and a valid config, but a feature this build does not have: check must not say ok to it.
+        string path = Path.Combine(Path.GetTempPath(), $"unsupported-{Guid.NewGuid():N}.toml");
+        File.WriteAllText(path, """
+            [[listeners]]
+            name = "db"
+            bind = "127.0.0.1:0"
+            protocol = "tcp"
+            upstream = "db"
+
+            [upstreams.db]
+            servers = [ { address = "127.0.0.1:9" } ]
+            tls = true
+            """);
+        try
+        {
+            var check = await Run("check", "-c", path);
+            Assert.Equal(2, check.ExitCode);
+            Assert.DoesNotContain("ok", check.StdOut);
+            var line = Assert.Single(check.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith($"{path}:", line);
+            Assert.Contains("upstreams.db.tls", line);
+
+            // The same line as start gives.
+            var start = await Run("-c", path);
+            Assert.Equal(2, start.ExitCode);
+            Assert.Contains(line, start.StdErr);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task Run_with_a_missing_config_file_names_it_and_exits_2()
     {
         var r = await Run("-c", "/nonexistent/proxy.toml");
