@@ -308,6 +308,19 @@ public sealed class FrameReaderTests
     }
 
     [Fact]
+    public void Data_written_from_a_segmented_sequence_reads_back_whole()
+    {
+        byte[] body = Enumerable.Range(0, 5000).Select(i => (byte)(i * 7)).ToArray();
+        byte[] wire = Write(w => Http2FrameWriter.WriteData(w, 9, Cut(body, 1000), endStream: true));
+        var frame = Read(wire).Frame;
+        Assert.Equal((Http2FrameType.Data, 9, true, 5000), (frame.Type, frame.StreamId, frame.EndStream, frame.Length));
+        Assert.Equal(body, frame.Payload.ToArray());
+    }
+
+    private static ReadOnlySequence<byte> Cut(byte[] bytes, int size) =>
+        Sequence(Enumerable.Range(0, (bytes.Length + size - 1) / size).Select(i => bytes[(i * size)..Math.Min(bytes.Length, (i + 1) * size)]).ToArray());
+
+    [Fact]
     public void Writer_output_matches_rfc_9113_layouts_bit_for_bit()
     {
         // §6.7 PING: length 8, type 6, flags ACK, stream 0, opaque data.
