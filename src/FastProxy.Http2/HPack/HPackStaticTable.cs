@@ -36,6 +36,7 @@ public static class HPackStaticTable
             s_names[i + 1] = Encoding.ASCII.GetBytes(entries[i].Name);
             s_values[i + 1] = Encoding.ASCII.GetBytes(entries[i].Value);
         }
+        s_byNameLength = BuildByNameLength();
     }
 
     /// <summary>Name of entry <paramref name="index"/>, 1..61.</summary>
@@ -50,7 +51,9 @@ public static class HPackStaticTable
     public static int Find(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, out int fullMatch)
     {
         fullMatch = 0;
-        for (int i = 1; i <= Count; i++)
+        if ((uint)name.Length >= (uint)s_byNameLength.Length) return 0;
+        // Only the few names of the same length are compared (at most 8 share one), in index order.
+        foreach (int i in s_byNameLength[name.Length])
         {
             if (!name.SequenceEqual(s_names[i])) continue;
             for (int j = i; j <= Count && name.SequenceEqual(s_names[j]); j++)
@@ -64,5 +67,24 @@ public static class HPackStaticTable
             return i;
         }
         return 0;
+    }
+
+    /// <summary>For each name length, the indexes of the first entry of each name of that length.</summary>
+    private static readonly int[][] s_byNameLength;
+
+    private static int[][] BuildByNameLength()
+    {
+        int longest = 0;
+        for (int i = 1; i <= Count; i++) longest = Math.Max(longest, s_names[i].Length);
+        var lists = new List<int>[longest + 1];
+        for (int n = 0; n <= longest; n++) lists[n] = [];
+        for (int i = 1; i <= Count; i++)
+        {
+            if (i > 1 && s_names[i].AsSpan().SequenceEqual(s_names[i - 1])) continue; // same name: found through the first
+            lists[s_names[i].Length].Add(i);
+        }
+        var result = new int[longest + 1][];
+        for (int n = 0; n <= longest; n++) result[n] = [.. lists[n]];
+        return result;
     }
 }

@@ -141,3 +141,24 @@ public sealed class HPackIntegerAndEncoderTests
         public void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, bool neverIndexed) => Items.Add(Text(name) + ": " + Text(value));
     }
 }
+
+public sealed class HPackStaticTableTests
+{
+    [Fact]
+    public void Find_returns_the_first_index_of_a_name_and_the_exact_entry_for_every_static_entry()
+    {
+        for (int i = 1; i <= HPackStaticTable.Count; i++)
+        {
+            var name = HPackStaticTable.Name(i);
+            int first = 1;
+            while (!HPackStaticTable.Name(first).SequenceEqual(name)) first++;
+            Assert.Equal(first, HPackStaticTable.Find(name, HPackStaticTable.Value(i), out int full));
+            Assert.Equal(i, full);
+        }
+        Assert.Equal(8, HPackStaticTable.Find(":status"u8, "302"u8, out int none));
+        Assert.Equal(0, none);
+        Assert.Equal(0, HPackStaticTable.Find("x-unknown"u8, ""u8, out _));
+        Assert.Equal(0, HPackStaticTable.Find(new byte[100], ""u8, out _));
+        Assert.Equal(0, HPackStaticTable.Find(""u8, ""u8, out _));
+    }
+}
