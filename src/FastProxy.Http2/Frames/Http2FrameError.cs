@@ -34,6 +34,8 @@ public enum Http2FrameErrorReason : byte
     ExpectedContinuation,
     /// <summary>CONTINUATION with no field block open (§6.10).</summary>
     UnexpectedContinuation,
+    /// <summary>A field block's frames over <see cref="Http2FrameReader.MaxFieldBlockSize"/>: the CONTINUATION flood (ENHANCE_YOUR_CALM).</summary>
+    FieldBlockTooLarge,
 }
 
 /// <summary>

@@ -30,6 +30,29 @@ public sealed class Http2FrameReader
     /// <summary>Stream of the field block being read (HEADERS or PUSH_PROMISE without END_HEADERS seen); 0 if none.</summary>
     private int _fieldBlockStream;
 
+    /// <summary>Octets the open field block has taken so far, frame headers included.</summary>
+    private long _fieldBlockBytes;
+
+    private int _maxFieldBlockSize = DefaultMaxFieldBlockSize;
+
+    /// <summary>A field block's frames may take 256 KiB in all: 4x a generous 64 KiB header list, whatever the coding.</summary>
+    public const int DefaultMaxFieldBlockSize = 256 * 1024;
+
+    /// <summary>
+    /// The most one field block (HEADERS or PUSH_PROMISE and its CONTINUATIONs) may take, each frame counting its
+    /// 9-octet header as well as its payload, so that a stream of empty CONTINUATION frames is bounded too
+    /// (the CONTINUATION flood). Over it: connection error ENHANCE_YOUR_CALM, from the frame header alone.
+    /// </summary>
+    public int MaxFieldBlockSize
+    {
+        get => _maxFieldBlockSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, Http2Limits.FrameHeaderLength);
+            _maxFieldBlockSize = value;
+        }
+    }
+
     /// <summary>Our SETTINGS_MAX_FRAME_SIZE: the largest payload the peer may send (§4.2).</summary>
     public int MaxFrameSize
     {
@@ -48,7 +71,9 @@ public sealed class Http2FrameReader
     public void Reset()
     {
         _maxFrameSize = Http2Limits.DefaultMaxFrameSize;
+        _maxFieldBlockSize = DefaultMaxFieldBlockSize;
         _fieldBlockStream = 0;
+        _fieldBlockBytes = 0;
     }
 
     public Http2ReadStatus TryRead(ref ReadOnlySequence<byte> buffer, out Http2Frame frame, out Http2FrameError error)
@@ -89,6 +114,13 @@ public sealed class Http2FrameReader
             return Fail(out error, Http2ErrorCode.ProtocolError, 0, Http2FrameErrorReason.UnexpectedContinuation);
         }
 
+        if (frame.Type is Http2FrameType.Headers or Http2FrameType.PushPromise or Http2FrameType.Continuation)
+        {
+            long blockBytes = (frame.Type == Http2FrameType.Continuation ? _fieldBlockBytes : 0) + Http2Limits.FrameHeaderLength + length;
+            if (blockBytes > _maxFieldBlockSize)
+                return Fail(out error, Http2ErrorCode.EnhanceYourCalm, 0, Http2FrameErrorReason.FieldBlockTooLarge);
+        }
+
         if (buffer.Length - Http2Limits.FrameHeaderLength < length) return Http2ReadStatus.NeedMore;
 
         ReadOnlySequence<byte> payload = buffer.Slice(Http2Limits.FrameHeaderLength, length);
@@ -114,7 +146,10 @@ public sealed class Http2FrameReader
         if (reason != Http2FrameErrorReason.None) return Http2ReadStatus.Error;
 
         if (frame.Type is Http2FrameType.Headers or Http2FrameType.PushPromise or Http2FrameType.Continuation)
+        {
+            _fieldBlockBytes = frame.EndHeaders ? 0 : (frame.Type == Http2FrameType.Continuation ? _fieldBlockBytes : 0) + Http2Limits.FrameHeaderLength + length;
             _fieldBlockStream = frame.EndHeaders ? 0 : frame.StreamId;
+        }
         return Http2ReadStatus.Frame;
     }
 

@@ -289,6 +289,44 @@ public sealed class FrameReaderTests
     }
 
     [Fact]
+    public void Continuation_flood_of_empty_frames_is_cut_at_the_field_block_limit()
+    {
+        // HEADERS without END_HEADERS, then empty CONTINUATIONs forever: each costs its 9-octet header against the
+        // limit, so the flood ends with ENHANCE_YOUR_CALM after limit / 9 frames, refused from the header alone.
+        var reader = new Http2FrameReader { MaxFieldBlockSize = 9 * 100 };
+        Assert.Equal(Http2ReadStatus.Frame, Read(new ReadOnlySequence<byte>(Raw(0x1, 0, 1, [])), reader).Status);
+        int accepted = 0;
+        Http2FrameError error = default;
+        for (int i = 0; i < 1000; i++)
+        {
+            var result = Read(new ReadOnlySequence<byte>(Raw(0x9, 0, 1)), reader);
+            if (result.Status != Http2ReadStatus.Frame)
+            {
+                error = result.Error;
+                break;
+            }
+            accepted++;
+        }
+        Assert.Equal(99, accepted);
+        Assert.Equal(new Http2FrameError(Http2ErrorCode.EnhanceYourCalm, 0, Http2FrameErrorReason.FieldBlockTooLarge), error);
+    }
+
+    [Fact]
+    public void Field_block_limit_counts_one_block_at_a_time()
+    {
+        // Blocks of 9 + 100 octets each, 50 of them, under a limit of 200: each block alone fits.
+        var reader = new Http2FrameReader { MaxFieldBlockSize = 200 };
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.Equal(Http2ReadStatus.Frame, Read(new ReadOnlySequence<byte>(Raw(0x1, 0, (uint)(2 * i + 1), new byte[50])), reader).Status);
+            Assert.Equal(Http2ReadStatus.Frame, Read(new ReadOnlySequence<byte>(Raw(0x9, 0x4, (uint)(2 * i + 1), new byte[50])), reader).Status);
+        }
+        // A single HEADERS frame over the limit is refused before its payload arrives.
+        var big = Raw(length: 192, type: 0x1, flags: 0x4, streamId: 101);
+        Assert.Equal(Http2FrameErrorReason.FieldBlockTooLarge, Read(new ReadOnlySequence<byte>(big), reader).Error.Reason);
+    }
+
+    [Fact]
     public void Field_block_split_by_the_writer_reads_back_whole()
     {
         byte[] block = Enumerable.Range(0, 40_000).Select(i => (byte)i).ToArray();
