@@ -38,6 +38,64 @@ public sealed class ReloadTests
     }
 
     [Fact]
+    public async Task A_reload_binds_added_listeners_and_stops_removed_ones_while_their_requests_finish()
+    {
+        var release = new TaskCompletionSource();
+        await using var origin = new ScriptedOrigin(async (r, c) =>
+        {
+            if (r.RequestLine.StartsWith("GET /slow", StringComparison.Ordinal)) await release.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        });
+        string Config(string second) => $$"""
+            [[listeners]]
+            name = "web"
+            bind = "127.0.0.1:0"
+            [[listeners]]
+            name = "{{second}}"
+            bind = "127.0.0.1:0"
+            [[routes]]
+            upstream = "app"
+            [upstreams.app]
+            servers = [ { address = "127.0.0.1:{{origin.Port}}" } ]
+            """;
+        await using var proxy = TestProxy.Start(Config("old"));
+        int webPort = proxy.Port("web"), oldPort = proxy.Port("old");
+        using var onOld = new WireClient(oldPort);
+        var pending = onOld.RoundTripAsync("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", TimeSpan.FromSeconds(15));
+        await origin.WaitForRequestsAsync(1);
+
+        proxy.Reload(Config("new"));
+
+        // The added listener serves at once; the kept one keeps its port and serves.
+        using (var onNew = new WireClient(proxy.Port("new")))
+            Assert.Equal(200, (await onNew.RoundTripAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n")).Status);
+        Assert.Equal(webPort, proxy.Port("web"));
+        using (var onWeb = new WireClient(webPort))
+            Assert.Equal(200, (await onWeb.RoundTripAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n")).Status);
+        // The removed one accepts nothing more...
+        await Wait.UntilAsync(() => !Accepts(oldPort), "the removed listener's socket closed");
+        // ...but the request it was carrying is answered in full.
+        release.SetResult();
+        var response = await pending;
+        Assert.Equal(200, response.Status);
+        Assert.Equal("ok", response.BodyText);
+    }
+
+    private static bool Accepts(int port)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            socket.Connect(System.Net.IPAddress.Loopback, port);
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
     public async Task A_server_down_or_ejected_stays_so_across_a_reload()
     {
         await using var a = new RawUpstream(_ => RawUpstream.Ok("a"));
