@@ -6,6 +6,9 @@
 // back they return. The seed comes from the server's address, not its position, so a reload that adds or
 // removes a server moves only about 1/n of the clients and proxy instances sharing a configuration agree.
 // A pick costs one multiply-xorshift mix per server: no table to rebuild when availability changes.
+// Weights: when they differ, each score becomes weight / -ln(u), u the mixed hash as a number in (0, 1)
+// (weighted rendezvous hashing), so a server of weight w wins for w / total of the clients and every property
+// above still holds; with equal weights the plain integer comparison is used (it orders servers the same way).
 
 namespace FastProxy.Balancing;
 
@@ -13,10 +16,12 @@ internal sealed class IpHashBalancer : ILoadBalancer
 {
     private readonly BalancedServer[] _servers;
     private readonly ulong[] _seeds;
+    private readonly bool _weighted;
 
     public IpHashBalancer(BalancedServer[] servers)
     {
         _servers = servers;
+        foreach (var server in servers) _weighted |= server.Weight != servers[0].Weight;
         _seeds = new ulong[servers.Length];
         for (int i = 0; i < servers.Length; i++)
         {
@@ -41,6 +46,7 @@ internal sealed class IpHashBalancer : ILoadBalancer
         ulong[] seeds = _seeds;
         ulong client = context.ClientHash;
 
+        if (_weighted) return PickWeighted(context);
         int best = -1;
         ulong bestScore = 0;
         // Both bounds in the condition let the JIT drop the range checks on both arrays (same length).
@@ -52,6 +58,34 @@ internal sealed class IpHashBalancer : ILoadBalancer
             }
 
             ulong score = ClientAddressHash.Mix(client ^ seeds[i]);
+            if (best < 0 || score > bestScore)
+            {
+                best = i;
+                bestScore = score;
+            }
+        }
+
+        return best;
+    }
+
+    private int PickWeighted(in PickContext context)
+    {
+        BalancedServer[] servers = _servers;
+        ulong[] seeds = _seeds;
+        ulong client = context.ClientHash;
+
+        int best = -1;
+        double bestScore = 0;
+        for (int i = 0; i < servers.Length && i < seeds.Length; i++)
+        {
+            if (!servers[i].IsAvailable || context.IsExcluded(i))
+            {
+                continue;
+            }
+
+            // The top 53 bits as a double in (0, 1): never 0, so the logarithm is finite and negative.
+            double u = ((ClientAddressHash.Mix(client ^ seeds[i]) >> 11) + 0.5) * (1.0 / (1UL << 53));
+            double score = servers[i].Weight / -Math.Log(u);
             if (best < 0 || score > bestScore)
             {
                 best = i;

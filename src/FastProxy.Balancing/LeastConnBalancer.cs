@@ -2,8 +2,10 @@
 // connections (L4), chosen by LoadMetric at construction. Servers with equal load take turns: the scan starts
 // after the previous pick and keeps the first minimum it meets, so when every count is equal the sequence is
 // exactly round_robin's, and concurrent picks that see the same counts still spread instead of all landing
-// on one server. Weights are ignored. The counts are read without a lock: a pick may miss a request started
-// a moment earlier, which the next pick sees.
+// on one server. Weights scale the load as nginx's least_conn does: the server with the lowest load / weight
+// wins (compared as load_a * weight_b < load_b * weight_a, no division), so a server of weight 3 carries three
+// times the requests of a weight-1 one before it stops being preferred. The counts are read without a lock: a
+// pick may miss a request started a moment earlier, which the next pick sees.
 
 namespace FastProxy.Balancing;
 
@@ -37,18 +39,21 @@ internal sealed class LeastConnBalancer : ILoadBalancer
         {
             int start = _cursor.Position;
             int best = -1;
-            int bestLoad = 0;
+            long bestLoad = 0;
+            long bestWeight = 1;
             int index = start;
             for (int scanned = 0; scanned < count; scanned++)
             {
                 BalancedServer server = servers[index];
                 if (server.IsAvailable && !context.IsExcluded(index))
                 {
-                    int load = connections ? server.OpenConnections : server.InFlight;
-                    if (best < 0 || load < bestLoad)
+                    long load = connections ? server.OpenConnections : server.InFlight;
+                    long weight = server.Weight;
+                    if (best < 0 || load * bestWeight < bestLoad * weight)
                     {
                         best = index;
                         bestLoad = load;
+                        bestWeight = weight;
                     }
                 }
 

@@ -122,6 +122,35 @@ public class IpHashBalancerTests
     }
 
     [Fact]
+    public void Weighted_servers_take_clients_in_proportion_to_their_weights()
+    {
+        var servers = TestServers.WithWeights(5, 1, 2);
+        int[] chosen = Assign(new IpHashBalancer(servers), RandomIPv4Clients(seed: 44));
+
+        var perServer = new int[3];
+        foreach (int index in chosen) perServer[index]++;
+        int[] weights = [5, 1, 2];
+        for (int i = 0; i < 3; i++)
+        {
+            double expected = Clients * weights[i] / 8.0;
+            Assert.InRange(perServer[i], expected * 0.95, expected * 1.05);
+        }
+
+        // Still sticky, and when the heaviest server goes down only its clients move, spread by the others' weights.
+        Assert.Equal(chosen, Assign(new IpHashBalancer(TestServers.WithWeights(5, 1, 2)), RandomIPv4Clients(seed: 44)));
+        servers[0].IsAvailable = false;
+        int[] after = Assign(new IpHashBalancer(servers), RandomIPv4Clients(seed: 44));
+        int movedToB = 0, movedToC = 0;
+        for (int i = 0; i < chosen.Length; i++)
+        {
+            if (chosen[i] != 0) Assert.Equal(chosen[i], after[i]);
+            else if (after[i] == 1) movedToB++;
+            else movedToC++;
+        }
+        Assert.InRange(movedToC / (double)(movedToB + movedToC), 2 / 3.0 - 0.02, 2 / 3.0 + 0.02);
+    }
+
+    [Fact]
     public void Consecutive_addresses_of_one_subnet_spread_evenly()
     {
         // A /15 of consecutive addresses: the low bytes alone must be enough to spread.

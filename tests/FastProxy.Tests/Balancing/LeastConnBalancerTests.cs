@@ -38,6 +38,40 @@ public class LeastConnBalancerTests
     }
 
     [Fact]
+    public void Weights_scale_the_load_as_nginx_does()
+    {
+        // Weights 3 and 1: a holds 3 requests, b 1; 3/3 = 1/1, a tie, taken in turn from a.
+        BalancedServer[] servers = WithWeights(3, 1);
+        Start(servers[0], 3);
+        Start(servers[1], 1);
+        var balancer = new LeastConnBalancer(servers, LoadMetric.InFlightRequests);
+        Assert.Equal(0, balancer.Pick(default));
+
+        // a at 4 (4/3 > 1/1): b is preferred; b at 2 (2/1 > 4/3): a again.
+        servers[0].RequestStarted();
+        Assert.Equal(1, balancer.Pick(default));
+        servers[1].RequestStarted();
+        Assert.Equal(0, balancer.Pick(default));
+    }
+
+    [Fact]
+    public void Counting_each_pick_as_a_started_request_follows_the_weights()
+    {
+        BalancedServer[] servers = WithWeights(5, 1, 2);
+        var balancer = new LeastConnBalancer(servers, LoadMetric.InFlightRequests);
+        var counts = new int[3];
+        for (int i = 0; i < 80; i++)
+        {
+            int picked = balancer.Pick(default);
+            counts[picked]++;
+            servers[picked].RequestStarted();
+        }
+
+        // Requests held in flight end up in proportion to the weights, 5:1:2 of 80.
+        Assert.Equal([50, 10, 20], counts);
+    }
+
+    [Fact]
     public void Equal_loads_rotate_exactly_like_round_robin()
     {
         var balancer = new LeastConnBalancer(Create(3), LoadMetric.InFlightRequests);
