@@ -25,27 +25,10 @@ internal sealed partial class Http1Connection
     /// </summary>
     private async Task RunTlsAsync(Socket socket, TlsServer tls)
     {
-        SslStream? ssl = null;
         Volatile.Write(ref _handshakeSocket, socket);
-        bool ok = false;
-        try
-        {
-            // Inside the try: a client that reset right after the accept makes even this throw.
-            ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
-            using var timeout = new CancellationTokenSource();
-            if (tls.HandshakeTimeoutMs > 0) timeout.CancelAfter(TimeSpan.FromMilliseconds(tls.HandshakeTimeoutMs));
-            // Cutting the socket ends the handshake whatever it waits on (a read, or our own write to a client that stopped reading).
-            using var cut = timeout.Token.UnsafeRegister(static state => ((Socket)state!).Dispose(), socket);
-            await ssl.AuthenticateAsServerAsync(TlsServer.SelectOptions, tls, timeout.Token).ConfigureAwait(false);
-            ok = !timeout.IsCancellationRequested;
-            if (!ok) Log.TlsHandshakeFailed(_listener.Name, "not complete within header_timeout");
-        }
-        catch (Exception ex)
-        {
-            Log.TlsHandshakeFailed(_listener.Name, ex is OperationCanceledException ? "not complete within header_timeout" : ex.Message);
-        }
+        var ssl = await TlsHandshake.AcceptAsync(socket, tls, _listener.Name).ConfigureAwait(false);
         Volatile.Write(ref _handshakeSocket, null);
-        if (!ok || _services.Draining)
+        if (ssl is null || _services.Draining)
         {
             ssl?.Dispose();
             socket.Dispose();
@@ -53,7 +36,7 @@ internal sealed partial class Http1Connection
             return;
         }
 
-        ClientCertificateSubject = ssl!.RemoteCertificate?.Subject;
+        ClientCertificateSubject = ssl.RemoteCertificate?.Subject;
         // HTTP/2 joins here: dispatch on ssl.NegotiatedApplicationProtocol once h2 is offered (TlsAlpn.Http).
         var transport = new TlsTransport(socket, ssl, PipeSettings.Send, PipeSettings.ClientReceive);
         _transport = transport;

@@ -27,31 +27,15 @@ internal sealed partial class TcpConnection
     private async Task<bool> HandshakeAsync(TlsServer tls)
     {
         var socket = _handshakeSocket!;
-        SslStream? ssl = null;
-        bool ok = false;
-        try
-        {
-            // Inside the try: a client that reset right after the accept makes even this throw.
-            ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
-            using var timeout = new CancellationTokenSource();
-            if (tls.HandshakeTimeoutMs > 0) timeout.CancelAfter(TimeSpan.FromMilliseconds(tls.HandshakeTimeoutMs));
-            using var cut = timeout.Token.UnsafeRegister(static state => ((Socket)state!).Dispose(), socket);
-            await ssl.AuthenticateAsServerAsync(TlsServer.SelectOptions, tls, timeout.Token).ConfigureAwait(false);
-            ok = !timeout.IsCancellationRequested && !_aborted;
-            if (!ok) Log.TlsHandshakeFailed(_runtime.Name, "not complete within header_timeout");
-        }
-        catch (Exception ex)
-        {
-            Log.TlsHandshakeFailed(_runtime.Name, ex is OperationCanceledException ? "not complete within header_timeout" : ex.Message);
-        }
+        var ssl = await TlsHandshake.AcceptAsync(socket, tls, _runtime.Name);
         Volatile.Write(ref _handshakeSocket, null);
-        if (!ok)
+        if (ssl is null || _aborted)
         {
             ssl?.Dispose();
             socket.Dispose();
             return false;
         }
-        ClientCertificateSubject = ssl!.RemoteCertificate?.Subject;
+        ClientCertificateSubject = ssl.RemoteCertificate?.Subject;
         _serverName = ssl.TargetHostName;
         _client = new TlsTransport(socket, ssl, RelaySend, PipeSettings.UpstreamReceive);
         return true;
