@@ -25,6 +25,9 @@ internal sealed partial class Http2Connection
 {
     public const int MaxConcurrentStreams = 100;
 
+    /// <summary>Streams the client may cancel (RST_STREAM on a stream still in progress) per second: the rapid-reset bound.</summary>
+    public const int MaxResetsPerSecond = 200;
+
     /// <summary>SETTINGS_MAX_HEADER_LIST_SIZE, and the HPACK decoder's limit on a decoded list (the HPACK bomb defence).</summary>
     public const int MaxHeaderListSize = 64 * 1024;
 
@@ -63,6 +66,8 @@ internal sealed partial class Http2Connection
     private volatile bool _draining;
     private volatile bool _closing;
     private int _runningPumps;
+    private long _resetWindowStartMs;
+    private int _resetsInWindow;
 
     // The field block being decoded (HEADERS then CONTINUATIONs): its stream (null: decoded only to keep HPACK in step).
     private Http2Stream? _blockStream;
@@ -300,6 +305,16 @@ internal sealed partial class Http2Connection
             stream.State.OnReceive(Http2FrameType.RstStream, endStream: false);
             AbortLocked(stream);
         }
+        // Rapid reset (CVE-2023-44487): opening and cancelling streams costs the client two frames and us a routed,
+        // possibly forwarded request each time, and MAX_CONCURRENT_STREAMS never binds. Cancelling is normal; more
+        // than MaxResetsPerSecond streams cancelled in a second is not.
+        long now = Heartbeat.NowMs;
+        if (now - _resetWindowStartMs >= 1000)
+        {
+            _resetWindowStartMs = now;
+            _resetsInWindow = 0;
+        }
+        if (++_resetsInWindow > MaxResetsPerSecond) return Http2ErrorCode.EnhanceYourCalm;
         return Http2ErrorCode.NoError;
     }
 

@@ -427,4 +427,101 @@ public sealed class ProxyH2cTests
         Assert.Null(await client.ReadUntilAsync(_ => false, maxFrames: 10)); // closed once the stream is done
         Assert.Equal(0, await stopping);
     }
+
+    [Fact]
+    public async Task Response_data_waits_for_the_clients_stream_window()
+    {
+        var body = new string('w', 1000);
+        await using var upstream = new RawUpstream(_ => RawUpstream.Ok(body));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        using var client = new H2RawClient(proxy.Port());
+        client.Send(Http2Preface.ClientPreface);
+        client.Send(w => Http2FrameWriter.WriteSettings(w, [new(Http2SettingsParameter.InitialWindowSize, 10)]));
+        client.SendHeaders(1, endStream: true, H2RawClient.Get("/w"));
+
+        var headers = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Headers && f.StreamId == 1);
+        Assert.NotNull(headers);
+        var first = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data);
+        Assert.Equal(10, first!.Payload.Length);
+        Assert.False(first.EndStream);
+        // Nothing more while the window is shut.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ReadFrameAsync(TimeSpan.FromMilliseconds(500)));
+
+        client.Send(w => Http2FrameWriter.WriteWindowUpdate(w, 1, 990));
+        int received = first.Payload.Length;
+        RawFrame? last = null;
+        for (int i = 0; i < 10 && received < 1000; i++)
+        {
+            last = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data);
+            received += last!.Payload.Length;
+        }
+        Assert.Equal(1000, received);
+        Assert.True(last!.EndStream);
+    }
+
+    [Fact]
+    public async Task An_upstream_that_is_down_is_a_502_over_h2()
+    {
+        int closedPort;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            closedPort = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        await using var proxy = TestProxy.Start(Config(closedPort));
+        var r = await Processes.CurlAsync("--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code} %{http_version}", H2(proxy, "/x"));
+        Assert.Equal("502 2", r.StdOut);
+    }
+
+    [Fact]
+    public async Task An_idle_h2_connection_gets_goaway_after_idle_timeout()
+    {
+        await using var proxy = TestProxy.Start(Config(1, extraTop: "[limits]\nidle_timeout = \"400ms\"\n"));
+        using var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: true, H2RawClient.Get("/hello"));
+        Assert.NotNull(await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.EndStream));
+        var clock = Stopwatch.StartNew();
+        var goAway = await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway);
+        Assert.NotNull(goAway);
+        Assert.Equal(Http2ErrorCode.NoError, goAway.ErrorCode);
+        Assert.Equal(1, goAway.GoAwayLastStreamId);
+        Assert.True(clock.Elapsed > TimeSpan.FromMilliseconds(250), $"GOAWAY after {clock.Elapsed}");
+        Assert.Null(await client.ReadUntilAsync(_ => false, maxFrames: 10));
+    }
+
+    [Fact]
+    public async Task Rapid_reset_is_a_goaway_enhance_your_calm()
+    {
+        await using var upstream = new RawUpstream();
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        using var client = await ConnectAsync(proxy);
+        // A normal amount of cancelling is fine: 50 streams opened and reset, then a request is still served.
+        for (int i = 0; i < 50; i++)
+        {
+            client.SendHeaders(1 + 2 * i, endStream: false, [.. H2RawClient.Get("/hello", method: "POST"), ("content-length", "5")]);
+            client.Send(w => Http2FrameWriter.WriteRstStream(w, 1 + 2 * i, Http2ErrorCode.Cancel));
+        }
+        client.SendHeaders(101, endStream: true, H2RawClient.Get("/hello"));
+        var served = await client.ReadUntilAsync(f => f.StreamId == 101 || f.Type == Http2FrameType.GoAway);
+        Assert.Equal(Http2FrameType.Headers, served!.Type);
+
+        // Thousands in a burst are not (the stream limit never binds, each costs a routed request).
+        for (int i = 0; i < 2000; i++)
+        {
+            int id = 103 + 2 * i;
+            try
+            {
+                client.SendHeaders(id, endStream: false, [.. H2RawClient.Get("/hello", method: "POST"), ("content-length", "5")]);
+                client.Send(w => Http2FrameWriter.WriteRstStream(w, id, Http2ErrorCode.Cancel));
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                break; // closed on us: the GOAWAY is already on its way
+            }
+        }
+        var goAway = await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway, maxFrames: 5000);
+        Assert.NotNull(goAway);
+        Assert.Equal(Http2ErrorCode.EnhanceYourCalm, goAway.ErrorCode);
+        Assert.Empty(upstream.Requests);
+    }
 }
