@@ -555,4 +555,23 @@ public sealed class ProxyH2cTests
             File.Delete(configPath);
         }
     }
+
+    [Fact]
+    public async Task A_stream_cancelled_mid_response_leaves_the_connection_serving()
+    {
+        var big = new string('m', 2_000_000);
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok(r.RequestLine.Contains("/big") ? big : "small"));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        using var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: true, H2RawClient.Get("/big"));
+        // The response stops at the 65,535-octet window; the client cancels instead of opening it.
+        Assert.NotNull(await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 1));
+        client.Send(w => Http2FrameWriter.WriteRstStream(w, 1, Http2ErrorCode.Cancel));
+
+        client.SendHeaders(3, endStream: true, H2RawClient.Get("/small"));
+        var data = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 3);
+        Assert.NotNull(data);
+        Assert.Equal("small", Encoding.ASCII.GetString(data.Payload));
+        Assert.True(data.EndStream);
+    }
 }
