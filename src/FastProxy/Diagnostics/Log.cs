@@ -83,4 +83,12 @@ internal static partial class Log
     public static void TunnelIdleTimeout(string listener) => TunnelIdleTimeoutCore(Logger, listener);
     [LoggerMessage(30, LogLevel.Debug, "listener \"{Listener}\": upgraded connection closed after idle_timeout")]
     private static partial void TunnelIdleTimeoutCore(ILogger logger, string listener);
+
+    public static void Http2ConnectionError(string listener, string code, string reason) => Http2ConnectionErrorCore(Logger, listener, code, reason);
+    [LoggerMessage(601, LogLevel.Debug, "listener \"{Listener}\": HTTP/2 connection error {Code} ({Reason}): GOAWAY")]
+    private static partial void Http2ConnectionErrorCore(ILogger logger, string listener, string code, string reason);
+
+    public static void Http2StreamRefused(string listener, int stream, string reason) => Http2StreamRefusedCore(Logger, listener, stream, reason);
+    [LoggerMessage(602, LogLevel.Debug, "listener \"{Listener}\": HTTP/2 stream {Stream} malformed ({Reason}): RST_STREAM")]
+    private static partial void Http2StreamRefusedCore(ILogger logger, string listener, int stream, string reason);
 }

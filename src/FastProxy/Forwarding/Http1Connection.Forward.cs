@@ -15,8 +15,8 @@ namespace FastProxy.Forwarding;
 internal sealed partial class Http1Connection
 {
     /// <summary>Upstream response heads may be larger than client request heads (cookies, CSP); nginx's default buffer is 4–8 KiB.</summary>
-    private static readonly HeadLimits ResponseLimits = new(MaxStartLine: 8 * 1024, MaxHeaderBytes: 64 * 1024, MaxHeaders: 256);
-    private const int MaxResponseHeadBytes = 8 * 1024 + 64 * 1024 + 64;
+    internal static readonly HeadLimits ResponseLimits = new(MaxStartLine: 8 * 1024, MaxHeaderBytes: 64 * 1024, MaxHeaders: 256);
+    internal const int MaxResponseHeadBytes = 8 * 1024 + 64 * 1024 + 64;
 
     private enum ResponseIntake : byte
     {

@@ -30,6 +30,8 @@ internal sealed partial class Http1Connection
     [AsyncMethodBuilder(typeof(FastProxy.Async.PooledValueTaskMethodBuilder))]
     private async ValueTask LingerAsync()
     {
+        // An HTTP/2 stream has no socket of its own: the HTTP/2 connection closes the client's.
+        if (_streamMode) return;
         _sendDrained = false;
         // The send loop completes the pipe's reader once it has handed everything to the socket. OnReaderCompleted is
         // deprecated for PipeWriter in general, but Pipe (which the socket connection wraps) still raises it, and it

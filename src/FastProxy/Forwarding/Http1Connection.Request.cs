@@ -236,7 +236,7 @@ internal sealed partial class Http1Connection
     /// The bytes of <paramref name="buffer"/> (up to <paramref name="limit"/>) as one span: the first segment itself
     /// when it holds them all (almost always), else a copy in a pooled array that grows as more bytes arrive.
     /// </summary>
-    private static ReadOnlySpan<byte> GetContiguous(in ReadOnlySequence<byte> buffer, ref byte[]? scratch, ref int scratchLength, int limit)
+    internal static ReadOnlySpan<byte> GetContiguous(in ReadOnlySequence<byte> buffer, ref byte[]? scratch, ref int scratchLength, int limit)
     {
         if (scratch is null && buffer.IsSingleSegment) return buffer.FirstSpan;
         int wanted = (int)Math.Min(buffer.Length, limit);

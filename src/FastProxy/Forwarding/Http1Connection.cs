@@ -8,6 +8,7 @@ using FastProxy.Balancing;
 using FastProxy.Diagnostics;
 using FastProxy.Hosting;
 using FastProxy.Http1;
+using FastProxy.Http2.Frames;
 using FastProxy.Transport;
 using Pipelines.Sockets.Unofficial;
 
@@ -87,6 +88,38 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     {
         try
         {
+            // h2c with prior knowledge (RFC 9113 §3.3): told from HTTP/1.1 by the connection's first bytes, once per
+            // connection and before any request head is parsed, so the HTTP/1.1 path pays nothing per request.
+            if (!_streamMode && Runtime.Tls is null)
+            {
+                _clientDeadline.Arm(_input, Runtime.IdleTimeoutMs);
+                _idle = true; // a connection that has sent nothing yet closes at once when draining
+                PrefaceMatch match;
+                while (true)
+                {
+                    var first = await _input.ReadAsync();
+                    if (first.IsCanceled) return;
+                    if (!first.Buffer.IsEmpty) _idle = false;
+                    match = Http2Preface.Match(first.Buffer);
+                    if (match == PrefaceMatch.NeedMore && !first.IsCompleted)
+                    {
+                        // "P", "PR", ...: a POST/PUT/PATCH or the preface; header_timeout bounds the wait like any head.
+                        if (!first.Buffer.IsEmpty) _clientDeadline.Arm(_input, Runtime.HeaderTimeoutMs);
+                        _input.AdvanceTo(first.Buffer.Start, first.Buffer.End);
+                        continue;
+                    }
+                    // Nothing consumed or examined: the request loop's first read returns these bytes at once.
+                    _input.AdvanceTo(first.Buffer.Start);
+                    break;
+                }
+                _clientDeadline.Disarm();
+                if (match == PrefaceMatch.Match)
+                {
+                    await ServeHttp2Async();
+                    return;
+                }
+            }
+
             while (true)
             {
                 // The request head. The read loop is here, not in a helper: a connection waiting for its next
@@ -181,6 +214,15 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         ReleaseResponseScratch();
         _services.Heartbeat.Unregister(_heartbeatSlot);
         _heartbeatSlot = -1;
+        if (_streamMode)
+        {
+            // An HTTP/2 stream's pipes: completing them tells the stream's side the exchange is over. The client
+            // connection (and its count against max_connections) belongs to the HTTP/2 connection.
+            try { _input.Complete(); } catch { /* already completed */ }
+            try { _output.Complete(); } catch { /* already completed */ }
+            _services.ConnectionPool.Return(this);
+            return;
+        }
         // No transport when a TLS handshake failed: the socket is closed already.
         if (_transport is { } transport)
         {
@@ -206,6 +248,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _idle = false;
         _drainClose = false;
         _tunnelled = false;
+        _streamMode = false;
+        _http2 = null;
         _clientDeadline.Disarm();
         _upstreamDeadline.Disarm();
         _request.Reset();
@@ -218,6 +262,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _clientDeadline.Check(nowMs);
         _upstreamDeadline.Check(nowMs);
         if (_tunnelled) CheckTunnelIdle(nowMs);
+        if (_http2 is { } http2 && _services is { Draining: true }) http2.OnDraining();
         if (_idle && _services is { Draining: true } && !_drainClose)
         {
             _drainClose = true;
@@ -247,7 +292,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     /// A read deadline, fired by the heartbeat: it cancels the pending read of one pipe, and the reader sees
     /// <see cref="ReadResult.IsCanceled"/> with <see cref="TimedOut"/> set. Arming is two writes, no allocation.
     /// </summary>
-    private sealed class Deadline
+    internal sealed class Deadline
     {
         private long _dueMs = long.MaxValue;
         private PipeReader? _reader;

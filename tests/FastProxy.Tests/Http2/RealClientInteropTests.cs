@@ -8,7 +8,7 @@ namespace FastProxy.Tests.Http2;
 /// prefaces, SETTINGS, PRIORITY, HEADERS (their HPACK encoders, Huffman and dynamic table), DATA and
 /// WINDOW_UPDATEs go through our reader and decoder; our SETTINGS, ACKs, HEADERS (our encoder) and DATA (split by
 /// the clients' windows) go through theirs, and any mistake on either side fails the exchange.
-/// This tests the wire library; the proxy itself does not serve HTTP/2 yet.
+/// This tests the wire library alone; the proxy serving h2c is tested in ProxyH2cTests.
 /// </summary>
 public sealed class RealClientInteropTests
 {

@@ -1,0 +1,54 @@
+using System.IO.Pipelines;
+using FastProxy.Hosting;
+using FastProxy.Transport;
+
+namespace FastProxy.Forwarding;
+
+internal sealed partial class Http1Connection
+{
+    /// <summary>
+    /// This instance serves one HTTP/2 stream, not a socket: its input is the stream's request converted to
+    /// HTTP/1.1, its output the HTTP/1.1 response that <see cref="Http2Connection"/> converts back to frames.
+    /// </summary>
+    private bool _streamMode;
+
+    /// <summary>The HTTP/2 connection this client connection turned into (prior-knowledge preface), while it runs.</summary>
+    private Http2Connection? _http2;
+
+    /// <summary>
+    /// Serves one HTTP/2 stream as an HTTP/1.1 exchange over in-memory pipes: the same request parser (its limits and
+    /// strictness), routes, respond routes, balancers, retries, upstream pools, limits and timeouts as a client
+    /// connection. The client connection (socket, max_connections slot) is the HTTP/2 connection's.
+    /// </summary>
+    public void StartStream(PipeReader input, PipeWriter output, Listener listener, ProxyServices services, ReadOnlySpan<byte> clientAddress, ulong clientHash)
+    {
+        _streamMode = true;
+        _listener = listener;
+        _services = services;
+        clientAddress.CopyTo(_clientAddress);
+        _clientAddressLength = clientAddress.Length;
+        _clientHash = clientHash;
+        _input = input;
+        _output = output;
+        _heartbeatSlot = services.Heartbeat.Register(this);
+        _ = RunAsync();
+    }
+
+    /// <summary>The client sent the HTTP/2 connection preface: this connection speaks HTTP/2 until it closes.</summary>
+    private async ValueTask ServeHttp2Async()
+    {
+        _idle = false;
+        var http2 = new Http2Connection(_input, _output, _listener, _services, ClientAddress, _clientHash, _clientDeadline);
+        _http2 = http2;
+        try
+        {
+            await http2.RunAsync();
+        }
+        finally
+        {
+            _http2 = null;
+        }
+        // The last frames (a GOAWAY) must reach the client before the close: finish the output, drop late input.
+        await LingerAsync();
+    }
+}

@@ -1,0 +1,377 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using FastProxy.Http1;
+using FastProxy.Http2.Frames;
+using FastProxy.Http2.HPack;
+
+namespace FastProxy.Forwarding;
+
+internal sealed partial class Http2Connection
+{
+    private enum Sent : byte
+    {
+        /// <summary>The frame went out.</summary>
+        Ok,
+        /// <summary>The stream was reset or the connection is closing: stop.</summary>
+        Stopped,
+    }
+
+    /// <summary>
+    /// One stream's response, from the HTTP/1.1 bytes its exchange writes to HEADERS and DATA frames. 1xx heads are
+    /// dropped; connection-specific fields are removed (§8.2.2) and names lowercased; the body is unframed
+    /// (Content-Length, chunked, or up to the close) and sent as the client's windows allow, reading the pipe no
+    /// faster than that.
+    /// </summary>
+    private async Task PumpAsync(Http2Stream stream)
+    {
+        var reader = stream.Response.Reader;
+        var head = new ResponseHead();
+        byte[]? scratch = null;
+        int scratchLength = 0;
+        bool ended = false;
+        try
+        {
+            // 1. The final response head.
+            ReadResult result;
+            ReadOnlySequence<byte> buffer;
+            while (true)
+            {
+                head.Reset();
+                ParseStatus status;
+                while (true)
+                {
+                    result = await reader.ReadAsync();
+                    buffer = result.Buffer;
+                    if (stream.Aborted) return;
+                    status = buffer.IsEmpty ? ParseStatus.NeedMore
+                        : ResponseParser.Parse(Http1Connection.GetContiguous(buffer, ref scratch, ref scratchLength, Http1Connection.MaxResponseHeadBytes),
+                            head, Http1Connection.ResponseLimits);
+                    if (status != ParseStatus.NeedMore || result.IsCompleted) break;
+                    reader.AdvanceTo(buffer.Start, buffer.End);
+                }
+                if (status != ParseStatus.Complete)
+                {
+                    // The exchange ended without an answer (the client's request failed on its side): nothing to convert.
+                    await ResetFromPumpAsync(stream, Http2ErrorCode.InternalError);
+                    return;
+                }
+                if (head.StatusCode >= 200) break;
+                // 1xx: HTTP/2 could carry it as an extra HEADERS, but nothing here asks for one (no Expect is forwarded).
+                reader.AdvanceTo(buffer.GetPosition(head.HeadLength));
+                ReturnScratch(ref scratch, ref scratchLength);
+            }
+
+            var kind = head.GetBodyKind(stream.Method);
+            bool endOnHeaders = kind == BodyKind.None;
+            if (await SendHeadersAsync(stream, head, buffer, scratch, scratchLength, endOnHeaders) != Sent.Ok) return;
+            reader.AdvanceTo(buffer.GetPosition(head.HeadLength));
+            ReturnScratch(ref scratch, ref scratchLength);
+            if (endOnHeaders)
+            {
+                ended = true;
+                return;
+            }
+
+            // 2. The body.
+            long remaining = kind == BodyKind.ContentLength ? head.ContentLength : long.MaxValue;
+            if (kind == BodyKind.Chunked) stream.Chunks = new ChunkedDecoder(maxBody: 0, maxTrailerBytes: Http1Connection.ResponseLimits.MaxHeaderBytes);
+            while (true)
+            {
+                result = await reader.ReadAsync();
+                buffer = result.Buffer;
+                if (stream.Aborted || result.IsCanceled) return;
+                if (kind == BodyKind.ContentLength)
+                {
+                    if (!buffer.IsEmpty)
+                    {
+                        var data = buffer.Slice(0, Math.Min(buffer.Length, remaining));
+                        var (sent, taken) = await SendDataAsync(stream, data, endStream: data.Length == remaining);
+                        if (sent != Sent.Ok) return;
+                        remaining -= taken;
+                        reader.AdvanceTo(buffer.GetPosition(taken));
+                        if (remaining == 0)
+                        {
+                            ended = true;
+                            return;
+                        }
+                        continue;
+                    }
+                }
+                else if (kind == BodyKind.Chunked)
+                {
+                    // Data runs go out as DATA; framing (sizes, CRLFs, the last chunk, trailers) is consumed.
+                    var (sent, taken, done) = await SendChunkedAsync(stream, buffer);
+                    if (sent != Sent.Ok) return;
+                    reader.AdvanceTo(buffer.GetPosition(taken), buffer.End);
+                    if (done)
+                    {
+                        if (await SendDataAsync(stream, ReadOnlySequence<byte>.Empty, endStream: true) is not (Sent.Ok, _)) return;
+                        ended = true;
+                        return;
+                    }
+                    if (result.IsCompleted)
+                    {
+                        await ResetFromPumpAsync(stream, Http2ErrorCode.InternalError);
+                        return;
+                    }
+                    continue;
+                }
+                else
+                {
+                    // Until the exchange closes.
+                    if (!buffer.IsEmpty)
+                    {
+                        var (sent, taken) = await SendDataAsync(stream, buffer, endStream: false);
+                        if (sent != Sent.Ok) return;
+                        reader.AdvanceTo(buffer.GetPosition(taken));
+                        continue;
+                    }
+                    if (result.IsCompleted)
+                    {
+                        if (await SendDataAsync(stream, ReadOnlySequence<byte>.Empty, endStream: true) is not (Sent.Ok, _)) return;
+                        ended = true;
+                        return;
+                    }
+                }
+                if (result.IsCompleted)
+                {
+                    // Cut short (the upstream failed mid-body): the client must see an incomplete response, not a short one.
+                    await ResetFromPumpAsync(stream, Http2ErrorCode.InternalError);
+                    return;
+                }
+                reader.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+        catch (Exception ex) when (IsConnectionError(ex))
+        {
+        }
+        finally
+        {
+            ReturnScratch(ref scratch, ref scratchLength);
+            try { await reader.CompleteAsync(); } catch { /* completed */ }
+            FinishStream(stream, ended);
+            Interlocked.Decrement(ref _runningPumps);
+        }
+    }
+
+    private static void ReturnScratch(ref byte[]? scratch, ref int length)
+    {
+        if (scratch is null) return;
+        ArrayPool<byte>.Shared.Return(scratch);
+        scratch = null;
+        length = 0;
+    }
+
+    /// <summary>The response is over (or failed): the stream leaves the table; a request still arriving is stopped (§8.1).</summary>
+    private void FinishStream(Http2Stream stream, bool ended)
+    {
+        bool reset = false;
+        lock (_sync)
+        {
+            if (stream.Aborted) return;
+            stream.Aborted = true;
+            RemoveLocked(stream);
+            lock (stream.Gate)
+            {
+                // §8.1: a response complete before its request may be followed by RST_STREAM NO_ERROR.
+                reset = ended && !stream.RequestEnded;
+                if (!stream.WriterCompleted)
+                {
+                    stream.WriterCompleted = true;
+                    stream.Request.Writer.Complete();
+                }
+            }
+        }
+        if (reset) _ = SendRstAsync(stream.Id, Http2ErrorCode.NoError);
+    }
+
+    private async Task ResetFromPumpAsync(Http2Stream stream, Http2ErrorCode code)
+    {
+        lock (_sync)
+        {
+            if (stream.Aborted) return;
+            stream.Aborted = true;
+            RemoveLocked(stream);
+        }
+        await SendRstAsync(stream.Id, code);
+    }
+
+    private async Task SendRstAsync(int id, Http2ErrorCode code)
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (_closing) return;
+            Http2FrameWriter.WriteRstStream(_output, id, code);
+            await _output.FlushAsync();
+        }
+        catch (Exception ex) when (IsConnectionError(ex))
+        {
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>HEADERS (+ CONTINUATION) for the response head: :status and the fields, under the write lock (HPACK order).</summary>
+    private async ValueTask<Sent> SendHeadersAsync(Http2Stream stream, ResponseHead head, ReadOnlySequence<byte> buffer, byte[]? scratch, int scratchLength,
+        bool endStream)
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (_closing || stream.Aborted) return Sent.Stopped;
+            if (!WriteHeaders(stream, head, buffer, scratch, scratchLength, endStream))
+            {
+                // Cannot happen with the block sized as it is; if it did, HPACK state moved on: the connection is lost.
+                _closing = true;
+                return Sent.Stopped;
+            }
+            lock (_sync) stream.State.OnSend(Http2FrameType.Headers, endStream);
+            if (endStream) FinishStream(stream, ended: true);
+            var flushed = await _output.FlushAsync();
+            return flushed.IsCompleted || flushed.IsCanceled ? Sent.Stopped : Sent.Ok;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Encodes and writes the response head's HEADERS frames (caller holds the write lock).</summary>
+    private bool WriteHeaders(Http2Stream stream, ResponseHead head, in ReadOnlySequence<byte> buffer, byte[]? scratch, int scratchLength, bool endStream)
+    {
+        ReadOnlySpan<byte> bytes = scratch is not null ? scratch.AsSpan(0, scratchLength) : buffer.FirstSpan;
+        long pendingTable = Interlocked.Exchange(ref _pendingPeerTableSize, -1);
+        if (pendingTable >= 0) _encoder.SetPeerMaxTableSize((uint)pendingTable);
+
+        // A literal costs at most a few octets more than the field's own bytes (Huffman is used only when shorter).
+        var block = ArrayPool<byte>.Shared.Rent(head.HeadLength + 64 + 16 * head.FieldCount);
+        try
+        {
+            Span<byte> name = stackalloc byte[256];
+            int written = 0;
+            if (!_encoder.BeginBlock(block, ref written)) return false;
+            Span<byte> status = stackalloc byte[3];
+            int code = head.StatusCode;
+            status[0] = (byte)('0' + code / 100);
+            status[1] = (byte)('0' + code / 10 % 10);
+            status[2] = (byte)('0' + code % 10);
+            if (!_encoder.TryEncode(":status"u8, status, HPackIndexing.Incremental, block, ref written)) return false;
+            foreach (ref readonly var field in head.Fields)
+            {
+                // §8.2.2: connection-specific fields do not exist in HTTP/2.
+                if (field.HopByHop || field.Known is KnownHeader.Connection or KnownHeader.KeepAlive or KnownHeader.TransferEncoding
+                    or KnownHeader.Upgrade or KnownHeader.Proxy or KnownHeader.TE) continue;
+                var raw = field.Name(bytes);
+                // HTTP/2 field names are lowercase (§8.2.1). A name over 256 octets is not worth a buffer: dropped.
+                if (raw.Length > name.Length || System.Text.Ascii.ToLower(raw, name, out int n) != OperationStatus.Done) continue;
+                var indexing = field.Known == KnownHeader.ContentLength ? HPackIndexing.Without : HPackIndexing.Incremental;
+                if (!_encoder.TryEncode(name[..n], field.Value(bytes), indexing, block, ref written)) return false;
+            }
+            Http2FrameWriter.WriteFieldBlock(_output, stream.Id, block.AsSpan(0, written), endStream, _peerMaxFrameSize);
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(block);
+        }
+    }
+
+    /// <summary>
+    /// Sends up to all of <paramref name="data"/> as DATA frames, each as large as the client's windows and frame
+    /// size allow, waiting for WINDOW_UPDATE when they are shut. Returns how much went out (all of it unless stopped).
+    /// </summary>
+    private async ValueTask<(Sent, long)> SendDataAsync(Http2Stream stream, ReadOnlySequence<byte> data, bool endStream)
+    {
+        long sent = 0;
+        do
+        {
+            long left = data.Length - sent;
+            int granted = 0;
+            if (left > 0)
+            {
+                granted = await ReserveAsync(stream, (int)Math.Min(left, _peerMaxFrameSize));
+                if (granted == 0) return (Sent.Stopped, sent);
+            }
+            bool last = endStream && sent + granted == data.Length;
+            await _writeLock.WaitAsync();
+            try
+            {
+                if (_closing || stream.Aborted) return (Sent.Stopped, sent);
+                Http2FrameWriter.WriteData(_output, stream.Id, data.Slice(sent, granted), last);
+                lock (_sync) stream.State.OnSend(Http2FrameType.Data, last);
+                // The stream stops counting against MAX_CONCURRENT_STREAMS before the client can see it end.
+                if (last) FinishStream(stream, ended: true);
+                var flushed = await _output.FlushAsync();
+                if (flushed.IsCompleted || flushed.IsCanceled) return (Sent.Stopped, sent);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+            sent += granted;
+        }
+        while (sent < data.Length);
+        return (Sent.Ok, sent);
+    }
+
+    /// <summary>Takes up to <paramref name="wanted"/> octets of both send windows; 0 when the stream stopped or the client let them stay shut too long.</summary>
+    private async ValueTask<int> ReserveAsync(Http2Stream stream, int wanted)
+    {
+        while (true)
+        {
+            lock (_sync)
+            {
+                if (stream.Aborted || _closing) return 0;
+                long available = Math.Min(stream.SendWindow.Available, _windows.Send.Available);
+                if (available > 0)
+                {
+                    int granted = stream.SendWindow.Take((int)Math.Min(available, wanted));
+                    _windows.Send.Take(granted);
+                    return granted;
+                }
+                stream.WaitingForWindow = true;
+            }
+            // A client that never opens its window again does not hold the stream (and its upstream connection) forever.
+            long timeoutMs = Runtime.IdleTimeoutMs;
+            if (!await stream.WindowSignal.WaitAsync(timeoutMs > 0 ? TimeSpan.FromMilliseconds(timeoutMs) : Timeout.InfiniteTimeSpan))
+            {
+                await ResetFromPumpAsync(stream, Http2ErrorCode.FlowControlError);
+                return 0;
+            }
+        }
+    }
+
+    private static ChunkedStep NextChunkStep(Http2Stream stream, in ReadOnlySequence<byte> rest, out int consumed)
+        => stream.Chunks.Next(rest.FirstSpan, out consumed);
+
+    /// <summary>
+    /// Runs the chunked decoder over <paramref name="buffer"/>, sending data runs as DATA within the windows.
+    /// Returns what was consumed and whether the last chunk (and trailers) ended the body.
+    /// </summary>
+    private async ValueTask<(Sent, long, bool)> SendChunkedAsync(Http2Stream stream, ReadOnlySequence<byte> buffer)
+    {
+        long consumedTotal = 0;
+        while (consumedTotal < buffer.Length)
+        {
+            var rest = buffer.Slice(consumedTotal);
+            var step = NextChunkStep(stream, rest, out int consumed);
+            if (step == ChunkedStep.Error)
+            {
+                await ResetFromPumpAsync(stream, Http2ErrorCode.InternalError);
+                return (Sent.Stopped, consumedTotal, false);
+            }
+            if (step == ChunkedStep.Data && consumed > 0)
+            {
+                var (sent, taken) = await SendDataAsync(stream, rest.Slice(0, consumed), endStream: false);
+                if (sent != Sent.Ok) return (Sent.Stopped, consumedTotal, false);
+            }
+            consumedTotal += consumed;
+            if (step == ChunkedStep.Done) return (Sent.Ok, consumedTotal, true);
+            if (consumed == 0) break;
+        }
+        return (Sent.Ok, consumedTotal, false);
+    }
+}

@@ -1,0 +1,705 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using FastProxy.Diagnostics;
+using FastProxy.Hosting;
+using FastProxy.Http2.Frames;
+using FastProxy.Http2.HPack;
+using FastProxy.Http2.Messages;
+using FastProxy.Http2.Streams;
+using FastProxy.Transport;
+
+namespace FastProxy.Forwarding;
+
+/// <summary>
+/// A client connection that opened with the HTTP/2 preface (h2c with prior knowledge, RFC 9113 §3.3), served as
+/// HTTP/2: one read loop applies the frames (SETTINGS and ACK, PING, WINDOW_UPDATE, RST_STREAM, GOAWAY, PRIORITY
+/// ignored, HEADERS + CONTINUATION through one HPACK decoder, DATA under flow control), and each request stream runs
+/// as an HTTP/1.1 exchange on a stream-mode <see cref="Http1Connection"/> over in-memory pipes (see
+/// <see cref="Http2Stream"/>), so routing, respond routes, balancing, retries, upstream pools and limits are the
+/// HTTP/1.1 path's own. Each stream's response is converted back by its pump task (<see cref="Http2Connection"/>.Pump):
+/// HEADERS, then DATA as the client's stream and connection windows allow; the response pipe is read only as fast as
+/// the windows open, so a slow client holds back the upstream read instead of growing a buffer.
+/// Frames go out under one write lock (HPACK's dynamic table requires header blocks in the order they are encoded).
+/// </summary>
+internal sealed partial class Http2Connection
+{
+    public const int MaxConcurrentStreams = 100;
+
+    /// <summary>Streams the client may cancel (RST_STREAM on a stream still in progress) per second: the rapid-reset bound.</summary>
+    public const int MaxResetsPerSecond = 200;
+
+    /// <summary>SETTINGS_MAX_HEADER_LIST_SIZE, and the HPACK decoder's limit on a decoded list (the HPACK bomb defence).</summary>
+    public const int MaxHeaderListSize = 64 * 1024;
+
+    /// <summary>Our stream windows stay at the default; the connection window is raised so several uploads can proceed at once.</summary>
+    private const int StreamReceiveWindow = Http2Limits.DefaultInitialWindowSize;
+    private const int ConnectionReceiveWindow = 1024 * 1024;
+
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly Listener _listener;
+    private readonly ProxyServices _services;
+    private readonly byte[] _clientAddress;
+    private readonly ulong _clientHash;
+    private readonly Http1Connection.Deadline _idleDeadline;
+
+    private readonly Http2FrameReader _frames = new();
+    private readonly HPackDecoder _decoder = new(Http2Limits.DefaultHeaderTableSize, MaxHeaderListSize);
+    private readonly HPackEncoder _encoder = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    /// <summary>Control frames the read loop owes, sent once per read (under the write lock).</summary>
+    private readonly ArrayBufferWriter<byte> _control = new(512);
+
+    /// <summary>Guards the stream table and the send windows.</summary>
+    private readonly object _sync = new();
+    private readonly Dictionary<int, Http2Stream> _streams = [];
+    private Http2FlowWindowsConnection _windows;
+    private volatile int _peerMaxFrameSize = Http2Limits.DefaultMaxFrameSize;
+    /// <summary>SETTINGS_HEADER_TABLE_SIZE from the peer, applied to the encoder at the next header block (-1: none pending).</summary>
+    private long _pendingPeerTableSize = -1;
+    private int _peerInitialWindow = Http2Limits.DefaultInitialWindowSize;
+
+    /// <summary>The highest stream id the client opened: GOAWAY's last stream id.</summary>
+    private int _lastStreamId;
+    private volatile bool _goAwaySent;
+    private volatile bool _peerGoAway;
+    private volatile bool _draining;
+    private volatile bool _closing;
+    private int _runningPumps;
+    private long _resetWindowStartMs;
+    private int _resetsInWindow;
+
+    // The field block being decoded (HEADERS then CONTINUATIONs): its stream (null: decoded only to keep HPACK in step).
+    private Http2Stream? _blockStream;
+    private bool _blockEndStream;
+
+    public Http2Connection(PipeReader input, PipeWriter output, Listener listener, ProxyServices services,
+        ReadOnlySpan<byte> clientAddress, ulong clientHash, Http1Connection.Deadline idleDeadline)
+    {
+        _input = input;
+        _output = output;
+        _listener = listener;
+        _services = services;
+        _clientAddress = clientAddress.ToArray();
+        _clientHash = clientHash;
+        _idleDeadline = idleDeadline;
+        _windows = new Http2FlowWindowsConnection(Http2Limits.DefaultInitialWindowSize, ConnectionReceiveWindow);
+    }
+
+    private ListenerRuntime Runtime => ((Http1Dispatcher)_listener.Dispatcher).Runtime;
+
+    /// <summary>The host is draining (SIGTERM): GOAWAY, finish the streams in flight, close.</summary>
+    public void OnDraining()
+    {
+        if (_draining) return;
+        _draining = true;
+        _input.CancelPendingRead();
+    }
+
+    public async ValueTask RunAsync()
+    {
+        // Our SETTINGS first (§3.4), and a larger connection window.
+        Http2FrameWriter.WriteSettings(_control,
+        [
+            new(Http2SettingsParameter.MaxConcurrentStreams, MaxConcurrentStreams),
+            new(Http2SettingsParameter.InitialWindowSize, StreamReceiveWindow),
+            new(Http2SettingsParameter.MaxFrameSize, Http2Limits.DefaultMaxFrameSize),
+            new(Http2SettingsParameter.MaxHeaderListSize, MaxHeaderListSize),
+        ]);
+        Http2FrameWriter.WriteWindowUpdate(_control, 0, ConnectionReceiveWindow - Http2Limits.DefaultInitialWindowSize);
+        bool prefaceDone = false;
+        bool settingsSeen = false;
+        try
+        {
+            if (!await FlushControlAsync()) return;
+            while (true)
+            {
+                if (StreamCount == 0) _idleDeadline.Arm(_input, Runtime.IdleTimeoutMs);
+                else _idleDeadline.Disarm();
+                var result = await _input.ReadAsync();
+                var buffer = result.Buffer;
+                if (result.IsCanceled)
+                {
+                    if (_idleDeadline.TimedOut && StreamCount == 0) _draining = true;
+                    if (_draining && !_goAwaySent)
+                    {
+                        Http2FrameWriter.WriteGoAway(_control, _lastStreamId, Http2ErrorCode.NoError);
+                        _goAwaySent = true;
+                    }
+                }
+                if (!prefaceDone)
+                {
+                    // Matched by Http1Connection already; it consumed nothing.
+                    if (buffer.Length < Http2Preface.Length)
+                    {
+                        if (result.IsCompleted) return;
+                        _input.AdvanceTo(buffer.Start, buffer.End);
+                        continue;
+                    }
+                    buffer = buffer.Slice(Http2Preface.Length);
+                    prefaceDone = true;
+                }
+
+                Http2ErrorCode failure = Http2ErrorCode.NoError;
+                Http2ReadStatus status;
+                while ((status = _frames.TryRead(ref buffer, out Http2Frame frame, out Http2FrameError error)) != Http2ReadStatus.NeedMore)
+                {
+                    if (status == Http2ReadStatus.Error)
+                    {
+                        if (error.IsConnectionError)
+                        {
+                            failure = error.Code;
+                            Log.Http2ConnectionError(_listener.Name, error.Code.ToString(), error.Reason.ToString());
+                            break;
+                        }
+                        ResetStream(error.StreamId, error.Code);
+                        continue;
+                    }
+                    if (!settingsSeen)
+                    {
+                        // §3.4: the preface is followed by SETTINGS.
+                        if (frame.Type != Http2FrameType.Settings || frame.IsAck)
+                        {
+                            failure = Http2ErrorCode.ProtocolError;
+                            break;
+                        }
+                        settingsSeen = true;
+                    }
+                    failure = OnFrame(ref frame);
+                    if (failure != Http2ErrorCode.NoError)
+                    {
+                        Log.Http2ConnectionError(_listener.Name, failure.ToString(), frame.Type.ToString());
+                        break;
+                    }
+                }
+                _input.AdvanceTo(buffer.Start, buffer.End);
+                if (failure != Http2ErrorCode.NoError)
+                {
+                    // §5.4.1: GOAWAY with the last stream we may have processed, then close.
+                    Http2FrameWriter.WriteGoAway(_control, _lastStreamId, failure);
+                    _goAwaySent = true;
+                    await FlushControlAsync();
+                    return;
+                }
+                if (!await FlushControlAsync()) return;
+                if (result.IsCompleted) return;
+                if ((_goAwaySent || _peerGoAway) && StreamCount == 0) return;
+            }
+        }
+        finally
+        {
+            await ShutdownAsync();
+        }
+    }
+
+    private int StreamCount
+    {
+        get
+        {
+            lock (_sync) return _streams.Count;
+        }
+    }
+
+    /// <summary>One frame. Returns a connection error code, or NoError.</summary>
+    private Http2ErrorCode OnFrame(ref Http2Frame frame)
+    {
+        if (frame.IsExtension) return Http2ErrorCode.NoError; // §5.5: unknown types are ignored
+        switch (frame.Type)
+        {
+            case Http2FrameType.Settings:
+                return frame.IsAck ? Http2ErrorCode.NoError : OnSettings(in frame);
+            case Http2FrameType.Ping:
+                if (!frame.IsAck) Http2FrameWriter.WritePing(_control, frame.PingData, ack: true);
+                return Http2ErrorCode.NoError;
+            case Http2FrameType.GoAway:
+                // The client will open no more streams; those in flight finish.
+                _peerGoAway = true;
+                return Http2ErrorCode.NoError;
+            case Http2FrameType.WindowUpdate:
+                return OnWindowUpdate(in frame);
+            case Http2FrameType.Priority:
+                // Deprecated (§5.3.2): streams are served in no particular order. An idle stream stays idle.
+                return Http2ErrorCode.NoError;
+            case Http2FrameType.PushPromise:
+                return Http2ErrorCode.ProtocolError; // §8.4: a client cannot push
+            case Http2FrameType.RstStream:
+                return OnRstStream(in frame);
+            case Http2FrameType.Headers:
+                return OnHeaders(ref frame);
+            case Http2FrameType.Continuation:
+                return DecodeBlock(ref frame);
+            case Http2FrameType.Data:
+                return OnData(in frame);
+            default:
+                return Http2ErrorCode.NoError;
+        }
+    }
+
+    private Http2ErrorCode OnSettings(in Http2Frame frame)
+    {
+        foreach (var setting in new Http2SettingsEnumerator(frame.Payload))
+        {
+            switch (setting.Parameter)
+            {
+                case Http2SettingsParameter.InitialWindowSize:
+                {
+                    int size = (int)setting.Value;
+                    lock (_sync)
+                    {
+                        // §6.9.2: open streams' windows move by the difference, possibly below zero.
+                        long delta = (long)size - _peerInitialWindow;
+                        foreach (var stream in _streams.Values)
+                        {
+                            if (!stream.SendWindow.TryAdjust(delta)) return Http2ErrorCode.FlowControlError;
+                        }
+                        _peerInitialWindow = size;
+                        WakeAllLocked();
+                    }
+                    break;
+                }
+                case Http2SettingsParameter.MaxFrameSize:
+                    _peerMaxFrameSize = (int)setting.Value;
+                    break;
+                case Http2SettingsParameter.HeaderTableSize:
+                    Volatile.Write(ref _pendingPeerTableSize, setting.Value);
+                    break;
+            }
+        }
+        Http2FrameWriter.WriteSettingsAck(_control);
+        return Http2ErrorCode.NoError;
+    }
+
+    private Http2ErrorCode OnWindowUpdate(in Http2Frame frame)
+    {
+        lock (_sync)
+        {
+            if (frame.StreamId == 0)
+            {
+                if (!_windows.Send.TryIncrease(frame.WindowIncrement)) return Http2ErrorCode.FlowControlError;
+                WakeAllLocked();
+                return Http2ErrorCode.NoError;
+            }
+            if (!_streams.TryGetValue(frame.StreamId, out var stream))
+            {
+                // Closed (ignored, §5.1) or idle (§5.1: PROTOCOL_ERROR).
+                return frame.StreamId > _lastStreamId ? Http2ErrorCode.ProtocolError : Http2ErrorCode.NoError;
+            }
+            if (!stream.SendWindow.TryIncrease(frame.WindowIncrement))
+            {
+                ResetStreamLocked(stream, Http2ErrorCode.FlowControlError);
+                return Http2ErrorCode.NoError;
+            }
+            WakeLocked(stream);
+            return Http2ErrorCode.NoError;
+        }
+    }
+
+    private Http2ErrorCode OnRstStream(in Http2Frame frame)
+    {
+        lock (_sync)
+        {
+            if (!_streams.TryGetValue(frame.StreamId, out var stream))
+            {
+                return frame.StreamId > _lastStreamId ? Http2ErrorCode.ProtocolError : Http2ErrorCode.NoError;
+            }
+            stream.State.OnReceive(Http2FrameType.RstStream, endStream: false);
+            AbortLocked(stream);
+        }
+        // Rapid reset (CVE-2023-44487): opening and cancelling streams costs the client two frames and us a routed,
+        // possibly forwarded request each time, and MAX_CONCURRENT_STREAMS never binds. Cancelling is normal; more
+        // than MaxResetsPerSecond streams cancelled in a second is not.
+        long now = Heartbeat.NowMs;
+        if (now - _resetWindowStartMs >= 1000)
+        {
+            _resetWindowStartMs = now;
+            _resetsInWindow = 0;
+        }
+        if (++_resetsInWindow > MaxResetsPerSecond) return Http2ErrorCode.EnhanceYourCalm;
+        return Http2ErrorCode.NoError;
+    }
+
+    private Http2ErrorCode OnHeaders(ref Http2Frame frame)
+    {
+        int id = frame.StreamId;
+        if ((id & 1) == 0) return Http2ErrorCode.ProtocolError; // §5.1.1: clients open odd streams
+        Http2Stream? target = null;
+        lock (_sync)
+        {
+            if (_streams.TryGetValue(id, out var existing))
+            {
+                // A second field block on an open stream: trailers, which must end the stream (§8.1).
+                var verdict = existing.State.OnReceive(Http2FrameType.Headers, frame.EndStream);
+                if (verdict.Action == Http2StreamAction.ConnectionError) return verdict.Code;
+                if (verdict.Action == Http2StreamAction.StreamError || !frame.EndStream)
+                {
+                    ResetStreamLocked(existing, verdict.Action == Http2StreamAction.StreamError ? verdict.Code : Http2ErrorCode.ProtocolError);
+                }
+                else
+                {
+                    existing.InTrailers = true;
+                    target = existing;
+                }
+            }
+            else if (id <= _lastStreamId)
+            {
+                return Http2ErrorCode.StreamClosed; // §5.1: HEADERS on a closed stream
+            }
+            else if (_goAwaySent)
+            {
+                // §6.8: streams opened after our GOAWAY are ignored (their block is still decoded: HPACK state).
+            }
+            else if (_streams.Count >= MaxConcurrentStreams)
+            {
+                // §5.1.2: over SETTINGS_MAX_CONCURRENT_STREAMS; the client may retry it.
+                _lastStreamId = id;
+                Http2FrameWriter.WriteRstStream(_control, id, Http2ErrorCode.RefusedStream);
+            }
+            else
+            {
+                _lastStreamId = id;
+                var stream = new Http2Stream(id, _peerInitialWindow, StreamReceiveWindow);
+                stream.State.OnReceive(Http2FrameType.Headers, frame.EndStream);
+                _streams.Add(id, stream);
+                target = stream;
+            }
+        }
+        _blockStream = target;
+        _blockEndStream = frame.EndStream;
+        return DecodeBlock(ref frame);
+    }
+
+    private struct FieldSink : IHPackHeaderHandler
+    {
+        public Http2Stream? Stream;
+
+        public readonly void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, bool neverIndexed) => Stream?.OnField(name, value);
+    }
+
+    private Http2ErrorCode DecodeBlock(ref Http2Frame frame)
+    {
+        var sink = new FieldSink { Stream = _blockStream };
+        // Any HPACK error (including the header list limit) leaves the dynamic table untrustworthy: connection error (§4.3).
+        if (_decoder.Decode(frame.Payload, frame.EndHeaders, ref sink) != HPackError.None) return Http2ErrorCode.CompressionError;
+        if (!frame.EndHeaders) return Http2ErrorCode.NoError;
+        var stream = _blockStream;
+        _blockStream = null;
+        if (stream is null || stream.Aborted) return Http2ErrorCode.NoError;
+
+        if (stream.InTrailers)
+        {
+            if (stream.Validator.Error != Http2FieldError.None)
+            {
+                ResetStream(stream, Http2ErrorCode.ProtocolError);
+                return Http2ErrorCode.NoError;
+            }
+            EndRequest(stream);
+            return Http2ErrorCode.NoError;
+        }
+
+        if (!stream.WriteHead(_blockEndStream))
+        {
+            // §8.1.1: malformed: a stream error, never forwarded.
+            Log.Http2StreamRefused(_listener.Name, stream.Id, stream.Validator.Error.ToString());
+            ResetStream(stream, Http2ErrorCode.ProtocolError);
+            return Http2ErrorCode.NoError;
+        }
+        stream.Started = true;
+        Interlocked.Increment(ref _runningPumps);
+        _ = PumpAsync(stream);
+        var exchange = _services.ConnectionPool.Get();
+        exchange.StartStream(stream.Request.Reader, stream.Response.Writer, _listener, _services, _clientAddress, _clientHash);
+        if (_blockEndStream) EndRequest(stream);
+        else FlushRequest(stream, 0);
+        return Http2ErrorCode.NoError;
+    }
+
+    private Http2ErrorCode OnData(in Http2Frame frame)
+    {
+        // The connection window counts every DATA frame, whatever its stream (§6.9); credit comes back at once,
+        // since each stream's own window bounds what it may hold.
+        if (!_windows.Receive.TryReceive(frame.Length)) return Http2ErrorCode.FlowControlError;
+        int credit = _windows.Receive.Release(frame.Length);
+        if (credit > 0) Http2FrameWriter.WriteWindowUpdate(_control, 0, credit);
+
+        Http2Stream? stream;
+        lock (_sync)
+        {
+            if (!_streams.TryGetValue(frame.StreamId, out stream))
+            {
+                // Idle: PROTOCOL_ERROR. Closed (answered, or reset by either side): dropped.
+                return frame.StreamId > _lastStreamId ? Http2ErrorCode.ProtocolError : Http2ErrorCode.NoError;
+            }
+            var verdict = stream.State.OnReceive(Http2FrameType.Data, frame.EndStream);
+            if (verdict.Action == Http2StreamAction.ConnectionError) return verdict.Code;
+            if (verdict.Action == Http2StreamAction.Ignore) return Http2ErrorCode.NoError;
+            if (verdict.Action == Http2StreamAction.StreamError)
+            {
+                ResetStreamLocked(stream, verdict.Code);
+                return Http2ErrorCode.NoError;
+            }
+        }
+        bool ok;
+        lock (stream.Gate)
+        {
+            if (stream.WriterCompleted) return Http2ErrorCode.NoError;
+            if (!stream.ReceiveWindow.TryReceive(frame.Length))
+            {
+                ok = false;
+            }
+            else
+            {
+                ok = stream.WriteData(frame.Payload);
+            }
+        }
+        if (!ok)
+        {
+            ResetStream(stream, stream.Received > stream.DeclaredLength && stream.DeclaredLength >= 0 ? Http2ErrorCode.ProtocolError : Http2ErrorCode.FlowControlError);
+            return Http2ErrorCode.NoError;
+        }
+        if (frame.EndStream) EndRequest(stream);
+        else FlushRequest(stream, frame.Length);
+        return Http2ErrorCode.NoError;
+    }
+
+    /// <summary>END_STREAM: the last chunk, flush, and complete the request pipe once the exchange has taken it all.</summary>
+    private void EndRequest(Http2Stream stream)
+    {
+        bool ok;
+        lock (stream.Gate)
+        {
+            stream.RequestEnded = true;
+            // The response may have finished first and closed the request side (§8.1): nothing more to pass on.
+            if (stream.WriterCompleted) return;
+            ok = stream.WriteEnd();
+            stream.CompleteAfterFlush = true;
+        }
+        if (!ok)
+        {
+            ResetStream(stream, Http2ErrorCode.ProtocolError);
+            return;
+        }
+        FlushRequest(stream, 0);
+    }
+
+    /// <summary>
+    /// Hands written request bytes to the exchange. Stream credit (WINDOW_UPDATE) goes back only once the pipe has
+    /// room again, so a slow upstream holds back the client's upload instead of growing the pipe.
+    /// </summary>
+    private void FlushRequest(Http2Stream stream, int consumed)
+    {
+        ValueTask<FlushResult> flush;
+        lock (stream.Gate)
+        {
+            stream.OwedCredit += consumed;
+            if (stream.Flushing || stream.WriterCompleted) return;
+            flush = stream.Request.Writer.FlushAsync();
+            if (!flush.IsCompleted)
+            {
+                stream.Flushing = true;
+                _ = FlushLoopAsync(stream, flush);
+                return;
+            }
+        }
+        AfterFlush(stream, flush.IsCompletedSuccessfully && !flush.Result.IsCompleted, inline: true);
+    }
+
+    private async Task FlushLoopAsync(Http2Stream stream, ValueTask<FlushResult> flush)
+    {
+        while (true)
+        {
+            bool open;
+            try
+            {
+                open = !(await flush).IsCompleted;
+            }
+            catch (Exception)
+            {
+                open = false;
+            }
+            lock (stream.Gate)
+            {
+                if (!open || stream.WriterCompleted)
+                {
+                    stream.Flushing = false;
+                    break;
+                }
+                if (stream.OwedCredit > 0 && !stream.RequestEnded)
+                {
+                    // More DATA arrived while we waited: push it too before giving credit.
+                    flush = stream.Request.Writer.FlushAsync();
+                    if (!flush.IsCompleted) continue;
+                }
+                stream.Flushing = false;
+            }
+            AfterFlush(stream, open, inline: false);
+            return;
+        }
+        AfterFlush(stream, open: false, inline: false);
+    }
+
+    private void AfterFlush(Http2Stream stream, bool open, bool inline)
+    {
+        int credit = 0;
+        lock (stream.Gate)
+        {
+            if (stream.CompleteAfterFlush || !open)
+            {
+                if (!stream.WriterCompleted)
+                {
+                    stream.WriterCompleted = true;
+                    stream.Request.Writer.Complete();
+                }
+            }
+            else if (stream.OwedCredit > 0)
+            {
+                credit = stream.ReceiveWindow.Release(stream.OwedCredit);
+                stream.OwedCredit = 0;
+            }
+        }
+        if (credit <= 0) return;
+        if (inline) Http2FrameWriter.WriteWindowUpdate(_control, stream.Id, credit);
+        else _ = SendWindowUpdateAsync(stream, credit);
+    }
+
+    private async Task SendWindowUpdateAsync(Http2Stream stream, int credit)
+    {
+        if (stream.Aborted) return;
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (_closing) return;
+            Http2FrameWriter.WriteWindowUpdate(_output, stream.Id, credit);
+            await _output.FlushAsync();
+        }
+        catch (Exception ex) when (IsConnectionError(ex))
+        {
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>A stream error we detected (§5.4.2): RST_STREAM and drop the stream.</summary>
+    private void ResetStream(int id, Http2ErrorCode code)
+    {
+        lock (_sync)
+        {
+            if (_streams.TryGetValue(id, out var stream))
+            {
+                ResetStreamLocked(stream, code);
+                return;
+            }
+        }
+        Http2FrameWriter.WriteRstStream(_control, id, code);
+    }
+
+    private void ResetStream(Http2Stream stream, Http2ErrorCode code)
+    {
+        lock (_sync) ResetStreamLocked(stream, code);
+    }
+
+    /// <summary>Read loop only (writes to <see cref="_control"/>).</summary>
+    private void ResetStreamLocked(Http2Stream stream, Http2ErrorCode code)
+    {
+        if (stream.Aborted) return;
+        stream.State.OnSend(Http2FrameType.RstStream, endStream: false);
+        Http2FrameWriter.WriteRstStream(_control, stream.Id, code);
+        AbortLocked(stream);
+    }
+
+    /// <summary>Ends a stream's exchange: its request pipe completes, its pump stops; it leaves the table.</summary>
+    private void AbortLocked(Http2Stream stream)
+    {
+        stream.Aborted = true;
+        RemoveLocked(stream);
+        lock (stream.Gate)
+        {
+            if (!stream.WriterCompleted)
+            {
+                stream.WriterCompleted = true;
+                stream.Request.Writer.Complete();
+            }
+        }
+        if (stream.Started)
+        {
+            stream.Response.Reader.CancelPendingRead();
+            WakeLocked(stream);
+        }
+        else
+        {
+            // Nobody else holds the other ends.
+            stream.Request.Reader.Complete();
+            stream.Response.Writer.Complete();
+            stream.Response.Reader.Complete();
+        }
+    }
+
+    private void RemoveLocked(Http2Stream stream)
+    {
+        if (!_streams.Remove(stream.Id) || _streams.Count > 0) return;
+        // The last stream is gone: idle_timeout runs again; a GOAWAY'd connection can close now.
+        if (_goAwaySent || _peerGoAway || _draining) _input.CancelPendingRead();
+        else _idleDeadline.Arm(_input, Runtime.IdleTimeoutMs);
+    }
+
+    private static void WakeLocked(Http2Stream stream)
+    {
+        if (!stream.WaitingForWindow) return;
+        stream.WaitingForWindow = false;
+        stream.WindowSignal.Release();
+    }
+
+    private void WakeAllLocked()
+    {
+        foreach (var stream in _streams.Values) WakeLocked(stream);
+    }
+
+    /// <summary>Sends what the read loop wrote to <see cref="_control"/>. False: the client is gone.</summary>
+    private async ValueTask<bool> FlushControlAsync()
+    {
+        if (_control.WrittenCount == 0) return true;
+        await _writeLock.WaitAsync();
+        try
+        {
+            _output.Write(_control.WrittenSpan);
+            _control.Clear();
+            var flushed = await _output.FlushAsync();
+            return !flushed.IsCompleted && !flushed.IsCanceled;
+        }
+        catch (Exception ex) when (IsConnectionError(ex))
+        {
+            return false;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>The connection is over: every stream still running is aborted, and their pumps end before we return.</summary>
+    private async ValueTask ShutdownAsync()
+    {
+        _idleDeadline.Disarm();
+        lock (_sync)
+        {
+            foreach (var stream in _streams.Values.ToArray()) AbortLocked(stream);
+        }
+        // A pump blocked on a client that stopped reading is released; new writes are refused from here.
+        _closing = true;
+        _output.CancelPendingFlush();
+        long due = Heartbeat.NowMs + 5_000;
+        while (Volatile.Read(ref _runningPumps) > 0 && Heartbeat.NowMs < due) await Task.Delay(10);
+    }
+
+    internal static bool IsConnectionError(Exception ex)
+        => ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException
+            or Pipelines.Sockets.Unofficial.ConnectionResetException or Pipelines.Sockets.Unofficial.ConnectionAbortedException or InvalidOperationException;
+}
+
+/// <summary>The connection-level windows: what we may send, what the client may send.</summary>
+internal struct Http2FlowWindowsConnection(int send, int receive)
+{
+    public FastProxy.Http2.Streams.Http2SendWindow Send = new(send);
+    public FastProxy.Http2.Streams.Http2ReceiveWindow Receive = new(receive);
+}

@@ -1,0 +1,577 @@
+using System.Diagnostics;
+using System.Text;
+using FastProxy.Http2.Frames;
+using FastProxy.Tests.Forwarding.Support;
+using FastProxy.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace FastProxy.Tests.Http2;
+
+/// <summary>
+/// The proxy serving h2c with prior knowledge on an http listener, end to end: curl, nghttp and h2load against a
+/// real proxy in front of real loopback upstreams, and a raw-socket client for the connection-level rules.
+/// </summary>
+public sealed class ProxyH2cTests
+{
+    private const string RespondRoutes = """
+        [[routes]]
+        name = "hello"
+        respond = { status = 200, body = "hello" }
+        [routes.match]
+        path = "/hello"
+
+        [[routes]]
+        name = "api"
+        respond = { status = 200, body = "api-host" }
+        [routes.match]
+        host = "api.example.test"
+
+        """;
+
+    /// <summary>One listener "web", the respond routes above, and everything else to upstream "app".</summary>
+    private static string Config(int upstreamPort, string extraTop = "") => $$"""
+        {{extraTop}}
+        [[listeners]]
+        name = "web"
+        bind = "127.0.0.1:0"
+
+        {{RespondRoutes}}
+        [[routes]]
+        name = "app"
+        upstream = "app"
+        [routes.match]
+        path_prefix = "/"
+
+        [upstreams.app]
+        servers = [ { address = "127.0.0.1:{{upstreamPort}}" } ]
+        """;
+
+    private static string H2(TestProxy proxy, string path) => $"http://127.0.0.1:{proxy.Port()}{path}";
+
+    [Fact]
+    public async Task Curl_get_is_forwarded_as_http11_and_answered_over_h2()
+    {
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok("from-upstream", "X-Up: yes\r\nConnection: keep-alive\r\n"));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+
+        var r = await Processes.CurlAsync("--http2-prior-knowledge", "-i", "-H", "x-test: one", "-H", "cookie: a=1", "-H", "cookie: b=2",
+            "-w", "\nversion=%{http_version}", H2(proxy, "/path/to?q=1"));
+
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.StartsWith("HTTP/2 200", r.StdOut);
+        Assert.Contains("x-up: yes", r.StdOut);
+        Assert.DoesNotContain("connection:", r.StdOut, StringComparison.OrdinalIgnoreCase); // §8.2.2
+        Assert.Contains("\r\n\r\nfrom-upstream", r.StdOut);
+        Assert.EndsWith("version=2", r.StdOut);
+        var seen = Assert.Single(upstream.Requests);
+        Assert.Equal("GET /path/to?q=1 HTTP/1.1", seen.RequestLine);
+        Assert.Equal($"127.0.0.1:{proxy.Port()}", seen.Header("Host"));
+        Assert.Equal("one", seen.Header("x-test"));
+        Assert.Equal("a=1; b=2", seen.Header("cookie")); // §8.2.3: joined for HTTP/1.1
+        Assert.Equal("127.0.0.1", seen.Header("X-Forwarded-For"));
+    }
+
+    [Fact]
+    public async Task Curl_post_body_larger_than_the_window_reaches_the_upstream_whole()
+    {
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok($"got={r.Body.Length} sum={r.Body.Sum(b => b)}"));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        var body = new byte[300_000];
+        new Random(5).NextBytes(body);
+        string file = Path.Combine(Path.GetTempPath(), $"fastproxy-h2c-post-{Guid.NewGuid():N}");
+        await File.WriteAllBytesAsync(file, body);
+        try
+        {
+            var r = await Processes.CurlAsync("--http2-prior-knowledge", "--data-binary", "@" + file, H2(proxy, "/upload"));
+            Assert.True(r.ExitCode == 0, r.StdErr);
+            Assert.Equal($"got=300000 sum={body.Sum(b => b)}", r.StdOut);
+            var seen = Assert.Single(upstream.Requests);
+            Assert.Equal("POST /upload HTTP/1.1", seen.RequestLine);
+            Assert.Equal("300000", seen.Header("content-length"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Curl_downloads_a_response_larger_than_the_initial_window(bool chunked)
+    {
+        var payload = new byte[1_000_000];
+        new Random(7).NextBytes(payload);
+        await using var upstream = new RawUpstream(_ => chunked ? Chunked(payload, 70_000) : [.. Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {payload.Length}\r\n\r\n"), .. payload]);
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        string file = Path.Combine(Path.GetTempPath(), $"fastproxy-h2c-get-{Guid.NewGuid():N}");
+        try
+        {
+            var r = await Processes.CurlAsync("--http2-prior-knowledge", "-o", file, "-w", "%{http_code} %{size_download}", H2(proxy, "/big"));
+            Assert.True(r.ExitCode == 0, r.StdErr);
+            Assert.Equal("200 1000000", r.StdOut);
+            Assert.Equal(payload, await File.ReadAllBytesAsync(file));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private static byte[] Chunked(byte[] payload, int chunk)
+    {
+        var ms = new MemoryStream();
+        ms.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"u8);
+        for (int at = 0; at < payload.Length; at += chunk)
+        {
+            int n = Math.Min(chunk, payload.Length - at);
+            ms.Write(Encoding.ASCII.GetBytes($"{n:x}\r\n"));
+            ms.Write(payload, at, n);
+            ms.Write("\r\n"u8);
+        }
+        ms.Write("0\r\n\r\n"u8);
+        return ms.ToArray();
+    }
+
+    [Fact]
+    public async Task Respond_routes_404_and_routing_by_authority_work_over_h2()
+    {
+        await using var upstream = new RawUpstream();
+        await using var proxy = TestProxy.Start($$"""
+            [[listeners]]
+            name = "web"
+            bind = "127.0.0.1:0"
+
+            {{RespondRoutes}}
+            """);
+        int port = proxy.Port();
+
+        var hello = await Processes.CurlAsync("--http2-prior-knowledge", "-w", " %{http_code} %{http_version}", H2(proxy, "/hello"));
+        Assert.Equal("hello 200 2", hello.StdOut);
+        var missing = await Processes.CurlAsync("--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code} %{http_version}", H2(proxy, "/nowhere"));
+        Assert.Equal("404 2", missing.StdOut);
+        // :authority is what the host match sees (curl turns the URL's host into :authority).
+        var api = await Processes.CurlAsync("--http2-prior-knowledge", "--resolve", $"api.example.test:{port}:127.0.0.1",
+            "-w", " %{http_code}", $"http://api.example.test:{port}/anything");
+        Assert.Equal("api-host 200", api.StdOut);
+        var head = await Processes.CurlAsync("--http2-prior-knowledge", "-I", H2(proxy, "/hello"));
+        Assert.StartsWith("HTTP/2 200", head.StdOut);
+        Assert.Empty(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Nghttp_concurrent_streams_each_use_their_own_upstream_connection()
+    {
+        // Each response waits 600 ms at the origin (asynchronously): served one after another, 6 streams would take
+        // 3.6 s, and an HTTP/1.1 upstream connection carries one request at a time, so overlap means several connections.
+        int inFlight = 0, maxInFlight = 0;
+        await using var origin = await KestrelOrigin.StartAsync(app => app.MapGet("/{name}", async ctx =>
+        {
+            int now = Interlocked.Increment(ref inFlight);
+            int seen;
+            while ((seen = Volatile.Read(ref maxInFlight)) < now && Interlocked.CompareExchange(ref maxInFlight, now, seen) != seen) { }
+            await Task.Delay(600);
+            Interlocked.Decrement(ref inFlight);
+            await ctx.Response.WriteAsync("stream-answer-" + ctx.Request.Path.Value![1..] + ";");
+        }));
+        await using var proxy = TestProxy.Start(Config(origin.Port));
+        string[] urls = Enumerable.Range(1, 6).Select(i => H2(proxy, $"/s{i}")).ToArray();
+
+        var clock = Stopwatch.StartNew();
+        var r = await Processes.RunAsync("nghttp", [.. urls], TimeSpan.FromSeconds(30));
+        clock.Stop();
+
+        Assert.True(r.ExitCode == 0, r.StdOut + r.StdErr);
+        for (int i = 1; i <= 6; i++) Assert.Contains($"stream-answer-s{i};", r.StdOut);
+        Assert.True(maxInFlight >= 3, $"at most {maxInFlight} requests at the origin at once: streams were not concurrent");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3.6), $"took {clock.Elapsed}: as long as one after another");
+    }
+
+    [Fact]
+    public async Task H2load_many_streams_over_few_connections_all_succeed()
+    {
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok("x" + new string('y', 1000)));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+
+        var r = await Processes.RunAsync("h2load", ["-n", "400", "-c", "4", "-m", "10", H2(proxy, "/load")], TimeSpan.FromSeconds(60));
+
+        Assert.True(r.ExitCode == 0, r.StdOut + r.StdErr);
+        Assert.Contains("400 succeeded, 0 failed, 0 errored", r.StdOut);
+        Assert.Contains("status codes: 400 2xx", r.StdOut);
+        Assert.Equal(400, upstream.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Http11_requests_starting_with_P_are_still_http11()
+    {
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok($"got={r.Body.Length}"));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        var r = await Processes.CurlAsync("--http1.1", "-X", "PUT", "--data-binary", "abc", "-w", " %{http_version}", H2(proxy, "/p"));
+        Assert.Equal("got=3 1.1", r.StdOut);
+        var pri = await Processes.CurlAsync("--http1.1", "-X", "PRI", "-o", "/dev/null", "-w", "%{http_code}", H2(proxy, "/p"));
+        Assert.Equal("200", pri.StdOut); // "PRI /p HTTP/1.1" is not the preface: an HTTP/1.1 request with an odd method
+    }
+
+    // ---- Raw frames: the connection-level rules ----
+
+    private static async Task<H2RawClient> ConnectAsync(TestProxy proxy, List<RawFrame>? seen = null)
+    {
+        var client = new H2RawClient(proxy.Port());
+        client.SendPreface();
+        // Our SETTINGS, a WINDOW_UPDATE for the connection, and the ACK of the client's SETTINGS.
+        var settings = await client.ReadFrameAsync();
+        Assert.NotNull(settings);
+        Assert.Equal(Http2FrameType.Settings, settings.Type);
+        Assert.False(settings.Ack);
+        seen?.Add(settings);
+        client.Send(w => Http2FrameWriter.WriteSettingsAck(w));
+        var ack = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Settings && f.Ack, maxFrames: 5);
+        Assert.NotNull(ack);
+        return client;
+    }
+
+    [Fact]
+    public async Task Preface_settings_exchange_and_ping_ack()
+    {
+        await using var proxy = TestProxy.Start(Config(1));
+        var seen = new List<RawFrame>();
+        using var client = await ConnectAsync(proxy, seen);
+
+        var settings = new Dictionary<int, uint>();
+        var p = seen[0].Payload;
+        for (int i = 0; i + 6 <= p.Length; i += 6) settings[(p[i] << 8) | p[i + 1]] = (uint)((p[i + 2] << 24) | (p[i + 3] << 16) | (p[i + 4] << 8) | p[i + 5]);
+        Assert.Equal(100u, settings[(int)Http2SettingsParameter.MaxConcurrentStreams]);
+        Assert.Equal(65_535u, settings[(int)Http2SettingsParameter.InitialWindowSize]);
+        Assert.Equal(16_384u, settings[(int)Http2SettingsParameter.MaxFrameSize]);
+        Assert.True(settings[(int)Http2SettingsParameter.MaxHeaderListSize] >= 16 * 1024);
+
+        client.Send(w => Http2FrameWriter.WritePing(w, 0x0102030405060708, ack: false));
+        var pong = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Ping, maxFrames: 5);
+        Assert.NotNull(pong);
+        Assert.True(pong.Ack);
+        Assert.Equal(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 }, pong.Payload);
+    }
+
+    [Fact]
+    public async Task A_first_frame_other_than_settings_is_a_goaway_protocol_error()
+    {
+        await using var proxy = TestProxy.Start(Config(1));
+        using var client = new H2RawClient(proxy.Port());
+        client.Send(Http2Preface.ClientPreface);
+        client.Send(w => Http2FrameWriter.WritePing(w, 1, ack: false));
+        var goAway = await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway, maxFrames: 5);
+        Assert.NotNull(goAway);
+        Assert.Equal(Http2ErrorCode.ProtocolError, goAway.ErrorCode);
+        Assert.Null(await client.ReadUntilAsync(_ => false, maxFrames: 10)); // then the connection closes
+    }
+
+    [Fact]
+    public async Task A_connection_error_names_the_last_stream_processed()
+    {
+        await using var proxy = TestProxy.Start(Config(1));
+        using var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: true, H2RawClient.Get("/hello"));
+        var headers = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Headers && f.StreamId == 1);
+        Assert.NotNull(headers);
+        Assert.Contains(":status: 200", client.Decode(headers.Payload));
+        // DATA on stream 0 is a connection error PROTOCOL_ERROR (§6.1).
+        client.Send(w => Http2FrameWriter.WriteData(w, 0, "x"u8, endStream: false));
+        var goAway = await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway);
+        Assert.NotNull(goAway);
+        Assert.Equal(Http2ErrorCode.ProtocolError, goAway.ErrorCode);
+        Assert.Equal(1, goAway.GoAwayLastStreamId);
+    }
+
+    [Fact]
+    public async Task Streams_over_max_concurrent_streams_are_refused()
+    {
+        await using var proxy = TestProxy.Start(Config(1));
+        using var client = await ConnectAsync(proxy);
+        // 100 streams held open: each announces a body it never sends, so its exchange waits for it.
+        for (int i = 0; i < 100; i++)
+        {
+            client.SendHeaders(1 + 2 * i, endStream: false, [.. H2RawClient.Get("/hello", method: "POST"), ("content-length", "5")]);
+        }
+        client.SendHeaders(201, endStream: true, H2RawClient.Get("/hello"));
+        var refused = await client.ReadUntilAsync(f => f.Type == Http2FrameType.RstStream);
+        Assert.NotNull(refused);
+        Assert.Equal(201, refused.StreamId);
+        Assert.Equal(Http2ErrorCode.RefusedStream, refused.ErrorCode);
+
+        // Finishing one frees a slot: the next stream is served.
+        client.SendData(1, "abcde"u8.ToArray(), endStream: true);
+        var first = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Headers && f.StreamId == 1);
+        Assert.NotNull(first);
+        client.SendHeaders(203, endStream: true, H2RawClient.Get("/hello"));
+        var next = await client.ReadUntilAsync(f => f.StreamId == 203 && f.Type is Http2FrameType.Headers or Http2FrameType.RstStream);
+        Assert.NotNull(next);
+        Assert.Equal(Http2FrameType.Headers, next.Type);
+    }
+
+    [Fact]
+    public async Task A_malformed_request_is_reset_and_never_forwarded()
+    {
+        await using var upstream = new RawUpstream();
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        using var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: true, [.. H2RawClient.Get("/x"), ("X-Upper", "no")]); // §8.2.1: uppercase name
+        var reset = await client.ReadUntilAsync(f => f.Type == Http2FrameType.RstStream);
+        Assert.NotNull(reset);
+        Assert.Equal(Http2ErrorCode.ProtocolError, reset.ErrorCode);
+        // The connection goes on.
+        client.SendHeaders(3, endStream: true, H2RawClient.Get("/x"));
+        var ok = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Headers && f.StreamId == 3);
+        Assert.NotNull(ok);
+        Assert.Single(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task A_body_without_content_length_goes_upstream_chunked_and_trailers_follow()
+    {
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok($"body={Encoding.ASCII.GetString(r.Body)}"));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        using var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: false, [.. H2RawClient.Get("/c", method: "POST")]);
+        client.SendData(1, "hello "u8.ToArray(), endStream: false);
+        client.SendData(1, "world"u8.ToArray(), endStream: false);
+        client.SendHeaders(1, endStream: true, ("x-checksum", "abc"));
+        var headers = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Headers && f.StreamId == 1);
+        Assert.NotNull(headers);
+        Assert.Contains(":status: 200", client.Decode(headers.Payload));
+        var data = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 1);
+        Assert.Equal("body=hello world", Encoding.ASCII.GetString(data!.Payload));
+        var seen = Assert.Single(upstream.Requests);
+        Assert.Equal("chunked", seen.Header("transfer-encoding"));
+        Assert.Contains("x-checksum: abc\r\n", Encoding.ASCII.GetString(upstream.ReceivedBytes));
+    }
+
+    [Fact]
+    public async Task Data_beyond_content_length_is_a_stream_error()
+    {
+        await using var upstream = new RawUpstream();
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        using var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: false, [.. H2RawClient.Get("/c", method: "POST"), ("content-length", "3")]);
+        client.SendData(1, "toolong"u8.ToArray(), endStream: true);
+        var reset = await client.ReadUntilAsync(f => f.Type == Http2FrameType.RstStream && f.StreamId == 1);
+        Assert.NotNull(reset);
+        Assert.Equal(Http2ErrorCode.ProtocolError, reset.ErrorCode);
+    }
+
+    [Fact]
+    public async Task A_continuation_flood_is_a_goaway_enhance_your_calm()
+    {
+        await using var proxy = TestProxy.Start(Config(1));
+        using var client = await ConnectAsync(proxy);
+        var block = client.EncodeBlock(H2RawClient.Get("/hello"));
+        client.Send(w => Http2FrameWriter.WriteHeaders(w, 1, block, endStream: true, endHeaders: false));
+        // Empty CONTINUATIONs, each 9 octets: 256 KiB of them is the bound.
+        var empty = new byte[9 * 1000];
+        for (int i = 0; i < 1000; i++) { empty[9 * i + 3] = (byte)Http2FrameType.Continuation; empty[9 * i + 8] = 1; }
+        RawFrame? goAway = null;
+        for (int round = 0; round < 40 && goAway is null; round++)
+        {
+            try { client.Send(empty); } catch (System.Net.Sockets.SocketException) { break; }
+        }
+        goAway = await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway);
+        Assert.NotNull(goAway);
+        Assert.Equal(Http2ErrorCode.EnhanceYourCalm, goAway.ErrorCode);
+    }
+
+    [Fact]
+    public async Task An_hpack_bomb_is_a_goaway_compression_error()
+    {
+        await using var proxy = TestProxy.Start(Config(1));
+        using var client = await ConnectAsync(proxy);
+        // One 4,000-octet value, indexed once and then referenced by index 2,000 times: a 30 KB block that would
+        // decode to 8 MB. The header list limit stops it.
+        var fields = new List<(string, string)>(H2RawClient.Get("/hello"));
+        var encoder = new FastProxy.Http2.HPack.HPackEncoder { UseHuffman = false };
+        var block = new byte[64 * 1024];
+        int written = 0;
+        encoder.BeginBlock(block, ref written);
+        foreach (var (n, v) in fields) encoder.TryEncode(Encoding.ASCII.GetBytes(n), Encoding.ASCII.GetBytes(v), FastProxy.Http2.HPack.HPackIndexing.Without, block, ref written);
+        var big = Encoding.ASCII.GetBytes(new string('b', 4000));
+        for (int i = 0; i < 2000; i++)
+        {
+            Assert.True(encoder.TryEncode("x-bomb"u8, big, FastProxy.Http2.HPack.HPackIndexing.Incremental, block, ref written));
+        }
+        client.Send(w => Http2FrameWriter.WriteFieldBlock(w, 1, block.AsSpan(0, written), endStream: true, 16_384));
+        var goAway = await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway);
+        Assert.NotNull(goAway);
+        Assert.Equal(Http2ErrorCode.CompressionError, goAway.ErrorCode);
+    }
+
+    [Fact]
+    public async Task Stopping_the_proxy_sends_goaway_and_finishes_the_stream_in_flight()
+    {
+        await using var upstream = new RawUpstream(r =>
+        {
+            Thread.Sleep(800);
+            return RawUpstream.Ok("finished");
+        });
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        using var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: true, H2RawClient.Get("/slow"));
+        await Wait.UntilAsync(() => upstream.Requests.Count == 1, "request at the upstream");
+        var stopping = proxy.StopAsync(TimeSpan.FromSeconds(10));
+
+        var goAway = await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway);
+        Assert.NotNull(goAway);
+        Assert.Equal(Http2ErrorCode.NoError, goAway.ErrorCode);
+        Assert.Equal(1, goAway.GoAwayLastStreamId);
+        var data = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 1);
+        Assert.NotNull(data);
+        Assert.Equal("finished", Encoding.ASCII.GetString(data.Payload));
+        Assert.Null(await client.ReadUntilAsync(_ => false, maxFrames: 10)); // closed once the stream is done
+        Assert.Equal(0, await stopping);
+    }
+
+    [Fact]
+    public async Task Response_data_waits_for_the_clients_stream_window()
+    {
+        var body = new string('w', 1000);
+        await using var upstream = new RawUpstream(_ => RawUpstream.Ok(body));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        using var client = new H2RawClient(proxy.Port());
+        client.Send(Http2Preface.ClientPreface);
+        client.Send(w => Http2FrameWriter.WriteSettings(w, [new(Http2SettingsParameter.InitialWindowSize, 10)]));
+        client.SendHeaders(1, endStream: true, H2RawClient.Get("/w"));
+
+        var headers = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Headers && f.StreamId == 1);
+        Assert.NotNull(headers);
+        var first = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data);
+        Assert.Equal(10, first!.Payload.Length);
+        Assert.False(first.EndStream);
+        // Nothing more while the window is shut.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ReadFrameAsync(TimeSpan.FromMilliseconds(500)));
+
+        client.Send(w => Http2FrameWriter.WriteWindowUpdate(w, 1, 990));
+        int received = first.Payload.Length;
+        RawFrame? last = null;
+        for (int i = 0; i < 10 && received < 1000; i++)
+        {
+            last = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data);
+            received += last!.Payload.Length;
+        }
+        Assert.Equal(1000, received);
+        Assert.True(last!.EndStream);
+    }
+
+    [Fact]
+    public async Task An_upstream_that_is_down_is_a_502_over_h2()
+    {
+        int closedPort;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            closedPort = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        await using var proxy = TestProxy.Start(Config(closedPort));
+        var r = await Processes.CurlAsync("--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code} %{http_version}", H2(proxy, "/x"));
+        Assert.Equal("502 2", r.StdOut);
+    }
+
+    [Fact]
+    public async Task An_idle_h2_connection_gets_goaway_after_idle_timeout()
+    {
+        await using var proxy = TestProxy.Start(Config(1, extraTop: "[limits]\nidle_timeout = \"400ms\"\n"));
+        using var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: true, H2RawClient.Get("/hello"));
+        Assert.NotNull(await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.EndStream));
+        var clock = Stopwatch.StartNew();
+        var goAway = await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway);
+        Assert.NotNull(goAway);
+        Assert.Equal(Http2ErrorCode.NoError, goAway.ErrorCode);
+        Assert.Equal(1, goAway.GoAwayLastStreamId);
+        Assert.True(clock.Elapsed > TimeSpan.FromMilliseconds(250), $"GOAWAY after {clock.Elapsed}");
+        Assert.Null(await client.ReadUntilAsync(_ => false, maxFrames: 10));
+    }
+
+    [Fact]
+    public async Task Rapid_reset_is_a_goaway_enhance_your_calm()
+    {
+        await using var upstream = new RawUpstream();
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        using var client = await ConnectAsync(proxy);
+        // A normal amount of cancelling is fine: 50 streams opened and reset, then a request is still served.
+        for (int i = 0; i < 50; i++)
+        {
+            client.SendHeaders(1 + 2 * i, endStream: false, [.. H2RawClient.Get("/hello", method: "POST"), ("content-length", "5")]);
+            client.Send(w => Http2FrameWriter.WriteRstStream(w, 1 + 2 * i, Http2ErrorCode.Cancel));
+        }
+        client.SendHeaders(101, endStream: true, H2RawClient.Get("/hello"));
+        var served = await client.ReadUntilAsync(f => f.StreamId == 101 || f.Type == Http2FrameType.GoAway);
+        Assert.Equal(Http2FrameType.Headers, served!.Type);
+
+        // Thousands in a burst are not (the stream limit never binds, each costs a routed request).
+        for (int i = 0; i < 2000; i++)
+        {
+            int id = 103 + 2 * i;
+            try
+            {
+                client.SendHeaders(id, endStream: false, [.. H2RawClient.Get("/hello", method: "POST"), ("content-length", "5")]);
+                client.Send(w => Http2FrameWriter.WriteRstStream(w, id, Http2ErrorCode.Cancel));
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                break; // closed on us: the GOAWAY is already on its way
+            }
+        }
+        var goAway = await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway, maxFrames: 5000);
+        Assert.NotNull(goAway);
+        Assert.Equal(Http2ErrorCode.EnhanceYourCalm, goAway.ErrorCode);
+        Assert.Empty(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task The_AOT_binary_serves_h2c_to_curl_and_h2load()
+    {
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok("aot-" + r.RequestLine.Split(' ')[1]));
+        int port = ProxyProcess.FreePort();
+        await using var proxy = ProxyProcess.StartWithConfig($$"""
+            [[listeners]]
+            name = "web"
+            bind = "127.0.0.1:{{port}}"
+
+            [[routes]]
+            upstream = "app"
+
+            [upstreams.app]
+            servers = ["127.0.0.1:{{upstream.Port}}"]
+            """, out string configPath);
+        try
+        {
+            await proxy.WaitForPortAsync(port);
+            var r = await Processes.CurlAsync("--http2-prior-knowledge", "-w", " %{http_version}", $"http://127.0.0.1:{port}/native");
+            Assert.Equal("aot-/native 2", r.StdOut);
+            var load = await Processes.RunAsync("h2load", ["-n", "200", "-c", "2", "-m", "10", $"http://127.0.0.1:{port}/load"], TimeSpan.FromSeconds(60));
+            Assert.True(load.ExitCode == 0, load.StdOut + load.StdErr);
+            Assert.Contains("200 succeeded, 0 failed, 0 errored", load.StdOut);
+        }
+        finally
+        {
+            File.Delete(configPath);
+        }
+    }
+
+    [Fact]
+    public async Task A_stream_cancelled_mid_response_leaves_the_connection_serving()
+    {
+        var big = new string('m', 2_000_000);
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok(r.RequestLine.Contains("/big") ? big : "small"));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        using var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: true, H2RawClient.Get("/big"));
+        // The response stops at the 65,535-octet window; the client cancels instead of opening it.
+        Assert.NotNull(await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 1));
+        client.Send(w => Http2FrameWriter.WriteRstStream(w, 1, Http2ErrorCode.Cancel));
+
+        client.SendHeaders(3, endStream: true, H2RawClient.Get("/small"));
+        var data = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 3);
+        Assert.NotNull(data);
+        Assert.Equal("small", Encoding.ASCII.GetString(data.Payload));
+        Assert.True(data.EndStream);
+    }
+}
