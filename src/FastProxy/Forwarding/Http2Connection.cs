@@ -28,6 +28,13 @@ internal sealed partial class Http2Connection
     /// <summary>Streams the client may cancel (RST_STREAM on a stream still in progress) per second: the rapid-reset bound.</summary>
     public const int MaxResetsPerSecond = 200;
 
+    /// <summary>
+    /// Frames per second that cost the proxy work but carry no request (PING and SETTINGS, which must be answered;
+    /// PRIORITY; empty DATA that does not end its stream): the control-frame flood bound (CVE-2019-9512, -9515, -9518).
+    /// A browser sends a handful; beyond this many in one second: GOAWAY ENHANCE_YOUR_CALM.
+    /// </summary>
+    public const int MaxControlFramesPerSecond = 1000;
+
     /// <summary>SETTINGS_MAX_HEADER_LIST_SIZE, and the HPACK decoder's limit on a decoded list (the HPACK bomb defence).</summary>
     public const int MaxHeaderListSize = 64 * 1024;
 
@@ -68,6 +75,8 @@ internal sealed partial class Http2Connection
     private int _runningPumps;
     private long _resetWindowStartMs;
     private int _resetsInWindow;
+    private long _controlWindowStartMs;
+    private int _controlFramesInWindow;
 
     // The field block being decoded (HEADERS then CONTINUATIONs): its stream (null: decoded only to keep HPACK in step).
     private Http2Stream? _blockStream;
@@ -204,6 +213,10 @@ internal sealed partial class Http2Connection
     private Http2ErrorCode OnFrame(ref Http2Frame frame)
     {
         if (frame.IsExtension) return Http2ErrorCode.NoError; // §5.5: unknown types are ignored
+        if (IsControlOnly(in frame) && ++_controlFramesInWindow > MaxControlFramesPerSecond && ControlWindowFull())
+        {
+            return Http2ErrorCode.EnhanceYourCalm;
+        }
         switch (frame.Type)
         {
             case Http2FrameType.Settings:
@@ -233,6 +246,25 @@ internal sealed partial class Http2Connection
             default:
                 return Http2ErrorCode.NoError;
         }
+    }
+
+    /// <summary>A frame that asks work of the proxy and carries no request (see <see cref="MaxControlFramesPerSecond"/>).</summary>
+    private static bool IsControlOnly(in Http2Frame frame) => frame.Type switch
+    {
+        Http2FrameType.Ping or Http2FrameType.Settings => !frame.IsAck,
+        Http2FrameType.Priority => true,
+        Http2FrameType.Data => frame.Length == 0 && !frame.EndStream,
+        _ => false,
+    };
+
+    /// <summary>The count went over the bound: true if that happened within one second, else a new second starts.</summary>
+    private bool ControlWindowFull()
+    {
+        long now = Heartbeat.NowMs;
+        if (now - _controlWindowStartMs < 1000) return true;
+        _controlWindowStartMs = now;
+        _controlFramesInWindow = 1;
+        return false;
     }
 
     private Http2ErrorCode OnSettings(in Http2Frame frame)

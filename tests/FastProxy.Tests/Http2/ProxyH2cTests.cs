@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using FastProxy.Http2.Frames;
@@ -523,6 +524,50 @@ public sealed class ProxyH2cTests
         Assert.NotNull(goAway);
         Assert.Equal(Http2ErrorCode.EnhanceYourCalm, goAway.ErrorCode);
         Assert.Empty(upstream.Requests);
+    }
+
+    [Theory]
+    [InlineData("ping")]
+    [InlineData("settings")]
+    [InlineData("empty-data")]
+    public async Task A_control_frame_flood_is_a_goaway_enhance_your_calm(string kind)
+    {
+        await using var upstream = new RawUpstream(_ => RawUpstream.Ok("ok"));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        using var client = await ConnectAsync(proxy);
+        // An open stream for the empty DATA frames to go to.
+        client.SendHeaders(1, endStream: false, [.. H2RawClient.Get("/hello", method: "POST")]);
+        void SendOne(int i)
+        {
+            switch (kind)
+            {
+                case "ping": client.Send(w => Http2FrameWriter.WritePing(w, (ulong)i, ack: false)); break;
+                case "settings": client.Send(w => Http2FrameWriter.WriteSettings(w, [])); break;
+                default: client.Send(w => Http2FrameWriter.WriteData(w, 1, ReadOnlySequence<byte>.Empty, endStream: false)); break;
+            }
+        }
+
+        // A few are normal: each PING and SETTINGS is acknowledged and the connection goes on.
+        for (int i = 0; i < 20; i++) SendOne(i);
+        client.SendHeaders(3, endStream: true, H2RawClient.Get("/hello"));
+        var served = await client.ReadUntilAsync(f => (f.StreamId == 3 && f.Type == Http2FrameType.Headers) || f.Type == Http2FrameType.GoAway);
+        Assert.Equal(Http2FrameType.Headers, served!.Type);
+
+        // Thousands in a burst are a flood.
+        for (int i = 0; i < 5000; i++)
+        {
+            try
+            {
+                SendOne(i);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                break; // closed on us: the GOAWAY is already on its way
+            }
+        }
+        var goAway = await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway, maxFrames: 12_000);
+        Assert.NotNull(goAway);
+        Assert.Equal(Http2ErrorCode.EnhanceYourCalm, goAway.ErrorCode);
     }
 
     [Fact]
