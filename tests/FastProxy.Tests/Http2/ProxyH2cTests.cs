@@ -461,6 +461,30 @@ public sealed class ProxyH2cTests
     }
 
     [Fact]
+    public async Task A_stream_whose_client_never_opens_its_window_is_reset_after_idle_timeout()
+    {
+        var body = new string('w', 1000);
+        await using var upstream = new RawUpstream(_ => RawUpstream.Ok(body));
+        await using var proxy = TestProxy.Start(Config(upstream.Port, extraTop: "[limits]\nidle_timeout = \"1s\"\n"));
+        using var client = new H2RawClient(proxy.Port());
+        client.Send(Http2Preface.ClientPreface);
+        client.Send(w => Http2FrameWriter.WriteSettings(w, [new(Http2SettingsParameter.InitialWindowSize, 10)]));
+        client.SendHeaders(1, endStream: true, H2RawClient.Get("/w"));
+
+        var first = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 1);
+        Assert.Equal(10, first!.Payload.Length);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        // No WINDOW_UPDATE ever: the stream (and the upstream exchange behind it) is given up, not held forever.
+        var reset = await client.ReadUntilAsync(f => f.Type == Http2FrameType.RstStream || f.Type == Http2FrameType.GoAway);
+        Assert.NotNull(reset);
+        Assert.Equal(Http2FrameType.RstStream, reset.Type);
+        Assert.Equal(1, reset.StreamId);
+        Assert.Equal(Http2ErrorCode.FlowControlError, reset.ErrorCode);
+        Assert.InRange(clock.ElapsedMilliseconds, 700, 10_000);
+    }
+
+    [Fact]
     public async Task An_upstream_that_is_down_is_a_502_over_h2()
     {
         int closedPort;
