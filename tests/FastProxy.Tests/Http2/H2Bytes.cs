@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using FastProxy.Tests.Infrastructure;
 
 namespace FastProxy.Tests.Http2;
 
@@ -14,33 +15,10 @@ internal static class H2Bytes
     public static string Text(ReadOnlySpan<byte> b) => Encoding.Latin1.GetString(b);
 
     /// <summary>One sequence whose segments are <paramref name="parts"/> (empty parts kept: real pipes can produce them).</summary>
-    public static ReadOnlySequence<byte> Sequence(params byte[][] parts)
-    {
-        if (parts.Length == 0) return ReadOnlySequence<byte>.Empty;
-        var first = new Segment(parts[0], 0);
-        var last = first;
-        foreach (var part in parts.Skip(1)) last = last.Append(part);
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
+    public static ReadOnlySequence<byte> Sequence(params byte[][] parts) => Sequences.Of(parts);
 
     /// <summary>One byte per segment.</summary>
-    public static ReadOnlySequence<byte> BytePerSegment(byte[] bytes) => Sequence(bytes.Select(b => new[] { b }).ToArray());
+    public static ReadOnlySequence<byte> BytePerSegment(byte[] bytes) => Sequences.BytePerSegment(bytes);
 
     public static ReadOnlySequence<byte> Split(byte[] bytes, int at) => Sequence(bytes[..at], bytes[at..]);
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(byte[] bytes, long runningIndex)
-        {
-            Memory = bytes;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(byte[] bytes)
-        {
-            var next = new Segment(bytes, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
-    }
 }

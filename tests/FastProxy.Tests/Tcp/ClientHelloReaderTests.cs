@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using FastProxy.Tcp;
+using FastProxy.Tests.Infrastructure;
 
 namespace FastProxy.Tests.Tcp;
 
@@ -172,34 +173,10 @@ public sealed class ClientHelloReaderTests
         Assert.Equal(HelloError.None, reader.Error);
     }
 
-    private static ReadOnlySequence<byte> OneBytePerSegment(byte[] bytes) => Segments([.. bytes.Select(b => new[] { b })]);
+    private static ReadOnlySequence<byte> OneBytePerSegment(byte[] bytes) => Sequences.BytePerSegment(bytes);
 
     /// <summary>A sequence of the given parts, each its own segment (empty parts are dropped).</summary>
-    internal static ReadOnlySequence<byte> Segments(params byte[][] parts)
-    {
-        parts = [.. parts.Where(p => p.Length > 0)];
-        if (parts.Length == 0) return ReadOnlySequence<byte>.Empty;
-        var first = new Segment(parts[0], 0);
-        var last = first;
-        foreach (var part in parts.Skip(1)) last = last.Append(part);
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(byte[] bytes, long runningIndex)
-        {
-            Memory = bytes;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(byte[] bytes)
-        {
-            var next = new Segment(bytes, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
-    }
+    internal static ReadOnlySequence<byte> Segments(params byte[][] parts) => Sequences.Of([.. parts.Where(p => p.Length > 0)]);
 }
 
 /// <summary>Builds TLS ClientHellos field by field (RFC 8446 §4.1.2, RFC 6066 §3), to break them on purpose.</summary>
