@@ -302,7 +302,8 @@ public sealed class ProxyH2cTests
 
         // Finishing one frees a slot: the next stream is served.
         client.SendData(1, "abcde"u8.ToArray(), endStream: true);
-        var first = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Headers && f.StreamId == 1);
+        // The slot is free once stream 1 has ended (its last frame carries END_STREAM), not at its HEADERS.
+        var first = await client.ReadUntilAsync(f => f.StreamId == 1 && f.EndStream);
         Assert.NotNull(first);
         client.SendHeaders(203, endStream: true, H2RawClient.Get("/hello"));
         var next = await client.ReadUntilAsync(f => f.StreamId == 203 && f.Type is Http2FrameType.Headers or Http2FrameType.RstStream);
@@ -636,6 +637,9 @@ public sealed class ProxyH2cTests
         // The response stops at the 65,535-octet window; the client cancels instead of opening it.
         Assert.NotNull(await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 1));
         client.Send(w => Http2FrameWriter.WriteRstStream(w, 1, Http2ErrorCode.Cancel));
+        // As a real client does (RFC 9113 §6.9), the DATA of the cancelled stream is credited back to the connection:
+        // depending on timing the proxy has spent the whole connection window on it before it sees the reset.
+        client.Send(w => Http2FrameWriter.WriteWindowUpdate(w, 0, 65_535));
 
         client.SendHeaders(3, endStream: true, H2RawClient.Get("/small"));
         var data = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 3);
