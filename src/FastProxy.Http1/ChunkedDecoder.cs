@@ -16,18 +16,26 @@ public enum ChunkedError : byte
     InvalidTrailer,
     TrailerTooLarge,
     BodyTooLarge,
+    /// <summary>More field lines in the trailer section than the limit (as max_headers for a head).</summary>
+    TooManyTrailerFields,
 }
 
 /// <summary>What the bytes consumed by one <see cref="ChunkedDecoder.Next"/> call were.</summary>
 public enum ChunkedStep : byte
 {
-    /// <summary>Chunk-size lines, CRLFs, extensions or trailer bytes: framing, validated.</summary>
+    /// <summary>Chunk-size lines, CRLFs, extensions, the last chunk and the empty line that ends the body: framing, validated.</summary>
     Framing = 0,
     /// <summary>Payload bytes of a chunk.</summary>
     Data,
     /// <summary>The last chunk and the trailer section are complete; nothing was consumed past the end.</summary>
     Done,
     Error,
+    /// <summary>
+    /// Trailer field lines (RFC 9112 §7.1.2), validated, each "name:" OWS value OWS CRLF: whole lines when the input
+    /// holds them, else the part that arrived (the rest comes as more Trailer steps). A caller that keeps these bytes
+    /// has the trailer section, readable with <see cref="TrailerFields"/>; the empty line after them is Framing.
+    /// </summary>
+    Trailer,
 }
 
 /// <summary>
@@ -76,15 +84,19 @@ public struct ChunkedDecoder
     private int _sizeDigits;
     private int _extensionBytes;
     private int _trailerBytes;
+    private int _trailerFields;
     private readonly long _maxBody;
     private readonly int _maxTrailerBytes;
+    private readonly int _maxTrailerFields;
 
     /// <param name="maxBody">Most payload bytes accepted in all (0: unlimited).</param>
-    /// <param name="maxTrailerBytes">Most bytes in the trailer section.</param>
-    public ChunkedDecoder(long maxBody, int maxTrailerBytes)
+    /// <param name="maxTrailerBytes">Most bytes in the trailer section (as max_header_bytes for a head).</param>
+    /// <param name="maxTrailerFields">Most field lines in the trailer section (as max_headers for a head).</param>
+    public ChunkedDecoder(long maxBody, int maxTrailerBytes, int maxTrailerFields)
     {
         _maxBody = maxBody;
         _maxTrailerBytes = maxTrailerBytes;
+        _maxTrailerFields = maxTrailerFields;
         _state = State.SizeStart;
     }
 
@@ -194,6 +206,7 @@ public struct ChunkedDecoder
                     if (_chunkSize == 0)
                     {
                         _trailerBytes = 0;
+                        _trailerFields = 0;
                         _state = State.TrailerLineStart;
                         break;
                     }
@@ -214,11 +227,49 @@ public struct ChunkedDecoder
                     _state = State.SizeStart;
                     break;
 
-                // trailer-section = *( field-line CRLF ) CRLF (RFC 9112 §7.1.2).
+                // trailer-section = *( field-line CRLF ) CRLF (RFC 9112 §7.1.2). Field lines are their own steps
+                // (NextTrailer), so the framing before them ends here; the final CRLF is framing.
                 case State.TrailerLineStart:
                     if (b == CR) { _state = State.EndLineFeed; break; }
+                    if (i > 0) { consumed = i; return ChunkedStep.Framing; }
+                    return NextTrailer(input, out consumed);
+
+                case State.TrailerName:
+                case State.TrailerValue:
+                case State.TrailerLineFeed:
+                    // Only at the start of a call (i == 0): the loop never enters these states, NextTrailer does.
+                    return NextTrailer(input, out consumed);
+
+                case State.EndLineFeed:
+                    if (b != LF) return Fail(ChunkedError.BareCarriageReturn, i, out consumed);
+                    _state = State.Done;
+                    consumed = i + 1;
+                    return ChunkedStep.Done;
+            }
+        }
+        consumed = i;
+        return ChunkedStep.Framing;
+    }
+
+    /// <summary>
+    /// Trailer field lines, from the start of <paramref name="input"/> up to the empty line that ends the section
+    /// (not consumed) or the end of the input: one <see cref="ChunkedStep.Trailer"/> step. Off the path of a body
+    /// without trailers, which never comes here.
+    /// </summary>
+    private ChunkedStep NextTrailer(ReadOnlySpan<byte> input, out int consumed)
+    {
+        int i = 0;
+        for (; i < input.Length; i++)
+        {
+            byte b = input[i];
+            switch (_state)
+            {
+                case State.TrailerLineStart:
+                    // Not at i == 0: a call starts here only with a field line's first byte (see Next).
+                    if (b == CR) { consumed = i; return ChunkedStep.Trailer; }
                     if (!CountTrailerByte(i, out consumed)) return ChunkedStep.Error;
                     if (!Token.Contains(b)) return Fail(ChunkedError.InvalidTrailer, i, out consumed);
+                    if (++_trailerFields > _maxTrailerFields) return Fail(ChunkedError.TooManyTrailerFields, i, out consumed);
                     _state = State.TrailerName;
                     break;
 
@@ -238,16 +289,10 @@ public struct ChunkedDecoder
                     if (b != LF) return Fail(ChunkedError.BareCarriageReturn, i, out consumed);
                     _state = State.TrailerLineStart;
                     break;
-
-                case State.EndLineFeed:
-                    if (b != LF) return Fail(ChunkedError.BareCarriageReturn, i, out consumed);
-                    _state = State.Done;
-                    consumed = i + 1;
-                    return ChunkedStep.Done;
             }
         }
         consumed = i;
-        return ChunkedStep.Framing;
+        return ChunkedStep.Trailer;
     }
 
     private bool TryAddHexDigit(byte b)

@@ -38,7 +38,7 @@ public class ChunkedDecoderBenchmarks
     [Benchmark]
     public long Decode()
     {
-        var decoder = new ChunkedDecoder(maxBody: 0, maxTrailerBytes: 32768);
+        var decoder = new ChunkedDecoder(maxBody: 0, maxTrailerBytes: 32768, maxTrailerFields: 100);
         ReadOnlySpan<byte> input = _body;
         while (true)
         {

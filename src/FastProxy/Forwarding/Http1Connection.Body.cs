@@ -147,7 +147,7 @@ internal sealed partial class Http1Connection
 
         var input = connection.Input;
         long remaining = kind == BodyKind.ContentLength ? _response.ContentLength : long.MaxValue;
-        if (kind == BodyKind.Chunked) _responseDecoder = new ChunkedDecoder(maxBody: 0, maxTrailerBytes: ResponseLimits.MaxHeaderBytes);
+        if (kind == BodyKind.Chunked) _responseDecoder = new ChunkedDecoder(maxBody: 0, ResponseLimits.MaxHeaderBytes, ResponseLimits.MaxHeaders);
         try
         {
             while (true)

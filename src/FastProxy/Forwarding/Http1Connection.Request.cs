@@ -120,8 +120,8 @@ internal sealed partial class Http1Connection
         }
         if (_request.IsChunked)
         {
-            // Trailers count against the same budget as header fields.
-            _requestDecoder = new ChunkedDecoder(runtime.MaxBody, runtime.HeadLimits.MaxHeaderBytes);
+            // Trailers count against the same budgets as header fields.
+            _requestDecoder = new ChunkedDecoder(runtime.MaxBody, runtime.HeadLimits.MaxHeaderBytes, runtime.HeadLimits.MaxHeaders);
         }
         // A client that sent Expect: 100-continue waits for the upstream's go-ahead before sending its body.
         if (_request.ExpectContinue)

@@ -10,18 +10,23 @@ namespace FastProxy.Tests.Http1;
 public sealed class ChunkedDecoderTests
 {
     private const int TrailerCap = 1024;
+    private const int TrailerFieldCap = 8;
 
-    /// <summary>What a feed produced: how it ended, the error, bytes consumed up to the end or error, and the data.</summary>
-    private readonly record struct Outcome(string End, ChunkedError Error, long Consumed, string Data, long Total)
+    /// <summary>
+    /// What a feed produced: how it ended, the error, bytes consumed up to the end or error, the data, and the
+    /// bytes handed out as trailer field lines.
+    /// </summary>
+    private readonly record struct Outcome(string End, ChunkedError Error, long Consumed, string Data, long Total, string Trailers = "")
     {
-        public override string ToString() => $"{End} {Error} consumed={Consumed} total={Total} data=\"{Wire.Show(Wire.Bytes(Data))}\"";
+        public override string ToString() => $"{End} {Error} consumed={Consumed} total={Total} data=\"{Wire.Show(Wire.Bytes(Data))}\" trailers=\"{Wire.Show(Wire.Bytes(Trailers))}\"";
     }
 
     /// <summary>Feeds <paramref name="input"/> cut at <paramref name="cuts"/> (ascending offsets) to a fresh decoder.</summary>
     private static Outcome Feed(byte[] input, IEnumerable<int> cuts, long maxBody = 0)
     {
-        var decoder = new ChunkedDecoder(maxBody, TrailerCap);
+        var decoder = new ChunkedDecoder(maxBody, TrailerCap, TrailerFieldCap);
         var data = new StringBuilder();
+        var trailers = new StringBuilder();
         long consumedTotal = 0;
         int start = 0;
         foreach (int end in cuts.Append(input.Length))
@@ -35,6 +40,7 @@ public sealed class ChunkedDecoderTests
                 var step = decoder.Next(span, out int consumed);
                 Assert.InRange(consumed, 0, span.Length);
                 if (step == ChunkedStep.Data) data.Append(Wire.Text(span[..consumed]));
+                if (step == ChunkedStep.Trailer) trailers.Append(Wire.Text(span[..consumed]));
                 consumedTotal += consumed;
                 span = span[consumed..];
                 switch (step)
@@ -44,20 +50,23 @@ public sealed class ChunkedDecoderTests
                         // A failed decoder stays failed.
                         Assert.Equal(ChunkedStep.Error, decoder.Next("0\r\n\r\n"u8, out int after));
                         Assert.Equal(0, after);
+                        // Trailer bytes before the error differ with the splits (each step hands out what it validated
+                        // so far) and mean nothing once the section failed.
                         return new Outcome("Error", decoder.Error, consumedTotal, data.ToString(), decoder.TotalDataBytes);
                     case ChunkedStep.Done:
                         Assert.True(decoder.IsDone);
                         Assert.Equal(ChunkedStep.Done, decoder.Next("more"u8, out int afterDone));
                         Assert.Equal(0, afterDone);
-                        return new Outcome("Done", decoder.Error, consumedTotal, data.ToString(), decoder.TotalDataBytes);
+                        return new Outcome("Done", decoder.Error, consumedTotal, data.ToString(), decoder.TotalDataBytes, trailers.ToString());
                     case ChunkedStep.Framing:
                     case ChunkedStep.Data:
+                    case ChunkedStep.Trailer:
                         Assert.True(consumed > 0, $"{step} consumed nothing of a non-empty segment");
                         break;
                 }
             }
         }
-        return new Outcome("NeedMore", decoder.Error, consumedTotal, data.ToString(), decoder.TotalDataBytes);
+        return new Outcome("NeedMore", decoder.Error, consumedTotal, data.ToString(), decoder.TotalDataBytes, trailers.ToString());
     }
 
     /// <summary>For other test classes: every way of feeding <paramref name="input"/> gives one outcome.</summary>
@@ -199,5 +208,48 @@ public sealed class ChunkedDecoderTests
     {
         var outcome = FeedEveryWay(Wire.Bytes("0\r\nX-T: " + new string('v', TrailerCap) + "\r\n\r\n"));
         Assert.Equal(ChunkedError.TrailerTooLarge, outcome.Error);
+    }
+
+    /// <summary>
+    /// Trailer field lines are handed out as their own steps, whole lines with their CRLFs and nothing else (not the
+    /// last chunk before them, not the empty line after), however the bytes arrive.
+    /// </summary>
+    [Theory]
+    [InlineData("0\r\n\r\n", "")]
+    [InlineData("5\r\nhello\r\n0\r\nGrpc-Status: 0\r\n\r\n", "Grpc-Status: 0\r\n")]
+    [InlineData("0;ext=1\r\ngrpc-status: 5\r\ngrpc-message: not found\r\nx-empty:\r\n\r\n", "grpc-status: 5\r\ngrpc-message: not found\r\nx-empty:\r\n")]
+    [InlineData("3\r\nabc\r\n0\r\nx-t:\t a:b \t\r\n\r\n", "x-t:\t a:b \t\r\n")]
+    public void Trailer_field_lines_are_handed_out_however_split(string body, string trailers)
+    {
+        var bytes = Wire.Bytes(body);
+        var outcome = FeedEveryWay(bytes);
+        Assert.Equal("Done", outcome.End);
+        Assert.Equal(bytes.Length, outcome.Consumed);
+        Assert.Equal(trailers, outcome.Trailers);
+    }
+
+    [Fact]
+    public void Trailer_fields_at_their_count_limit_pass_and_one_more_is_refused()
+    {
+        string Lines(int n) => string.Concat(Enumerable.Range(0, n).Select(i => $"x-{i}: v\r\n"));
+        var atCap = FeedEveryWay(Wire.Bytes("0\r\n" + Lines(TrailerFieldCap) + "\r\n"));
+        Assert.Equal("Done", atCap.End);
+        Assert.Equal(Lines(TrailerFieldCap), atCap.Trailers);
+        var over = FeedEveryWay(Wire.Bytes("0\r\n" + Lines(TrailerFieldCap + 1) + "\r\n"));
+        Assert.Equal(ChunkedError.TooManyTrailerFields, over.Error);
+        // Refused at the first byte of the field over the limit.
+        Assert.Equal(3 + Lines(TrailerFieldCap).Length, over.Consumed);
+    }
+
+    [Fact]
+    public void Trailer_fields_read_back_as_names_and_trimmed_values()
+    {
+        var lines = Wire.Bytes("Grpc-Status: 0\r\ngrpc-message:\tno such thing: 42 \r\nx-empty:\r\n");
+        var fields = new TrailerFields(lines);
+        var read = new List<string>();
+        while (fields.TryRead(out var name, out var value)) read.Add(Wire.Text(name) + "=" + Wire.Text(value) + ";");
+        Assert.Equal(["Grpc-Status=0;", "grpc-message=no such thing: 42;", "x-empty=;"], read);
+        Assert.Equal(3, TrailerFields.Count(lines));
+        Assert.False(new TrailerFields([]).TryRead(out _, out _));
     }
 }
