@@ -41,6 +41,9 @@ public sealed class RequestHead : MessageHead
     /// <summary>Expect: 100-continue (RFC 9110 §10.1.1).</summary>
     public bool ExpectContinue { get; internal set; }
 
+    /// <summary>An HTTP/1.1 request whose TE lists "trailers" (RFC 9110 §10.1.4): the client takes trailer fields.</summary>
+    public bool AcceptsTrailers { get; internal set; }
+
     /// <summary>The request carries a body: chunked, or a Content-Length above zero.</summary>
     public bool HasBody => IsChunked || ContentLength > 0;
 
@@ -62,6 +65,7 @@ public sealed class RequestHead : MessageHead
         HostStart = HostLength = HostNameLength = 0;
         HostFromTarget = false;
         ExpectContinue = false;
+        AcceptsTrailers = false;
     }
 
     public ReadOnlySpan<byte> MethodBytes(ReadOnlySpan<byte> head) => head.Slice(RequestLineStart, MethodLength);

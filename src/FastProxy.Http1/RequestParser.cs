@@ -96,6 +96,22 @@ public static class RequestParser
             return HeadError.None;
         }
 
+        /// <summary>
+        /// TE = #t-codings, t-codings = "trailers" / ( transfer-coding [ weight ] ) (RFC 9110 §10.1.4): true when
+        /// the list holds the "trailers" member (case-insensitive, OWS around commas).
+        /// </summary>
+        private static bool ListsTrailers(ReadOnlySpan<byte> value)
+        {
+            while (!value.IsEmpty)
+            {
+                int comma = value.IndexOf((byte)',');
+                var member = (comma < 0 ? value : value[..comma]).Trim(" \t"u8);
+                if (Ascii.EqualsIgnoreCase(member, "trailers"u8)) return true;
+                value = comma < 0 ? default : value[(comma + 1)..];
+            }
+            return false;
+        }
+
         private static void SetPath(RequestHead head, ReadOnlySpan<byte> target, int targetStart, int pathOffset)
         {
             var pathAndQuery = target[pathOffset..];
@@ -121,6 +137,10 @@ public static class RequestParser
                         break;
                     case KnownHeader.Expect:
                         if (Ascii.EqualsIgnoreCase(fields[i].Value(input), "100-continue"u8)) head.ExpectContinue = true;
+                        break;
+                    case KnownHeader.TE:
+                        // Only an HTTP/1.1 client can receive trailers (in chunked framing; HTTP/1.0 responses are de-chunked).
+                        if (head.Version == HttpVersion.Http11 && ListsTrailers(fields[i].Value(input))) head.AcceptsTrailers = true;
                         break;
                 }
             }

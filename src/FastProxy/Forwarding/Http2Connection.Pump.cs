@@ -20,7 +20,7 @@ internal sealed partial class Http2Connection
     /// One stream's response, from the HTTP/1.1 bytes its exchange writes to HEADERS and DATA frames. 1xx heads are
     /// dropped; connection-specific fields are removed (§8.2.2) and names lowercased; the body is unframed
     /// (Content-Length, chunked, or up to the close) and sent as the client's windows allow, reading the pipe no
-    /// faster than that.
+    /// faster than that; a chunked body's trailer fields become a last HEADERS frame with END_STREAM (§8.1).
     /// </summary>
     private async Task PumpAsync(Http2Stream stream)
     {
@@ -63,7 +63,17 @@ internal sealed partial class Http2Connection
 
             var kind = head.GetBodyKind(stream.Method);
             bool endOnHeaders = kind == BodyKind.None;
-            if (await SendHeadersAsync(stream, head, buffer, scratch, scratchLength, endOnHeaders) != Sent.Ok) return;
+            if (kind == BodyKind.Chunked && HoldsGrpcStatus(head, buffer, scratch, scratchLength))
+            {
+                // gRPC's Trailers-Only form (grpc-status in the head, no message): it must reach the client as one
+                // HEADERS with END_STREAM, and only the (empty) body tells where the response ends. Held until then,
+                // or until data comes after all.
+                HoldHead(stream, head, buffer, scratch, scratchLength);
+            }
+            else if (await SendHeadersAsync(stream, head, buffer, scratch, scratchLength, endOnHeaders) != Sent.Ok)
+            {
+                return;
+            }
             reader.AdvanceTo(buffer.GetPosition(head.HeadLength));
             ReturnScratch(ref scratch, ref scratchLength);
             if (endOnHeaders)
@@ -74,7 +84,7 @@ internal sealed partial class Http2Connection
 
             // 2. The body.
             long remaining = kind == BodyKind.ContentLength ? head.ContentLength : long.MaxValue;
-            if (kind == BodyKind.Chunked) stream.Chunks = new ChunkedDecoder(maxBody: 0, maxTrailerBytes: Http1Connection.ResponseLimits.MaxHeaderBytes);
+            if (kind == BodyKind.Chunked) stream.Chunks = new ChunkedDecoder(maxBody: 0, Http1Connection.ResponseLimits.MaxHeaderBytes, Http1Connection.ResponseLimits.MaxHeaders);
             while (true)
             {
                 result = await reader.ReadAsync();
@@ -99,13 +109,13 @@ internal sealed partial class Http2Connection
                 }
                 else if (kind == BodyKind.Chunked)
                 {
-                    // Data runs go out as DATA; framing (sizes, CRLFs, the last chunk, trailers) is consumed.
+                    // Data runs go out as DATA; framing (sizes, CRLFs, the last chunk) is consumed; trailer lines are kept.
                     var (sent, taken, done) = await SendChunkedAsync(stream, buffer);
                     if (sent != Sent.Ok) return;
                     reader.AdvanceTo(buffer.GetPosition(taken), buffer.End);
                     if (done)
                     {
-                        if (await SendDataAsync(stream, ReadOnlySequence<byte>.Empty, endStream: true) is not (Sent.Ok, _)) return;
+                        if (await EndChunkedAsync(stream) != Sent.Ok) return;
                         ended = true;
                         return;
                     }
@@ -148,6 +158,7 @@ internal sealed partial class Http2Connection
         finally
         {
             ReturnScratch(ref scratch, ref scratchLength);
+            ReturnScratch(ref stream.HeldHeadBytes, ref stream.HeldHeadLength);
             try { await reader.CompleteAsync(); } catch { /* completed */ }
             FinishStream(stream, ended);
             Interlocked.Decrement(ref _runningPumps);
@@ -243,8 +254,7 @@ internal sealed partial class Http2Connection
     private bool WriteHeaders(Http2Stream stream, ResponseHead head, in ReadOnlySequence<byte> buffer, byte[]? scratch, int scratchLength, bool endStream)
     {
         ReadOnlySpan<byte> bytes = scratch is not null ? scratch.AsSpan(0, scratchLength) : buffer.FirstSpan;
-        long pendingTable = Interlocked.Exchange(ref _pendingPeerTableSize, -1);
-        if (pendingTable >= 0) _encoder.SetPeerMaxTableSize((uint)pendingTable);
+        ApplyPendingTableSize();
 
         // A literal costs at most a few octets more than the field's own bytes (Huffman is used only when shorter).
         var block = ArrayPool<byte>.Shared.Rent(head.HeadLength + 64 + 16 * head.FieldCount);
@@ -344,6 +354,127 @@ internal sealed partial class Http2Connection
         }
     }
 
+    private void ApplyPendingTableSize()
+    {
+        long pendingTable = Interlocked.Exchange(ref _pendingPeerTableSize, -1);
+        if (pendingTable >= 0) _encoder.SetPeerMaxTableSize((uint)pendingTable);
+    }
+
+    private static bool HoldsGrpcStatus(ResponseHead head, in ReadOnlySequence<byte> buffer, byte[]? scratch, int scratchLength)
+    {
+        ReadOnlySpan<byte> bytes = scratch is not null ? scratch.AsSpan(0, scratchLength) : buffer.FirstSpan;
+        foreach (ref readonly var field in head.Fields)
+        {
+            if (System.Text.Ascii.EqualsIgnoreCase(field.Name(bytes), "grpc-status"u8)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Keeps a copy of the head's bytes on the stream (the pipe moves on) to send later.</summary>
+    private static void HoldHead(Http2Stream stream, ResponseHead head, in ReadOnlySequence<byte> buffer, byte[]? scratch, int scratchLength)
+    {
+        var copy = ArrayPool<byte>.Shared.Rent(head.HeadLength);
+        if (scratch is not null) scratch.AsSpan(0, head.HeadLength).CopyTo(copy);
+        else buffer.Slice(0, head.HeadLength).CopyTo(copy);
+        stream.HeldHead = head;
+        stream.HeldHeadBytes = copy;
+        stream.HeldHeadLength = head.HeadLength;
+    }
+
+    /// <summary>Sends a held head (see <see cref="HoldHead"/>) now: data follows it, or it ends the response.</summary>
+    private async ValueTask<Sent> SendHeldHeadAsync(Http2Stream stream, bool endStream)
+    {
+        var head = stream.HeldHead!;
+        stream.HeldHead = null;
+        var sent = await SendHeadersAsync(stream, head, ReadOnlySequence<byte>.Empty, stream.HeldHeadBytes, stream.HeldHeadLength, endStream);
+        ReturnScratch(ref stream.HeldHeadBytes, ref stream.HeldHeadLength);
+        return sent;
+    }
+
+    /// <summary>
+    /// The chunked body ended: the trailers as a last HEADERS with END_STREAM (§8.1: after all DATA), or an empty
+    /// DATA with END_STREAM when there are none (or none that HTTP/2 may carry); a held head goes first, with
+    /// END_STREAM itself when nothing follows it (gRPC's Trailers-Only).
+    /// </summary>
+    private async ValueTask<Sent> EndChunkedAsync(Http2Stream stream)
+    {
+        bool trailers = stream.ResponseTrailers is { WrittenCount: > 0 } lines && AnyForwardedTrailer(lines.WrittenSpan);
+        if (stream.HeldHead is not null)
+        {
+            var sent = await SendHeldHeadAsync(stream, endStream: !trailers);
+            if (sent != Sent.Ok || !trailers) return sent;
+        }
+        if (trailers) return await SendTrailersAsync(stream);
+        var (done, _) = await SendDataAsync(stream, ReadOnlySequence<byte>.Empty, endStream: true);
+        return done;
+    }
+
+    private static bool AnyForwardedTrailer(ReadOnlySpan<byte> lines)
+    {
+        Span<byte> name = stackalloc byte[TrailerRules.MaxNameLength];
+        var fields = new TrailerFields(lines);
+        while (fields.TryRead(out var raw, out _))
+        {
+            if (TrailerRules.TryLower(raw, name, out int n) && TrailerRules.Forwards(name[..n])) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The trailers' HEADERS (+ CONTINUATION) with END_STREAM, under the write lock (HPACK order).</summary>
+    private async ValueTask<Sent> SendTrailersAsync(Http2Stream stream)
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (_closing || stream.Aborted) return Sent.Stopped;
+            if (!WriteTrailers(stream, stream.ResponseTrailers!.WrittenSpan))
+            {
+                // As in SendHeadersAsync: the block is sized so this cannot happen; HPACK state would be lost.
+                _closing = true;
+                return Sent.Stopped;
+            }
+            lock (_sync) stream.State.OnSend(Http2FrameType.Headers, endStream: true);
+            FinishStream(stream, ended: true);
+            var flushed = await _output.FlushAsync();
+            return flushed.IsCompleted || flushed.IsCanceled ? Sent.Stopped : Sent.Ok;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Encodes the trailer fields HTTP/2 may carry (<see cref="TrailerRules"/>; names lowercased, §8.2.1) as a
+    /// HEADERS block with END_STREAM (caller holds the write lock).
+    /// </summary>
+    private bool WriteTrailers(Http2Stream stream, ReadOnlySpan<byte> lines)
+    {
+        ApplyPendingTableSize();
+        var block = ArrayPool<byte>.Shared.Rent(lines.Length + 64 + 16 * TrailerFields.Count(lines));
+        try
+        {
+            Span<byte> name = stackalloc byte[TrailerRules.MaxNameLength];
+            int written = 0;
+            if (!_encoder.BeginBlock(block, ref written)) return false;
+            var fields = new TrailerFields(lines);
+            while (fields.TryRead(out var raw, out var value))
+            {
+                if (!TrailerRules.TryLower(raw, name, out int n) || !TrailerRules.Forwards(name[..n])) continue;
+                // grpc-status takes a handful of values and ends every gRPC response: worth a table entry; the rest
+                // (messages, checksums) mostly differ each time.
+                var indexing = name[..n].SequenceEqual("grpc-status"u8) ? HPackIndexing.Incremental : HPackIndexing.Without;
+                if (!_encoder.TryEncode(name[..n], value, indexing, block, ref written)) return false;
+            }
+            Http2FrameWriter.WriteFieldBlock(_output, stream.Id, block.AsSpan(0, written), endStream: true, _peerMaxFrameSize);
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(block);
+        }
+    }
+
     private static ChunkedStep NextChunkStep(Http2Stream stream, in ReadOnlySequence<byte> rest, out int consumed)
         => stream.Chunks.Next(rest.FirstSpan, out consumed);
 
@@ -365,8 +496,15 @@ internal sealed partial class Http2Connection
             }
             if (step == ChunkedStep.Data && consumed > 0)
             {
+                if (stream.HeldHead is not null && await SendHeldHeadAsync(stream, endStream: false) != Sent.Ok) return (Sent.Stopped, consumedTotal, false);
                 var (sent, taken) = await SendDataAsync(stream, rest.Slice(0, consumed), endStream: false);
                 if (sent != Sent.Ok) return (Sent.Stopped, consumedTotal, false);
+            }
+            else if (step == ChunkedStep.Trailer)
+            {
+                // Bounded by the decoder's trailer limits (ResponseLimits: 64 KiB, 256 fields).
+                stream.ResponseTrailers ??= new ArrayBufferWriter<byte>(256);
+                stream.ResponseTrailers.Write(rest.FirstSpan[..consumed]);
             }
             consumedTotal += consumed;
             if (step == ChunkedStep.Done) return (Sent.Ok, consumedTotal, true);

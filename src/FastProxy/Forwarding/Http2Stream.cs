@@ -73,6 +73,12 @@ internal sealed class Http2Stream
     public bool Chunked;
     /// <summary>The response body's chunked decoder (the pump's; a field so it survives the pump's awaits).</summary>
     public ChunkedDecoder Chunks;
+    /// <summary>The response's trailer field lines as the chunked decoder handed them out (bounded by its limits); null: none.</summary>
+    public ArrayBufferWriter<byte>? ResponseTrailers;
+    /// <summary>A response head the pump holds back (gRPC Trailers-Only, see Http2Connection.Pump) and a copy of its bytes.</summary>
+    public ResponseHead? HeldHead;
+    public byte[]? HeldHeadBytes;
+    public int HeldHeadLength;
 
     // Flow of request bytes (under Gate): credit owed to the client until the HTTP/1.1 side has taken the bytes.
     public int OwedCredit;
@@ -117,9 +123,10 @@ internal sealed class Http2Stream
             _cookies.Write(value);
             return;
         }
-        // Host: :authority wins when present (§8.3.1); TE (only "trailers" is allowed) and Expect are hop-by-hop
-        // matters of the client's connection, not the upstream's.
-        if (name.SequenceEqual("te"u8) || name.SequenceEqual("expect"u8)) return;
+        // Host: :authority wins when present (§8.3.1). Expect is a matter of the client's connection, not the
+        // upstream's. TE can only be "trailers" (the validator refuses anything else) and goes on as it is: the
+        // exchange forwards "TE: trailers" (gRPC servers require it), and the pump passes trailers back.
+        if (name.SequenceEqual("expect"u8)) return;
         if (name.SequenceEqual("host"u8) && _authority is not null) return;
         if (name.SequenceEqual("content-length"u8))
         {

@@ -30,7 +30,7 @@ internal static class RequestHeadWriter
     public static void Write(IBufferWriter<byte> output, RequestHead request, ReadOnlySpan<byte> head, in RequestRewrite rewrite)
     {
         // Upper bound: the head itself, the authority twice (Host and X-Forwarded-Host), the address and the fixed lines.
-        int bound = request.HeadLength + 2 * request.HostLength + rewrite.ClientAddress.Length + rewrite.FallbackHost.Length + 192;
+        int bound = request.HeadLength + 2 * request.HostLength + rewrite.ClientAddress.Length + rewrite.FallbackHost.Length + 224;
         var span = output.GetSpan(bound);
         int w = 0;
 
@@ -108,11 +108,19 @@ internal static class RequestHeadWriter
         // RFC 9110 §7.6.3: each proxy appends itself to Via with the protocol version it received.
         Put(span, ref w, request.Version == HttpVersion.Http11 ? "Via: 1.1 fastproxy\r\n"u8 : "Via: 1.0 fastproxy\r\n"u8);
 
+        // TE is hop-by-hop, but this hop takes trailers when the client does (passed through in chunked form, or
+        // converted to HTTP/2 trailers), so it says so itself; RFC 9110 §10.1.4 wants "te" in Connection with it.
+        // gRPC servers require "TE: trailers".
+        if (request.AcceptsTrailers) Put(span, ref w, "TE: trailers\r\n"u8);
         if (rewrite.Upgrade)
         {
             int upgrade = request.IndexOf(KnownHeader.Upgrade);
             Put(span, ref w, request.Fields[upgrade].Line(head));
-            Put(span, ref w, "Connection: upgrade\r\n"u8);
+            Put(span, ref w, request.AcceptsTrailers ? "Connection: upgrade, te\r\n"u8 : "Connection: upgrade\r\n"u8);
+        }
+        else if (request.AcceptsTrailers)
+        {
+            Put(span, ref w, "Connection: te\r\n"u8);
         }
         Put(span, ref w, Crlf);
         output.Advance(w);
