@@ -305,7 +305,7 @@ public sealed class Http2UpstreamTests
         }
         const int size = 16 * 1024 * 1024;
         await File.WriteAllBytesAsync(Path.Combine(dir.FullName, "big.bin"), new byte[size]);
-        var nghttpd = Process.Start(new ProcessStartInfo("nghttpd", ["--no-tls", "-a", "127.0.0.1", "-d", dir.FullName, port.ToString()])
+        var nghttpd = Process.Start(new ProcessStartInfo(File.Exists("/usr/sbin/nghttpd") ? "/usr/sbin/nghttpd" : "nghttpd", ["--no-tls", "-a", "127.0.0.1", "-d", dir.FullName, port.ToString()])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
