@@ -222,6 +222,20 @@ internal sealed partial class Http1Connection
             upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
             return null;
         }
+        catch (UpstreamProtocolException ex)
+        {
+            // An h2c/h2 server that does not speak HTTP/2 (or not in time): as unusable as a refused connect.
+            Log.UpstreamConnectFailed(upstream.Name, server.Address, "HTTP/2 connection failed: " + ex.Message);
+            upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
+            return null;
+        }
+        catch (UpstreamBusyException ex)
+        {
+            // Every HTTP/2 connection to the server is at its stream limit: busy, not broken.
+            Log.UpstreamConnectFailed(upstream.Name, server.Address, ex.Message);
+            _connectStatus = 503;
+            return null;
+        }
         catch (UpstreamTlsException ex)
         {
             // Not trusted, another host's certificate, no common protocol: as unusable as a refused connect.

@@ -41,14 +41,13 @@ internal sealed class ProxyRuntime
             if (listener.Protocol != ListenerProtocol.Tcp) continue;
             foreach (var name in TcpUpstreamNames(config, listener))
             {
-                if (config.Upstreams.FirstOrDefault(u => u.Name == name) is { Tls: true } upstream)
+                if (config.Upstreams.FirstOrDefault(u => u.Name == name) is not { } upstream) continue;
+                // A tcp listener relays bytes: it cannot speak HTTP/2 (or any HTTP) to the servers.
+                if (upstream.Protocol != UpstreamProtocol.Http1)
+                    problems.Add($"{upstream.Location}: upstreams.{upstream.Name}.protocol: \"{(upstream.Protocol == UpstreamProtocol.H2 ? "h2" : "h2c")}\" makes no sense for the upstream of a tcp listener (\"{listener.Name}\"), which relays bytes; leave protocol out (or \"http1\")");
+                else if (upstream.Tls)
                     problems.Add($"{upstream.Location}: upstreams.{upstream.Name}.tls: TLS to the servers of a tcp listener (\"{listener.Name}\") is not implemented yet; only http listeners' upstreams can use tls = true");
             }
-        }
-        foreach (var upstream in config.Upstreams)
-        {
-            if (upstream.Protocol != UpstreamProtocol.Http1)
-                problems.Add($"{upstream.Location}: upstreams.{upstream.Name}.protocol: only \"http1\" is implemented yet");
         }
         return problems;
     }

@@ -24,8 +24,8 @@ internal static class UpstreamTls
         {
             TargetHost = host,
             EnabledSslProtocols = TlsServer.Protocols,
-            // The upstream exchange is HTTP/1.1 (or opaque bytes); h2 joins once upstream HTTP/2 exists.
-            ApplicationProtocols = [SslApplicationProtocol.Http11],
+            // protocol = "h2": HTTP/2 only, which the server must select (checked after the handshake); else HTTP/1.1.
+            ApplicationProtocols = upstream.Protocol == UpstreamProtocol.H2 ? [SslApplicationProtocol.Http2] : [SslApplicationProtocol.Http11],
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             AllowTlsResume = true,
         };

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 using System.Text;
 using FastProxy.Configuration;
@@ -93,6 +94,7 @@ internal sealed class HealthChecker
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
         timeout.CancelAfter(_config.Timeout);
+        if (server.Http2 is not null && _config.Type != HealthCheckType.Tcp) return await CheckHttp2Async(server, timeout.Token).ConfigureAwait(false);
         using var socket = new Socket(server.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
@@ -122,6 +124,66 @@ internal sealed class HealthChecker
         catch (SocketException ex)
         {
             return ex.Message;
+        }
+    }
+
+    /// <summary>
+    /// A check of an h2c/h2 server speaks HTTP/2 (a server may accept nothing else, as Kestrel's Http2-only endpoints):
+    /// one stream on the server's pooled connections, written and read as HTTP/1.1 like any forwarded request.
+    /// </summary>
+    private async Task<string?> CheckHttp2Async(UpstreamServer server, CancellationToken timeout)
+    {
+        UpstreamConnection? stream = null;
+        try
+        {
+            stream = await server.Http2!.OpenStreamAsync(_config.Timeout).AsTask().WaitAsync(timeout).ConfigureAwait(false);
+            stream.Output.Write(Encoding.ASCII.GetBytes(
+                $"{_config.Method} {_config.Path} HTTP/1.1\r\nHost: {server.Address}\r\nUser-Agent: fastproxy-health-check\r\n\r\n"));
+            await stream.Output.FlushAsync(timeout).ConfigureAwait(false);
+            while (true)
+            {
+                var result = await stream.Input.ReadAsync(timeout).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                var head = buffer.Length > MaxStatusLine ? buffer.Slice(0, MaxStatusLine) : buffer;
+                var bytes = head.ToArray();
+                int end = bytes.AsSpan().IndexOf("\r\n"u8);
+                if (end >= 0)
+                {
+                    // Informational heads (1xx) come first; the final status is the one judged.
+                    if (end >= 12 && bytes[9] == (byte)'1')
+                    {
+                        int headEnd = bytes.AsSpan().IndexOf("\r\n\r\n"u8);
+                        if (headEnd >= 0)
+                        {
+                            stream.Input.AdvanceTo(buffer.GetPosition(headEnd + 4));
+                            continue;
+                        }
+                    }
+                    else
+                    {
+                        return Judge(bytes.AsSpan(0, end));
+                    }
+                }
+                if (bytes.Length >= MaxStatusLine) return "status line too long";
+                if (result.IsCompleted) return "closed before a status line";
+                stream.Input.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return "timed out";
+        }
+        catch (TimeoutException)
+        {
+            return "timed out";
+        }
+        catch (Exception ex) when (ex is SocketException or UpstreamTlsException or UpstreamProtocolException or UpstreamBusyException or IOException)
+        {
+            return ex.Message;
+        }
+        finally
+        {
+            stream?.Dispose();
         }
     }
 

@@ -10,13 +10,15 @@ namespace FastProxy.Upstreams;
 /// <summary>One server of an upstream at run time: where it is, how busy it is, and its idle connections.</summary>
 internal sealed class UpstreamServer
 {
-    public UpstreamServer(int index, ServerConfig config, int maxIdle, SslClientAuthenticationOptions? tls)
+    public UpstreamServer(int index, ServerConfig config, int maxIdle, SslClientAuthenticationOptions? tls,
+        UpstreamProtocol protocol = UpstreamProtocol.Http1, string upstreamName = "")
     {
         Tls = tls;
         EndPoint = config.EndPoint;
         Address = config.Address;
         State = new BalancedServer(index, config.Address, config.Weight);
-        Pool = new UpstreamConnectionPool(maxIdle);
+        if (protocol != UpstreamProtocol.Http1) Http2 = new Http2UpstreamPool(this, upstreamName);
+        Pool = new UpstreamConnectionPool(maxIdle, Http2);
         Health = new ServerHealth(State);
         // Host for requests that arrive without one (HTTP/1.0): the server's own address, as nginx's $proxy_host.
         HostBytes = Encoding.ASCII.GetBytes(config.Address);
@@ -26,6 +28,8 @@ internal sealed class UpstreamServer
     public string Address { get; }
     public BalancedServer State { get; }
     public UpstreamConnectionPool Pool { get; }
+    /// <summary>The multiplexed HTTP/2 connections (protocol h2c or h2); null for HTTP/1.1 servers.</summary>
+    public Http2UpstreamPool? Http2 { get; }
     /// <summary>Active checks, ejections and totals; publishes <see cref="BalancedServer.IsAvailable"/>.</summary>
     public ServerHealth Health { get; }
     public byte[] HostBytes { get; }
@@ -50,7 +54,7 @@ internal sealed class Upstream
         for (int i = 0; i < Servers.Length; i++)
         {
             var server = config.Servers[i];
-            Servers[i] = new UpstreamServer(i, server, config.MaxIdlePerServer, UpstreamTls.For(config, server, trust));
+            Servers[i] = new UpstreamServer(i, server, config.MaxIdlePerServer, UpstreamTls.For(config, server, trust), config.Protocol, config.Name);
             balanced[i] = Servers[i].State;
         }
         Balancer = LoadBalancers.Create(BalanceName(config.Balance), balanced);

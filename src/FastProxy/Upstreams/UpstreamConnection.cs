@@ -14,7 +14,7 @@ internal sealed class UpstreamConnection : IDisposable
     private readonly IDuplexPipe _transport;
     private bool _disposed;
 
-    private UpstreamConnection(UpstreamServer server, IDuplexPipe transport)
+    internal UpstreamConnection(UpstreamServer server, IDuplexPipe transport)
     {
         Server = server;
         _transport = transport;
@@ -40,7 +40,17 @@ internal sealed class UpstreamConnection : IDisposable
     /// A connect that fails or times out throws a <see cref="SocketException"/>; a TLS handshake that fails (the
     /// certificate is not trusted or names another host, no common protocol) an <see cref="UpstreamTlsException"/>.
     /// </summary>
-    public static async ValueTask<UpstreamConnection> ConnectAsync(UpstreamServer server, TimeSpan timeout)
+    public static ValueTask<UpstreamConnection> ConnectAsync(UpstreamServer server, TimeSpan timeout)
+        => server.Http2 is { } http2 ? http2.OpenStreamAsync(timeout) : ConnectHttp1Async(server, timeout);
+
+    private static async ValueTask<UpstreamConnection> ConnectHttp1Async(UpstreamServer server, TimeSpan timeout)
+        => new UpstreamConnection(server, await ConnectTransportAsync(server, timeout, http2: false).ConfigureAwait(false));
+
+    /// <summary>
+    /// The socket (and TLS session) of a new connection. With <paramref name="http2"/> over TLS, the server must pick
+    /// h2 by ALPN (RFC 9113 §3.2): one that does not speaks something else on this connection.
+    /// </summary>
+    internal static async ValueTask<IDuplexPipe> ConnectTransportAsync(UpstreamServer server, TimeSpan timeout, bool http2)
     {
         var socket = new Socket(server.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         SslStream? ssl = null;
@@ -52,6 +62,11 @@ internal sealed class UpstreamConnection : IDisposable
             {
                 ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
                 await ssl.AuthenticateAsClientAsync(tls, cts.Token).ConfigureAwait(false);
+                if (http2 && ssl.NegotiatedApplicationProtocol != SslApplicationProtocol.Http2)
+                {
+                    var picked = ssl.NegotiatedApplicationProtocol.Protocol.IsEmpty ? "none" : ssl.NegotiatedApplicationProtocol.ToString();
+                    throw new UpstreamTlsException($"the server did not select h2 by ALPN (selected: {picked})", null);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -59,6 +74,12 @@ internal sealed class UpstreamConnection : IDisposable
             ssl?.Dispose();
             socket.Dispose();
             throw new SocketException((int)SocketError.TimedOut);
+        }
+        catch (UpstreamTlsException)
+        {
+            ssl?.Dispose();
+            socket.Dispose();
+            throw;
         }
         catch (Exception ex) when (ssl is not null && ex is AuthenticationException or IOException)
         {
@@ -72,10 +93,9 @@ internal sealed class UpstreamConnection : IDisposable
             socket.Dispose();
             throw;
         }
-        IDuplexPipe transport = ssl is null
+        return ssl is null
             ? SocketConnection.Create(socket, PipeSettings.Send, PipeSettings.UpstreamReceive, PipeSettings.Upstream)
             : new TlsTransport(socket, ssl, PipeSettings.Send, PipeSettings.UpstreamReceive);
-        return new UpstreamConnection(server, transport);
     }
 
     /// <summary>
@@ -104,4 +124,16 @@ internal sealed class UpstreamConnection : IDisposable
 }
 
 /// <summary>The TLS handshake with an upstream server failed: the server is unusable for this request, as a refused connect.</summary>
-internal sealed class UpstreamTlsException(string message, Exception inner) : Exception(message, inner);
+internal sealed class UpstreamTlsException(string message, Exception? inner) : Exception(message, inner);
+
+/// <summary>
+/// An HTTP/2 server could not be used: the connection did not start as HTTP/2 (a server that speaks only HTTP/1.1
+/// answers the preface with a 400 or closes), or no SETTINGS came in time. As unusable as a refused connect.
+/// </summary>
+internal sealed class UpstreamProtocolException(string message) : Exception(message);
+
+/// <summary>
+/// Every HTTP/2 connection a server may have is at its stream limit and no stream freed up in time: the server is
+/// busy, not failing (503, and no outlier strike).
+/// </summary>
+internal sealed class UpstreamBusyException(string message) : Exception(message);

@@ -3,9 +3,12 @@ namespace FastProxy.Upstreams;
 /// <summary>
 /// Idle keep-alive connections to one server, most recently used first: the warmest connection is reused, and the
 /// oldest ones at the bottom are the ones the idle sweep closes. Bounded by max_idle_per_server.
+/// For an HTTP/2 server (protocol h2c or h2) the pool hands out streams of its multiplexed connections instead
+/// (<see cref="Http2UpstreamPool"/>): "renting" opens a stream, "returning" closes it.
 /// </summary>
-internal sealed class UpstreamConnectionPool(int maxIdle)
+internal sealed class UpstreamConnectionPool(int maxIdle, Http2UpstreamPool? http2 = null)
 {
+    private readonly Http2UpstreamPool? _http2 = http2;
     private readonly Lock _lock = new();
     private readonly UpstreamConnection?[] _idle = new UpstreamConnection?[Math.Max(maxIdle, 0)];
     private int _count;
@@ -15,6 +18,7 @@ internal sealed class UpstreamConnectionPool(int maxIdle)
 
     public UpstreamConnection? TryRent()
     {
+        if (_http2 is not null) return _http2.TryOpenStream();
         while (true)
         {
             UpstreamConnection? connection;
@@ -32,6 +36,12 @@ internal sealed class UpstreamConnectionPool(int maxIdle)
     /// <summary>Keeps the connection for reuse, or closes it when the pool is full or retired.</summary>
     public void Return(UpstreamConnection connection, long nowMs)
     {
+        if (_http2 is not null)
+        {
+            // The stream is over; its connection stays with the HTTP/2 pool.
+            connection.Dispose();
+            return;
+        }
         connection.IdleSinceMs = nowMs;
         lock (_lock)
         {
@@ -51,12 +61,14 @@ internal sealed class UpstreamConnectionPool(int maxIdle)
     public void Retire()
     {
         lock (_lock) _retired = true;
+        _http2?.Retire();
         CloseIdle(long.MaxValue);
     }
 
     /// <summary>Closes connections idle since before <paramref name="cutoffMs"/>, and all of them when it is long.MaxValue.</summary>
     public void CloseIdle(long cutoffMs)
     {
+        _http2?.CloseIdle(cutoffMs);
         while (true)
         {
             UpstreamConnection? victim = null;
