@@ -36,21 +36,21 @@ public sealed class GrpcThroughProxyTests
         await scenario(server, channel);
     }
 
-    [Fact(Skip = NeedsH2cUpstreams)]
+    [Fact]
     public Task Unary_echo_with_headers_and_trailers() => Run((server, channel) => GrpcScenarios.UnaryEcho(channel, server));
 
-    [Fact(Skip = NeedsH2cUpstreams)]
+    [Fact]
     public Task Server_streaming() => Run((_, channel) => GrpcScenarios.ServerStreaming(channel));
 
-    [Fact(Skip = NeedsH2cUpstreams)]
+    [Fact]
     public Task Client_streaming() => Run((_, channel) => GrpcScenarios.ClientStreaming(channel));
 
-    [Fact(Skip = NeedsH2cUpstreams)]
+    [Fact]
     public Task Bidi_messages_cross_both_ways_before_the_request_ends() => Run((_, channel) => GrpcScenarios.BidiInterleaved(channel));
 
-    [Fact(Skip = NeedsH2cUpstreams)]
+    [Fact]
     public Task Failure_status_and_message_as_trailers_only() => Run((_, channel) => GrpcScenarios.FailureStatus(channel));
 
-    [Fact(Skip = NeedsH2cUpstreams)]
+    [Fact]
     public Task Deadline_exceeded() => Run((server, channel) => GrpcScenarios.DeadlineExceeded(channel, server));
 }

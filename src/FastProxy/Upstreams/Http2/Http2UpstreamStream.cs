@@ -136,7 +136,7 @@ internal sealed class Http2UpstreamStream : IDuplexPipe, IDisposable
             // 2. The body, as DATA within the server's windows: the pipe is read no faster than they open.
             bool chunked = _head.IsChunked;
             long remaining = chunked ? long.MaxValue : _head.ContentLength;
-            var decoder = new ChunkedDecoder(maxBody: 0, maxTrailerBytes: Http2UpstreamConnection.MaxHeaderListSize);
+            var decoder = new ChunkedDecoder(maxBody: 0, maxTrailerBytes: Http2UpstreamConnection.MaxHeaderListSize, maxTrailerFields: Forwarding.Http1Connection.ResponseLimits.MaxHeaders);
             List<(long Start, long Length)> ranges = [];
             while (true)
             {
