@@ -123,8 +123,11 @@ internal sealed partial class Http1Connection
             // Trailers count against the same budgets as header fields.
             _requestDecoder = new ChunkedDecoder(runtime.MaxBody, runtime.HeadLimits.MaxHeaderBytes, runtime.HeadLimits.MaxHeaders);
         }
-        // A client that sent Expect: 100-continue waits for the upstream's go-ahead before sending its body.
-        if (_request.ExpectContinue)
+        // A client that sent Expect: 100-continue waits for the upstream's go-ahead before sending its body. An HTTP/2
+        // stream without content-length (converted to chunked framing by Http2Stream, so already valid) may be a
+        // conversation (gRPC bidi streaming: the server answers each message before the next is sent): it goes
+        // upstream at once too, not after the first 64 KiB or the end of its body.
+        if (_request.ExpectContinue || (_streamMode && _request.IsChunked))
         {
             _clientDeadline.Disarm();
             return ScanBody(_requestBuffer) ? Intake.Ready : RejectBody();
