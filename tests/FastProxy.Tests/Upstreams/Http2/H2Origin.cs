@@ -19,6 +19,7 @@ public sealed class H2Origin : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private int _connections;
+    private int _open;
 
     private H2Origin(WebApplication app) => _app = app;
 
@@ -26,6 +27,9 @@ public sealed class H2Origin : IAsyncDisposable
 
     /// <summary>TCP connections accepted so far.</summary>
     public int Connections => Volatile.Read(ref _connections);
+
+    /// <summary>TCP connections open now.</summary>
+    public int OpenConnections => Volatile.Read(ref _open);
 
     public static async Task<H2Origin> StartAsync(Action<WebApplication> configure, int maxStreams = 100,
         X509Certificate2? certificate = null, HttpProtocols protocols = HttpProtocols.Http2)
@@ -45,7 +49,15 @@ public sealed class H2Origin : IAsyncDisposable
                 listen.Use(next => async context =>
                 {
                     Interlocked.Increment(ref origin!._connections);
-                    await next(context);
+                    Interlocked.Increment(ref origin._open);
+                    try
+                    {
+                        await next(context);
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref origin._open);
+                    }
                 });
                 if (certificate is not null) listen.UseHttps(certificate);
             });

@@ -342,6 +342,64 @@ public sealed class Http2UpstreamTests
     }
 
     [Fact]
+    public async Task Response_timeout_applies_and_the_abandoned_stream_is_reset()
+    {
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var origin = await H2Origin.StartAsync(app => app.MapGet("/stall", async ctx =>
+        {
+            ctx.RequestAborted.Register(() => aborted.TrySetResult());
+            await Task.Delay(TimeSpan.FromSeconds(20), ctx.RequestAborted).ContinueWith(_ => { });
+        }));
+        await using var proxy = TestProxy.Start(Config(origin.Port, "response_timeout = \"500ms\""));
+
+        var clock = Stopwatch.StartNew();
+        var r = await Processes.CurlAsync("-o", "/dev/null", "-w", "%{http_code}", proxy.Url("/stall").ToString());
+
+        Assert.Equal("504", r.StdOut);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(8), $"took {clock.Elapsed}");
+        // RST_STREAM CANCEL reached the server: it stops working on a request nobody waits for.
+        await aborted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Expect_100_continue_is_relayed_from_the_server()
+    {
+        await using var origin = await H2Origin.StartAsync(app => app.MapPost("/upload", async ctx =>
+        {
+            var body = await new StreamReader(ctx.Request.Body).ReadToEndAsync();
+            await ctx.Response.WriteAsync("got " + body);
+        }));
+        await using var proxy = TestProxy.Start(Config(origin.Port));
+        using var client = new RawClient(proxy.Port());
+
+        client.Send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
+        var interim = new byte[64];
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        int n = await client.Socket.ReceiveAsync(interim, System.Net.Sockets.SocketFlags.None, cts.Token);
+        Assert.StartsWith("HTTP/1.1 100 Continue\r\n", Encoding.ASCII.GetString(interim, 0, n));
+        client.Send("hello");
+        var response = await client.ReadUntilCloseAsync(TimeSpan.FromSeconds(10));
+
+        Assert.StartsWith("HTTP/1.1 200", response);
+        Assert.EndsWith("got hello\r\n0\r\n\r\n", response);
+    }
+
+    [Fact]
+    public async Task A_reload_closes_the_old_generations_idle_connections()
+    {
+        await using var origin = await H2Origin.StartAsync(Describe);
+        await using var proxy = TestProxy.Start(Config(origin.Port));
+
+        Assert.StartsWith("proto=HTTP/2", (await Processes.CurlAsync(proxy.Url("/one").ToString())).StdOut);
+        Assert.Equal(1, origin.OpenConnections);
+        proxy.Reload(Config(origin.Port));
+
+        await Wait.UntilAsync(() => origin.OpenConnections == 0, "the old connection closed", TimeSpan.FromSeconds(10));
+        Assert.StartsWith("proto=HTTP/2", (await Processes.CurlAsync(proxy.Url("/two").ToString())).StdOut);
+        Assert.Equal(2, origin.Connections);
+    }
+
+    [Fact]
     public void An_h2c_upstream_for_a_tcp_listener_is_a_config_error()
     {
         var error = Assert.Throws<ProxyStartException>(() => TestProxy.Start(TcpConfigs.Forward([9], upstreamExtra: "protocol = \"h2c\"")));
