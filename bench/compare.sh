@@ -16,6 +16,11 @@
 #     (FastProxy [[listeners.tls]], nginx listen ssl, HAProxy bind ssl) and forwarded as plain HTTP/1.1; and
 #     tls-l4: the same over TLS terminated on each proxy's TCP listener (FastProxy protocol = "tcp" with
 #     [[listeners.tls]], nginx stream ssl, HAProxy mode tcp with bind ssl), the decrypted bytes relayed;
+#     h2c and h2: HTTP/2 from the client, the 13-byte body, H2_CONNS connections with H2_STREAMS streams each in
+#     flight (h2load -c -m, run for a duration), cleartext with prior knowledge (h2c: FastProxy's plain http listener,
+#     nginx `listen http2`, HAProxy `bind proto h2`) or over TLS by ALPN h2 (FastProxy [[listeners.tls]], nginx
+#     `listen ssl http2`, HAProxy `bind ssl alpn h2,http/1.1`), forwarded as HTTP/1.1 over the same keep-alive pools.
+#     h2load gives no latency percentiles: its mean and max request time are recorded (mean_ms, max_ms);
 #   - idle: the proxy's RSS before and after IDLE_CONNS idle keep-alive client connections (each has
 #     completed one request), as KB per connection.
 # The proxies run on PROXY_CPU (all three at once, only the one under load is busy); wrk, the origin and the
@@ -29,7 +34,8 @@
 # counts any non-2xx response or socket error (the figures are still written, with the error counts).
 #
 # Knobs (environment): ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 PROXIES="fastproxy nginx haproxy"
-#   SCENARIOS="small 16k c1000 l4 https tls-l4 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0 OUT_DIR=<auto>
+#   SCENARIOS="small 16k c1000 l4 https tls-l4 h2c h2 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0
+#   H2_CONNS=10 H2_STREAMS=100 OUT_DIR=<auto>
 # e.g. a quick FastProxy-only check while tuning:  ROUNDS=1 PROXIES=fastproxy SCENARIOS=small bench/compare.sh
 # (the ratio columns then read "n/a"; compare ratios only within one full run).
 set -euo pipefail
@@ -43,11 +49,16 @@ WARMUP_S=${WARMUP_S:-3}
 MEASURE_S=${MEASURE_S:-10}
 IDLE_CONNS=${IDLE_CONNS:-5000}
 PROXIES=${PROXIES:-"fastproxy nginx haproxy"}
-SCENARIOS=${SCENARIOS:-"small 16k c1000 l4 https tls-l4 idle"}
+SCENARIOS=${SCENARIOS:-"small 16k c1000 l4 https tls-l4 h2c h2 idle"}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-18180}
 SKIP_BUILD=${SKIP_BUILD:-0}
+# HTTP/2 scenarios: connections, and streams in flight on each. 10 x 100 = 1,000 requests at once, as c1000: the
+# upstream pools (1,024 idle connections in every proxy) hold one connection per request in flight, so the origin
+# sees no new connections and the figures measure the proxies, not TCP handshakes.
+H2_CONNS=${H2_CONNS:-10}
+H2_STREAMS=${H2_STREAMS:-100}
 
 ORIGIN_A=$((PORT_BASE + 1))
 ORIGIN_B=$((PORT_BASE + 2))
@@ -58,8 +69,12 @@ declare -A L4_PORT=([fastproxy]=$((PORT_BASE + 20)) [nginx]=$((PORT_BASE + 21)) 
 # (TLS in, the decrypted bytes relayed to the origins): the same self-signed ECDSA P-256 certificate for all three.
 declare -A TLS_PORT=([fastproxy]=$((PORT_BASE + 30)) [nginx]=$((PORT_BASE + 31)) [haproxy]=$((PORT_BASE + 32)))
 declare -A TLSL4_PORT=([fastproxy]=$((PORT_BASE + 40)) [nginx]=$((PORT_BASE + 41)) [haproxy]=$((PORT_BASE + 42)))
+# HTTP/2 termination: h2c with prior knowledge, and h2 over TLS (ALPN), each on a listener of its own.
+declare -A H2C_PORT=([fastproxy]=$((PORT_BASE + 50)) [nginx]=$((PORT_BASE + 51)) [haproxy]=$((PORT_BASE + 52)))
+declare -A H2_PORT=([fastproxy]=$((PORT_BASE + 60)) [nginx]=$((PORT_BASE + 61)) [haproxy]=$((PORT_BASE + 62)))
 # scenario -> "path connections"
-declare -A SCENARIO=([small]="/small 64" [16k]="/16k 64" [c1000]="/small 1000" [l4]="/small 64" [https]="/small 64" [tls-l4]="/small 64")
+declare -A SCENARIO=([small]="/small 64" [16k]="/16k 64" [c1000]="/small 1000" [l4]="/small 64" [https]="/small 64" [tls-l4]="/small 64"
+    [h2c]="/small $H2_CONNS" [h2]="/small $H2_CONNS")
 SMALL_BODY="hello, world\n" # 13 bytes
 WRK_TIMEOUT=2s
 NGINX_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
@@ -169,7 +184,7 @@ ensure_tools() {
     [[ -f $NGINX_STREAM_MODULE ]] || missing+=(libnginx-mod-stream) # nginx stream (L4), a dynamic module on Debian
     command -v haproxy >/dev/null || missing+=(haproxy)
     command -v wrk >/dev/null || missing+=(wrk)
-    command -v h2load >/dev/null || missing+=(nghttp2-client) # h2load: for HTTP/2 runs by hand
+    command -v h2load >/dev/null || missing+=(nghttp2-client) # h2load: the h2c and h2 scenarios
     command -v curl >/dev/null || missing+=(curl)
     command -v openssl >/dev/null || missing+=(openssl) # the benchmark certificate
     command -v taskset >/dev/null || missing+=(util-linux)
@@ -201,9 +216,9 @@ check_machine() {
 # ---------------------------------------------------------------------------------------------------------------
 # Configs and processes under test.
 
-render() { # template output [PORT] [L4PORT] [TLSPORT] [TLSL4PORT]
+render() { # template output [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2PORT]
     sed -e "s|@RUN@|$RUN|g" -e "s|@LOGS@|$RAW|g" -e "s|@ORIGIN_A@|$ORIGIN_A|g" -e "s|@ORIGIN_B@|$ORIGIN_B|g" -e "s|@PORT@|${3:-0}|g" \
-        -e "s|@L4PORT@|${4:-0}|g" -e "s|@TLSPORT@|${5:-0}|g" -e "s|@TLSL4PORT@|${6:-0}|g" \
+        -e "s|@L4PORT@|${4:-0}|g" -e "s|@TLSPORT@|${5:-0}|g" -e "s|@TLSL4PORT@|${6:-0}|g" -e "s|@H2CPORT@|${7:-0}|g" -e "s|@H2PORT@|${8:-0}|g" \
         -e "s|@CERT@|$RUN/tls/cert.pem|g" -e "s|@KEY@|$RUN/tls/key.pem|g" -e "s|@CERTKEY@|$RUN/tls/cert-key.pem|g" \
         -e "s|@NGINX_STREAM_MODULE@|$NGINX_STREAM_MODULE|g" "$1" >"$2"
     cp "$2" "$RAW/config-$(basename "$2")"
@@ -240,22 +255,25 @@ declare -A PROXY_PID=()
 # Starts proxy $1 pinned to PROXY_CPU, checks it, and records its PID in PROXY_PID[$1]. $2 names its log.
 start_proxy() {
     local name=$1 port=${PROXY_PORT[$1]} l4port=${L4_PORT[$1]} tlsport=${TLS_PORT[$1]} tlsl4port=${TLSL4_PORT[$1]} logfile="$RAW/$1-$2.log"
+    local h2cport=${H2C_PORT[$1]} h2port=${H2_PORT[$1]}
     port_free "$port" || die "port $port (for $name) is in use"
     port_free "$l4port" || die "port $l4port (for $name, L4) is in use"
     port_free "$tlsport" || die "port $tlsport (for $name, HTTPS) is in use"
     port_free "$tlsl4port" || die "port $tlsl4port (for $name, TLS on L4) is in use"
+    port_free "$h2cport" || die "port $h2cport (for $name, h2c) is in use"
+    port_free "$h2port" || die "port $h2port (for $name, h2) is in use"
     case $name in
     fastproxy)
-        render "$LOAD/proxy-fastproxy.toml.in" "$RUN/fastproxy.toml" "$port" "$l4port" "$tlsport" "$tlsl4port"
+        render "$LOAD/proxy-fastproxy.toml.in" "$RUN/fastproxy.toml" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port"
         FASTPROXY_LOG_LEVEL=warn taskset -c "$PROXY_CPU" "$ROOT/artifacts/fastproxy" -c "$RUN/fastproxy.toml" >"$logfile" 2>&1 &
         ;;
     nginx)
         mkdir -p "$RUN/nginx-proxy-tmp"
-        render "$LOAD/proxy-nginx.conf.in" "$RUN/nginx-proxy.conf" "$port" "$l4port" "$tlsport" "$tlsl4port"
+        render "$LOAD/proxy-nginx.conf.in" "$RUN/nginx-proxy.conf" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port"
         taskset -c "$PROXY_CPU" nginx -p "$RUN" -e "$RAW/nginx-proxy-error.log" -c "$RUN/nginx-proxy.conf" >"$logfile" 2>&1 &
         ;;
     haproxy)
-        render "$LOAD/proxy-haproxy.cfg.in" "$RUN/haproxy.cfg" "$port" "$l4port" "$tlsport" "$tlsl4port"
+        render "$LOAD/proxy-haproxy.cfg.in" "$RUN/haproxy.cfg" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port"
         taskset -c "$PROXY_CPU" haproxy -db -f "$RUN/haproxy.cfg" >"$logfile" 2>&1 &
         ;;
     esac
@@ -265,20 +283,30 @@ start_proxy() {
     wait_port "$l4port" 15 || die "$name did not start listening on :$l4port (L4): $(tail -5 "$logfile")"
     wait_port "$tlsport" 15 || die "$name did not start listening on :$tlsport (HTTPS): $(tail -5 "$logfile")"
     wait_port "$tlsl4port" 15 || die "$name did not start listening on :$tlsl4port (TLS on L4): $(tail -5 "$logfile")"
+    wait_port "$h2cport" 15 || die "$name did not start listening on :$h2cport (h2c): $(tail -5 "$logfile")"
+    wait_port "$h2port" 15 || die "$name did not start listening on :$h2port (h2): $(tail -5 "$logfile")"
     check_proxy "$name" "$port"
     check_proxy "$name" "$l4port" # L4: each curl is a new connection, so round robin alternates as well
     check_proxy "$name" "$tlsport" https
     check_proxy "$name" "$tlsl4port" https
+    check_proxy "$name" "$h2cport" h2c
+    check_proxy "$name" "$h2port" h2
 }
 
 # The proxy must answer both bodies correctly and alternate between the two origin ports.
-check_proxy() { # name port [scheme]
+check_proxy() { # name port [scheme: http, https, h2c, h2]
     local name=$1 port=$2 scheme=${3:-http} seen="" i origin
     # https: verified against the benchmark certificate, by its name (SNI), and only TLS 1.2 or later.
     local curl=(curl -fsS --max-time 5)
-    [[ $scheme == https ]] && curl+=(--cacert "$RUN/tls/cert.pem" --tlsv1.2 --resolve "bench.local:$port:127.0.0.1")
-    local base="$scheme://127.0.0.1:$port"
-    [[ $scheme == https ]] && base="https://bench.local:$port"
+    [[ $scheme == https || $scheme == h2 ]] && curl+=(--cacert "$RUN/tls/cert.pem" --tlsv1.2 --resolve "bench.local:$port:127.0.0.1")
+    # HTTP/2: h2c with prior knowledge, h2 by ALPN (curl offers h2 first); either must really be HTTP/2.
+    [[ $scheme == h2c ]] && curl+=(--http2-prior-knowledge)
+    [[ $scheme == h2 ]] && curl+=(--http2)
+    local base="http://127.0.0.1:$port"
+    [[ $scheme == https || $scheme == h2 ]] && base="https://bench.local:$port"
+    if [[ $scheme == h2c || $scheme == h2 ]]; then
+        [[ $("${curl[@]}" -o /dev/null -w '%{http_version}' "$base/small") == 2 ]] || die "$name does not answer HTTP/2 ($scheme) on :$port"
+    fi
     for ((i = 0; i < 6; i++)); do
         origin=$("${curl[@]}" -D - -o /dev/null "$base/small" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-origin" { print $2 }') ||
             die "$name does not answer GET /small on :$port"
@@ -303,7 +331,7 @@ alive_or_die() { is_running "${PROXY_PID[$1]}" || die "$1 died (pid ${PROXY_PID[
 # ---------------------------------------------------------------------------------------------------------------
 # Measuring.
 
-CSV_HEADER="round,proxy,scenario,path,connections,duration_s,requests,rps,p50_ms,p90_ms,p99_ms,max_ms,cpu_ms,cpu_ms_per_1k,cpu_pct,syscalls_per_req,origin_conns_per_1k,rss_kb,non_2xx,err_connect,err_read,err_write,err_timeout,idle_conns,rss_before_kb,rss_after_kb,rss_after_close_kb,kb_per_conn"
+CSV_HEADER="round,proxy,scenario,path,connections,duration_s,requests,rps,p50_ms,p90_ms,p99_ms,max_ms,cpu_ms,cpu_ms_per_1k,cpu_pct,syscalls_per_req,origin_conns_per_1k,rss_kb,non_2xx,err_connect,err_read,err_write,err_timeout,idle_conns,rss_before_kb,rss_after_kb,rss_after_close_kb,kb_per_conn,mean_ms"
 
 run_wrk() { # port path connections seconds logfile [scheme] -> sets W_* from wrk's summary line
     local port=$1 path=$2 conns=$3 secs=$4 logfile=$5 scheme=${6:-http}
@@ -317,6 +345,38 @@ run_wrk() { # port path connections seconds logfile [scheme] -> sets W_* from wr
     done
 }
 
+# h2load for the HTTP/2 scenarios: H2_CONNS connections, H2_STREAMS streams each, for a duration; sets the same W_*
+# as run_wrk (h2load gives no percentiles: p50/p90/p99 stay empty, mean and max are taken).
+run_h2load() { # port path connections seconds logfile scheme(h2c|h2)
+    local port=$1 path=$2 conns=$3 secs=$4 logfile=$5 scheme=$6 url
+    url="http://127.0.0.1:$port$path"
+    [[ $scheme == h2 ]] && url="https://127.0.0.1:$port$path" # ALPN h2 (h2load's default list offers h2 first)
+    timeout $((secs + 30)) taskset -c "$LOAD_CPU" h2load -t1 -c"$conns" -m"$H2_STREAMS" -D"$secs" "$url" >"$logfile" 2>&1 ||
+        die "h2load failed: $(tail -5 "$logfile")"
+    grep -Eq '^Application protocol: h2c?$' "$logfile" || die "h2load did not speak h2 to :$port: $(grep -i protocol "$logfile")"
+    # requests: the ones done and succeeded (the status-code line also counts a few answered after the end).
+    local parsed
+    parsed=$(awk '
+        function us(v) { # h2load prints durations as 123us, 1.23ms or 1.23s
+            if (v ~ /us$/) return v + 0
+            if (v ~ /ms$/) return v * 1000
+            if (v ~ /s$/) return v * 1000000
+            return ""
+        }
+        /^finished in / { d = $3; sub(/,$/, "", d); dur = us(d) }
+        /^requests: / { done = $6; ok = $8; failed = $10; errored = $12; timeout = $14 }
+        /^status codes: / { s2 = $3 + 0; other = $5 + $7 + $9 } # "N 2xx, N 3xx, N 4xx, N 5xx"
+        /^time for request:/ { mx = us($5); mean = us($6) }
+        END { printf "requests=%d duration_us=%.0f p50_us= p90_us= p99_us= max_us=%s mean_us=%s status=%d connect=0 read=%d write=0 timeout=%d\n",
+                  ok, dur, mx, mean, other, failed + errored, timeout }' "$logfile")
+    [[ -n $parsed ]] || die "could not read h2load's summary: $(tail -5 "$logfile")"
+    W_mean_us=""
+    local kv
+    for kv in $parsed; do
+        printf -v "W_${kv%%=*}" '%s' "${kv#*=}"
+    done
+}
+
 measure_load() { # proxy scenario round
     local name=$1 scen=$2 round=$3 port=${PROXY_PORT[$1]} pid=${PROXY_PID[$1]} path conns logbase="$RAW/$1-$2-r$3"
     local scheme=http
@@ -324,7 +384,12 @@ measure_load() { # proxy scenario round
     # wrk over TLS with keep-alive: one handshake per connection, then the steady state of encrypted requests.
     [[ $scen == https ]] && port=${TLS_PORT[$1]} scheme=https
     [[ $scen == tls-l4 ]] && port=${TLSL4_PORT[$1]} scheme=https
+    [[ $scen == h2c ]] && port=${H2C_PORT[$1]} scheme=h2c
+    [[ $scen == h2 ]] && port=${H2_PORT[$1]} scheme=h2
     read -r path conns <<<"${SCENARIO[$scen]}"
+    local load=run_wrk
+    [[ $scheme == h2c || $scheme == h2 ]] && load=run_h2load
+    W_mean_us=""
 
     # Syscalls are counted during the warm-up, never during the measured run: counting costs the proxy a little CPU.
     local perf_pid="" syscalls=""
@@ -335,7 +400,7 @@ measure_load() { # proxy scenario round
         PIDS+=("$perf_pid")
         sleep 0.3 # attached before the first request
     fi
-    run_wrk "$port" "$path" "$conns" "$WARMUP_S" "$logbase-warmup.txt" "$scheme"
+    $load "$port" "$path" "$conns" "$WARMUP_S" "$logbase-warmup.txt" "$scheme"
     if [[ -n $perf_pid ]]; then
         kill -INT "$perf_pid" 2>/dev/null || true # perf stat writes its counts on SIGINT
         local i=0
@@ -353,7 +418,7 @@ measure_load() { # proxy scenario round
     local cpu0 cpu1 accepts0 accepts1
     accepts0=$(origin_accepts)
     cpu0=$(cpu_ticks "$pid")
-    run_wrk "$port" "$path" "$conns" "$MEASURE_S" "$logbase.txt" "$scheme"
+    $load "$port" "$path" "$conns" "$MEASURE_S" "$logbase.txt" "$scheme"
     cpu1=$(cpu_ticks "$pid")
     accepts1=$(origin_accepts)
     local rss
@@ -363,16 +428,21 @@ measure_load() { # proxy scenario round
     local row
     row=$(awk -v r="$round" -v p="$name" -v s="$scen" -v path="$path" -v c="$conns" -v req="$W_requests" -v dur="$W_duration_us" \
         -v p50="$W_p50_us" -v p90="$W_p90_us" -v p99="$W_p99_us" -v mx="$W_max_us" -v ticks=$((cpu1 - cpu0)) -v hz="$CLK_TCK" \
-        -v rss="$rss" -v sc="$syscalls" -v oc=$((accepts1 - accepts0 - 1)) -v st="$W_status" -v ec="$W_connect" -v er="$W_read" -v ew="$W_write" -v et="$W_timeout" 'BEGIN {
+        -v rss="$rss" -v sc="$syscalls" -v oc=$((accepts1 - accepts0 - 1)) -v st="$W_status" -v ec="$W_connect" -v er="$W_read" -v ew="$W_write" -v et="$W_timeout" \
+        -v mean="$W_mean_us" 'BEGIN {
             cpu = ticks * 1000 / hz
             per1k = req > 0 ? sprintf("%.2f", cpu / req * 1000) : ""
             oc1k = req > 0 ? sprintf("%.2f", oc / req * 1000) : ""
-            printf "%d,%s,%s,%s,%d,%.2f,%d,%.0f,%.3f,%.3f,%.3f,%.3f,%.0f,%s,%.0f,%s,%s,%d,%d,%d,%d,%d,%d,,,,,\n",
-                r, p, s, path, c, dur / 1e6, req, req / (dur / 1e6), p50 / 1000, p90 / 1000, p99 / 1000, mx / 1000, cpu, per1k,
-                cpu / (dur / 1000) * 100, sc, oc1k, rss, st, ec, er, ew, et
+            p50s = p50 == "" ? "" : sprintf("%.3f", p50 / 1000)
+            p90s = p90 == "" ? "" : sprintf("%.3f", p90 / 1000)
+            p99s = p99 == "" ? "" : sprintf("%.3f", p99 / 1000)
+            means = mean == "" ? "" : sprintf("%.3f", mean / 1000)
+            printf "%d,%s,%s,%s,%d,%.2f,%d,%.0f,%s,%s,%s,%.3f,%.0f,%s,%.0f,%s,%s,%d,%d,%d,%d,%d,%d,,,,,,%s\n",
+                r, p, s, path, c, dur / 1e6, req, req / (dur / 1e6), p50s, p90s, p99s, mx / 1000, cpu, per1k,
+                cpu / (dur / 1000) * 100, sc, oc1k, rss, st, ec, er, ew, et, means
         }')
     echo "$row" >>"$CSV"
-    log "round $round, $name $scen: $(echo "$row" | awk -F, '{ printf "%s req/s, p50 %s ms, p99 %s ms, CPU %s ms/1k req (%s%% of its CPU), %s syscalls/req, %s new origin conns/1k req, RSS %d MiB", $8, $9, $11, $14, $15, $16, $17, $18 / 1024 }')"
+    log "round $round, $name $scen: $(echo "$row" | awk -F, '{ printf "%s req/s, p50 %s ms, p99 %s ms, mean %s ms, CPU %s ms/1k req (%s%% of its CPU), %s syscalls/req, %s new origin conns/1k req, RSS %d MiB", $8, $9, $11, $29, $14, $15, $16, $17, $18 / 1024 }')"
     if ((W_status + W_connect + W_read + W_write + W_timeout > 0)); then
         fail_later "round $round, $name $scen: non-2xx $W_status, socket errors: connect $W_connect, read $W_read, write $W_write, timeout $W_timeout (see $logbase.txt)"
     fi
@@ -408,7 +478,7 @@ measure_idle() { # proxy
     local row
     row=$(awk -v p="$name" -v n="$opened" -v b="$before" -v a="$after" -v c="$closed" 'BEGIN {
             per = n > 0 ? sprintf("%.2f", (a - b) / n) : ""
-            printf "1,%s,idle,/small,%d,,,,,,,,,,,,,%d,,,,,,%d,%d,%d,%d,%s\n", p, n, a, n, b, a, c, per
+            printf "1,%s,idle,/small,%d,,,,,,,,,,,,,%d,,,,,,%d,%d,%d,%d,%s,\n", p, n, a, n, b, a, c, per
         }')
     echo "$row" >>"$CSV"
     log "$name idle: $opened connections open ($established established at the proxy), RSS $before -> $after KiB ($(echo "$row" | awk -F, '{ print $28 }') KB per connection), $closed KiB after closing them"
@@ -420,7 +490,7 @@ measure_idle() { # proxy
 knobs() {
     local k v d out=""
     for k in ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 "PROXIES=fastproxy nginx haproxy" \
-        "SCENARIOS=small 16k c1000 l4 https tls-l4 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180; do
+        "SCENARIOS=small 16k c1000 l4 https tls-l4 h2c h2 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 H2_CONNS=10 H2_STREAMS=100; do
         d=${k#*=} k=${k%%=*} v=${!k}
         [[ $v == "$d" ]] || out+="$k=\"$v\" "
     done
@@ -438,11 +508,12 @@ machine_info() {
         echo "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //')"
         echo "haproxy: $(haproxy -v | head -1)"
         echo "wrk: $(wrk -v 2>&1 | head -1)"
+        echo "h2load: $(h2load --version 2>&1 | head -1)"
         echo "dotnet: $(dotnet --version)"
         echo "fastproxy: $("$ROOT/artifacts/fastproxy" --version)"
         echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min; 2 CPUs: above 2 means other work competed)"
         echo "python: $("$PLOT_PYTHON" --version 2>&1), matplotlib $("$PLOT_PYTHON" -c 'import matplotlib; print(matplotlib.__version__)')"
-        echo "method: proxy on CPU $PROXY_CPU; wrk (1 thread, HTTP/1.1 keep-alive), origin nginx (1 worker) and idle client on CPU $LOAD_CPU; warm-up ${WARMUP_S} s, measured ${MEASURE_S} s, $ROUNDS round(s); wrk timeout $WRK_TIMEOUT"
+        echo "method: proxy on CPU $PROXY_CPU; wrk (1 thread, HTTP/1.1 keep-alive), origin nginx (1 worker) and idle client on CPU $LOAD_CPU; warm-up ${WARMUP_S} s, measured ${MEASURE_S} s, $ROUNDS round(s); wrk timeout $WRK_TIMEOUT; h2c/h2: h2load (1 thread) with $H2_CONNS connections x $H2_STREAMS streams"
         echo "command: $(knobs)bench/compare.sh"
     } >"$OUT/machine.txt"
 }
@@ -472,7 +543,7 @@ main() {
     # Only a full run (every proxy, every scenario, the default lengths) goes to perf-results/: a quick partial run
     # must never overwrite the full results of the same commit.
     local partial=""
-    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 l4 https tls-l4 idle" ]] ||
+    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS $H2_CONNS $H2_STREAMS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 l4 https tls-l4 h2c h2 idle 10 100" ]] ||
         partial="/tmp/fastproxy-bench-results/$(date +%F-%H%M%S)-$COMMIT"
     OUT=${OUT_DIR:-${partial:-$ROOT/perf-results/$(date +%F)-$COMMIT}}
     RAW="$OUT/raw-logs"
@@ -536,9 +607,10 @@ main() {
         echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
         echo "duration: ${elapsed} s for the whole run"
     } >>"$OUT/machine.txt"
-    # perf-results/README.md shows the newest run kept there; a run written elsewhere (OUT_DIR) leaves it alone.
+    # perf-results/README.md shows the newest full run kept there; a partial run (even one written there with
+    # OUT_DIR) leaves it alone, so that its few scenarios never replace the full table.
     local readme=()
-    [[ $(dirname "$OUT") == "$ROOT/perf-results" ]] && readme=(--readme "$ROOT/perf-results/README.md")
+    [[ -z $partial && $(dirname "$OUT") == "$ROOT/perf-results" ]] && readme=(--readme "$ROOT/perf-results/README.md")
     "$PLOT_PYTHON" "$LOAD/report.py" --results "$OUT" "${readme[@]}" || die "report.py failed"
     log "done in ${elapsed} s: ${OUT#"$ROOT"/}/results.md, results.csv, chart.png"
     cat "$OUT/results.md"

@@ -22,6 +22,8 @@ SCENARIOS = [
     ("l4", "L4 (tcp): 13-byte body, 64 connections"),
     ("https", "HTTPS termination: 13-byte body, 64 keep-alive TLS connections"),
     ("tls-l4", "TLS on L4 (tcp): 13-byte body, 64 keep-alive TLS connections"),
+    ("h2c", "h2c (HTTP/2 cleartext, prior knowledge): 13-byte body, {conns} connections x 100 streams"),
+    ("h2", "h2 over TLS (ALPN): 13-byte body, {conns} connections x 100 streams"),
 ]
 COLOURS = {"fastproxy": "#7b3fa0", "nginx": "#2f8a3b", "haproxy": "#2463a6"}
 REPRODUCE = "bench/compare.sh"
@@ -91,6 +93,7 @@ def load_table(rows):
         ("req/s", "rps", 0, True),
         ("p50 ms", "p50_ms", 2, False),
         ("p99 ms", "p99_ms", 2, False),
+        ("mean ms", "mean_ms", 2, False),
         ("CPU ms / 1k req", "cpu_ms_per_1k", 1, False),
         ("CPU %", "cpu_pct", 0, False),
         ("syscalls / req", "syscalls_per_req", 1, False),
@@ -99,11 +102,17 @@ def load_table(rows):
     ]
     # A ratio of two near-zero counts says nothing: this column is read as it is.
     no_ratio = {"origin_conns_per_1k"}
+    # Latency columns a scenario's load generator does not give (wrk: no mean; h2load: no percentiles) are left out.
+    optional = {"p50_ms", "p99_ms", "mean_ms"}
+    all_metrics = metrics
     out = []
     for scenario, title in SCENARIOS:
         present = [(p, label) for p, label in PROXIES if (p, scenario) in rows]
         if not present:
             continue
+        metrics = [m for m in all_metrics
+                   if m[1] not in optional or any(not math.isnan(num(rows[(p, scenario)].get(m[1]))) for p, _ in present)]
+        title = title.format(conns=int(num(rows[(present[0][0], scenario)].get("connections"))))
         out.append(f"**{title}**\n")
         out.append("| proxy | " + " | ".join(m[0] for m in metrics) + " | non-2xx | socket errors |")
         out.append("|---" * (len(metrics) + 3) + "|")
@@ -181,7 +190,8 @@ def chart(rows, path):
             ax.bar_label(bars, labels=[label_fmt.format(y) for y in ys], fontsize=7.5, padding=2,
                          rotation=90 if key == "rps" else 0, label_type="center", color="white")
         ax.set_title(title, fontsize=11)
-        ax.set_xticks(range(len(scen)), [t.replace(", ", "\n") for _, t in scen], fontsize=9)
+        ax.set_xticks(range(len(scen)), [t.split(":")[0].replace(" (", "\n(") if s in ("h2c", "h2") else t.replace(", ", "\n")
+                                         for s, t in scen], fontsize=9)
         ax.margins(y=0.12)
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
@@ -204,7 +214,7 @@ def chart(rows, path):
         ax.set_axisbelow(True)
 
     what = f"median of {rounds} rounds, whiskers: lowest and highest" if rounds > 1 else "one round"
-    fig.suptitle(f"FastProxy vs nginx vs HAProxy: HTTP/1.1 keep-alive, proxy pinned to one CPU ({what})", fontsize=12)
+    fig.suptitle(f"FastProxy vs nginx vs HAProxy: keep-alive client connections, proxy pinned to one CPU ({what})", fontsize=12)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -246,6 +256,9 @@ def results_markdown(results_dir, rows):
         "accepted during the measured run (its stub_status) per 1,000 requests; 0 means every request reused a pooled "
         "connection. RSS: VmRSS of the process tree after the measured run.",
         "- p50/p99: wrk's latency distribution (`--latency`); wrk is closed-loop, so the tail is understated.",
+        "- h2c/h2: h2load (`-c` connections, `-m 100` streams in flight on each, `-D` seconds), HTTP/2 from the client and "
+        "HTTP/1.1 to the origin; h2load prints no percentiles, so mean ms is its mean request time (and max_ms in "
+        "results.csv its slowest); non-2xx counts requests done without a 2xx, socket errors its failed and errored ones.",
         "- Idle: RSS of a fresh proxy (it has answered only the 9 check requests) before, and 2 s after, the idle client "
         "(bench/load/idle_clients.py) opened its connections and completed one request on each; KB per connection = "
         "growth / connections.",

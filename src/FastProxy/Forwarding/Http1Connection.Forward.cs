@@ -130,6 +130,12 @@ internal sealed partial class Http1Connection
         while (true)
         {
             var server = connection.Server;
+            if (_aborted)
+            {
+                // Cut at the end of a stop: the failure is ours, not the server's; nothing is tried again.
+                connection.Dispose();
+                return false;
+            }
             if (outcome == Exchange.RetryFresh)
             {
                 connection.Dispose();
@@ -257,6 +263,9 @@ internal sealed partial class Http1Connection
         var balanced = server.State;
         balanced.RequestStarted();
         server.Health.CountRequest();
+        Volatile.Write(ref _exchangeUpstream, connection);
+        // Aborted before the connection was published (a retry racing the end of a stop): cut it at once.
+        if (_aborted) connection.Abort();
         try
         {
             var upstream = route.Upstream!;
@@ -475,6 +484,7 @@ internal sealed partial class Http1Connection
         }
         finally
         {
+            _exchangeUpstream = null;
             balanced.RequestEnded();
         }
     }

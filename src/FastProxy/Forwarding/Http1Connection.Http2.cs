@@ -12,7 +12,7 @@ internal sealed partial class Http1Connection
     /// </summary>
     private bool _streamMode;
 
-    /// <summary>The HTTP/2 connection this client connection turned into (prior-knowledge preface), while it runs.</summary>
+    /// <summary>The HTTP/2 connection this client connection turned into (h2c preface, or ALPN h2), while it runs.</summary>
     private Http2Connection? _http2;
 
     /// <summary>
@@ -20,9 +20,11 @@ internal sealed partial class Http1Connection
     /// strictness), routes, respond routes, balancers, retries, upstream pools, limits and timeouts as a client
     /// connection. The client connection (socket, max_connections slot) is the HTTP/2 connection's.
     /// </summary>
-    public void StartStream(PipeReader input, PipeWriter output, Listener listener, ProxyServices services, ReadOnlySpan<byte> clientAddress, ulong clientHash)
+    public void StartStream(PipeReader input, PipeWriter output, Listener listener, ProxyServices services, ReadOnlySpan<byte> clientAddress, ulong clientHash,
+        string? clientCertificateSubject)
     {
         _streamMode = true;
+        ClientCertificateSubject = clientCertificateSubject;
         _listener = listener;
         _services = services;
         clientAddress.CopyTo(_clientAddress);
@@ -34,11 +36,14 @@ internal sealed partial class Http1Connection
         _ = RunAsync();
     }
 
-    /// <summary>The client sent the HTTP/2 connection preface: this connection speaks HTTP/2 until it closes.</summary>
+    /// <summary>
+    /// The client sent the HTTP/2 connection preface (h2c with prior knowledge, or after ALPN h2 on a TLS listener):
+    /// this connection speaks HTTP/2 until it closes.
+    /// </summary>
     private async ValueTask ServeHttp2Async()
     {
         _idle = false;
-        var http2 = new Http2Connection(_input, _output, _listener, _services, ClientAddress, _clientHash, _clientDeadline);
+        var http2 = new Http2Connection(_input, _output, _listener, _services, ClientAddress, _clientHash, ClientCertificateSubject, _clientDeadline);
         _http2 = http2;
         try
         {

@@ -1,5 +1,7 @@
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using FastProxy.Http2.Frames;
 using FastProxy.Diagnostics;
 using FastProxy.Tls;
 using FastProxy.Transport;
@@ -17,9 +19,13 @@ internal sealed partial class Http1Connection
     /// </summary>
     public string? ClientCertificateSubject { get; private set; }
 
+    /// <summary>The TLS handshake negotiated h2 by ALPN: this connection speaks HTTP/2 only.</summary>
+    private bool _alpnH2;
+
     /// <summary>
     /// TLS termination: the handshake (certificate chosen by SNI, ALPN, client certificate when asked), bounded by the
-    /// listener's header_timeout, then the same request loop as plain connections over the decrypted pipes. A failed
+    /// listener's header_timeout, then the same request loop as plain connections over the decrypted pipes, or the
+    /// HTTP/2 connection when ALPN chose h2. A failed
     /// or stalled handshake (garbage, a client that stops, a refused client certificate) closes this connection only.
     /// Runs once per connection, so the handshake's allocations (SslStream, its timer) are per connection, not per request.
     /// </summary>
@@ -37,11 +43,42 @@ internal sealed partial class Http1Connection
         }
 
         ClientCertificateSubject = ssl.RemoteCertificate?.Subject;
-        // HTTP/2 joins here: dispatch on ssl.NegotiatedApplicationProtocol once h2 is offered (TlsAlpn.Http).
+        // ALPN chose h2 (TlsAlpn.Http offers it first): the connection must open with the HTTP/2 preface (RFC 9113
+        // §3.4) and is served by the HTTP/2 connection over these pipes. http/1.1 or no ALPN: the HTTP/1.1 loop.
+        _alpnH2 = ssl.NegotiatedApplicationProtocol == SslApplicationProtocol.Http2;
         var transport = new TlsTransport(socket, ssl, PipeSettings.Send, PipeSettings.ClientReceive);
         _transport = transport;
         _input = transport.Input;
         _output = transport.Output;
+        if (_alpnH2 && ssl.SslProtocol == SslProtocols.Tls12 && !TlsAlpn.AllowsHttp2OnTls12(ssl.NegotiatedCipherSuite))
+        {
+            await RefuseHttp2Async(ssl.NegotiatedCipherSuite);
+            return;
+        }
         await RunAsync();
+    }
+
+    /// <summary>
+    /// RFC 9113 §9.2.2: h2 over TLS 1.2 on a suite the RFC forbids (a client offering nothing better): our SETTINGS
+    /// and GOAWAY INADEQUATE_SECURITY, then the close. The same client is served HTTP/1.1 if it offers only that.
+    /// </summary>
+    private async Task RefuseHttp2Async(TlsCipherSuite suite)
+    {
+        try
+        {
+            Log.Http2ConnectionError(_listener.Name, nameof(Http2ErrorCode.InadequateSecurity), "TLS 1.2 cipher suite " + suite);
+            Http2FrameWriter.WriteSettings(_output, []);
+            Http2FrameWriter.WriteGoAway(_output, 0, Http2ErrorCode.InadequateSecurity);
+            await _output.FlushAsync();
+            await LingerAsync();
+        }
+        catch (Exception ex) when (Http2Connection.IsConnectionError(ex))
+        {
+            // Gone already.
+        }
+        finally
+        {
+            Close();
+        }
     }
 }

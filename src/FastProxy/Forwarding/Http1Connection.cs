@@ -10,6 +10,7 @@ using FastProxy.Hosting;
 using FastProxy.Http1;
 using FastProxy.Http2.Frames;
 using FastProxy.Transport;
+using FastProxy.Upstreams;
 using Pipelines.Sockets.Unofficial;
 
 namespace FastProxy.Forwarding;
@@ -90,7 +91,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         {
             // h2c with prior knowledge (RFC 9113 §3.3): told from HTTP/1.1 by the connection's first bytes, once per
             // connection and before any request head is parsed, so the HTTP/1.1 path pays nothing per request.
-            if (!_streamMode && Runtime.Tls is null)
+            // Over TLS only when ALPN chose h2, and then the preface is required (§3.4).
+            if (!_streamMode && (_alpnH2 || Runtime.Tls is null))
             {
                 _clientDeadline.Arm(_input, Runtime.IdleTimeoutMs);
                 _idle = true; // a connection that has sent nothing yet closes at once when draining
@@ -116,6 +118,13 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 if (match == PrefaceMatch.Match)
                 {
                     await ServeHttp2Async();
+                    return;
+                }
+                if (_alpnH2)
+                {
+                    // §3.4: an invalid preface is a connection error; the GOAWAY may be omitted, since the peer is
+                    // not speaking HTTP/2.
+                    Log.Http2ConnectionError(_listener.Name, "PROTOCOL_ERROR", "no connection preface after ALPN h2");
                     return;
                 }
             }
@@ -241,6 +250,9 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _transport = null;
         _handshakeSocket = null;
         ClientCertificateSubject = null;
+        _alpnH2 = false;
+        _aborted = false;
+        _exchangeUpstream = null;
         _input = null!;
         _output = null!;
         _listener = null!;
@@ -262,7 +274,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _clientDeadline.Check(nowMs);
         _upstreamDeadline.Check(nowMs);
         if (_tunnelled) CheckTunnelIdle(nowMs);
-        if (_http2 is { } http2 && _services is { Draining: true }) http2.OnDraining();
+        // A stop, or a reload since the HTTP/2 connection started: it shuts down gracefully (GOAWAY, streams finish).
+        if (_http2 is { } http2 && _services is { } services && (services.Draining || http2.Generation != services.Generation)) http2.OnDraining();
         if (_idle && _services is { Draining: true } && !_drainClose)
         {
             _drainClose = true;
@@ -270,11 +283,24 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         }
     }
 
-    /// <summary>Cuts the connection: its socket closes and its loop ends on the resulting error.</summary>
+    /// <summary>The upstream connection of the exchange in progress, so that <see cref="Abort"/> reaches it.</summary>
+    private UpstreamConnection? _exchangeUpstream;
+
+    /// <summary>Set by <see cref="Abort"/>: no retry, no new upstream connection for this request.</summary>
+    private volatile bool _aborted;
+
+    /// <summary>
+    /// Cuts the connection (the end of a graceful stop's shutdown_timeout): its client socket closes and, for the
+    /// exchange in progress, its upstream socket too, so that a request waiting on a slow server ends now rather
+    /// than at response_timeout. An HTTP/2 stream's exchange has no client socket of its own: cutting its upstream
+    /// is what ends it (the HTTP/2 connection's own Abort closes the client's socket).
+    /// </summary>
     public void Abort()
     {
+        _aborted = true;
         _transport?.Dispose();
         Volatile.Read(ref _handshakeSocket)?.Dispose();
+        Volatile.Read(ref _exchangeUpstream)?.Abort();
     }
 
     /// <summary>Servers already tried for this request, as the balancers' exclusion bitset.</summary>

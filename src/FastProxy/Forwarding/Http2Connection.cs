@@ -48,6 +48,7 @@ internal sealed partial class Http2Connection
     private readonly ProxyServices _services;
     private readonly byte[] _clientAddress;
     private readonly ulong _clientHash;
+    private readonly string? _clientCertificateSubject;
     private readonly Http1Connection.Deadline _idleDeadline;
 
     private readonly Http2FrameReader _frames = new();
@@ -68,7 +69,14 @@ internal sealed partial class Http2Connection
 
     /// <summary>The highest stream id the client opened: GOAWAY's last stream id.</summary>
     private int _lastStreamId;
+    /// <summary>The final GOAWAY went out: streams above <see cref="_lastStreamId"/> are ignored from here (§6.8).</summary>
     private volatile bool _goAwaySent;
+    /// <summary>
+    /// Graceful shutdown, step one done: GOAWAY with the largest stream id and a PING went out (read loop only).
+    /// </summary>
+    private bool _shutdownAnnounced;
+    /// <summary>When the final GOAWAY goes out if the PING ACK has not come back by then (Heartbeat ms).</summary>
+    private long _finalGoAwayDueMs = long.MaxValue;
     private volatile bool _peerGoAway;
     private volatile bool _draining;
     private volatile bool _closing;
@@ -83,8 +91,10 @@ internal sealed partial class Http2Connection
     private bool _blockEndStream;
 
     public Http2Connection(PipeReader input, PipeWriter output, Listener listener, ProxyServices services,
-        ReadOnlySpan<byte> clientAddress, ulong clientHash, Http1Connection.Deadline idleDeadline)
+        ReadOnlySpan<byte> clientAddress, ulong clientHash, string? clientCertificateSubject, Http1Connection.Deadline idleDeadline)
     {
+        Generation = services.Generation;
+        _clientCertificateSubject = clientCertificateSubject;
         _input = input;
         _output = output;
         _listener = listener;
@@ -97,12 +107,61 @@ internal sealed partial class Http2Connection
 
     private ListenerRuntime Runtime => ((Http1Dispatcher)_listener.Dispatcher).Runtime;
 
-    /// <summary>The host is draining (SIGTERM): GOAWAY, finish the streams in flight, close.</summary>
+    /// <summary>
+    /// The configuration generation this connection started under: a reload (SIGHUP) makes it stale, and it is then
+    /// shut down gracefully like on a stop, so that clients reconnect to the new configuration (its certificates,
+    /// its listener limits) instead of keeping an old connection for hours.
+    /// </summary>
+    public int Generation { get; }
+
+    /// <summary>
+    /// Our grace before the final GOAWAY when the client does not answer the PING: at least a round trip (§6.8), and
+    /// long enough for a client stalled by the machine for a moment.
+    /// </summary>
+    private const long FinalGoAwayDelayMs = 1_000;
+
+    /// <summary>The opaque data of the graceful-shutdown PING ("fp-drain"), told apart from a client's own PINGs' ACKs.</summary>
+    private const ulong DrainPingData = 0x66702D647261696E;
+
+    /// <summary>
+    /// The host is stopping (SIGTERM) or reloaded (SIGHUP): graceful shutdown, as RFC 9113 §6.8 recommends, in two
+    /// steps. First GOAWAY NO_ERROR with the largest stream id (2^31-1), and a PING: the client opens no more
+    /// streams, and a request it sent before it read that GOAWAY is still served. When the PING's ACK comes back
+    /// (every stream the client opened before reading the GOAWAY has arrived before it), or after
+    /// <see cref="FinalGoAwayDelayMs"/> without it, the final GOAWAY names the last stream really processed. The
+    /// streams in flight finish; the connection closes when the last one has. Called on every heartbeat while
+    /// draining: it also wakes the read loop when the final GOAWAY is due.
+    /// </summary>
     public void OnDraining()
     {
-        if (_draining) return;
-        _draining = true;
-        _input.CancelPendingRead();
+        if (!_draining)
+        {
+            _draining = true;
+            _input.CancelPendingRead();
+            return;
+        }
+        if (!_goAwaySent && Heartbeat.NowMs >= Volatile.Read(ref _finalGoAwayDueMs)) _input.CancelPendingRead();
+    }
+
+    /// <summary>The next step of a graceful shutdown (read loop only; the frames go out with the next control flush).</summary>
+    private void AdvanceGoAway()
+    {
+        if (_goAwaySent) return;
+        if (!_shutdownAnnounced)
+        {
+            _shutdownAnnounced = true;
+            Http2FrameWriter.WriteGoAway(_control, int.MaxValue, Http2ErrorCode.NoError);
+            Http2FrameWriter.WritePing(_control, DrainPingData, ack: false);
+            Volatile.Write(ref _finalGoAwayDueMs, Heartbeat.NowMs + FinalGoAwayDelayMs);
+            return;
+        }
+        if (Heartbeat.NowMs >= Volatile.Read(ref _finalGoAwayDueMs)) SendFinalGoAway();
+    }
+
+    private void SendFinalGoAway()
+    {
+        Http2FrameWriter.WriteGoAway(_control, _lastStreamId, Http2ErrorCode.NoError);
+        _goAwaySent = true;
     }
 
     public async ValueTask RunAsync()
@@ -129,11 +188,16 @@ internal sealed partial class Http2Connection
                 var buffer = result.Buffer;
                 if (result.IsCanceled)
                 {
-                    if (_idleDeadline.TimedOut && StreamCount == 0) _draining = true;
-                    if (_draining && !_goAwaySent)
+                    if (_idleDeadline.TimedOut && StreamCount == 0 && !_goAwaySent)
                     {
-                        Http2FrameWriter.WriteGoAway(_control, _lastStreamId, Http2ErrorCode.NoError);
-                        _goAwaySent = true;
+                        // idle_timeout with nothing in flight: one GOAWAY, as nginx does; a request crossing it is
+                        // not processed, and the client knows it may retry it (its id is above the last one).
+                        _draining = true;
+                        SendFinalGoAway();
+                    }
+                    else if (_draining)
+                    {
+                        AdvanceGoAway();
                     }
                 }
                 if (!prefaceDone)
@@ -201,6 +265,13 @@ internal sealed partial class Http2Connection
         }
     }
 
+    /// <summary>
+    /// A frame for a stream not in the table: closed (ignored, §5.1) or idle (PROTOCOL_ERROR), except that after our
+    /// final GOAWAY the streams above its last id are ones we ignored, and so are their frames (§6.8).
+    /// </summary>
+    private Http2ErrorCode UnknownStream(int id)
+        => id > _lastStreamId && !_goAwaySent ? Http2ErrorCode.ProtocolError : Http2ErrorCode.NoError;
+
     private int StreamCount
     {
         get
@@ -223,6 +294,7 @@ internal sealed partial class Http2Connection
                 return frame.IsAck ? Http2ErrorCode.NoError : OnSettings(in frame);
             case Http2FrameType.Ping:
                 if (!frame.IsAck) Http2FrameWriter.WritePing(_control, frame.PingData, ack: true);
+                else if (frame.PingData == DrainPingData && _shutdownAnnounced && !_goAwaySent) SendFinalGoAway();
                 return Http2ErrorCode.NoError;
             case Http2FrameType.GoAway:
                 // The client will open no more streams; those in flight finish.
@@ -314,7 +386,7 @@ internal sealed partial class Http2Connection
             if (!_streams.TryGetValue(frame.StreamId, out var stream))
             {
                 // Closed (ignored, §5.1) or idle (§5.1: PROTOCOL_ERROR).
-                return frame.StreamId > _lastStreamId ? Http2ErrorCode.ProtocolError : Http2ErrorCode.NoError;
+                return UnknownStream(frame.StreamId);
             }
             if (!stream.SendWindow.TryIncrease(frame.WindowIncrement))
             {
@@ -332,7 +404,7 @@ internal sealed partial class Http2Connection
         {
             if (!_streams.TryGetValue(frame.StreamId, out var stream))
             {
-                return frame.StreamId > _lastStreamId ? Http2ErrorCode.ProtocolError : Http2ErrorCode.NoError;
+                return UnknownStream(frame.StreamId);
             }
             stream.State.OnReceive(Http2FrameType.RstStream, endStream: false);
             AbortLocked(stream);
@@ -439,7 +511,7 @@ internal sealed partial class Http2Connection
         Interlocked.Increment(ref _runningPumps);
         _ = PumpAsync(stream);
         var exchange = _services.ConnectionPool.Get();
-        exchange.StartStream(stream.Request.Reader, stream.Response.Writer, _listener, _services, _clientAddress, _clientHash);
+        exchange.StartStream(stream.Request.Reader, stream.Response.Writer, _listener, _services, _clientAddress, _clientHash, _clientCertificateSubject);
         if (_blockEndStream) EndRequest(stream);
         else FlushRequest(stream, 0);
         return Http2ErrorCode.NoError;
@@ -459,7 +531,7 @@ internal sealed partial class Http2Connection
             if (!_streams.TryGetValue(frame.StreamId, out stream))
             {
                 // Idle: PROTOCOL_ERROR. Closed (answered, or reset by either side): dropped.
-                return frame.StreamId > _lastStreamId ? Http2ErrorCode.ProtocolError : Http2ErrorCode.NoError;
+                return UnknownStream(frame.StreamId);
             }
             var verdict = stream.State.OnReceive(Http2FrameType.Data, frame.EndStream);
             if (verdict.Action == Http2StreamAction.ConnectionError) return verdict.Code;

@@ -196,6 +196,9 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
             // The old generation's upstream connections are no longer reachable by new requests: idle ones close now,
             // the ones in-flight requests still use close when those end.
             old.Retire();
+            // Open HTTP/2 client connections get a graceful GOAWAY at their next heartbeat (Http1Connection.OnHeartbeat):
+            // their streams finish, then they close, and their clients reconnect under this configuration.
+            _services.NextGeneration();
         }
         foreach (var note in ProxyRuntime.NotEnforced(config)) Log.ConfigWarning(note);
     }

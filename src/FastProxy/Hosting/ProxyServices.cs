@@ -30,6 +30,16 @@ internal sealed class ProxyServices : IDisposable
     /// <summary>Set on SIGTERM: idle keep-alive connections are closed, busy ones close after their response.</summary>
     public volatile bool Draining;
 
+    /// <summary>
+    /// The configuration generation: each reload adds one. Long-lived HTTP/2 client connections compare it with the
+    /// one they started under, and close gracefully (GOAWAY) when it moved on.
+    /// </summary>
+    public int Generation => Volatile.Read(ref _generation);
+
+    private int _generation;
+
+    public void NextGeneration() => Interlocked.Increment(ref _generation);
+
     /// <summary>Client connections currently open (drain waits for this to reach zero).</summary>
     public int ActiveConnections => Volatile.Read(ref _active);
 

@@ -419,14 +419,22 @@ public sealed class ProxyH2cTests
         await Wait.UntilAsync(() => upstream.Requests.Count == 1, "request at the upstream");
         var stopping = proxy.StopAsync(TimeSpan.FromSeconds(10));
 
-        var goAway = await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway);
-        Assert.NotNull(goAway);
-        Assert.Equal(Http2ErrorCode.NoError, goAway.ErrorCode);
-        Assert.Equal(1, goAway.GoAwayLastStreamId);
-        var data = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 1);
-        Assert.NotNull(data);
+        // §6.8 in two steps: GOAWAY with the largest id and a PING, then (this client never answers the PING: after
+        // a second) the final GOAWAY with the last stream processed. The stream in flight finishes; then the close.
+        var frames = new List<RawFrame>();
+        for (int i = 0; i < 20; i++)
+        {
+            var frame = await client.ReadFrameAsync(TimeSpan.FromSeconds(15));
+            if (frame is null) break; // closed once the stream is done and the final GOAWAY is out
+            frames.Add(frame);
+        }
+        var goAways = frames.Where(f => f.Type == Http2FrameType.GoAway).ToList();
+        Assert.Equal([int.MaxValue, 1], goAways.Select(f => f.GoAwayLastStreamId));
+        Assert.All(goAways, f => Assert.Equal(Http2ErrorCode.NoError, f.ErrorCode));
+        Assert.Contains(frames, f => f.Type == Http2FrameType.Ping && !f.Ack);
+        var data = Assert.Single(frames, f => f.Type == Http2FrameType.Data && f.StreamId == 1);
         Assert.Equal("finished", Encoding.ASCII.GetString(data.Payload));
-        Assert.Null(await client.ReadUntilAsync(_ => false, maxFrames: 10)); // closed once the stream is done
+        Assert.True(data.EndStream);
         Assert.Equal(0, await stopping);
     }
 

@@ -48,7 +48,7 @@ public sealed class TlsProcessTests : IDisposable
                 Assert.True(result.ExitCode == 0, result.StdErr + proxy.StdErr);
                 Assert.Equal("tls conn=1 path=/hello", result.StdOut);
                 Assert.Contains("subject: CN=site.example.com", result.StdErr);
-                Assert.Contains("ALPN: server accepted http/1.1", result.StdErr);
+                Assert.Contains("ALPN: server accepted h2", result.StdErr); // HTTP/2 by ALPN: TlsHttp2Tests
             }
             Assert.Equal(["origin.internal"], tlsOrigin.ServerNames);
 
