@@ -56,6 +56,9 @@ internal sealed partial class Http1Connection
     /// <summary>Starts waiting for a request on this connection: idle, under idle_timeout, nothing read yet.</summary>
     private void BeginRequest(ListenerRuntime runtime)
     {
+        // Nothing of the last exchange is needed any more: an idle connection holds no field arrays.
+        _request.ReleaseFields();
+        _response.ReleaseFields();
         _request.Reset();
         _bodyAvailable = 0;
         _bodyComplete = false;

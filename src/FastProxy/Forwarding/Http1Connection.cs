@@ -252,6 +252,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _http2 = null;
         _clientDeadline.Disarm();
         _upstreamDeadline.Disarm();
+        _request.ReleaseFields();
+        _response.ReleaseFields();
         _request.Reset();
         _response.Reset();
         return true;
