@@ -74,9 +74,9 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             _ = RunTlsAsync(socket, tls);
             return;
         }
-        var transport = SocketConnection.Create(socket, PipeSettings.Send, PipeSettings.ClientReceive, PipeSettings.Client);
+        var transport = new LeanSocket(socket, PipeSettings.SmallBlocks);
         _transport = transport;
-        _input = transport.Input;
+        _input = transport;
         _output = transport.Output;
         _ = RunAsync();
     }
