@@ -6,16 +6,22 @@ namespace FastProxy.Transport;
 internal sealed partial class LeanSocket
 {
     /// <summary>
-    /// One pooled block in a chain of received or written bytes. The segment objects are cached per thread (a
-    /// connection's reads and sends run on the socket engine's thread), so the steady state allocates nothing and an
-    /// idle connection holds none.
+    /// One pooled block in a chain of received or written bytes. The segment objects are pooled, so the steady state
+    /// allocates nothing and an idle connection holds none: a cache per thread, without locking, and a shared stack
+    /// behind it for a thread that mostly rents (a request read on the client's socket thread) or mostly returns (its
+    /// bytes consumed on the upstream's). Measured: without the shared stack, ~60 bytes allocated per request.
     /// </summary>
     internal sealed class BlockSegment : ReadOnlySequenceSegment<byte>
     {
         private const int CachedPerThread = 64;
+        private const int SharedLimit = 4096;
 
         [ThreadStatic] private static BlockSegment? t_free;
         [ThreadStatic] private static int t_freeCount;
+
+        private static readonly Lock s_lock = new();
+        private static BlockSegment? s_free;
+        private static int s_freeCount;
 
         private IMemoryOwner<byte>? _owner;
         private Memory<byte> _block;
@@ -39,7 +45,17 @@ internal sealed partial class LeanSocket
             }
             else
             {
-                segment = new BlockSegment();
+                lock (s_lock)
+                {
+                    segment = s_free;
+                    if (segment is not null)
+                    {
+                        s_free = segment._nextFree;
+                        s_freeCount--;
+                    }
+                }
+                if (segment is null) segment = new BlockSegment();
+                else segment._nextFree = null;
             }
             segment._owner = owner;
             segment._block = owner.Memory;
@@ -75,10 +91,20 @@ internal sealed partial class LeanSocket
             Memory = default;
             Next = null;
             End = 0;
-            if (t_freeCount >= CachedPerThread) return;
-            _nextFree = t_free;
-            t_free = this;
-            t_freeCount++;
+            if (t_freeCount < CachedPerThread)
+            {
+                _nextFree = t_free;
+                t_free = this;
+                t_freeCount++;
+                return;
+            }
+            lock (s_lock)
+            {
+                if (s_freeCount >= SharedLimit) return;
+                _nextFree = s_free;
+                s_free = this;
+                s_freeCount++;
+            }
         }
     }
 }

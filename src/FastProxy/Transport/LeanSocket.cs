@@ -37,8 +37,7 @@ internal sealed partial class LeanSocket : PipeReader, IValueTaskSource<ReadResu
 
     private readonly Socket _socket;
     private readonly BlockMemoryPool _pool;
-    private readonly Action _onWaitCompleted;
-    private ValueTask<int> _wait;
+    private readonly WaitArgs _waitArgs;
     private ManualResetValueTaskSourceCore<ReadResult> _source;
     private int _state;
 
@@ -58,7 +57,7 @@ internal sealed partial class LeanSocket : PipeReader, IValueTaskSource<ReadResu
         _pool = pool;
         // Sends and receives are attempted without blocking; waiting is always asynchronous.
         socket.Blocking = false;
-        _onWaitCompleted = OnWaitCompleted;
+        _waitArgs = new WaitArgs(this);
         Output = new Writer(this);
     }
 
@@ -109,35 +108,29 @@ internal sealed partial class LeanSocket : PipeReader, IValueTaskSource<ReadResu
     {
         while (true)
         {
-            var wait = _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
-            if (!wait.IsCompleted)
+            // Waiting before the receive starts: its completion may run at once, on another thread.
+            Volatile.Write(ref _state, Waiting);
+            if (_socket.ReceiveAsync(_waitArgs))
             {
-                _wait = wait;
-                Volatile.Write(ref _state, Waiting);
                 // A cancellation that came since TryRead looked (it found no read waiting) must not be lost.
                 if (_cancelRequested) CancelPendingRead();
-                wait.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onWaitCompleted);
                 result = default;
                 return false;
             }
-            wait.GetAwaiter().GetResult(); // a reset surfaces here as a SocketException
+            // Done at once; unless a cancellation slipped in meanwhile and completed the read (through _source).
+            if (Interlocked.Exchange(ref _state, Idle) == Orphaned)
+            {
+                result = default;
+                return false;
+            }
+            if (_waitArgs.SocketError != SocketError.Success) throw new SocketException((int)_waitArgs.SocketError); // a reset
             if (TryReceive(out result)) return true;
         }
     }
 
     private void OnWaitCompleted()
     {
-        Exception? error = null;
-        try
-        {
-            // Consuming the result gives the socket its awaitable back for the next receive.
-            _wait.GetAwaiter().GetResult();
-        }
-        catch (Exception ex)
-        {
-            error = ex;
-        }
-        _wait = default;
+        Exception? error = _waitArgs.SocketError == SocketError.Success ? null : new SocketException((int)_waitArgs.SocketError);
         if (Interlocked.Exchange(ref _state, Idle) != Waiting) return; // cancelled: the next read looks for itself
         if (_readerCompleted)
         {
@@ -286,6 +279,23 @@ internal sealed partial class LeanSocket : PipeReader, IValueTaskSource<ReadResu
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _socket.Dispose();
+    }
+
+    /// <summary>
+    /// The zero-byte receive, one per connection and reused: its completion calls back directly (no delegate, no
+    /// awaitable of the socket's own: 100 bytes less per idle connection than Socket.ReceiveAsync(Memory) measured).
+    /// </summary>
+    private sealed class WaitArgs : SocketAsyncEventArgs
+    {
+        private readonly LeanSocket _owner;
+
+        public WaitArgs(LeanSocket owner) : base(unsafeSuppressExecutionContextFlow: true)
+        {
+            _owner = owner;
+            SetBuffer(Memory<byte>.Empty);
+        }
+
+        protected override void OnCompleted(SocketAsyncEventArgs e) => _owner.OnWaitCompleted();
     }
 
     ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _source.GetResult(token);
