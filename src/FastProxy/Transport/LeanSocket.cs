@@ -64,7 +64,7 @@ internal sealed partial class LeanSocket : PipeReader, IValueTaskSource<ReadResu
     public PipeWriter Output { get; }
 
     private ReadOnlySequence<byte> Buffer => _head is null
-        ? ReadOnlySequence<byte>.Empty
+        ? default // (not ReadOnlySequence.Empty, whose positions name an array, not a segment)
         : new ReadOnlySequence<byte>(_head, _headIndex, _tail!, _tail!.End);
 
     public override bool TryRead(out ReadResult result)
@@ -221,14 +221,14 @@ internal sealed partial class LeanSocket : PipeReader, IValueTaskSource<ReadResu
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
         if (_readerCompleted) throw new InvalidOperationException("Reading is not allowed after the reader was completed.");
-        var consumedSegment = (BlockSegment?)consumed.GetObject();
+        var consumedSegment = consumed.GetObject() as BlockSegment;
         if (_head is null || consumedSegment is null)
         {
             // An empty buffer (or its default positions): nothing to give back.
             _examinedAll = true;
             return;
         }
-        var examinedSegment = (BlockSegment?)examined.GetObject();
+        var examinedSegment = examined.GetObject() as BlockSegment;
         _examinedAll = ReferenceEquals(examinedSegment, _tail) && examined.GetInteger() == _tail!.End;
 
         int consumedIndex = consumed.GetInteger();
