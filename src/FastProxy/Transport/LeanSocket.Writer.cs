@@ -21,6 +21,9 @@ internal sealed partial class LeanSocket
     /// </summary>
     private sealed class Writer(LeanSocket owner) : PipeWriter
     {
+        /// <summary>Blocks per gathered send: 256 KiB of 4 KiB blocks (a flush rarely holds more than 32 KiB).</summary>
+        private const int MaxGather = 64;
+
         [ThreadStatic] private static List<ArraySegment<byte>>? t_gather;
 
         private BlockSegment? _head;
@@ -100,9 +103,10 @@ internal sealed partial class LeanSocket
                 }
                 else
                 {
-                    // Several blocks (a larger body): one gathered send, as the pipes' send loop does.
-                    var gather = t_gather ??= new List<ArraySegment<byte>>(8);
-                    for (var segment = _head; segment is not null; segment = (BlockSegment?)segment.Next)
+                    // Several blocks (a larger body): one gathered send, as the pipes' send loop does; at most
+                    // MaxGather blocks at a time (sendmsg refuses more than IOV_MAX, 1024, vectors).
+                    var gather = t_gather ??= new List<ArraySegment<byte>>(MaxGather);
+                    for (var segment = _head; segment is not null && gather.Count < MaxGather; segment = (BlockSegment?)segment.Next)
                     {
                         int start = ReferenceEquals(segment, _head) ? _headIndex : 0;
                         if (segment.End > start) gather.Add(segment.ArraySegment(start));
