@@ -33,18 +33,16 @@ internal sealed partial class Http1Connection
         // An HTTP/2 stream has no socket of its own: the HTTP/2 connection closes the client's.
         if (_streamMode) return;
         _sendDrained = false;
-        // The send loop completes the pipe's reader once it has handed everything to the socket. OnReaderCompleted is
-        // deprecated for PipeWriter in general, but Pipe (which the socket connection wraps) still raises it, and it
-        // is the only signal that the last bytes have left user space.
-        // The callback names the transport: it may come late, when this (pooled) object already serves another client.
-#pragma warning disable CS0618
-        _output.OnReaderCompleted(static (_, state) =>
+        if (_transport is LeanSocket)
         {
-            var (connection, transport) = ((Http1Connection, IDisposable))state!;
-            connection.OnSendDrained(transport);
-        }, (this, _transport!));
-#pragma warning restore CS0618
-        await _output.CompleteAsync();
+            // No send loop: completing the output sends what is left, then the FIN; every byte is in the socket then.
+            await _output.CompleteAsync();
+            _sendDrained = true;
+        }
+        else
+        {
+            await CompleteOutputWhenSentAsync();
+        }
 
         long sendDue = Heartbeat.NowMs + LingerSendMs;
         long drainDue = long.MaxValue;
@@ -83,6 +81,23 @@ internal sealed partial class Http1Connection
         {
             _clientDeadline.Disarm();
         }
+    }
+
+    /// <summary>SocketConnection and TlsTransport: their send loop completes the pipe's reader once everything went to the socket.</summary>
+    private ValueTask CompleteOutputWhenSentAsync()
+    {
+        // The send loop completes the pipe's reader once it has handed everything to the socket. OnReaderCompleted is
+        // deprecated for PipeWriter in general, but Pipe (which the socket connection wraps) still raises it, and it
+        // is the only signal that the last bytes have left user space.
+        // The callback names the transport: it may come late, when this (pooled) object already serves another client.
+#pragma warning disable CS0618
+        _output.OnReaderCompleted(static (_, state) =>
+        {
+            var (connection, transport) = ((Http1Connection, IDisposable))state!;
+            connection.OnSendDrained(transport);
+        }, (this, _transport!));
+#pragma warning restore CS0618
+        return _output.CompleteAsync();
     }
 
     private void OnSendDrained(IDisposable transport)

@@ -56,7 +56,7 @@ internal sealed partial class Http1Connection
     /// <summary>Starts waiting for a request on this connection: idle, under idle_timeout, nothing read yet.</summary>
     private void BeginRequest(ListenerRuntime runtime)
     {
-        _request.Reset();
+        ParkHeads();
         _bodyAvailable = 0;
         _bodyComplete = false;
         _idle = true;
@@ -86,6 +86,7 @@ internal sealed partial class Http1Connection
         if (!buffer.IsEmpty && !started)
         {
             started = true;
+            TakeHeads();
             _idle = false;
             // header_timeout bounds the whole head from its first byte (slowloris).
             _clientDeadline.Arm(_input, runtime.HeaderTimeoutMs);

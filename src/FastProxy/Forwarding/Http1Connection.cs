@@ -27,8 +27,10 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     /// <summary>IPv6 text is at most 45 characters.</summary>
     private const int MaxAddressLength = 46;
 
-    private readonly RequestHead _request = new();
-    private readonly ResponseHead _response = new();
+    // The heads of the exchange in progress: taken from HeadPool when a request's first bytes arrive, parked there
+    // again before the connection waits for its next request (null meanwhile).
+    private RequestHead _request = null!;
+    private ResponseHead _response = null!;
     private readonly byte[] _clientAddress = new byte[MaxAddressLength];
     private int _clientAddressLength;
     private ulong _clientHash;
@@ -73,9 +75,9 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             _ = RunTlsAsync(socket, tls);
             return;
         }
-        var transport = SocketConnection.Create(socket, PipeSettings.Send, PipeSettings.ClientReceive, PipeSettings.Client);
+        var transport = new LeanSocket(socket, PipeSettings.SmallBlocks);
         _transport = transport;
-        _input = transport.Input;
+        _input = transport;
         _output = transport.Output;
         _ = RunAsync();
     }
@@ -264,8 +266,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _http2 = null;
         _clientDeadline.Disarm();
         _upstreamDeadline.Disarm();
-        _request.Reset();
-        _response.Reset();
+        ParkHeads();
         return true;
     }
 
@@ -301,6 +302,23 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _transport?.Dispose();
         Volatile.Read(ref _handshakeSocket)?.Dispose();
         Volatile.Read(ref _exchangeUpstream)?.Abort();
+    }
+
+    private void TakeHeads()
+    {
+        if (_request is not null) return;
+        (_request, _response) = HeadPool.Rent();
+    }
+
+    /// <summary>Between requests nothing of the last exchange is needed: an idle connection holds no heads.</summary>
+    private void ParkHeads()
+    {
+        if (_request is null) return;
+        _request.Reset();
+        _response.Reset();
+        HeadPool.Return(_request, _response);
+        _request = null!;
+        _response = null!;
     }
 
     /// <summary>Servers already tried for this request, as the balancers' exclusion bitset.</summary>

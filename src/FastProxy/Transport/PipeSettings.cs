@@ -52,8 +52,9 @@ internal static class PipeSettings
     }
 
     /// <summary>
-    /// Client connections wait for data with a zero-length read, so an idle keep-alive connection holds no receive
-    /// buffer (nginx and HAProxy stay near 1 KB per idle connection the same way).
+    /// L4 (tcp listener) client connections wait for data with a zero-length read, so an idle connection holds no
+    /// receive buffer (nginx and HAProxy stay near 1 KB per idle connection the same way). Plain HTTP client
+    /// connections are <see cref="LeanSocket"/>s, which wait the same way without the pipes.
     /// </summary>
     public const SocketConnectionOptions Client =
         SocketConnectionOptions.ZeroLengthReads | SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites;
