@@ -192,15 +192,7 @@ internal sealed class Http2Stream
         if (DeclaredLength >= 0 && Received > DeclaredLength) return false;
         if (data.IsEmpty) return true;
         var writer = Request.Writer;
-        if (Chunked)
-        {
-            Span<byte> size = stackalloc byte[16];
-            Utf8Formatter.TryFormat((ulong)data.Length, size, out int n, new StandardFormat('x'));
-            writer.Write(size[..n]);
-            writer.Write("\r\n"u8);
-        }
-        foreach (var segment in data) writer.Write(segment.Span);
-        if (Chunked) writer.Write("\r\n"u8);
+        ChunkFraming.Write(writer, data, Chunked);
         return true;
     }
 

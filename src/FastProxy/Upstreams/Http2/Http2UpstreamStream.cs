@@ -396,15 +396,7 @@ internal sealed class Http2UpstreamStream : IDuplexPipe, IDisposable
             var writer = _response.Writer;
             if (!payload.IsEmpty && !_bodyless)
             {
-                if (_chunked)
-                {
-                    Span<byte> size = stackalloc byte[16];
-                    Utf8Formatter.TryFormat((ulong)payload.Length, size, out int n, new StandardFormat('x'));
-                    writer.Write(size[..n]);
-                    writer.Write("\r\n"u8);
-                }
-                foreach (var segment in payload) writer.Write(segment.Span);
-                if (_chunked) writer.Write("\r\n"u8);
+                Forwarding.ChunkFraming.Write(writer, payload, _chunked);
             }
             if (endStream)
             {
