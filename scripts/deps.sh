@@ -6,7 +6,7 @@ ensure_packages() {
   for group in "$@"; do
     case "$group" in
       build) wanted+=(gcc:gcc zlib1g-dev:/usr/include/zlib.h) ;;
-      test) wanted+=(curl:curl nghttp2-client:nghttp nghttp2-server:/usr/sbin/nghttpd openssl:openssl wrk:wrk) ;;
+      test) wanted+=(curl:curl nghttp2-client:nghttp nghttp2-server:/usr/sbin/nghttpd openssl:openssl wrk:wrk strace:strace) ;;
     esac
   done
   for item in "${wanted[@]}"; do

@@ -6,8 +6,18 @@ using FastProxy.Http2.HPack;
 
 namespace FastProxy.Forwarding;
 
-internal sealed partial class Http2Connection
+internal sealed partial class Http2Connection : IThreadPoolWorkItem
 {
+    /// <summary>
+    /// Frames written but not yet sent below this many octets wait for the connection's shared flush (see
+    /// <see cref="AfterWrite"/>); at or above it the writer flushes at once and waits for the socket, which is the
+    /// back-pressure a slow client puts on the streams' pumps.
+    /// </summary>
+    private const int CoalesceLimit = 32 * 1024;
+
+    /// <summary>A shared flush is queued and has not yet run (under the write lock).</summary>
+    private bool _flushScheduled;
+
     private enum Sent : byte
     {
         /// <summary>The frame went out.</summary>
@@ -165,6 +175,103 @@ internal sealed partial class Http2Connection
         }
     }
 
+    /// <summary>
+    /// A pump wrote frames (caller holds the write lock): they go out with the connection's next flush, shared by
+    /// every stream that writes before it runs, instead of one send per frame. Responses of many streams become
+    /// ready in one turn of the event loop (one upstream read each, their pumps queued one after another on the
+    /// thread pool); the flush is queued behind them, so their HEADERS and DATA leave in one gathered send. Past
+    /// <see cref="CoalesceLimit"/> unsent octets the writer flushes itself and waits.
+    /// </summary>
+    private ValueTask<Sent> AfterWrite()
+    {
+        if (_closing) return new ValueTask<Sent>(Sent.Stopped);
+        if (!_output.CanGetUnflushedBytes || _output.UnflushedBytes >= CoalesceLimit) return FlushNowAsync();
+        if (!_flushScheduled)
+        {
+            _flushScheduled = true;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+        return new ValueTask<Sent>(Sent.Ok);
+    }
+
+    private async ValueTask<Sent> FlushNowAsync()
+    {
+        var flushed = await _output.FlushAsync();
+        if (!flushed.IsCompleted && !flushed.IsCanceled) return Sent.Ok;
+        _closing = true;
+        return Sent.Stopped;
+    }
+
+    /// <summary>The shared flush (see <see cref="AfterWrite"/>): under the write lock, so no frame is cut in half.</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        var wait = _writeLock.WaitAsync();
+        if (wait.IsCompletedSuccessfully) FlushScheduled();
+        else _ = FlushScheduledAfterAsync(wait);
+    }
+
+    /// <summary>The write lock was busy (a pump waits for a full socket, say): only then is a task made.</summary>
+    private async Task FlushScheduledAfterAsync(Task wait)
+    {
+        await wait;
+        FlushScheduled();
+    }
+
+    /// <summary>Caller holds the write lock; it is released when the flush is over.</summary>
+    private void FlushScheduled()
+    {
+        _flushScheduled = false;
+        ValueTask<FlushResult> flush;
+        try
+        {
+            if (_closing)
+            {
+                _writeLock.Release();
+                return;
+            }
+            flush = _output.FlushAsync();
+        }
+        catch (Exception ex) when (IsConnectionError(ex))
+        {
+            _closing = true;
+            _writeLock.Release();
+            return;
+        }
+        if (!flush.IsCompleted)
+        {
+            _ = CompleteScheduledFlushAsync(flush);
+            return;
+        }
+        try
+        {
+            var result = flush.Result;
+            if (result.IsCompleted || result.IsCanceled) _closing = true;
+        }
+        catch (Exception ex) when (IsConnectionError(ex))
+        {
+            _closing = true;
+        }
+        _writeLock.Release();
+    }
+
+    /// <summary>The socket was full: the lock is held until it has taken everything (writers wait behind it).</summary>
+    private async Task CompleteScheduledFlushAsync(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            var result = await flush;
+            if (result.IsCompleted || result.IsCanceled) _closing = true;
+        }
+        catch (Exception ex) when (IsConnectionError(ex))
+        {
+            _closing = true;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     private static void ReturnScratch(ref byte[]? scratch, ref int length)
     {
         if (scratch is null) return;
@@ -241,8 +348,7 @@ internal sealed partial class Http2Connection
             }
             lock (_sync) stream.State.OnSend(Http2FrameType.Headers, endStream);
             if (endStream) FinishStream(stream, ended: true);
-            var flushed = await _output.FlushAsync();
-            return flushed.IsCompleted || flushed.IsCanceled ? Sent.Stopped : Sent.Ok;
+            return await AfterWrite();
         }
         finally
         {
@@ -314,8 +420,7 @@ internal sealed partial class Http2Connection
                 lock (_sync) stream.State.OnSend(Http2FrameType.Data, last);
                 // The stream stops counting against MAX_CONCURRENT_STREAMS before the client can see it end.
                 if (last) FinishStream(stream, ended: true);
-                var flushed = await _output.FlushAsync();
-                if (flushed.IsCompleted || flushed.IsCanceled) return (Sent.Stopped, sent);
+                if (await AfterWrite() != Sent.Ok) return (Sent.Stopped, sent);
             }
             finally
             {
@@ -435,8 +540,7 @@ internal sealed partial class Http2Connection
             }
             lock (_sync) stream.State.OnSend(Http2FrameType.Headers, endStream: true);
             FinishStream(stream, ended: true);
-            var flushed = await _output.FlushAsync();
-            return flushed.IsCompleted || flushed.IsCanceled ? Sent.Stopped : Sent.Ok;
+            return await AfterWrite();
         }
         finally
         {

@@ -256,7 +256,12 @@ internal sealed partial class Http2Connection
                 }
                 if (!await FlushControlAsync()) return;
                 if (result.IsCompleted) return;
-                if ((_goAwaySent || _peerGoAway) && StreamCount == 0) return;
+                if ((_goAwaySent || _peerGoAway) && StreamCount == 0)
+                {
+                    // The last streams' final frames may still wait for the shared flush: out they go before the close.
+                    await FlushControlAsync(force: true);
+                    return;
+                }
             }
         }
         finally
@@ -759,10 +764,13 @@ internal sealed partial class Http2Connection
         foreach (var stream in _streams.Values) WakeLocked(stream);
     }
 
-    /// <summary>Sends what the read loop wrote to <see cref="_control"/>. False: the client is gone.</summary>
-    private async ValueTask<bool> FlushControlAsync()
+    /// <summary>
+    /// Sends what the read loop wrote to <see cref="_control"/>, and with it any frames the pumps wrote that wait for
+    /// the shared flush (<paramref name="force"/>: even when there is no control frame). False: the client is gone.
+    /// </summary>
+    private async ValueTask<bool> FlushControlAsync(bool force = false)
     {
-        if (_control.WrittenCount == 0) return true;
+        if (_control.WrittenCount == 0 && !force) return true;
         await _writeLock.WaitAsync();
         try
         {

@@ -216,9 +216,11 @@ public sealed class ProxyH2cTests
 
     // ---- Raw frames: the connection-level rules ----
 
-    private static async Task<H2RawClient> ConnectAsync(TestProxy proxy, List<RawFrame>? seen = null)
+    private static Task<H2RawClient> ConnectAsync(TestProxy proxy, List<RawFrame>? seen = null) => ConnectAsync(proxy.Port(), seen);
+
+    private static async Task<H2RawClient> ConnectAsync(int port, List<RawFrame>? seen = null)
     {
-        var client = new H2RawClient(proxy.Port());
+        var client = new H2RawClient(port);
         client.SendPreface();
         // Our SETTINGS, a WINDOW_UPDATE for the connection, and the ACK of the client's SETTINGS.
         var settings = await client.ReadFrameAsync();
@@ -282,6 +284,98 @@ public sealed class ProxyH2cTests
         Assert.NotNull(goAway);
         Assert.Equal(Http2ErrorCode.ProtocolError, goAway.ErrorCode);
         Assert.Equal(1, goAway.GoAwayLastStreamId);
+    }
+
+    [Fact]
+    public async Task Responses_of_streams_answered_together_leave_in_shared_sends()
+    {
+        // 100 requests in one write: their responses become ready in the same moment, and the proxy must not make one
+        // send per frame (200 frames: HEADERS and DATA per stream) but gather them (Http2Connection.Pump: AfterWrite).
+        // Counted where it happens: strace on the AOT binary counts its send system calls during the burst.
+        int port = ProxyProcess.FreePort();
+        await using var proxy = ProxyProcess.StartWithConfig($$"""
+            [[listeners]]
+            name = "web"
+            bind = "127.0.0.1:{{port}}"
+
+            {{RespondRoutes}}
+            """, out string configPath);
+        string trace = Path.GetTempFileName();
+        try
+        {
+            await proxy.WaitForPortAsync(port);
+            using var client = await ConnectAsync(port);
+            const int streams = 100;
+            var sends = await CountSendsAsync(proxy.Id, trace, async () =>
+            {
+                client.Send(w =>
+                {
+                    for (int i = 0; i < streams; i++)
+                        Http2FrameWriter.WriteHeaders(w, 1 + 2 * i, client.EncodeBlock(H2RawClient.Get("/hello")), endStream: true, endHeaders: true);
+                });
+                var ended = new HashSet<int>();
+                var bodies = new Dictionary<int, string>();
+                for (int frames = 0; ended.Count < streams && frames < 10 * streams; frames++)
+                {
+                    var frame = await client.ReadFrameAsync();
+                    Assert.NotNull(frame);
+                    Assert.NotEqual(Http2FrameType.RstStream, frame.Type);
+                    Assert.NotEqual(Http2FrameType.GoAway, frame.Type);
+                    if (frame.Type == Http2FrameType.Headers) Assert.Contains(":status: 200", client.Decode(frame.Payload));
+                    if (frame.Type == Http2FrameType.Data) bodies[frame.StreamId] = bodies.GetValueOrDefault(frame.StreamId) + Encoding.ASCII.GetString(frame.Payload);
+                    if (frame.EndStream) Assert.True(ended.Add(frame.StreamId));
+                }
+                Assert.Equal(streams, ended.Count);
+                Assert.Equal(streams, bodies.Count);
+                Assert.All(bodies.Values, b => Assert.Equal("hello", b));
+            });
+            // One send per frame would be 200; gathered, a handful (seen: 1 to 4).
+            Assert.True(sends < streams / 4, $"{sends} send calls for {2 * streams} response frames");
+        }
+        finally
+        {
+            File.Delete(configPath);
+            File.Delete(trace);
+        }
+    }
+
+    /// <summary>
+    /// The send-like system calls (send, sendto, sendmsg, write, writev) process <paramref name="pid"/> makes, all
+    /// threads, while <paramref name="during"/> runs: strace -c attached before, interrupted after.
+    /// </summary>
+    private static async Task<long> CountSendsAsync(int pid, string output, Func<Task> during)
+    {
+        var psi = new ProcessStartInfo("strace", ["-f", "-c", "-e", "trace=sendto,sendmsg,write,writev", "-o", output, "-p", pid.ToString()])
+        {
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var strace = Process.Start(psi)!;
+        try
+        {
+            // "strace: Process N attached with M threads" once every thread is traced.
+            using var attach = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            string? line;
+            while ((line = await strace.StandardError.ReadLineAsync(attach.Token)) is not null && !line.Contains("attached")) { }
+            Assert.True(line is not null, "strace did not attach");
+            _ = strace.StandardError.ReadToEndAsync();
+            await during();
+        }
+        finally
+        {
+            // strace writes its table on SIGINT.
+            await Processes.RunAsync("kill", ["-INT", strace.Id.ToString()]);
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await strace.WaitForExitAsync(exit.Token);
+        }
+        long calls = 0;
+        foreach (var row in File.ReadAllLines(output))
+        {
+            // % time, seconds, usecs/call, calls, [errors,] syscall
+            var m = System.Text.RegularExpressions.Regex.Match(row, @"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(sendto|sendmsg|write|writev)\s*$");
+            if (m.Success) calls += long.Parse(m.Groups[1].Value);
+        }
+        return calls;
     }
 
     [Fact]
