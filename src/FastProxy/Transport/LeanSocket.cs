@@ -24,7 +24,7 @@ namespace FastProxy.Transport;
 /// and a read throw. Unlike a pipe, a flush returns only once its bytes are in the socket, so completing the output
 /// means every byte has left user space (the lingering close relies on that).
 /// </remarks>
-internal sealed partial class LeanSocket : PipeReader, IValueTaskSource<ReadResult>, IDisposable
+internal sealed partial class LeanSocket : PipeReader, IDuplexPipe, IValueTaskSource<ReadResult>, IDisposable
 {
     /// <summary>A receive goes into the last block while this much room is left in it, else into a fresh block.</summary>
     private const int MinimumReadSpace = 1024;
@@ -62,6 +62,34 @@ internal sealed partial class LeanSocket : PipeReader, IValueTaskSource<ReadResu
     }
 
     public PipeWriter Output { get; }
+
+    PipeReader IDuplexPipe.Input => this;
+
+    /// <summary>
+    /// A pooled upstream connection waits for its next request: a zero-byte receive goes in flight with no read
+    /// waiting on it, so that whatever arrives meanwhile (the server's FIN when it closes an idle keep-alive
+    /// connection, stray bytes, a reset) ends it and <see cref="IsQuiet"/> turns false, without a system call at reuse.
+    /// The next read waits on that same receive (as after a cancelled read): the response then costs one receive.
+    /// </summary>
+    public void WatchWhileIdle()
+    {
+        if (_head is not null || _endOfStream || _readerCompleted || Volatile.Read(ref _state) != Idle) return;
+        Volatile.Write(ref _state, Orphaned);
+        bool pending;
+        try
+        {
+            pending = _socket.ReceiveAsync(_waitArgs);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or SocketException or InvalidOperationException)
+        {
+            pending = false;
+        }
+        // Done at once: something is there already (or the socket is gone); the next read looks for itself.
+        if (!pending) Volatile.Write(ref _state, Idle);
+    }
+
+    /// <summary>Nothing (no byte, FIN or error) has arrived since <see cref="WatchWhileIdle"/>, and nothing is buffered.</summary>
+    public bool IsQuiet => Volatile.Read(ref _state) == Orphaned && _head is null && !_endOfStream && _disposed == 0;
 
     private ReadOnlySequence<byte> Buffer => _head is null
         ? default // (not ReadOnlySequence.Empty, whose positions name an array, not a segment)
@@ -274,10 +302,15 @@ internal sealed partial class LeanSocket : PipeReader, IValueTaskSource<ReadResu
         _tail = null;
     }
 
-    /// <summary>Cuts the connection: the socket closes, a receive in flight ends, a send in flight fails.</summary>
+    /// <summary>
+    /// Cuts the connection: the socket closes, a receive in flight ends, a send in flight fails. Shut down both ways
+    /// first, as SocketConnection does: what the kernel already holds still goes out and the peer sees a FIN, where
+    /// closing a socket with operations in flight alone would reset it.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        try { _socket.Shutdown(SocketShutdown.Both); } catch (Exception ex) when (ex is SocketException or ObjectDisposedException) { /* gone */ }
         _socket.Dispose();
     }
 

@@ -93,21 +93,32 @@ internal sealed class UpstreamConnection : IDisposable
             socket.Dispose();
             throw;
         }
-        return ssl is null
+        if (ssl is not null) return new TlsTransport(socket, ssl, PipeSettings.Send, PipeSettings.UpstreamReceive);
+        // Plain HTTP/1.1: the lean transport (no pipes, no loops; 32 KiB reads, so a 16 KiB response is one receive).
+        // An HTTP/2 connection reads for ever, frames of many streams: the pipes of a SocketConnection suit it.
+        return http2
             ? SocketConnection.Create(socket, PipeSettings.Send, PipeSettings.UpstreamReceive, PipeSettings.Upstream)
-            : new TlsTransport(socket, ssl, PipeSettings.Send, PipeSettings.UpstreamReceive);
+            : new LeanSocket(socket, PipeSettings.LargeBlocks);
     }
 
     /// <summary>
     /// A pooled connection is only reused when nothing has arrived on it while idle: data would be a protocol
-    /// error, and a completed input means the server closed it (the usual keep-alive timeout race).
+    /// error, and a completed input means the server closed it (the usual keep-alive timeout race). The lean
+    /// transport knows it from the receive it left in flight (no system call); pipes from what their loop received.
     /// </summary>
     public bool IsReusable()
     {
         if (_disposed) return false;
+        if (_transport is LeanSocket lean) return lean.IsQuiet;
         if (!Input.TryRead(out var result)) return true;
         Input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
         return false;
+    }
+
+    /// <summary>Going back to the pool: the lean transport starts watching for the server closing it (see <see cref="IsReusable"/>).</summary>
+    public void OnIdle()
+    {
+        if (_transport is LeanSocket lean) lean.WatchWhileIdle();
     }
 
     /// <summary>Closes the socket only: whoever is blocked reading or flushing this connection's pipes is released.</summary>

@@ -43,6 +43,7 @@ internal sealed class UpstreamConnectionPool(int maxIdle, Http2UpstreamPool? htt
             return;
         }
         connection.IdleSinceMs = nowMs;
+        connection.OnIdle();
         lock (_lock)
         {
             if (!_retired && _count < _idle.Length)
