@@ -51,6 +51,67 @@ public sealed class LeanSocketTests
     }
 
     [Fact]
+    public async Task Watching_while_idle_stays_quiet_then_the_next_read_gets_the_response_from_the_same_receive()
+    {
+        // A pooled upstream connection: watched while idle, reused, and its response read.
+        var (lean, peer) = await ConnectAsync();
+        using (lean)
+        using (peer)
+        {
+            lean.WatchWhileIdle();
+            await Task.Delay(50);
+            Assert.True(lean.IsQuiet);
+            var pending = lean.ReadAsync();
+            Assert.False(pending.IsCompleted); // waits on the receive left in flight
+            peer.Send("HTTP/1.1 200 OK\r\n\r\n"u8);
+            var result = await pending.AsTask().WaitAsync(Bound);
+            Assert.Equal("HTTP/1.1 200 OK\r\n\r\n", Encoding.ASCII.GetString(result.Buffer.ToArray()));
+            lean.AdvanceTo(result.Buffer.End);
+
+            // And again for the next request on it.
+            lean.WatchWhileIdle();
+            Assert.True(lean.IsQuiet);
+            peer.Send("HTTP/1.1 204 No Content\r\n\r\n"u8);
+            result = await ReadAsync(lean);
+            Assert.Equal("HTTP/1.1 204 No Content\r\n\r\n", Encoding.ASCII.GetString(result.Buffer.ToArray()));
+            lean.AdvanceTo(result.Buffer.End);
+        }
+    }
+
+    [Theory]
+    [InlineData("fin")]
+    [InlineData("bytes")]
+    [InlineData("reset")]
+    public async Task What_arrives_while_watched_idle_makes_the_connection_not_quiet(string what)
+    {
+        var (lean, peer) = await ConnectAsync();
+        using (lean)
+        using (peer)
+        {
+            lean.WatchWhileIdle();
+            Assert.True(lean.IsQuiet);
+            switch (what)
+            {
+                case "fin": peer.Shutdown(SocketShutdown.Send); break;
+                case "bytes": peer.Send("x"u8); break;
+                default: peer.LingerState = new LingerOption(true, 0); peer.Close(); break;
+            }
+            var deadline = DateTime.UtcNow + Bound;
+            while (lean.IsQuiet && DateTime.UtcNow < deadline) await Task.Delay(5);
+            Assert.False(lean.IsQuiet);
+            // A read then sees it for itself: the byte, the end, or the reset.
+            if (what == "reset")
+            {
+                await Assert.ThrowsAnyAsync<SocketException>(async () => await ReadAsync(lean));
+                return;
+            }
+            var result = await ReadAsync(lean);
+            if (what == "fin") Assert.True(result.IsCompleted);
+            else Assert.Equal("x", Encoding.ASCII.GetString(result.Buffer.ToArray()));
+        }
+    }
+
+    [Fact]
     public async Task Examined_bytes_are_kept_and_more_are_appended_across_blocks()
     {
         var (lean, peer) = await ConnectAsync();
