@@ -159,6 +159,11 @@ def idle_table(rows):
     return out
 
 
+# Tick labels for the chart (the tables carry the full titles).
+SHORT = {"small": "13 B\n64 conns", "16k": "16 KiB\n64 conns", "c1000": "13 B\n1,000 conns", "l4": "L4 tcp\n13 B",
+         "https": "HTTPS\n13 B", "tls-l4": "TLS on L4\n13 B", "h2c": "h2c\n10 x 100", "h2": "h2 (TLS)\n10 x 100"}
+
+
 def chart(rows, path):
     import matplotlib
 
@@ -170,7 +175,7 @@ def chart(rows, path):
     panels = [("Throughput (req/s, higher is better)", "rps", 1, "{:,.0f}"),
               ("Proxy CPU per 1,000 requests (ms, lower is better)", "cpu_ms_per_1k", 1, "{:.1f}")]
     has_idle = any((p, "idle") in rows for p, _ in PROXIES)
-    fig, axes = plt.subplots(1, len(panels) + has_idle, figsize=(6.2 * (len(panels) + has_idle), 5.2), constrained_layout=True)
+    fig, axes = plt.subplots(1, len(panels) + has_idle, figsize=(7.6 * (len(panels) + has_idle), 5.2), constrained_layout=True)
     width = 0.8 / max(len(proxies), 1)
     rounds = max((r["rounds"] for (p, s), r in rows.items() if s != "idle"), default=1)
 
@@ -190,8 +195,7 @@ def chart(rows, path):
             ax.bar_label(bars, labels=[label_fmt.format(y) for y in ys], fontsize=7.5, padding=2,
                          rotation=90 if key == "rps" else 0, label_type="center", color="white")
         ax.set_title(title, fontsize=11)
-        ax.set_xticks(range(len(scen)), [t.split(":")[0].replace(" (", "\n(") if s in ("h2c", "h2") else t.replace(", ", "\n")
-                                         for s, t in scen], fontsize=9)
+        ax.set_xticks(range(len(scen)), [SHORT.get(s, s) for s, _ in scen], fontsize=8.5)
         ax.margins(y=0.12)
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
@@ -322,7 +326,15 @@ def readme(perf_dir):
         out += machine_lines(os.path.join(perf_dir, latest))
         out += [""]
     if micro:
-        out += [f"## Latest microbenchmarks: [{micro}/microbench.md]({micro}/microbench.md)", ""]
+        # A run of a subset (run-microbench.sh '<filter>') files only those classes: list every file, newest first,
+        # with the classes each holds, so the latest figures of every component can be found.
+        out += ["## Microbenchmarks", "", "Newest first; each file names the classes it measured.", ""]
+        for d in sorted((d for d in os.listdir(perf_dir) if os.path.isfile(os.path.join(perf_dir, d, "microbench.md"))),
+                        reverse=True):  # <date>-<commit>: newest day first
+            with open(os.path.join(perf_dir, d, "microbench.md")) as f:
+                classes = [line[3:].strip() for line in f if line.startswith("## ")]
+            out += [f"- [{d}/microbench.md]({d}/microbench.md): {', '.join(classes)}"]
+        out += [""]
     # The hand-written record of what was tried to make the proxy fast, and what each change gave.
     log = os.path.join(perf_dir, "tuning-log.md")
     if os.path.exists(log):
