@@ -11,6 +11,7 @@ namespace FastProxy.AllocationProbe;
 /// (blocking sockets, fixed buffers), and prints the bytes the whole process allocated in each window of requests.
 /// Usage: FastProxy.AllocationProbe "REQUEST" [windows] [requests-per-window] [connections]
 ///        FastProxy.AllocationProbe --wrk CONNECTIONS SECONDS   (wrk, a real load generator, as the client)
+///        FastProxy.AllocationProbe --h2load CONNECTIONS STREAMS SECONDS   (h2load: HTTP/2 with prior knowledge)
 /// With several connections, each is driven by its own thread (blocking sockets, so still allocation-free): that
 /// is what exposes buffer pools too small for the requests in flight.
 /// </summary>
@@ -23,6 +24,7 @@ public static class Program
         // As the real binary does: socket completions run inline on the epoll threads (no thread-pool hops).
         FastProxy.Transport.PipeSettings.EnableInlineSocketCompletions();
         if (args[0] == "--wrk") return await WithWrkAsync(int.Parse(args[1]), int.Parse(args[2]));
+        if (args[0] == "--h2load") return await WithH2loadAsync(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]));
         var request = Encoding.ASCII.GetBytes(args[0].Replace("\\r", "\r").Replace("\\n", "\n"));
         int windows = args.Length > 1 ? int.Parse(args[1]) : 5;
         int perWindow = args.Length > 2 ? int.Parse(args[2]) : 5_000;
@@ -58,6 +60,44 @@ public static class Program
         Console.WriteLine($"per-run {shortRequests}:{shortBytes} {longRequests}:{longBytes}");
         Console.WriteLine($"upstream-connections {origin.Connections}");
         return 0;
+    }
+
+    /// <summary>
+    /// As <see cref="WithWrkAsync"/>, with h2load as the client: HTTP/2 streams (h2c with prior knowledge) converted
+    /// to HTTP/1.1 for the origin. The per-request figure is what each stream costs the proxy.
+    /// </summary>
+    private static async Task<int> WithH2loadAsync(int connections, int streams, int seconds)
+    {
+        using var origin = new BlockingOrigin(Response);
+        await using var host = ProxyHost.Start(Config(origin.Port));
+        string url = $"http://127.0.0.1:{host.EndPoints["web"].Port}/index.html";
+        H2load(url, connections, streams, 2);
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        long shortRequests = H2load(url, connections, streams, Math.Max(1, seconds / 3));
+        long shortBytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+        before = GC.GetTotalAllocatedBytes(precise: true);
+        long longRequests = H2load(url, connections, streams, seconds);
+        long longBytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Console.WriteLine($"requests {longRequests - shortRequests}");
+        Console.WriteLine($"allocated-bytes {Math.Max(0, longBytes - shortBytes)}");
+        Console.WriteLine($"per-run {shortRequests}:{shortBytes} {longRequests}:{longBytes}");
+        Console.WriteLine($"upstream-connections {origin.Connections}");
+        return 0;
+    }
+
+    private static long H2load(string url, int connections, int streams, int seconds)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("h2load", $"-c{connections} -m{streams} -D{seconds} {url}") { RedirectStandardOutput = true };
+        using var h2load = System.Diagnostics.Process.Start(psi)!;
+        string output = h2load.StandardOutput.ReadToEnd();
+        h2load.WaitForExit();
+        var line = output.Split('\n').First(l => l.StartsWith("requests:"));
+        // "requests: N total, N started, N done, N succeeded, N failed, N errored, N timeout"
+        var parts = line.Split(',');
+        long succeeded = long.Parse(parts[3].Trim().Split(' ')[0]);
+        long failed = long.Parse(parts[4].Trim().Split(' ')[0]);
+        if (failed > 0) throw new InvalidOperationException("h2load saw failures:\n" + output);
+        return succeeded;
     }
 
     private static (long Requests, long Bytes) Measured(string url, int connections, int seconds)

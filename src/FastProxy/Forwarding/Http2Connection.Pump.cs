@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using FastProxy.Async;
 using FastProxy.Http1;
 using FastProxy.Http2.Frames;
 using FastProxy.Http2.HPack;
@@ -14,6 +16,25 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     /// back-pressure a slow client puts on the streams' pumps.
     /// </summary>
     private const int CoalesceLimit = 32 * 1024;
+
+    /// <summary>
+    /// The pumps' response heads: one per stream in flight, reset with their field arrays given back (a head dropped
+    /// with its array would cost the field-array pool an array per stream).
+    /// </summary>
+    private static readonly Microsoft.Extensions.ObjectPool.ObjectPool<ResponseHead> s_responseHeads =
+        new Microsoft.Extensions.ObjectPool.DefaultObjectPool<ResponseHead>(new ResponseHeadPolicy(), maximumRetained: 1024);
+
+    private sealed class ResponseHeadPolicy : Microsoft.Extensions.ObjectPool.IPooledObjectPolicy<ResponseHead>
+    {
+        public ResponseHead Create() => new();
+
+        public bool Return(ResponseHead head)
+        {
+            head.Reset();
+            head.ReleaseFields();
+            return true;
+        }
+    }
 
     /// <summary>A shared flush is queued and has not yet run (under the write lock).</summary>
     private bool _flushScheduled;
@@ -35,7 +56,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     private async Task PumpAsync(Http2Stream stream)
     {
         var reader = stream.Response.Reader;
-        var head = new ResponseHead();
+        var head = s_responseHeads.Get();
         byte[]? scratch = null;
         int scratchLength = 0;
         bool ended = false;
@@ -169,6 +190,9 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         {
             ReturnScratch(ref scratch, ref scratchLength);
             ReturnScratch(ref stream.HeldHeadBytes, ref stream.HeldHeadLength);
+            // Only this pump used the head (a held one is the same object, sent from here): back to the pool.
+            stream.HeldHead = null;
+            s_responseHeads.Return(head);
             try { await reader.CompleteAsync(); } catch { /* completed */ }
             FinishStream(stream, ended);
             Interlocked.Decrement(ref _runningPumps);
@@ -194,6 +218,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         return new ValueTask<Sent>(Sent.Ok);
     }
 
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Sent> FlushNowAsync()
     {
         var flushed = await _output.FlushAsync();
@@ -333,6 +358,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     }
 
     /// <summary>HEADERS (+ CONTINUATION) for the response head: :status and the fields, under the write lock (HPACK order).</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Sent> SendHeadersAsync(Http2Stream stream, ResponseHead head, ReadOnlySequence<byte> buffer, byte[]? scratch, int scratchLength,
         bool endStream)
     {
@@ -399,6 +425,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     /// Sends up to all of <paramref name="data"/> as DATA frames, each as large as the client's windows and frame
     /// size allow, waiting for WINDOW_UPDATE when they are shut. Returns how much went out (all of it unless stopped).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<(Sent, long)> SendDataAsync(Http2Stream stream, ReadOnlySequence<byte> data, bool endStream)
     {
         long sent = 0;
@@ -433,6 +460,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     }
 
     /// <summary>Takes up to <paramref name="wanted"/> octets of both send windows; 0 when the stream stopped or the client let them stay shut too long.</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReserveAsync(Http2Stream stream, int wanted)
     {
         while (true)
@@ -447,11 +475,13 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
                     _windows.Send.Take(granted);
                     return granted;
                 }
+                // Made under the lock, the first time this stream waits (most never do): WakeLocked sees the same one.
+                stream.WindowSignal ??= new SemaphoreSlim(0);
                 stream.WaitingForWindow = true;
             }
             // A client that never opens its window again does not hold the stream (and its upstream connection) forever.
             long timeoutMs = Runtime.IdleTimeoutMs;
-            if (!await stream.WindowSignal.WaitAsync(timeoutMs > 0 ? TimeSpan.FromMilliseconds(timeoutMs) : Timeout.InfiniteTimeSpan))
+            if (!await stream.WindowSignal!.WaitAsync(timeoutMs > 0 ? TimeSpan.FromMilliseconds(timeoutMs) : Timeout.InfiniteTimeSpan))
             {
                 await ResetFromPumpAsync(stream, Http2ErrorCode.FlowControlError);
                 return 0;
@@ -487,6 +517,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     }
 
     /// <summary>Sends a held head (see <see cref="HoldHead"/>) now: data follows it, or it ends the response.</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Sent> SendHeldHeadAsync(Http2Stream stream, bool endStream)
     {
         var head = stream.HeldHead!;
@@ -501,6 +532,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     /// DATA with END_STREAM when there are none (or none that HTTP/2 may carry); a held head goes first, with
     /// END_STREAM itself when nothing follows it (gRPC's Trailers-Only).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Sent> EndChunkedAsync(Http2Stream stream)
     {
         bool trailers = stream.ResponseTrailers is { WrittenCount: > 0 } lines && AnyForwardedTrailer(lines.WrittenSpan);
@@ -526,6 +558,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     }
 
     /// <summary>The trailers' HEADERS (+ CONTINUATION) with END_STREAM, under the write lock (HPACK order).</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Sent> SendTrailersAsync(Http2Stream stream)
     {
         await _writeLock.WaitAsync();
@@ -586,6 +619,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     /// Runs the chunked decoder over <paramref name="buffer"/>, sending data runs as DATA within the windows.
     /// Returns what was consumed and whether the last chunk (and trailers) ended the body.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<(Sent, long, bool)> SendChunkedAsync(Http2Stream stream, ReadOnlySequence<byte> buffer)
     {
         long consumedTotal = 0;

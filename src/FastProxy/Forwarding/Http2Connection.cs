@@ -756,7 +756,7 @@ internal sealed partial class Http2Connection
     {
         if (!stream.WaitingForWindow) return;
         stream.WaitingForWindow = false;
-        stream.WindowSignal.Release();
+        stream.WindowSignal!.Release();
     }
 
     private void WakeAllLocked()

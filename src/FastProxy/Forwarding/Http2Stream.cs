@@ -60,8 +60,11 @@ internal sealed class Http2Stream
     public bool Started;
     /// <summary>END_STREAM received (or the request side is otherwise over).</summary>
     public bool RequestEnded;
-    /// <summary>The response pump waits for window here (signalled by WINDOW_UPDATE, SETTINGS, abort).</summary>
-    public readonly SemaphoreSlim WindowSignal = new(0);
+    /// <summary>
+    /// The response pump waits for window here (signalled by WINDOW_UPDATE, SETTINGS, abort); made under the
+    /// connection's lock the first time the pump has to wait.
+    /// </summary>
+    public SemaphoreSlim? WindowSignal;
     public bool WaitingForWindow;
 
     public HttpMethod Method;
