@@ -88,8 +88,29 @@ internal sealed partial class LeanSocket : PipeReader, IDuplexPipe, IValueTaskSo
         if (!pending) Volatile.Write(ref _state, Idle);
     }
 
-    /// <summary>Nothing (no byte, FIN or error) has arrived since <see cref="WatchWhileIdle"/>, and nothing is buffered.</summary>
-    public bool IsQuiet => Volatile.Read(ref _state) == Orphaned && _head is null && !_endOfStream && _disposed == 0;
+    /// <summary>
+    /// Nothing (no byte, FIN or error) is waiting on the connection and nothing is buffered: while the receive left by
+    /// <see cref="WatchWhileIdle"/> is still in flight that is known without a system call. When it is not (it ended,
+    /// or could not start), the socket itself is asked: readable means data, a FIN or an error. (Its ending alone is no
+    /// proof that something came: under a full test run a watch was seen to end with the server silent, and the pool
+    /// then opened a fresh connection where the reused one was sound.)
+    /// </summary>
+    public bool IsQuiet
+    {
+        get
+        {
+            if (_disposed != 0 || _endOfStream || _head is not null) return false;
+            if (Volatile.Read(ref _state) == Orphaned) return true;
+            try
+            {
+                return !_socket.Poll(0, SelectMode.SelectRead);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                return false;
+            }
+        }
+    }
 
     private ReadOnlySequence<byte> Buffer => _head is null
         ? default // (not ReadOnlySequence.Empty, whose positions name an array, not a segment)
