@@ -45,16 +45,23 @@ public static class Program
     /// allocated during a measured run, divided by the requests wrk completed. wrk is another process, so
     /// everything counted is the proxy's (and the origin's, which allocates nothing).
     /// </summary>
-    private static async Task<int> WithWrkAsync(int connections, int seconds)
+    private static Task<int> WithWrkAsync(int connections, int seconds)
+        => WithLoadAsync(seconds, (url, s) => Wrk(url, connections, s));
+
+    /// <summary>
+    /// Runs <paramref name="load"/> (a real load generator: url, seconds -> requests completed) once to warm up, then
+    /// for a short and a long run, and prints what the extra requests of the long run allocated.
+    /// </summary>
+    private static async Task<int> WithLoadAsync(int seconds, Func<string, int, long> load)
     {
         using var origin = new BlockingOrigin(Response);
         await using var host = ProxyHost.Start(Config(origin.Port));
         string url = $"http://127.0.0.1:{host.EndPoints["web"].Port}/index.html";
-        Wrk(url, connections, 2);
-        // Each wrk run opens its own connections, and a connection's set-up allocates (sockets, pipes). Two runs of
+        load(url, 2);
+        // Each run opens its own connections, and a connection's set-up allocates (sockets, pipes). Two runs of
         // different lengths have the same set-up cost; the difference is what the extra requests allocated.
-        var (shortRequests, shortBytes) = Measured(url, connections, Math.Max(1, seconds / 3));
-        var (longRequests, longBytes) = Measured(url, connections, seconds);
+        var (shortRequests, shortBytes) = Measured(() => load(url, Math.Max(1, seconds / 3)));
+        var (longRequests, longBytes) = Measured(() => load(url, seconds));
         Console.WriteLine($"requests {longRequests - shortRequests}");
         Console.WriteLine($"allocated-bytes {Math.Max(0, longBytes - shortBytes)}");
         Console.WriteLine($"per-run {shortRequests}:{shortBytes} {longRequests}:{longBytes}");
@@ -66,24 +73,8 @@ public static class Program
     /// As <see cref="WithWrkAsync"/>, with h2load as the client: HTTP/2 streams (h2c with prior knowledge) converted
     /// to HTTP/1.1 for the origin. The per-request figure is what each stream costs the proxy.
     /// </summary>
-    private static async Task<int> WithH2loadAsync(int connections, int streams, int seconds)
-    {
-        using var origin = new BlockingOrigin(Response);
-        await using var host = ProxyHost.Start(Config(origin.Port));
-        string url = $"http://127.0.0.1:{host.EndPoints["web"].Port}/index.html";
-        H2load(url, connections, streams, 2);
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        long shortRequests = H2load(url, connections, streams, Math.Max(1, seconds / 3));
-        long shortBytes = GC.GetTotalAllocatedBytes(precise: true) - before;
-        before = GC.GetTotalAllocatedBytes(precise: true);
-        long longRequests = H2load(url, connections, streams, seconds);
-        long longBytes = GC.GetTotalAllocatedBytes(precise: true) - before;
-        Console.WriteLine($"requests {longRequests - shortRequests}");
-        Console.WriteLine($"allocated-bytes {Math.Max(0, longBytes - shortBytes)}");
-        Console.WriteLine($"per-run {shortRequests}:{shortBytes} {longRequests}:{longBytes}");
-        Console.WriteLine($"upstream-connections {origin.Connections}");
-        return 0;
-    }
+    private static Task<int> WithH2loadAsync(int connections, int streams, int seconds)
+        => WithLoadAsync(seconds, (url, s) => H2load(url, connections, streams, s));
 
     private static long H2load(string url, int connections, int streams, int seconds)
     {
@@ -100,10 +91,10 @@ public static class Program
         return succeeded;
     }
 
-    private static (long Requests, long Bytes) Measured(string url, int connections, int seconds)
+    private static (long Requests, long Bytes) Measured(Func<long> run)
     {
         long before = GC.GetTotalAllocatedBytes(precise: true);
-        long requests = Wrk(url, connections, seconds);
+        long requests = run();
         return (requests, GC.GetTotalAllocatedBytes(precise: true) - before);
     }
 

@@ -219,10 +219,12 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     }
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<Sent> FlushNowAsync()
+    private async ValueTask<Sent> FlushNowAsync() => Observe(await _output.FlushAsync());
+
+    /// <summary>A flush that found the client gone (or was cancelled by the shutdown): no stream writes any more.</summary>
+    private Sent Observe(in FlushResult result)
     {
-        var flushed = await _output.FlushAsync();
-        if (!flushed.IsCompleted && !flushed.IsCanceled) return Sent.Ok;
+        if (!result.IsCompleted && !result.IsCanceled) return Sent.Ok;
         _closing = true;
         return Sent.Stopped;
     }
@@ -269,8 +271,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         }
         try
         {
-            var result = flush.Result;
-            if (result.IsCompleted || result.IsCanceled) _closing = true;
+            Observe(flush.Result);
         }
         catch (Exception ex) when (IsConnectionError(ex))
         {
@@ -284,8 +285,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     {
         try
         {
-            var result = await flush;
-            if (result.IsCompleted || result.IsCanceled) _closing = true;
+            Observe(await flush);
         }
         catch (Exception ex) when (IsConnectionError(ex))
         {

@@ -95,12 +95,15 @@ internal sealed partial class LeanSocket : PipeReader, IDuplexPipe, IValueTaskSo
     /// proof that something came: under a full test run a watch was seen to end with the server silent, and the pool
     /// then opened a fresh connection where the reused one was sound.)
     /// </summary>
+    /// <summary>The receive left by <see cref="WatchWhileIdle"/> is still in flight: nothing has ended it.</summary>
+    internal bool Watching => Volatile.Read(ref _state) == Orphaned;
+
     public bool IsQuiet
     {
         get
         {
             if (_disposed != 0 || _endOfStream || _head is not null) return false;
-            if (Volatile.Read(ref _state) == Orphaned) return true;
+            if (Watching) return true;
             try
             {
                 return !_socket.Poll(0, SelectMode.SelectRead);

@@ -46,8 +46,6 @@ public sealed class AllocationTests
     [Fact]
     public async Task Requests_from_64_connections_allocate_nothing_in_steady_state()
     {
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-        string probe = Path.Combine(Processes.RepoRoot, "tests", "FastProxy.AllocationProbe", "bin", configuration, "net10.0", "FastProxy.AllocationProbe.dll");
         // Best of three runs. An object allocated per request (24 bytes at the least) puts every run far over the
         // bound of one byte per request, so a real regression fails all three. What a single run can also catch on a
         // loaded machine is one-off growth landing in the measured window: a starved wrk connection replaced (more
@@ -58,10 +56,7 @@ public sealed class AllocationTests
         {
             // Pinned to one CPU, as the benchmarks pin the proxy: one socket thread then carries every request in
             // flight, which is what made the shared ArrayPool miss (unpinned, the same build allocated nothing here).
-            var result = await Processes.RunAsync("taskset", ["-c", "0", "dotnet", probe, "--wrk", "64", "6"], TimeSpan.FromSeconds(120),
-                environment: new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" });
-            Assert.True(result.ExitCode == 0, result.StdErr + result.StdOut);
-            var lines = result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim().Split(' ', 2)).ToDictionary(p => p[0], p => p[1]);
+            var lines = await RunPinnedProbeAsync("--wrk", "64", "6");
             long requests = long.Parse(lines["requests"]);
             long allocated = long.Parse(lines["allocated-bytes"]);
             int upstreamConnections = int.Parse(lines["upstream-connections"]);
@@ -84,15 +79,10 @@ public sealed class AllocationTests
     public async Task Http2_streams_allocate_under_a_bound_per_request()
     {
         const int Bound = 3_000;
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-        string probe = Path.Combine(Processes.RepoRoot, "tests", "FastProxy.AllocationProbe", "bin", configuration, "net10.0", "FastProxy.AllocationProbe.dll");
         var runs = new List<string>();
         for (int run = 0; run < 3; run++)
         {
-            var result = await Processes.RunAsync("taskset", ["-c", "0", "dotnet", probe, "--h2load", "4", "8", "6"], TimeSpan.FromSeconds(120),
-                environment: new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" });
-            Assert.True(result.ExitCode == 0, result.StdErr + result.StdOut);
-            var lines = result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim().Split(' ', 2)).ToDictionary(p => p[0], p => p[1]);
+            var lines = await RunPinnedProbeAsync("--h2load", "4", "8", "6");
             long requests = long.Parse(lines["requests"]);
             long allocated = long.Parse(lines["allocated-bytes"]);
             Assert.True(requests > 10_000, $"only {requests} requests");
@@ -100,5 +90,19 @@ public sealed class AllocationTests
             runs.Add($"{allocated / (double)requests:F0} bytes per request over {requests} (runs {lines["per-run"]})");
         }
         Assert.Fail($"over {Bound} bytes per HTTP/2 request in every run: " + string.Join("; ", runs));
+    }
+
+    /// <summary>
+    /// Runs the allocation probe pinned to one CPU, as the benchmarks pin the proxy (one socket thread then carries
+    /// every request in flight), and returns its "name value" output lines.
+    /// </summary>
+    private static async Task<Dictionary<string, string>> RunPinnedProbeAsync(params string[] args)
+    {
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        string probe = Path.Combine(Processes.RepoRoot, "tests", "FastProxy.AllocationProbe", "bin", configuration, "net10.0", "FastProxy.AllocationProbe.dll");
+        var result = await Processes.RunAsync("taskset", ["-c", "0", "dotnet", probe, .. args], TimeSpan.FromSeconds(120),
+            environment: new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" });
+        Assert.True(result.ExitCode == 0, result.StdErr + result.StdOut);
+        return result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim().Split(' ', 2)).ToDictionary(p => p[0], p => p[1]);
     }
 }

@@ -60,6 +60,8 @@ public sealed class LeanSocketTests
         {
             lean.WatchWhileIdle();
             await Task.Delay(50);
+            // Quiet from the receive in flight, not from a poll of the socket (the fallback when it has ended).
+            Assert.True(lean.Watching);
             Assert.True(lean.IsQuiet);
             var pending = lean.ReadAsync();
             Assert.False(pending.IsCompleted); // waits on the receive left in flight
@@ -70,6 +72,7 @@ public sealed class LeanSocketTests
 
             // And again for the next request on it.
             lean.WatchWhileIdle();
+            Assert.True(lean.Watching);
             Assert.True(lean.IsQuiet);
             peer.Send("HTTP/1.1 204 No Content\r\n\r\n"u8);
             result = await ReadAsync(lean);
@@ -89,6 +92,7 @@ public sealed class LeanSocketTests
         using (peer)
         {
             lean.WatchWhileIdle();
+            Assert.True(lean.Watching);
             Assert.True(lean.IsQuiet);
             switch (what)
             {
@@ -96,8 +100,10 @@ public sealed class LeanSocketTests
                 case "bytes": peer.Send("x"u8); break;
                 default: peer.LingerState = new LingerOption(true, 0); peer.Close(); break;
             }
+            // The watch ends by itself when something arrives, and the socket then reads as not quiet.
             var deadline = DateTime.UtcNow + Bound;
-            while (lean.IsQuiet && DateTime.UtcNow < deadline) await Task.Delay(5);
+            while (lean.Watching && DateTime.UtcNow < deadline) await Task.Delay(5);
+            Assert.False(lean.Watching);
             Assert.False(lean.IsQuiet);
             // A read then sees it for itself: the byte, the end, or the reset.
             if (what == "reset")
