@@ -89,7 +89,9 @@ public sealed class TimeoutTests
 
         Assert.Equal(200, response.Status);
         Assert.False(response.Complete);
-        Assert.InRange(response.Body.Length, 3, 15);
+        // Some of the body came through before the cut (how much depends on how busy the machine is: a starved CI
+        // runner delivered 2 pieces in the second), and never all 100 pieces.
+        Assert.InRange(response.Body.Length, 1, 40);
         Assert.InRange(watch.ElapsedMilliseconds, 900, 4000);
         Assert.True(await client.IsClosedAsync());
     }
