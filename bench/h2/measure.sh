@@ -74,6 +74,7 @@ cpu) ;;
 syscalls)
     events=raw_syscalls:sys_enter
     for s in sendto sendmsg recvfrom recvmsg ioctl futex epoll_wait sched_yield; do events+=",syscalls:sys_enter_$s"; done
+    events+=",context-switches"
     perf stat -x, -e "$events" -p "$PROXY" -o "$OUT/syscalls.txt" &
     SAMPLER=$! ;;
 perf) perf record -F 999 -g -p "$PROXY" -o "$OUT/perf.data" -- sleep "$DUR" >/dev/null 2>&1 & SAMPLER=$! ;;

@@ -415,20 +415,30 @@ internal sealed partial class Http1Connection
                 && bodyKind != BodyKind.CloseDelimited && !dechunk;
             // RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 client, even on a response without a body (HEAD, 304).
             bool dropTransferEncoding = _response.IsChunked && _request.Version == HttpVersion.Http10;
-            ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false);
             BodyCopy copied;
             if (bodyKind == BodyKind.None
                 || (bodyKind == BodyKind.ContentLength && _responseBuffer.Length - _response.HeadLength >= _response.ContentLength))
             {
                 // The usual small response: its whole body came with the head. One copy and one advance, no body loop.
+                // To an HTTP/2 stream it goes as frames straight away when it can (no HTTP/1.1 bytes in between).
                 long bodyLength = bodyKind == BodyKind.None ? 0 : _response.ContentLength;
-                if (bodyLength > 0) WriteSequence(_output, _responseBuffer.Slice(_response.HeadLength, bodyLength));
+                var body = _responseBuffer.Slice(_response.HeadLength, bodyLength);
+                if (_streamMode && _output is Http2ResponseWriter stream && stream.TryAnswer(_response, ResponseHeadBytes, body, out var answered))
+                {
+                    await answered;
+                }
+                else
+                {
+                    ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false);
+                    if (bodyLength > 0) WriteSequence(_output, body);
+                }
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength + bodyLength));
                 ReleaseResponseScratch();
                 copied = BodyCopy.Complete;
             }
             else
             {
+                ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false);
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
                 ReleaseResponseScratch();
                 try

@@ -47,6 +47,82 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         Stopped,
     }
 
+    /// <summary>The stream's exchange handed over its first HTTP/1.1 bytes (see <see cref="Http2ResponseWriter"/>): they are pumped from here.</summary>
+    internal void StartPump(Http2Stream stream)
+    {
+        Interlocked.Increment(ref _runningPumps);
+        _ = PumpAsync(stream);
+    }
+
+    /// <summary>
+    /// The exchange's upstream response, complete (head and whole body), as frames at once: HEADERS and, when there
+    /// is a body, one DATA, both with what the pump would make of the same response. Only when it can be done
+    /// without waiting: the write lock free, the body within both send windows and one frame, the stream open.
+    /// <paramref name="pending"/>: the flush still to finish when the connection's unsent output was large (the
+    /// write lock is held until then, as for a pump).
+    /// </summary>
+    internal bool TryAnswer(Http2Stream stream, ResponseHead head, ReadOnlySpan<byte> headBytes, in ReadOnlySequence<byte> body, out ValueTask pending)
+    {
+        pending = default;
+        if (head.StatusCode < 200 || body.Length > _peerMaxFrameSize || !_writeLock.Wait(0)) return false;
+        bool release = true;
+        try
+        {
+            if (_closing || stream.Aborted) return false;
+            int length = (int)body.Length;
+            if (length > 0)
+            {
+                lock (_sync)
+                {
+                    if (Math.Min(stream.SendWindow.Available, _windows.Send.Available) < length) return false;
+                    stream.SendWindow.Take(length);
+                    _windows.Send.Take(length);
+                }
+            }
+            bool endOnHeaders = length == 0;
+            if (!WriteHeaders(stream, head, headBytes, endOnHeaders))
+            {
+                // As in SendHeadersAsync: the block is sized so this cannot happen; HPACK state would be lost.
+                _closing = true;
+                return true;
+            }
+            if (!endOnHeaders) Http2FrameWriter.WriteData(_output, stream.Id, body, endStream: true);
+            lock (_sync)
+            {
+                stream.State.OnSend(Http2FrameType.Headers, endOnHeaders);
+                if (!endOnHeaders) stream.State.OnSend(Http2FrameType.Data, endStream: true);
+            }
+            FinishStream(stream, ended: true);
+            var flushed = AfterWrite();
+            if (!flushed.IsCompleted)
+            {
+                release = false;
+                pending = ReleaseAfterAsync(flushed);
+            }
+            return true;
+        }
+        finally
+        {
+            if (release) _writeLock.Release();
+        }
+    }
+
+    private async ValueTask ReleaseAfterAsync(ValueTask<Sent> flush)
+    {
+        try
+        {
+            await flush;
+        }
+        catch (Exception ex) when (IsConnectionError(ex))
+        {
+            _closing = true;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     /// <summary>
     /// One stream's response, from the HTTP/1.1 bytes its exchange writes to HEADERS and DATA frames. 1xx heads are
     /// dropped; connection-specific fields are removed (§8.2.2) and names lowercased; the body is unframed
@@ -384,8 +460,11 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
 
     /// <summary>Encodes and writes the response head's HEADERS frames (caller holds the write lock).</summary>
     private bool WriteHeaders(Http2Stream stream, ResponseHead head, in ReadOnlySequence<byte> buffer, byte[]? scratch, int scratchLength, bool endStream)
+        => WriteHeaders(stream, head, scratch is not null ? scratch.AsSpan(0, scratchLength) : buffer.FirstSpan, endStream);
+
+    /// <summary>The same, from the head's contiguous bytes.</summary>
+    private bool WriteHeaders(Http2Stream stream, ResponseHead head, ReadOnlySpan<byte> bytes, bool endStream)
     {
-        ReadOnlySpan<byte> bytes = scratch is not null ? scratch.AsSpan(0, scratchLength) : buffer.FirstSpan;
         ApplyPendingTableSize();
 
         // A literal costs at most a few octets more than the field's own bytes (Huffman is used only when shorter).

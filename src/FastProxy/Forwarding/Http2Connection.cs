@@ -513,10 +513,11 @@ internal sealed partial class Http2Connection
             return Http2ErrorCode.NoError;
         }
         stream.Started = true;
-        Interlocked.Increment(ref _runningPumps);
-        _ = PumpAsync(stream);
+        // The pump starts when the exchange first hands over HTTP/1.1 bytes; most small responses never need it
+        // (Http2ResponseWriter.TryAnswer).
         var exchange = _services.ConnectionPool.Get();
-        exchange.StartStream(stream.Request.Reader, stream.Response.Writer, _listener, _services, _clientAddress, _clientHash, _clientCertificateSubject);
+        exchange.StartStream(stream.Request.Reader, new Http2ResponseWriter(this, stream, stream.Response.Writer), _listener, _services,
+            _clientAddress, _clientHash, _clientCertificateSubject);
         if (_blockEndStream) EndRequest(stream);
         else FlushRequest(stream, 0);
         return Http2ErrorCode.NoError;

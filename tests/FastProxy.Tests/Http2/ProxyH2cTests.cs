@@ -563,6 +563,63 @@ public sealed class ProxyH2cTests
         Assert.True(last!.EndStream);
     }
 
+    /// <summary>
+    /// A small response whose body came with its head goes out as frames at once (Http2ResponseWriter.TryAnswer);
+    /// one that does not fit the client's window goes through the pump. Both must carry the same fields: hop-by-hop
+    /// and connection-specific ones removed (§8.2.2), names lowercased (§8.2.1), :status first, END_STREAM where the
+    /// body ends, and a response without a body (HEAD, 204) one HEADERS with END_STREAM.
+    /// </summary>
+    [Fact]
+    public async Task Small_responses_sent_at_once_carry_the_same_fields_as_pumped_ones()
+    {
+        await using var upstream = new RawUpstream(r => r.RequestLine.StartsWith("GET /none") ? RawUpstream.Status(204)
+            : r.RequestLine.StartsWith("HEAD") ? Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n")
+            : RawUpstream.Ok("0123456789abcdef", "X-Up: Yes\r\nConnection: keep-alive, x-hop\r\nKeep-Alive: timeout=5\r\nX-Hop: 1\r\nSet-Cookie: a=1\r\n"));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+
+        async Task<(List<string> Fields, RawFrame Headers, List<RawFrame> Data)> FetchAsync(int window, string path, string method = "GET")
+        {
+            using var client = new H2RawClient(proxy.Port());
+            client.Send(Http2Preface.ClientPreface);
+            client.Send(w => Http2FrameWriter.WriteSettings(w, [new(Http2SettingsParameter.InitialWindowSize, (uint)window)]));
+            client.SendHeaders(1, endStream: true, H2RawClient.Get(path, method: method));
+            var headers = (await client.ReadUntilAsync(f => f.Type == Http2FrameType.Headers && f.StreamId == 1))!;
+            var data = new List<RawFrame>();
+            bool ended = headers.EndStream;
+            for (int i = 0; i < 20 && !ended; i++)
+            {
+                var frame = (await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 1))!;
+                data.Add(frame);
+                ended = frame.EndStream;
+                if (!ended) client.Send(w => Http2FrameWriter.WriteWindowUpdate(w, 1, frame.Payload.Length));
+            }
+            Assert.True(ended, "the response never ended");
+            return (client.Decode(headers.Payload), headers, data);
+        }
+
+        var direct = await FetchAsync(65_535, "/small");
+        var pumped = await FetchAsync(4, "/small"); // 16 octets through a 4-octet window: the pump's path
+        Assert.Equal(pumped.Fields, direct.Fields);
+        Assert.Equal(["200", "Yes"], [direct.Fields[0][":status: ".Length..], direct.Fields.Single(f => f.StartsWith("x-up: "))["x-up: ".Length..]]);
+        Assert.DoesNotContain(direct.Fields, f => f.StartsWith("connection") || f.StartsWith("keep-alive") || f.StartsWith("x-hop"));
+        Assert.Contains("set-cookie: a=1", direct.Fields);
+        Assert.Contains("content-length: 16", direct.Fields);
+        Assert.False(direct.Headers.EndStream);
+        var only = Assert.Single(direct.Data);
+        Assert.True(only.EndStream);
+        Assert.Equal("0123456789abcdef", Encoding.ASCII.GetString(only.Payload));
+        Assert.Equal(4, pumped.Data.Count);
+        Assert.Equal("0123456789abcdef", string.Concat(pumped.Data.Select(f => Encoding.ASCII.GetString(f.Payload))));
+
+        var head = await FetchAsync(65_535, "/small", "HEAD");
+        Assert.True(head.Headers.EndStream);
+        Assert.Empty(head.Data);
+        Assert.Contains("content-length: 16", head.Fields);
+        var none = await FetchAsync(65_535, "/none");
+        Assert.True(none.Headers.EndStream);
+        Assert.Equal(":status: 204", none.Fields[0]);
+    }
+
     [Fact]
     public async Task A_stream_whose_client_never_opens_its_window_is_reset_after_idle_timeout()
     {
