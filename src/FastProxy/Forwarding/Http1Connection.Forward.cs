@@ -76,6 +76,10 @@ internal sealed partial class Http1Connection
     /// <summary>When request bytes last went to the server (the head, then each piece of a streamed body).</summary>
     private long _requestProgressMs;
 
+    private ReadOnlyMemory<byte> ResponseHeadMemory => _responseScratch is not null
+        ? _responseScratch.AsMemory(0, _responseScratchLength)
+        : _responseBuffer.First;
+
     private ReadOnlySpan<byte> ResponseHeadBytes => _responseScratch is not null
         ? _responseScratch.AsSpan(0, _responseScratchLength)
         : _responseBuffer.FirstSpan;
@@ -423,11 +427,9 @@ internal sealed partial class Http1Connection
                 // To an HTTP/2 stream it goes as frames straight away when it can (no HTTP/1.1 bytes in between).
                 long bodyLength = bodyKind == BodyKind.None ? 0 : _response.ContentLength;
                 var body = _responseBuffer.Slice(_response.HeadLength, bodyLength);
-                if (_streamMode && _output is Http2ResponseWriter stream && stream.TryAnswer(_response, ResponseHeadBytes, body, out var answered))
-                {
-                    await answered;
-                }
-                else
+                bool answered = _streamMode && _output is Http2ResponseWriter { CanAnswer: true } stream
+                    && await stream.AnswerAsync(_response, ResponseHeadMemory, body);
+                if (!answered)
                 {
                     ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false);
                     if (bodyLength > 0) WriteSequence(_output, body);

@@ -56,25 +56,38 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
 
     /// <summary>
     /// The exchange's upstream response, complete (head and whole body), as frames at once: HEADERS and, when there
-    /// is a body, one DATA, both with what the pump would make of the same response. Only when it can be done
-    /// without waiting: the write lock free, the body within both send windows and one frame, the stream open.
-    /// <paramref name="pending"/>: the flush still to finish when the connection's unsent output was large (the
-    /// write lock is held until then, as for a pump).
+    /// is a body, one DATA, both with what the pump would make of the same response. Only when the body fits both
+    /// send windows and one frame and the stream is open; false otherwise (the exchange then writes HTTP/1.1 bytes
+    /// for the pump). Waits for the write lock like a pump, and, when the connection's unsent output is large, for
+    /// the flush. <paramref name="headBytes"/> and <paramref name="body"/> stay the caller's until this ends.
     /// </summary>
-    internal bool TryAnswer(Http2Stream stream, ResponseHead head, ReadOnlySpan<byte> headBytes, in ReadOnlySequence<byte> body, out ValueTask pending)
+    internal ValueTask<bool> AnswerAsync(Http2Stream stream, ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body)
     {
-        pending = default;
-        if (head.StatusCode < 200 || body.Length > _peerMaxFrameSize || !_writeLock.Wait(0)) return false;
+        if (head.StatusCode < 200 || body.Length > _peerMaxFrameSize) return new ValueTask<bool>(false);
+        if (_writeLock.Wait(0)) return AnswerLocked(stream, head, headBytes.Span, body);
+        return AnswerAfterLockAsync(stream, head, headBytes, body);
+    }
+
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> AnswerAfterLockAsync(Http2Stream stream, ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body)
+    {
+        await _writeLock.WaitAsync();
+        return await AnswerLocked(stream, head, headBytes.Span, body);
+    }
+
+    /// <summary>Caller holds the write lock; it is released here, or after the flush this returns waiting for.</summary>
+    private ValueTask<bool> AnswerLocked(Http2Stream stream, ResponseHead head, ReadOnlySpan<byte> headBytes, in ReadOnlySequence<byte> body)
+    {
         bool release = true;
         try
         {
-            if (_closing || stream.Aborted) return false;
+            if (_closing || stream.Aborted) return new ValueTask<bool>(false);
             int length = (int)body.Length;
             if (length > 0)
             {
                 lock (_sync)
                 {
-                    if (Math.Min(stream.SendWindow.Available, _windows.Send.Available) < length) return false;
+                    if (Math.Min(stream.SendWindow.Available, _windows.Send.Available) < length) return new ValueTask<bool>(false);
                     stream.SendWindow.Take(length);
                     _windows.Send.Take(length);
                 }
@@ -84,7 +97,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
             {
                 // As in SendHeadersAsync: the block is sized so this cannot happen; HPACK state would be lost.
                 _closing = true;
-                return true;
+                return new ValueTask<bool>(true);
             }
             if (!endOnHeaders) Http2FrameWriter.WriteData(_output, stream.Id, body, endStream: true);
             lock (_sync)
@@ -97,9 +110,15 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
             if (!flushed.IsCompleted)
             {
                 release = false;
-                pending = ReleaseAfterAsync(flushed);
+                return ReleaseAfterAsync(flushed);
             }
-            return true;
+            flushed.GetAwaiter().GetResult();
+            return new ValueTask<bool>(true);
+        }
+        catch (Exception ex) when (IsConnectionError(ex))
+        {
+            _closing = true;
+            return new ValueTask<bool>(true);
         }
         finally
         {
@@ -107,7 +126,8 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         }
     }
 
-    private async ValueTask ReleaseAfterAsync(ValueTask<Sent> flush)
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReleaseAfterAsync(ValueTask<Sent> flush)
     {
         try
         {
@@ -121,6 +141,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         {
             _writeLock.Release();
         }
+        return true;
     }
 
     /// <summary>
@@ -131,7 +152,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     /// </summary>
     private async Task PumpAsync(Http2Stream stream)
     {
-        var reader = stream.Response.Reader;
+        var reader = stream.Response!.Reader;
         var head = s_responseHeads.Get();
         byte[]? scratch = null;
         int scratchLength = 0;
@@ -397,7 +418,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
                 if (!stream.WriterCompleted)
                 {
                     stream.WriterCompleted = true;
-                    stream.Request.Writer.Complete();
+                    stream.Request?.Writer.Complete();
                 }
             }
         }

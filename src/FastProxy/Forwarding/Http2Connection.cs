@@ -505,7 +505,7 @@ internal sealed partial class Http2Connection
             return Http2ErrorCode.NoError;
         }
 
-        if (!stream.WriteHead(_blockEndStream))
+        if (!stream.Accept(_blockEndStream))
         {
             // §8.1.1: malformed: a stream error, never forwarded.
             Log.Http2StreamRefused(_listener.Name, stream.Id, stream.Validator.Error.ToString());
@@ -516,8 +516,24 @@ internal sealed partial class Http2Connection
         // The pump starts when the exchange first hands over HTTP/1.1 bytes; most small responses never need it
         // (Http2ResponseWriter.TryAnswer).
         var exchange = _services.ConnectionPool.Get();
-        exchange.StartStream(stream.Request.Reader, new Http2ResponseWriter(this, stream, stream.Response.Writer), _listener, _services,
-            _clientAddress, _clientHash, _clientCertificateSubject);
+        var response = new Http2ResponseWriter(this, stream);
+        if (_blockEndStream && stream.HeadLength <= Http2BufferedRequest.Capacity)
+        {
+            // No body: the head is the whole request. The exchange reads it from one block and starts here, on the
+            // read loop, without the request pipe; it runs until it waits for its upstream (or has answered).
+            var request = new Http2BufferedRequest();
+            stream.WriteHead(request);
+            lock (stream.Gate)
+            {
+                stream.RequestEnded = true;
+                stream.WriterCompleted = true; // there is no request pipe
+            }
+            exchange.StartStream(request, response, _listener, _services, _clientAddress, _clientHash, _clientCertificateSubject);
+            return Http2ErrorCode.NoError;
+        }
+        var pipe = stream.OpenRequest();
+        stream.WriteHead(pipe.Writer);
+        exchange.StartStream(pipe.Reader, response, _listener, _services, _clientAddress, _clientHash, _clientCertificateSubject);
         if (_blockEndStream) EndRequest(stream);
         else FlushRequest(stream, 0);
         return Http2ErrorCode.NoError;
@@ -602,7 +618,7 @@ internal sealed partial class Http2Connection
         {
             stream.OwedCredit += consumed;
             if (stream.Flushing || stream.WriterCompleted) return;
-            flush = stream.Request.Writer.FlushAsync();
+            flush = stream.Request!.Writer.FlushAsync();
             if (!flush.IsCompleted)
             {
                 stream.Flushing = true;
@@ -636,7 +652,7 @@ internal sealed partial class Http2Connection
                 if (stream.OwedCredit > 0 && !stream.RequestEnded)
                 {
                     // More DATA arrived while we waited: push it too before giving credit.
-                    flush = stream.Request.Writer.FlushAsync();
+                    flush = stream.Request!.Writer.FlushAsync();
                     if (!flush.IsCompleted) continue;
                 }
                 stream.Flushing = false;
@@ -657,7 +673,7 @@ internal sealed partial class Http2Connection
                 if (!stream.WriterCompleted)
                 {
                     stream.WriterCompleted = true;
-                    stream.Request.Writer.Complete();
+                    stream.Request!.Writer.Complete();
                 }
             }
             else if (stream.OwedCredit > 0)
@@ -728,20 +744,15 @@ internal sealed partial class Http2Connection
             if (!stream.WriterCompleted)
             {
                 stream.WriterCompleted = true;
-                stream.Request.Writer.Complete();
+                stream.Request?.Writer.Complete(); // none: bodiless (Http2BufferedRequest), or not started
             }
         }
+        // A stream not started yet has no pipes; one whose exchange has not written yet has no response pipe (a pump
+        // started later sees the stream aborted).
         if (stream.Started)
         {
-            stream.Response.Reader.CancelPendingRead();
+            stream.Response?.Reader.CancelPendingRead();
             WakeLocked(stream);
-        }
-        else
-        {
-            // Nobody else holds the other ends.
-            stream.Request.Reader.Complete();
-            stream.Response.Writer.Complete();
-            stream.Response.Reader.Complete();
         }
     }
 

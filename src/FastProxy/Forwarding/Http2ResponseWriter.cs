@@ -8,67 +8,77 @@ namespace FastProxy.Forwarding;
 /// stream's response pipe that starts the connection's pump (HTTP/1.1 bytes back to HEADERS and DATA frames) only
 /// when the exchange first hands it something (a flush or the end). The usual small response, whose body came with
 /// its head, never goes through the pipe: the exchange gives the parsed upstream head and body to
-/// <see cref="TryAnswer"/>, which writes the frames itself, and no pump is started (no second head parse, no pipe
-/// hop, no task). Only the exchange writes here, so the state needs no synchronisation.
+/// <see cref="AnswerAsync"/>, which writes the frames itself: no pipe is made and no pump started (no second head
+/// parse, no hop to the thread pool, no task). Only the exchange writes here, so the state needs no synchronisation.
 /// </summary>
-internal sealed class Http2ResponseWriter(Http2Connection connection, Http2Stream stream, PipeWriter inner) : PipeWriter
+internal sealed class Http2ResponseWriter(Http2Connection connection, Http2Stream stream) : PipeWriter
 {
+    /// <summary>The response pipe's writer, made on first use: a response answered directly never has one.</summary>
+    private PipeWriter? _inner;
+
+    private PipeWriter Inner => _inner ??= stream.OpenResponse().Writer;
+
     private enum State : byte
     {
         /// <summary>Nothing handed over yet.</summary>
         Idle,
         /// <summary>The pump reads the pipe.</summary>
         Pumped,
-        /// <summary>Answered with frames directly: the pipe stays unread.</summary>
+        /// <summary>Answered with frames directly: there is no pipe.</summary>
         Answered,
     }
 
     private State _state;
 
     /// <summary>
-    /// Sends a complete response (head and whole body, the body within the client's windows and one frame) as
-    /// HEADERS and DATA at once. False: not possible now (the pump has started, the write lock is busy, the windows
-    /// are short, the stream is gone): the caller writes HTTP/1.1 bytes as usual. When true, <paramref name="pending"/>
-    /// ends when the frames have been handed on (it waits only when the connection's unsent output is large).
+    /// Nothing has been handed over yet: the response can still go as frames directly (<see cref="AnswerAsync"/>).
     /// </summary>
-    public bool TryAnswer(Http1.ResponseHead head, ReadOnlySpan<byte> headBytes, in ReadOnlySequence<byte> body, out ValueTask pending)
+    public bool CanAnswer => _state == State.Idle && (_inner is null || _inner.UnflushedBytes == 0);
+
+    /// <summary>
+    /// Sends a complete response (head and whole body, the body within the client's windows and one frame) as
+    /// HEADERS and DATA. False: not possible (the windows are short, the stream is gone): the caller writes HTTP/1.1
+    /// bytes as usual, for the pump. Only when <see cref="CanAnswer"/>.
+    /// </summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    public async ValueTask<bool> AnswerAsync(Http1.ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body)
     {
-        pending = default;
-        if (_state != State.Idle || inner.UnflushedBytes != 0) return false;
-        if (!connection.TryAnswer(stream, head, headBytes, body, out pending)) return false;
-        _state = State.Answered;
-        return true;
+        var answering = connection.AnswerAsync(stream, head, headBytes, body);
+        bool answered = answering.IsCompletedSuccessfully ? answering.Result : await answering;
+        if (answered) _state = State.Answered;
+        return answered;
     }
 
     private void HandOver()
     {
         if (_state != State.Idle) return;
         _state = State.Pumped;
+        _ = Inner; // the pump reads the pipe
         connection.StartPump(stream);
     }
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
         HandOver();
-        return inner.FlushAsync(cancellationToken);
+        return Inner.FlushAsync(cancellationToken);
     }
 
     public override void Complete(Exception? exception = null)
     {
         // An exchange that ends without a word still needs the pump: it resets the stream.
         HandOver();
-        inner.Complete(exception);
+        Inner.Complete(exception);
     }
 
-    public override void Advance(int bytes) => inner.Advance(bytes);
+    public override void Advance(int bytes) => Inner.Advance(bytes);
 
-    public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+    public override Memory<byte> GetMemory(int sizeHint = 0) => Inner.GetMemory(sizeHint);
 
-    public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+    public override Span<byte> GetSpan(int sizeHint = 0) => Inner.GetSpan(sizeHint);
 
-    public override void CancelPendingFlush() => inner.CancelPendingFlush();
+    public override void CancelPendingFlush() => _inner?.CancelPendingFlush();
 
-    public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+    public override bool CanGetUnflushedBytes => true;
 
-    public override long UnflushedBytes => inner.UnflushedBytes;
+    public override long UnflushedBytes => _inner?.UnflushedBytes ?? 0;
 }

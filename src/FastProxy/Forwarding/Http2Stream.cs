@@ -48,8 +48,26 @@ internal sealed class Http2Stream
     /// <summary>Guarded by <see cref="Gate"/>.</summary>
     public Http2ReceiveWindow ReceiveWindow;
 
-    public readonly Pipe Request = new(s_pipeOptions);
-    public readonly Pipe Response = new(s_pipeOptions);
+    /// <summary>
+    /// The request's pipe to the exchange: made only for a request with a body (or a head too large for
+    /// <see cref="Http2BufferedRequest"/>); null otherwise, and then <see cref="WriterCompleted"/> from the start.
+    /// </summary>
+    public Pipe? Request;
+
+    private Pipe? _response;
+
+    /// <summary>The response's pipe from the exchange, once the exchange has written HTTP/1.1 bytes (see <see cref="Http2ResponseWriter"/>).</summary>
+    public Pipe? Response => Volatile.Read(ref _response);
+
+    public Pipe OpenRequest() => Request = new Pipe(s_pipeOptions);
+
+    public Pipe OpenResponse()
+    {
+        var pipe = Volatile.Read(ref _response);
+        if (pipe is not null) return pipe;
+        Interlocked.CompareExchange(ref _response, new Pipe(s_pipeOptions), null);
+        return _response!;
+    }
 
     /// <summary>Serialises the request pipe's writer between the read loop and the flush continuation.</summary>
     public readonly object Gate = new();
@@ -148,10 +166,10 @@ internal sealed class Http2Stream
     }
 
     /// <summary>
-    /// The header block is complete and valid: writes the HTTP/1.1 head into the request pipe (not flushed).
-    /// False: the request is malformed for HTTP/2 (a stream error PROTOCOL_ERROR, §8.1.1).
+    /// The header block is complete: checks it for what HTTP/2 requires of a request beyond its fields. False:
+    /// malformed (a stream error PROTOCOL_ERROR, §8.1.1).
     /// </summary>
-    public bool WriteHead(bool endStream)
+    public bool Accept(bool endStream)
     {
         if (Validator.Complete() != Http2FieldError.None || _method is null) return false;
         Method = HttpMethods.Lookup(_method);
@@ -160,8 +178,20 @@ internal sealed class Http2Stream
         // §8.1.1: a request that ends with its headers has no body: a Content-Length above 0 is a lie.
         if (endStream && DeclaredLength > 0) return false;
         Chunked = !endStream && DeclaredLength < 0;
+        return true;
+    }
 
-        var writer = Request.Writer;
+    /// <summary>Octets <see cref="WriteHead(IBufferWriter{byte})"/> writes (after <see cref="Accept"/>).</summary>
+    public int HeadLength
+        => _method!.Length + 1 + (_path?.Length ?? _authority?.Length ?? 1) + 11
+            + (_authority is null ? 0 : 8 + _authority.Length)
+            + _fields.WrittenCount
+            + (_cookies is null ? 0 : 10 + _cookies.WrittenCount)
+            + (Chunked ? 28 : 0) + 2;
+
+    /// <summary>The HTTP/1.1 request head (after <see cref="Accept"/>), into <paramref name="writer"/> (not flushed).</summary>
+    public void WriteHead(IBufferWriter<byte> writer)
+    {
         writer.Write(_method);
         writer.Write(" "u8);
         // CONNECT's target is the authority (RFC 9113 §8.5); the HTTP/1.1 parser answers it (501: not a tunnel proxy).
@@ -182,7 +212,6 @@ internal sealed class Http2Stream
         }
         if (Chunked) writer.Write("Transfer-Encoding: chunked\r\n"u8);
         writer.Write("\r\n"u8);
-        return true;
     }
 
     /// <summary>
@@ -194,7 +223,7 @@ internal sealed class Http2Stream
         Received += data.Length;
         if (DeclaredLength >= 0 && Received > DeclaredLength) return false;
         if (data.IsEmpty) return true;
-        var writer = Request.Writer;
+        var writer = Request!.Writer;
         ChunkFraming.Write(writer, data, Chunked);
         return true;
     }
@@ -205,7 +234,7 @@ internal sealed class Http2Stream
         if (DeclaredLength >= 0 && Received != DeclaredLength) return false;
         if (Chunked)
         {
-            var writer = Request.Writer;
+            var writer = Request!.Writer;
             writer.Write("0\r\n"u8);
             if (_trailers is not null) writer.Write(_trailers.WrittenSpan);
             writer.Write("\r\n"u8);
