@@ -15,15 +15,20 @@ internal sealed partial class Http1Connection
     /// <summary>The HTTP/2 connection this client connection turned into (h2c preface, or ALPN h2), while it runs.</summary>
     private Http2Connection? _http2;
 
+    /// <summary>The HTTP/2 stream this instance serves in stream mode (told when the exchange ends).</summary>
+    private Http2Stream? _stream;
+
     /// <summary>
     /// Serves one HTTP/2 stream as an HTTP/1.1 exchange over in-memory pipes: the same request parser (its limits and
     /// strictness), routes, respond routes, balancers, retries, upstream pools, limits and timeouts as a client
     /// connection. The client connection (socket, max_connections slot) is the HTTP/2 connection's.
     /// </summary>
-    public void StartStream(PipeReader input, PipeWriter output, Listener listener, ProxyServices services, ReadOnlySpan<byte> clientAddress, ulong clientHash,
+    public void StartStream(Http2Stream stream, PipeReader input, PipeWriter output, Listener listener, ProxyServices services, ReadOnlySpan<byte> clientAddress, ulong clientHash,
         string? clientCertificateSubject)
     {
         _streamMode = true;
+        _stream = stream;
+        stream.AttachExchange(this);
         ClientCertificateSubject = clientCertificateSubject;
         _listener = listener;
         _services = services;

@@ -231,6 +231,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             // connection (and its count against max_connections) belongs to the HTTP/2 connection.
             try { _input.Complete(); } catch { /* already completed */ }
             try { _output.Complete(); } catch { /* already completed */ }
+            // From here a reset of the stream must not reach this instance: the pool may hand it to another request.
+            _stream?.DetachExchange(this);
             _services.ConnectionPool.Return(this);
             return;
         }
@@ -263,6 +265,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _drainClose = false;
         _tunnelled = false;
         _streamMode = false;
+        _stream = null;
         _http2 = null;
         _clientDeadline.Disarm();
         _upstreamDeadline.Disarm();

@@ -433,6 +433,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
             stream.Aborted = true;
             RemoveLocked(stream);
         }
+        stream.CancelExchange();
         await SendRstAsync(stream.Id, code);
     }
 

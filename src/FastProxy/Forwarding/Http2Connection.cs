@@ -514,7 +514,7 @@ internal sealed partial class Http2Connection
         }
         stream.Started = true;
         // The pump starts when the exchange first hands over HTTP/1.1 bytes; most small responses never need it
-        // (Http2ResponseWriter.TryAnswer).
+        // (Http2ResponseWriter.AnswerAsync).
         var exchange = _services.ConnectionPool.Get();
         var response = new Http2ResponseWriter(this, stream);
         if (_blockEndStream && stream.HeadLength <= Http2BufferedRequest.Capacity)
@@ -528,12 +528,12 @@ internal sealed partial class Http2Connection
                 stream.RequestEnded = true;
                 stream.WriterCompleted = true; // there is no request pipe
             }
-            exchange.StartStream(request, response, _listener, _services, _clientAddress, _clientHash, _clientCertificateSubject);
+            exchange.StartStream(stream, request, response, _listener, _services, _clientAddress, _clientHash, _clientCertificateSubject);
             return Http2ErrorCode.NoError;
         }
         var pipe = stream.OpenRequest();
         stream.WriteHead(pipe.Writer);
-        exchange.StartStream(pipe.Reader, response, _listener, _services, _clientAddress, _clientHash, _clientCertificateSubject);
+        exchange.StartStream(stream, pipe.Reader, response, _listener, _services, _clientAddress, _clientHash, _clientCertificateSubject);
         if (_blockEndStream) EndRequest(stream);
         else FlushRequest(stream, 0);
         return Http2ErrorCode.NoError;
@@ -734,7 +734,7 @@ internal sealed partial class Http2Connection
         AbortLocked(stream);
     }
 
-    /// <summary>Ends a stream's exchange: its request pipe completes, its pump stops; it leaves the table.</summary>
+    /// <summary>Ends a stream's exchange: its request pipe completes, its pump stops, its upstream is cut; it leaves the table.</summary>
     private void AbortLocked(Http2Stream stream)
     {
         stream.Aborted = true;
@@ -753,6 +753,7 @@ internal sealed partial class Http2Connection
         {
             stream.Response?.Reader.CancelPendingRead();
             WakeLocked(stream);
+            stream.CancelExchange();
         }
     }
 

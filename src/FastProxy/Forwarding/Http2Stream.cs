@@ -17,7 +17,7 @@ namespace FastProxy.Forwarding;
 /// checked by <see cref="Http2RequestFieldValidator"/> (RFC 9113 §8.2–§8.3), and become a request line, a Host
 /// field from :authority, the regular fields (cookies joined, §8.2.3), and Content-Length or chunked framing.
 /// </summary>
-internal sealed class Http2Stream
+internal sealed class Http2Stream : IThreadPoolWorkItem
 {
     /// <summary>
     /// In-memory pipes between the HTTP/2 connection and the stream's HTTP/1.1 exchange. Thread-pool continuations:
@@ -71,6 +71,57 @@ internal sealed class Http2Stream
 
     /// <summary>Serialises the request pipe's writer between the read loop and the flush continuation.</summary>
     public readonly object Gate = new();
+
+    /// <summary>
+    /// The stream's exchange while it runs (guarded by <see cref="Gate"/>): a reset by either side, or the
+    /// connection's end, cuts its upstream at once (<see cref="CancelExchange"/>), as Envoy resets the upstream
+    /// stream when the downstream one is reset, instead of leaving it to run to its next write or its timeouts.
+    /// </summary>
+    private Http1Connection? _exchange;
+
+    /// <summary>Set by <see cref="CancelExchange"/>, under <see cref="Gate"/>.</summary>
+    private bool _cancelled;
+
+    /// <summary>The exchange that serves this stream, before it starts.</summary>
+    public void AttachExchange(Http1Connection exchange)
+    {
+        lock (Gate) _exchange = exchange;
+    }
+
+    /// <summary>
+    /// The exchange is over and about to go back to its pool: from here a cancel must not reach it (it may serve
+    /// another request by then). Waits for a cancel in progress, which holds <see cref="Gate"/>.
+    /// </summary>
+    public void DetachExchange(Http1Connection exchange)
+    {
+        lock (Gate)
+        {
+            if (ReferenceEquals(_exchange, exchange)) _exchange = null;
+        }
+    }
+
+    /// <summary>
+    /// The stream was reset (by the client, or by us) or its connection ended while the exchange ran: its upstream
+    /// connection is cut now (no retry follows), so a server working on a cancelled request learns of it at once.
+    /// Queued to the thread pool: the callers hold the connection's lock, and cutting a socket may run the exchange's
+    /// continuations inline.
+    /// </summary>
+    public void CancelExchange()
+    {
+        if (!Started) return;
+        // Off the caller's thread: the callers hold the connection's lock.
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        lock (Gate)
+        {
+            if (_cancelled) return;
+            _cancelled = true;
+            _exchange?.Abort();
+        }
+    }
 
     /// <summary>Set when the stream is reset or the connection ends: the response pump stops.</summary>
     public volatile bool Aborted;

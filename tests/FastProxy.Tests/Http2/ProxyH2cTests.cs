@@ -806,4 +806,67 @@ public sealed class ProxyH2cTests
         Assert.Equal("small", Encoding.ASCII.GetString(data.Payload));
         Assert.True(data.EndStream);
     }
+
+    // ---- A stream's end reaches its upstream request at once ----
+
+    [Fact]
+    public async Task A_stream_the_client_resets_cuts_its_upstream_request_at_once()
+    {
+        // The origin takes the request and never answers: only the proxy can end it (response_timeout is 60 s).
+        await using var origin = new ScriptedOrigin((_, _) => Task.CompletedTask);
+        await using var proxy = TestProxy.Start(Config(origin.Port));
+        using var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: true, H2RawClient.Get("/slow"));
+        await origin.WaitForRequestsAsync(1);
+        Assert.Equal(0, origin.ClosedByPeer);
+
+        var clock = Stopwatch.StartNew();
+        client.Send(w => Http2FrameWriter.WriteRstStream(w, 1, Http2ErrorCode.Cancel));
+        await Wait.UntilAsync(() => origin.ClosedByPeer == 1, "the cancelled request's upstream connection closed by the proxy", TimeSpan.FromSeconds(5));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"cut after {clock.Elapsed}");
+
+        // The connection goes on serving, and the cancelled request was not tried again on another connection.
+        client.SendHeaders(3, endStream: true, H2RawClient.Get("/hello"));
+        var data = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 3);
+        Assert.NotNull(data);
+        Assert.Equal("hello", Encoding.ASCII.GetString(data.Payload));
+        await Task.Delay(200);
+        Assert.Single(origin.Requests);
+        Assert.Equal(1, origin.Connections);
+    }
+
+    [Fact]
+    public async Task A_client_connection_that_closes_cuts_the_upstream_requests_of_its_streams()
+    {
+        await using var origin = new ScriptedOrigin((_, _) => Task.CompletedTask);
+        await using var proxy = TestProxy.Start(Config(origin.Port));
+        var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: true, H2RawClient.Get("/slow/1"));
+        client.SendHeaders(3, endStream: false, [.. H2RawClient.Get("/slow/3", method: "POST"), ("content-length", "4")]);
+        client.SendData(3, "body"u8.ToArray(), endStream: true);
+        await origin.WaitForRequestsAsync(2);
+
+        client.Dispose();
+        await Wait.UntilAsync(() => origin.ClosedByPeer == 2, "both streams' upstream connections closed by the proxy", TimeSpan.FromSeconds(5));
+        await Task.Delay(200);
+        Assert.Equal(2, origin.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_stream_reset_after_its_response_began_cuts_the_upstream_body()
+    {
+        // A server-streaming answer: the head and a first piece, then nothing until the proxy hangs up.
+        await using var origin = new ScriptedOrigin(async (_, connection) =>
+            await connection.SendAsync("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n"));
+        await using var proxy = TestProxy.Start(Config(origin.Port));
+        using var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: true, H2RawClient.Get("/events"));
+        var first = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 1);
+        Assert.NotNull(first);
+        Assert.Equal("first", Encoding.ASCII.GetString(first.Payload));
+        Assert.Equal(0, origin.ClosedByPeer);
+
+        client.Send(w => Http2FrameWriter.WriteRstStream(w, 1, Http2ErrorCode.Cancel));
+        await Wait.UntilAsync(() => origin.ClosedByPeer == 1, "the stream's upstream connection closed by the proxy", TimeSpan.FromSeconds(5));
+    }
 }

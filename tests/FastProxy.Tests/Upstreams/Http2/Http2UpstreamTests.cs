@@ -362,6 +362,26 @@ public sealed class Http2UpstreamTests
     }
 
     [Fact]
+    public async Task A_client_that_gives_up_cancels_the_stream_at_the_server_at_once()
+    {
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var origin = await H2Origin.StartAsync(app => app.MapGet("/stall", async ctx =>
+        {
+            ctx.RequestAborted.Register(() => aborted.TrySetResult());
+            await Task.Delay(TimeSpan.FromSeconds(20), ctx.RequestAborted).ContinueWith(_ => { });
+        }));
+        await using var proxy = TestProxy.Start(Config(origin.Port, "response_timeout = \"30s\""));
+
+        // curl over h2c gives up after 1 s and closes its connection: the proxy cuts the stream's upstream request
+        // (RST_STREAM to the server) then, not when response_timeout passes.
+        var clock = Stopwatch.StartNew();
+        var r = await Processes.CurlAsync("--http2-prior-knowledge", "--max-time", "1", "-o", "/dev/null", "-w", "%{http_code}", proxy.Url("/stall").ToString());
+        Assert.Equal("000", r.StdOut);
+        await aborted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"the server saw the cancel after {clock.Elapsed}");
+    }
+
+    [Fact]
     public async Task Expect_100_continue_is_relayed_from_the_server()
     {
         await using var origin = await H2Origin.StartAsync(app => app.MapPost("/upload", async ctx =>
