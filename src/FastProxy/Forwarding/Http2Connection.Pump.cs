@@ -689,21 +689,12 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     private bool WriteTrailers(Http2Stream stream, ReadOnlySpan<byte> lines)
     {
         ApplyPendingTableSize();
-        var block = ArrayPool<byte>.Shared.Rent(lines.Length + 64 + 16 * TrailerFields.Count(lines));
+        var block = ArrayPool<byte>.Shared.Rent(TrailerRules.BlockLength(lines));
         try
         {
-            Span<byte> name = stackalloc byte[TrailerRules.MaxNameLength];
             int written = 0;
             if (!_encoder.BeginBlock(block, ref written)) return false;
-            var fields = new TrailerFields(lines);
-            while (fields.TryRead(out var raw, out var value))
-            {
-                if (!TrailerRules.TryLower(raw, name, out int n) || !TrailerRules.Forwards(name[..n])) continue;
-                // grpc-status takes a handful of values and ends every gRPC response: worth a table entry; the rest
-                // (messages, checksums) mostly differ each time.
-                var indexing = name[..n].SequenceEqual("grpc-status"u8) ? HPackIndexing.Incremental : HPackIndexing.Without;
-                if (!_encoder.TryEncode(name[..n], value, indexing, block, ref written)) return false;
-            }
+            if (!TrailerRules.TryEncode(_encoder, lines, block, ref written, out _)) return false;
             Http2FrameWriter.WriteFieldBlock(_output, stream.Id, block.AsSpan(0, written), endStream: true, _peerMaxFrameSize);
             return true;
         }

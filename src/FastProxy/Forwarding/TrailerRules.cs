@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Text;
+using FastProxy.Http1;
+using FastProxy.Http2.HPack;
 
 namespace FastProxy.Forwarding;
 
@@ -49,5 +51,29 @@ internal static class TrailerRules
         Span<char> chars = stackalloc char[lowercaseName.Length];
         for (int i = 0; i < chars.Length; i++) chars[i] = (char)lowercaseName[i];
         return !s_lookup.Contains(chars);
+    }
+
+    /// <summary>A field block large enough for what <see cref="TryEncode"/> makes of <paramref name="lines"/>.</summary>
+    public static int BlockLength(ReadOnlySpan<byte> lines) => lines.Length + 64 + 16 * TrailerFields.Count(lines);
+
+    /// <summary>
+    /// HPACK-encodes the trailer section's fields that HTTP/2 may carry (names lowercased, §8.2.1) after the block's
+    /// start, which the caller has written. <paramref name="any"/>: at least one field went in.
+    /// </summary>
+    public static bool TryEncode(HPackEncoder encoder, ReadOnlySpan<byte> lines, Span<byte> block, ref int written, out bool any)
+    {
+        any = false;
+        Span<byte> name = stackalloc byte[MaxNameLength];
+        var fields = new TrailerFields(lines);
+        while (fields.TryRead(out var raw, out var value))
+        {
+            if (!TryLower(raw, name, out int n) || !Forwards(name[..n])) continue;
+            // grpc-status takes a handful of values and ends every gRPC response: worth a table entry; the rest
+            // (messages, checksums) mostly differ each time.
+            var indexing = name[..n].SequenceEqual("grpc-status"u8) ? HPackIndexing.Incremental : HPackIndexing.Without;
+            if (!encoder.TryEncode(name[..n], value, indexing, block, ref written)) return false;
+            any = true;
+        }
+        return true;
     }
 }

@@ -290,6 +290,55 @@ internal sealed class Http2UpstreamConnection
         }
     }
 
+    /// <summary>
+    /// Ends the request with a trailing HEADERS block (§8.1) made of the chunked request's trailer section
+    /// (<paramref name="lines"/>: the field lines as the client sent them; the fields HTTP/2 may carry go, names
+    /// lowercased, see <see cref="Forwarding.TrailerRules"/>). When none may go, an empty DATA with END_STREAM ends
+    /// the request instead. False when the stream or connection ended first.
+    /// </summary>
+    public async ValueTask<bool> SendTrailersAsync(Http2UpstreamStream stream, ReadOnlyMemory<byte> lines)
+    {
+        bool any;
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            lock (_sync)
+            {
+                if (stream.Closed || _closed) return false;
+            }
+            ApplyPeerTableSize();
+            byte[] block = ArrayPool<byte>.Shared.Rent(Forwarding.TrailerRules.BlockLength(lines.Span));
+            try
+            {
+                int written = 0;
+                _encoder.BeginBlock(block, ref written);
+                // Sized for the lines: encoding cannot run out of room (and the HPACK state would be lost if it did).
+                if (!Forwarding.TrailerRules.TryEncode(_encoder, lines.Span, block, ref written, out any)) throw new InvalidOperationException("trailer block overflow");
+                if (any)
+                {
+                    lock (_sync) stream.LocalEnded = true;
+                    Http2FrameWriter.WriteFieldBlock(_output, stream.Id, block.AsSpan(0, written), endStream: true, _peerMaxFrameSize);
+                    if ((await _output.FlushAsync().ConfigureAwait(false)).IsCompleted) return false;
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(block);
+            }
+        }
+        catch (Exception ex) when (IsConnectionError(ex))
+        {
+            return false;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+        if (!any) return await SendDataAsync(stream, ReadOnlySequence<byte>.Empty, endStream: true).ConfigureAwait(false);
+        CloseIfDone(stream);
+        return true;
+    }
+
     /// <summary>Our side gives the stream up (RST_STREAM CANCEL unless it is over already; never-sent streams just free their slot).</summary>
     public void Cancel(Http2UpstreamStream stream)
     {

@@ -138,6 +138,8 @@ internal sealed class Http2UpstreamStream : IDuplexPipe, IDisposable
             long remaining = chunked ? long.MaxValue : _head.ContentLength;
             var decoder = new ChunkedDecoder(maxBody: 0, maxTrailerBytes: Http2UpstreamConnection.MaxHeaderListSize, maxTrailerFields: Forwarding.Http1Connection.ResponseLimits.MaxHeaders);
             List<(long Start, long Length)> ranges = [];
+            // The trailer section's field lines, when the chunked body has one: sent as a last HEADERS (§8.1).
+            ArrayBufferWriter<byte>? trailers = null;
             while (true)
             {
                 var result = await reader.ReadAsync().ConfigureAwait(false);
@@ -156,7 +158,11 @@ internal sealed class Http2UpstreamStream : IDuplexPipe, IDisposable
                         {
                             var step = decoder.Next(span, out int consumed);
                             if (step == ChunkedStep.Error) { Abandon(); return; }
-                            if (step == ChunkedStep.Data)
+                            if (step == ChunkedStep.Trailer)
+                            {
+                                (trailers ??= new ArrayBufferWriter<byte>(256)).Write(span[..consumed]);
+                            }
+                            else if (step == ChunkedStep.Data)
                             {
                                 if (ranges.Count > 0 && ranges[^1].Start + ranges[^1].Length == offset)
                                     ranges[^1] = (ranges[^1].Start, ranges[^1].Length + consumed);
@@ -170,14 +176,17 @@ internal sealed class Http2UpstreamStream : IDuplexPipe, IDisposable
                     }
                     for (int i = 0; i < ranges.Count; i++)
                     {
-                        bool end = done && i == ranges.Count - 1;
+                        bool end = done && trailers is null && i == ranges.Count - 1;
                         if (!await _connection.SendDataAsync(this, buffer.Slice(ranges[i].Start, ranges[i].Length), end).ConfigureAwait(false)) return;
                         if (end) ranges.Clear();
                     }
-                    // Request trailers are not forwarded (a chunked request's trailer section is dropped).
                     if (done)
                     {
-                        if (ranges.Count == 0 && !LocalEndedSafe() && !await _connection.SendDataAsync(this, ReadOnlySequence<byte>.Empty, true).ConfigureAwait(false)) return;
+                        if (trailers is not null)
+                        {
+                            if (!await _connection.SendTrailersAsync(this, trailers.WrittenMemory).ConfigureAwait(false)) return;
+                        }
+                        else if (!LocalEndedSafe() && !await _connection.SendDataAsync(this, ReadOnlySequence<byte>.Empty, true).ConfigureAwait(false)) return;
                         reader.AdvanceTo(buffer.GetPosition(offset));
                         return;
                     }

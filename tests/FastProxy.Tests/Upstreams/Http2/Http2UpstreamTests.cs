@@ -139,6 +139,33 @@ public sealed class Http2UpstreamTests
         Assert.Equal(["grpc-message: all good", "grpc-status: 0"], trailerSection.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Order());
     }
 
+    [Theory]
+    [InlineData("X-Checksum: abc123\r\nGrpc-Timeout: 5S\r\n", "checksum=abc123 timeout=5S")]
+    // Only fields HTTP/2 must not carry in trailers: the request ends with an empty DATA instead, no trailer arrives.
+    [InlineData("Content-Length: 12\r\nConnection: x\r\n", "checksum= timeout=")]
+    [InlineData("", "checksum= timeout=")]
+    public async Task Request_trailers_reach_the_server_as_a_trailing_headers_block(string trailerLines, string expected)
+    {
+        await using var origin = await H2Origin.StartAsync(app => app.MapPost("/upload", async ctx =>
+        {
+            var body = await new StreamReader(ctx.Request.Body).ReadToEndAsync();
+            string trailers = ctx.Request.CheckTrailersAvailable()
+                ? $"checksum={ctx.Request.GetTrailer("x-checksum")} timeout={ctx.Request.GetTrailer("grpc-timeout")} cl={ctx.Request.GetTrailer("content-length")}"
+                : "none";
+            await ctx.Response.WriteAsync($"body={body} {trailers}");
+        }));
+        await using var proxy = TestProxy.Start(Config(origin.Port));
+        using var client = new RawClient(proxy.Port());
+        client.Send("POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "5\r\nhello\r\n6\r\n world\r\n0\r\n" + trailerLines + "\r\n");
+
+        var response = await client.ReadUntilCloseAsync(TimeSpan.FromSeconds(10));
+
+        Assert.StartsWith("HTTP/1.1 200", response);
+        // Kestrel reports trailers available once the stream ended, with or without a trailing HEADERS block.
+        Assert.Contains($"body=hello world {expected} cl=", response);
+    }
+
     [Fact]
     public async Task An_h2c_client_is_served_through_an_h2c_upstream()
     {
