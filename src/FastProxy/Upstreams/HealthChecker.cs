@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 using FastProxy.Configuration;
 using FastProxy.Diagnostics;
@@ -9,7 +11,7 @@ namespace FastProxy.Upstreams;
 /// <summary>
 /// Active health checks ([upstreams.X.health]) for one upstream: every `interval`, each server gets a check of its
 /// own, bounded by `timeout`: an HTTP request (`method`, `path`; the status must be within `expect`) over a fresh
-/// connection, or for `type = "tcp"` a connect only. `unhealthy` failures in a row take the server out of every
+/// connection (over TLS for a `tls = true` upstream), or for `type = "tcp"` a connect only. `unhealthy` failures in a row take the server out of every
 /// balancer; `healthy` passes in a row bring it back. Servers start up (a restart of the proxy must not empty an
 /// upstream while the first checks run), and a reload carries their state over.
 /// </summary>
@@ -101,27 +103,46 @@ internal sealed class HealthChecker
             await socket.ConnectAsync(server.EndPoint, timeout.Token).ConfigureAwait(false);
             if (_config.Type == HealthCheckType.Tcp) return null;
 
-            var request = Encoding.ASCII.GetBytes(
-                $"{_config.Method} {_config.Path} HTTP/1.1\r\nHost: {server.Address}\r\nUser-Agent: fastproxy-health-check\r\nConnection: close\r\n\r\n");
-            await socket.SendAsync(request, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-
-            var buffer = new byte[MaxStatusLine];
-            int length = 0;
-            while (true)
+            // A tls = true upstream is checked over TLS, with the options its requests use (the same CA, name and
+            // ALPN): a check in plain TCP would get no status line from a TLS server and take every server out.
+            await using var stream = new NetworkStream(socket, ownsSocket: false);
+            Stream channel = stream;
+            SslStream? ssl = null;
+            if (server.Tls is { } tls)
             {
-                int end = buffer.AsSpan(0, length).IndexOf("\r\n"u8);
-                if (end >= 0) return Judge(buffer.AsSpan(0, end));
-                if (length == buffer.Length) return "status line too long";
-                int n = await socket.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None, timeout.Token).ConfigureAwait(false);
-                if (n == 0) return "closed before a status line";
-                length += n;
+                ssl = new SslStream(stream, leaveInnerStreamOpen: true);
+                await ssl.AuthenticateAsClientAsync(tls, timeout.Token).ConfigureAwait(false);
+                channel = ssl;
+            }
+            await using (ssl)
+            {
+                var request = Encoding.ASCII.GetBytes(
+                    $"{_config.Method} {_config.Path} HTTP/1.1\r\nHost: {server.Address}\r\nUser-Agent: fastproxy-health-check\r\nConnection: close\r\n\r\n");
+                await channel.WriteAsync(request, timeout.Token).ConfigureAwait(false);
+                await channel.FlushAsync(timeout.Token).ConfigureAwait(false);
+
+                var buffer = new byte[MaxStatusLine];
+                int length = 0;
+                while (true)
+                {
+                    int end = buffer.AsSpan(0, length).IndexOf("\r\n"u8);
+                    if (end >= 0) return Judge(buffer.AsSpan(0, end));
+                    if (length == buffer.Length) return "status line too long";
+                    int n = await channel.ReadAsync(buffer.AsMemory(length), timeout.Token).ConfigureAwait(false);
+                    if (n == 0) return "closed before a status line";
+                    length += n;
+                }
             }
         }
         catch (OperationCanceledException)
         {
             return "timed out";
         }
-        catch (SocketException ex)
+        catch (AuthenticationException ex)
+        {
+            return "TLS handshake failed: " + ex.Message;
+        }
+        catch (Exception ex) when (ex is SocketException or IOException)
         {
             return ex.Message;
         }

@@ -16,6 +16,7 @@ public sealed class TlsOrigin : IAsyncDisposable
 {
     private readonly TcpBackend _tcp;
     private readonly ConcurrentQueue<string> _serverNames = new();
+    private readonly ConcurrentQueue<string> _paths = new();
     private int _requests;
     private int _handshakes;
     private int _dropped;
@@ -47,6 +48,7 @@ public sealed class TlsOrigin : IAsyncDisposable
                     break;
                 }
                 Interlocked.Increment(ref _requests);
+                _paths.Enqueue(path);
                 var body = $"tls conn={connection} path={path}";
                 await ssl.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\n\r\n{body}"), cts.Token);
                 if (closeAfterEach)
@@ -70,6 +72,9 @@ public sealed class TlsOrigin : IAsyncDisposable
     public int Dropped => Volatile.Read(ref _dropped);
 
     public IReadOnlyList<string> ServerNames => [.. _serverNames];
+
+    /// <summary>The paths of the requests answered, in order.</summary>
+    public IReadOnlyList<string> Paths => [.. _paths];
 
     public ValueTask DisposeAsync() => _tcp.DisposeAsync();
 }
@@ -114,6 +119,55 @@ public sealed class UpstreamTlsTests : IDisposable
         // One upstream TLS connection, kept alive across the five client connections.
         Assert.Equal(1, origin.Connections);
         Assert.Equal(["origin.internal"], origin.ServerNames);
+    }
+
+    private const string TlsChecks = """
+
+        [upstreams.app.health]
+        path = "/healthz"
+        interval = "100ms"
+        timeout = "2s"
+        unhealthy = 1
+        healthy = 1
+        """;
+
+    [Fact]
+    public async Task Health_checks_of_a_tls_upstream_go_over_tls_and_keep_it_in()
+    {
+        var ca = _files.Ca("internal-ca");
+        var cert = _files.Server("origin", ["origin.internal"], ca: "internal-ca");
+        await using var origin = new TlsOrigin(cert.Cert, cert.Key);
+        await using var proxy = TestProxy.Start(Config($"127.0.0.1:{origin.Port}", $"""
+            ca = "{ca}"
+            sni = "origin.internal"
+            """ + TlsChecks));
+        var server = proxy.Host.Runtime.Upstreams["app"].Servers[0];
+
+        // Each check is a TLS handshake (verified against `ca`, with the SNI) and a GET answered by the server.
+        await Wait.UntilAsync(() => origin.Paths.Count(p => p == "/healthz") >= 3, "three checks answered over TLS");
+        Assert.True(server.State.IsAvailable);
+        Assert.All(origin.ServerNames, name => Assert.Equal("origin.internal", name));
+        var result = await Processes.CurlAsync(proxy.Url("/after").ToString());
+        Assert.StartsWith("tls conn=", result.StdOut);
+        Assert.EndsWith("path=/after", result.StdOut);
+    }
+
+    [Fact]
+    public async Task A_tls_upstream_whose_certificate_fails_verification_fails_its_checks()
+    {
+        var ca = _files.Ca("internal-ca");
+        var cert = _files.Server("origin", ["origin.internal"], ca: "internal-ca");
+        await using var origin = new TlsOrigin(cert.Cert, cert.Key);
+        await using var proxy = TestProxy.Start(Config($"127.0.0.1:{origin.Port}", $"""
+            ca = "{ca}"
+            sni = "other.internal"
+            """ + TlsChecks));
+        var server = proxy.Host.Runtime.Upstreams["app"].Servers[0];
+
+        await Wait.UntilAsync(() => !server.State.IsAvailable, "the server taken out by its checks");
+        var result = await Processes.CurlAsync("-o", "/dev/null", "-w", "%{http_code}", proxy.Url("/x").ToString());
+        Assert.Equal("503", result.StdOut);
+        Assert.Equal(0, origin.Requests);
     }
 
     [Fact]
