@@ -61,7 +61,11 @@ public static class Program
         // Each run opens its own connections, and a connection's set-up allocates (sockets, pipes). Two runs of
         // different lengths have the same set-up cost; the difference is what the extra requests allocated.
         var (shortRequests, shortBytes) = Measured(() => load(url, Math.Max(1, seconds / 3)));
+        using var sampler = Environment.GetEnvironmentVariable("FASTPROXY_PROBE_TYPES") == "1" ? new AllocationSampler() : null;
+        sampler?.Start();
         var (longRequests, longBytes) = Measured(() => load(url, seconds));
+        sampler?.Stop();
+        sampler?.Print(longRequests);
         Console.WriteLine($"requests {longRequests - shortRequests}");
         Console.WriteLine($"allocated-bytes {Math.Max(0, longBytes - shortBytes)}");
         Console.WriteLine($"per-run {shortRequests}:{shortBytes} {longRequests}:{longBytes}");

@@ -1,3 +1,4 @@
+using FastProxy.Diagnostics;
 using System.IO.Pipelines;
 using FastProxy.Hosting;
 using FastProxy.Transport;
@@ -38,7 +39,44 @@ internal sealed partial class Http1Connection
         _input = input;
         _output = output;
         _heartbeatSlot = services.Heartbeat.Register(this);
-        _ = RunAsync();
+        // The run's pooled box goes back to its pool only when its result is read: a discarded ValueTask would cost
+        // a new box per stream. So the end is read here (or when the run ends), and only then does this instance
+        // go back to the connection pool (Close leaves that to us in stream mode).
+        var run = RunAsync();
+        if (run.IsCompleted)
+        {
+            EndStreamRun(run);
+            return;
+        }
+        _streamRun = run;
+        run.GetAwaiter().UnsafeOnCompleted(_streamRunEnded ??= OnStreamRunEnded);
+    }
+
+    /// <summary>The stream-mode run in progress, read by <see cref="OnStreamRunEnded"/>.</summary>
+    private ValueTask _streamRun;
+
+    /// <summary>Made once per pooled instance.</summary>
+    private Action? _streamRunEnded;
+
+    private void OnStreamRunEnded()
+    {
+        var run = _streamRun;
+        _streamRun = default;
+        EndStreamRun(run);
+    }
+
+    private void EndStreamRun(ValueTask run)
+    {
+        var pool = _services.ConnectionPool;
+        try
+        {
+            run.GetAwaiter().GetResult(); // RunAsync handles its own failures: this only recycles the box
+        }
+        catch (Exception ex)
+        {
+            Log.ConnectionFailed(_listener.Name, ex);
+        }
+        pool.Return(this);
     }
 
     /// <summary>

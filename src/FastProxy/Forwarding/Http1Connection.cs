@@ -231,9 +231,9 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             // connection (and its count against max_connections) belongs to the HTTP/2 connection.
             try { _input.Complete(); } catch { /* already completed */ }
             try { _output.Complete(); } catch { /* already completed */ }
-            // From here a reset of the stream must not reach this instance: the pool may hand it to another request.
+            // From here a reset of the stream must not reach this instance: the pool may hand it to another request
+            // (StartStream returns it to the pool once the run has ended).
             _stream?.DetachExchange(this);
-            _services.ConnectionPool.Return(this);
             return;
         }
         // No transport when a TLS handshake failed: the socket is closed already.

@@ -59,12 +59,15 @@ internal sealed class Http2ResponseWriter(Http2Connection connection, Http2Strea
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
+        // Answered directly: nothing is left to flush, and no pipe is made for nothing.
+        if (_state == State.Answered && _inner is null) return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: false));
         HandOver();
         return Inner.FlushAsync(cancellationToken);
     }
 
     public override void Complete(Exception? exception = null)
     {
+        if (_state == State.Answered && _inner is null) return;
         // An exchange that ends without a word still needs the pump: it resets the stream.
         HandOver();
         Inner.Complete(exception);
