@@ -52,6 +52,16 @@ internal sealed partial class Http1Connection
         run.GetAwaiter().UnsafeOnCompleted(_streamRunEnded ??= OnStreamRunEnded);
     }
 
+    private Http2ResponseWriter? _streamResponse;
+    private Http2BufferedRequest? _streamRequest;
+
+    /// <summary>This instance's response writer for the stream it is about to serve (made once, reused per stream).</summary>
+    public Http2ResponseWriter StreamResponse(Http2Connection connection, Http2Stream stream)
+        => (_streamResponse ??= new Http2ResponseWriter()).Start(connection, stream);
+
+    /// <summary>This instance's one-block request reader for a bodiless stream (made once, reused per stream).</summary>
+    public Http2BufferedRequest StreamRequest() => (_streamRequest ??= new Http2BufferedRequest()).Start();
+
     /// <summary>The stream-mode run in progress, read by <see cref="OnStreamRunEnded"/>.</summary>
     private ValueTask _streamRun;
 

@@ -25,10 +25,18 @@ internal sealed class Http2BufferedRequest : PipeReader, IBufferWriter<byte>
     /// <summary>The largest head that fits (a longer one goes through the stream's request pipe).</summary>
     public static int Capacity => PipeSettings.SmallBlock;
 
-    public Http2BufferedRequest()
+    /// <summary>
+    /// Ready for one request: an instance belongs to a pooled <see cref="Http1Connection"/> and is reused for each
+    /// bodiless stream it serves (<see cref="Http1Connection.StreamRequest"/>); its block goes back at Complete.
+    /// </summary>
+    public Http2BufferedRequest Start()
     {
         _block = PipeSettings.SmallBlocks.Rent(PipeSettings.SmallBlock);
         _memory = _block.Memory;
+        _start = _end = 0;
+        _last = default;
+        _cancelNext = false;
+        return this;
     }
 
     public void Advance(int count) => _end += count;

@@ -516,12 +516,12 @@ internal sealed partial class Http2Connection
         // The pump starts when the exchange first hands over HTTP/1.1 bytes; most small responses never need it
         // (Http2ResponseWriter.AnswerAsync).
         var exchange = _services.ConnectionPool.Get();
-        var response = new Http2ResponseWriter(this, stream);
+        var response = exchange.StreamResponse(this, stream);
         if (_blockEndStream && stream.HeadLength <= Http2BufferedRequest.Capacity)
         {
             // No body: the head is the whole request. The exchange reads it from one block and starts here, on the
             // read loop, without the request pipe; it runs until it waits for its upstream (or has answered).
-            var request = new Http2BufferedRequest();
+            var request = exchange.StreamRequest();
             stream.WriteHead(request);
             lock (stream.Gate)
             {

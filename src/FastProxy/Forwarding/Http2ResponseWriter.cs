@@ -11,12 +11,36 @@ namespace FastProxy.Forwarding;
 /// <see cref="AnswerAsync"/>, which writes the frames itself: no pipe is made and no pump started (no second head
 /// parse, no hop to the thread pool, no task). Only the exchange writes here, so the state needs no synchronisation.
 /// </summary>
-internal sealed class Http2ResponseWriter(Http2Connection connection, Http2Stream stream) : PipeWriter
+internal sealed class Http2ResponseWriter : PipeWriter
 {
+    private Http2Connection _connection = null!;
+    private Http2Stream _stream = null!;
+
     /// <summary>The response pipe's writer, made on first use: a response answered directly never has one.</summary>
     private PipeWriter? _inner;
 
-    private PipeWriter Inner => _inner ??= stream.OpenResponse().Writer;
+    private PipeWriter Inner => _inner ??= _stream.OpenResponse().Writer;
+
+    /// <summary>
+    /// Serves one stream's response. An instance belongs to a pooled <see cref="Http1Connection"/> and is reused for
+    /// each stream it serves (<see cref="Http1Connection.StreamResponse"/>); nothing else keeps a reference to it.
+    /// </summary>
+    public Http2ResponseWriter Start(Http2Connection connection, Http2Stream stream)
+    {
+        _connection = connection;
+        _stream = stream;
+        _inner = null;
+        _state = State.Idle;
+        return this;
+    }
+
+    /// <summary>The stream is over: drop what it referenced, so a pooled exchange keeps no connection alive.</summary>
+    public void Clear()
+    {
+        _connection = null!;
+        _stream = null!;
+        _inner = null;
+    }
 
     private enum State : byte
     {
@@ -43,7 +67,7 @@ internal sealed class Http2ResponseWriter(Http2Connection connection, Http2Strea
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<bool> AnswerAsync(Http1.ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body)
     {
-        var answering = connection.AnswerAsync(stream, head, headBytes, body);
+        var answering = _connection.AnswerAsync(_stream, head, headBytes, body);
         bool answered = answering.IsCompletedSuccessfully ? answering.Result : await answering;
         if (answered) _state = State.Answered;
         return answered;
@@ -54,7 +78,7 @@ internal sealed class Http2ResponseWriter(Http2Connection connection, Http2Strea
         if (_state != State.Idle) return;
         _state = State.Pumped;
         _ = Inner; // the pump reads the pipe
-        connection.StartPump(stream);
+        _connection.StartPump(_stream);
     }
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)

@@ -70,7 +70,7 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     }
 
     /// <summary>Serialises the request pipe's writer between the read loop and the flush continuation.</summary>
-    public readonly object Gate = new();
+    public object Gate => this; // the record itself: one object less per stream (nothing else locks on it)
 
     /// <summary>
     /// The stream's exchange while it runs (guarded by <see cref="Gate"/>): a reset by either side, or the
@@ -158,13 +158,24 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     public bool CompleteAfterFlush;
     public bool WriterCompleted;
 
-    // The request head as decoded: pseudo-headers first (the validator enforces it), then regular fields.
-    private byte[]? _method;
-    private byte[]? _path;
-    private byte[]? _authority;
-    private readonly ArrayBufferWriter<byte> _fields = new(256);
-    private ArrayBufferWriter<byte>? _cookies;
+    // The request head as decoded, in one buffer rented from ArrayPool.Shared (given back once the HTTP/1.1 head is
+    // written, so a stream allocates nothing for its fields): the pseudo-header values first (the validator refuses
+    // one after a regular field), then the regular fields as HTTP/1.1 lines.
+    private RentedBytes _head;
+    private int _methodAt = -1, _methodLength;
+    private int _pathAt = -1, _pathLength;
+    private int _authorityAt = -1, _authorityLength;
+    /// <summary>Where the regular field lines start in <see cref="_head"/>; -1: none yet.</summary>
+    private int _fieldsAt = -1;
+    private RentedBytes _cookies;
+    private bool _hasCookies;
     private ArrayBufferWriter<byte>? _trailers;
+
+    private bool HasMethod => _methodAt >= 0;
+    private ReadOnlySpan<byte> MethodBytes => _methodAt < 0 ? default : _head.Slice(_methodAt, _methodLength);
+    private ReadOnlySpan<byte> PathBytes => _pathAt < 0 ? default : _head.Slice(_pathAt, _pathLength);
+    private ReadOnlySpan<byte> AuthorityBytes => _authorityAt < 0 ? default : _head.Slice(_authorityAt, _authorityLength);
+    private ReadOnlySpan<byte> FieldBytes => _fieldsAt < 0 ? default : _head.Slice(_fieldsAt, _head.Length - _fieldsAt);
 
     /// <summary>One decoded field of the request head or trailers.</summary>
     public void OnField(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
@@ -181,31 +192,35 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
         if (Validator.OnField(name, value) != Http2FieldError.None) return;
         if (name[0] == (byte)':')
         {
-            if (name.SequenceEqual(":method"u8)) _method = value.ToArray();
-            else if (name.SequenceEqual(":path"u8)) _path = value.ToArray();
-            else if (name.SequenceEqual(":authority"u8)) _authority = value.ToArray();
+            if (name.SequenceEqual(":method"u8)) (_methodAt, _methodLength) = (_head.Append(value), value.Length);
+            else if (name.SequenceEqual(":path"u8)) (_pathAt, _pathLength) = (_head.Append(value), value.Length);
+            else if (name.SequenceEqual(":authority"u8)) (_authorityAt, _authorityLength) = (_head.Append(value), value.Length);
             // :scheme: the listener's own scheme goes upstream in X-Forwarded-Proto; :protocol: extended CONNECT, refused below.
             return;
         }
         if (name.SequenceEqual("cookie"u8))
         {
             // §8.2.3: an HTTP/2 client may split Cookie into several fields; HTTP/1.1 wants one, joined with "; ".
-            _cookies ??= new ArrayBufferWriter<byte>(128);
-            if (_cookies.WrittenCount > 0) _cookies.Write("; "u8);
-            _cookies.Write(value);
+            if (_hasCookies) _cookies.Append("; "u8);
+            _hasCookies = true;
+            _cookies.Append(value);
             return;
         }
         // Host: :authority wins when present (§8.3.1). Expect is a matter of the client's connection, not the
         // upstream's. TE can only be "trailers" (the validator refuses anything else) and goes on as it is: the
         // exchange forwards "TE: trailers" (gRPC servers require it), and the pump passes trailers back.
         if (name.SequenceEqual("expect"u8)) return;
-        if (name.SequenceEqual("host"u8) && _authority is not null) return;
+        if (name.SequenceEqual("host"u8) && _authorityAt >= 0) return;
         if (name.SequenceEqual("content-length"u8))
         {
             // Kept as sent (the HTTP/1.1 parser judges it); parsed here to check DATA against it (§8.1.1).
             if (Utf8Parser.TryParse(value, out long length, out int consumed) && consumed == value.Length && length >= 0) DeclaredLength = length;
         }
-        AppendLine(_fields, name, value);
+        if (_fieldsAt < 0) _fieldsAt = _head.Length;
+        _head.Append(name);
+        _head.Append(": "u8);
+        _head.Append(value);
+        _head.Append("\r\n"u8);
     }
 
     private static void AppendLine(ArrayBufferWriter<byte> to, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
@@ -222,10 +237,10 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     /// </summary>
     public bool Accept(bool endStream)
     {
-        if (Validator.Complete() != Http2FieldError.None || _method is null) return false;
-        Method = HttpMethods.Lookup(_method);
+        if (Validator.Complete() != Http2FieldError.None || !HasMethod) return false;
+        Method = HttpMethods.Lookup(MethodBytes);
         // Extended CONNECT (RFC 8441) is not offered (SETTINGS_ENABLE_CONNECT_PROTOCOL is never sent).
-        if (Method == HttpMethod.Connect && _path is not null) return false;
+        if (Method == HttpMethod.Connect && _pathAt >= 0) return false;
         // §8.1.1: a request that ends with its headers has no body: a Content-Length above 0 is a lie.
         if (endStream && DeclaredLength > 0) return false;
         Chunked = !endStream && DeclaredLength < 0;
@@ -234,35 +249,48 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
 
     /// <summary>Octets <see cref="WriteHead(IBufferWriter{byte})"/> writes (after <see cref="Accept"/>).</summary>
     public int HeadLength
-        => _method!.Length + 1 + (_path?.Length ?? _authority?.Length ?? 1) + 11
-            + (_authority is null ? 0 : 8 + _authority.Length)
-            + _fields.WrittenCount
-            + (_cookies is null ? 0 : 10 + _cookies.WrittenCount)
+        => _methodLength + 1 + (_pathAt >= 0 ? _pathLength : _authorityAt >= 0 ? _authorityLength : 1) + 11
+            + (_authorityAt < 0 ? 0 : 8 + _authorityLength)
+            + FieldBytes.Length
+            + (_hasCookies ? 10 + _cookies.Length : 0)
             + (Chunked ? 28 : 0) + 2;
 
-    /// <summary>The HTTP/1.1 request head (after <see cref="Accept"/>), into <paramref name="writer"/> (not flushed).</summary>
+    /// <summary>
+    /// The HTTP/1.1 request head (after <see cref="Accept"/>), into <paramref name="writer"/> (not flushed). The
+    /// decoded fields' buffers go back to their pool here: nothing reads them after.
+    /// </summary>
     public void WriteHead(IBufferWriter<byte> writer)
     {
-        writer.Write(_method);
+        writer.Write(MethodBytes);
         writer.Write(" "u8);
         // CONNECT's target is the authority (RFC 9113 §8.5); the HTTP/1.1 parser answers it (501: not a tunnel proxy).
-        writer.Write(_path ?? _authority ?? "/"u8.ToArray());
+        writer.Write(_pathAt >= 0 ? PathBytes : _authorityAt >= 0 ? AuthorityBytes : "/"u8);
         writer.Write(" HTTP/1.1\r\n"u8);
-        if (_authority is not null)
+        if (_authorityAt >= 0)
         {
             writer.Write("Host: "u8);
-            writer.Write(_authority);
+            writer.Write(AuthorityBytes);
             writer.Write("\r\n"u8);
         }
-        writer.Write(_fields.WrittenSpan);
-        if (_cookies is not null)
+        writer.Write(FieldBytes);
+        if (_hasCookies)
         {
             writer.Write("Cookie: "u8);
-            writer.Write(_cookies.WrittenSpan);
+            writer.Write(_cookies.Span);
             writer.Write("\r\n"u8);
         }
         if (Chunked) writer.Write("Transfer-Encoding: chunked\r\n"u8);
         writer.Write("\r\n"u8);
+        ReleaseHead();
+    }
+
+    /// <summary>Gives the decoded fields' buffers back (a stream dropped before its head was written just leaves them to the GC).</summary>
+    private void ReleaseHead()
+    {
+        _methodAt = _pathAt = _authorityAt = _fieldsAt = -1;
+        _hasCookies = false;
+        _head.Return();
+        _cookies.Return();
     }
 
     /// <summary>
@@ -293,5 +321,44 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
         return true;
     }
 
-    public override string ToString() => $"stream {Id} {Encoding.ASCII.GetString(_method ?? [])} {Encoding.ASCII.GetString(_path ?? [])}";
+    public override string ToString() => $"stream {Id} {Encoding.ASCII.GetString(MethodBytes)} {Encoding.ASCII.GetString(PathBytes)}";
+
+    /// <summary>A growable byte buffer rented from <see cref="ArrayPool{T}.Shared"/>, empty until first written.</summary>
+    private struct RentedBytes
+    {
+        private byte[]? _array;
+
+        public int Length { get; private set; }
+
+        public readonly ReadOnlySpan<byte> Span => _array.AsSpan(0, Length);
+
+        public readonly ReadOnlySpan<byte> Slice(int start, int length) => _array.AsSpan(start, length);
+
+        /// <summary>Appends <paramref name="bytes"/>; returns where they start.</summary>
+        public int Append(ReadOnlySpan<byte> bytes)
+        {
+            int at = Length;
+            if (_array is null || _array.Length - Length < bytes.Length)
+            {
+                // 256 holds a typical request's fields; the HPACK decoder bounds the whole list (64 KiB).
+                var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(256, (Length + bytes.Length) * 2));
+                if (_array is not null)
+                {
+                    _array.AsSpan(0, Length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(_array);
+                }
+                _array = bigger;
+            }
+            bytes.CopyTo(_array.AsSpan(Length));
+            Length += bytes.Length;
+            return at;
+        }
+
+        public void Return()
+        {
+            if (_array is not null) ArrayPool<byte>.Shared.Return(_array);
+            _array = null;
+            Length = 0;
+        }
+    }
 }
