@@ -78,6 +78,7 @@ internal sealed partial class Http1Connection
     private void EndStreamRun(ValueTask run)
     {
         var pool = _services.ConnectionPool;
+        var stream = _stream!;
         try
         {
             run.GetAwaiter().GetResult(); // RunAsync handles its own failures: this only recycles the box
@@ -87,6 +88,8 @@ internal sealed partial class Http1Connection
             Log.ConnectionFailed(_listener.Name, ex);
         }
         pool.Return(this);
+        // The exchange's ownership of the stream record (taken in AttachExchange) ends with its run.
+        stream.Release();
     }
 
     /// <summary>

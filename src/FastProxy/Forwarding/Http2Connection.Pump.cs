@@ -50,6 +50,8 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     /// <summary>The stream's exchange handed over its first HTTP/1.1 bytes (see <see cref="Http2ResponseWriter"/>): they are pumped from here.</summary>
     internal void StartPump(Http2Stream stream)
     {
+        // Called by the exchange, which owns the record: the pump owns it too until it ends.
+        if (!stream.TryRetain()) throw new InvalidOperationException($"stream {stream.Id} pumped after it ended");
         Interlocked.Increment(ref _runningPumps);
         _ = PumpAsync(stream);
     }
@@ -293,6 +295,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
             try { await reader.CompleteAsync(); } catch { /* completed */ }
             FinishStream(stream, ended);
             Interlocked.Decrement(ref _runningPumps);
+            stream.Release();
         }
     }
 

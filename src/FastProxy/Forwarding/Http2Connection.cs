@@ -466,7 +466,8 @@ internal sealed partial class Http2Connection
             else
             {
                 _lastStreamId = id;
-                var stream = new Http2Stream(id, _peerInitialWindow, StreamReceiveWindow);
+                var stream = RentStreamLocked();
+                stream.Init(this, id, _peerInitialWindow, StreamReceiveWindow);
                 stream.State.OnReceive(Http2FrameType.Headers, frame.EndStream);
                 _streams.Add(id, stream);
                 target = stream;
@@ -614,10 +615,16 @@ internal sealed partial class Http2Connection
     private void FlushRequest(Http2Stream stream, int consumed)
     {
         ValueTask<FlushResult> flush;
+        // The flush (and a loop that waits for it) owns the record while it runs; a stream already over needs none.
+        if (!stream.TryRetain()) return;
         lock (stream.Gate)
         {
             stream.OwedCredit += consumed;
-            if (stream.Flushing || stream.WriterCompleted) return;
+            if (stream.Flushing || stream.WriterCompleted)
+            {
+                stream.Release();
+                return;
+            }
             flush = stream.Request!.Writer.FlushAsync();
             if (!flush.IsCompleted)
             {
@@ -627,9 +634,23 @@ internal sealed partial class Http2Connection
             }
         }
         AfterFlush(stream, flush.IsCompletedSuccessfully && !flush.Result.IsCompleted, inline: true);
+        stream.Release();
     }
 
+    /// <summary>Owns the record (taken by <see cref="FlushRequest"/>) until it ends.</summary>
     private async Task FlushLoopAsync(Http2Stream stream, ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            await FlushLoopCoreAsync(stream, flush);
+        }
+        finally
+        {
+            stream.Release();
+        }
+    }
+
+    private async Task FlushLoopCoreAsync(Http2Stream stream, ValueTask<FlushResult> flush)
     {
         while (true)
         {
@@ -684,17 +705,17 @@ internal sealed partial class Http2Connection
         }
         if (credit <= 0) return;
         if (inline) Http2FrameWriter.WriteWindowUpdate(_control, stream.Id, credit);
-        else _ = SendWindowUpdateAsync(stream, credit);
+        else if (!stream.Aborted) _ = SendWindowUpdateAsync(stream.Id, credit);
     }
 
-    private async Task SendWindowUpdateAsync(Http2Stream stream, int credit)
+    /// <summary>By id: the stream may be over by the time the write lock is free (a WINDOW_UPDATE for a closed stream is harmless, §6.9).</summary>
+    private async Task SendWindowUpdateAsync(int streamId, int credit)
     {
-        if (stream.Aborted) return;
         await _writeLock.WaitAsync();
         try
         {
             if (_closing) return;
-            Http2FrameWriter.WriteWindowUpdate(_output, stream.Id, credit);
+            Http2FrameWriter.WriteWindowUpdate(_output, streamId, credit);
             await _output.FlushAsync();
         }
         catch (Exception ex) when (IsConnectionError(ex))
@@ -759,10 +780,42 @@ internal sealed partial class Http2Connection
 
     private void RemoveLocked(Http2Stream stream)
     {
-        if (!_streams.Remove(stream.Id) || _streams.Count > 0) return;
+        if (!_streams.Remove(stream.Id)) return;
+        stream.Release(); // the table's ownership
+        if (_streams.Count > 0) return;
+        // No stream open: keep a few records for the next streams, not one per stream the last burst had.
+        while (_freeCount > IdleFreeStreams) _free[--_freeCount] = null;
         // The last stream is gone: idle_timeout runs again; a GOAWAY'd connection can close now.
         if (_goAwaySent || _peerGoAway || _draining) _input.CancelPendingRead();
         else _idleDeadline.Arm(_input, Runtime.IdleTimeoutMs);
+    }
+
+    /// <summary>
+    /// Stream records no one holds any more (see <see cref="Http2Stream.Owners"/>), for the read loop's next streams:
+    /// with as many kept as the client keeps streams open, a connection's steady state allocates none. Guarded by
+    /// <see cref="_sync"/>; trimmed to <see cref="IdleFreeStreams"/> whenever the last open stream ends.
+    /// </summary>
+    private readonly Http2Stream?[] _free = new Http2Stream?[MaxConcurrentStreams];
+    private int _freeCount;
+    /// <summary>Kept when no stream is open: enough for a browser's or a small client's bursts (~300 bytes each).</summary>
+    private const int IdleFreeStreams = 16;
+
+    /// <summary>Read loop only, under the lock: a kept record, or a new one.</summary>
+    private Http2Stream RentStreamLocked()
+    {
+        if (_freeCount == 0) return new Http2Stream();
+        var stream = _free[--_freeCount]!;
+        _free[_freeCount] = null;
+        return stream;
+    }
+
+    /// <summary>The last owner let go of <paramref name="stream"/> (any thread).</summary>
+    internal void Recycle(Http2Stream stream)
+    {
+        lock (_sync)
+        {
+            if (_freeCount < _free.Length) _free[_freeCount++] = stream;
+        }
     }
 
     private static void WakeLocked(Http2Stream stream)

@@ -34,14 +34,81 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
         minimumSegmentSize: PipeSettings.SmallBlock,
         useSynchronizationContext: false);
 
-    public Http2Stream(int id, int sendWindow, int receiveWindow)
+    /// <summary>
+    /// Ready for a new stream: every field as a new record has it. Records are reused (see <see cref="Owners"/>):
+    /// only the connection's read loop calls this, on a record no one else holds any more.
+    /// </summary>
+    public void Init(Http2Connection connection, int id, int sendWindow, int receiveWindow)
     {
+        _connection = connection;
         Id = id;
+        State = default;
         SendWindow = new Http2SendWindow(sendWindow);
         ReceiveWindow = new Http2ReceiveWindow(receiveWindow);
+        Request = null;
+        _response = null;
+        _exchange = null;
+        _cancelled = false;
+        Aborted = false;
+        Started = false;
+        RequestEnded = false;
+        // A record whose pump was woken after it stopped waiting keeps a count: drained so the next pump waits.
+        if (WindowSignal is { } signal) while (signal.Wait(0)) { }
+        WaitingForWindow = false;
+        Method = default;
+        Validator = default;
+        InTrailers = false;
+        DeclaredLength = -1;
+        Received = 0;
+        Chunked = false;
+        Chunks = default;
+        ResponseTrailers = null;
+        HeldHead = null;
+        HeldHeadBytes = null;
+        HeldHeadLength = 0;
+        OwedCredit = 0;
+        Flushing = false;
+        CompleteAfterFlush = false;
+        WriterCompleted = false;
+        ReleaseHead();
+        _trailers = null;
+        _owners = 1; // the connection's stream table
     }
 
-    public readonly int Id;
+    private Http2Connection _connection = null!;
+
+    /// <summary>
+    /// Who still holds the record: the connection's stream table (from <see cref="Init"/> until the stream leaves it),
+    /// the exchange (until its run has ended), the response pump, a queued cancel, a request flush in progress. At
+    /// zero the record goes back to its connection (<see cref="Http2Connection"/> keeps a few for its next streams),
+    /// and only the read loop takes it from there. So nothing a stream still in use holds can change under it; code
+    /// on the read loop that met the stream before it left the table may still read it, since the read loop is also
+    /// the only one that reuses records. Everything else holds an owner while it uses the record.
+    /// </summary>
+    private int _owners;
+
+    internal int Owners => Volatile.Read(ref _owners);
+
+    /// <summary>One more owner, only while the record is still owned (false: the stream is over; leave it alone).</summary>
+    public bool TryRetain()
+    {
+        while (true)
+        {
+            int owners = Volatile.Read(ref _owners);
+            if (owners <= 0) return false;
+            if (Interlocked.CompareExchange(ref _owners, owners + 1, owners) == owners) return true;
+        }
+    }
+
+    /// <summary>An owner is done with the record: the last one hands it back to its connection.</summary>
+    public void Release()
+    {
+        int owners = Interlocked.Decrement(ref _owners);
+        if (owners == 0) _connection.Recycle(this);
+        else if (owners < 0) throw new InvalidOperationException($"stream {Id} released once too often");
+    }
+
+    public int Id { get; private set; }
     public Http2StreamStateMachine State;
     /// <summary>Guarded by the connection's lock.</summary>
     public Http2SendWindow SendWindow;
@@ -82,9 +149,10 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     /// <summary>Set by <see cref="CancelExchange"/>, under <see cref="Gate"/>.</summary>
     private bool _cancelled;
 
-    /// <summary>The exchange that serves this stream, before it starts.</summary>
+    /// <summary>The exchange that serves this stream, before it starts: it owns the record until its run has ended.</summary>
     public void AttachExchange(Http1Connection exchange)
     {
+        if (!TryRetain()) throw new InvalidOperationException($"stream {Id} started after it ended");
         lock (Gate) _exchange = exchange;
     }
 
@@ -108,22 +176,29 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     /// </summary>
     public void CancelExchange()
     {
-        if (!Started) return;
+        if (!Started || !TryRetain()) return;
         // Off the caller's thread: the callers hold the connection's lock.
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
     void IThreadPoolWorkItem.Execute()
     {
-        lock (Gate)
+        try
         {
-            if (_cancelled) return;
-            _cancelled = true;
-            _exchange?.Abort();
+            lock (Gate)
+            {
+                if (_cancelled) return;
+                _cancelled = true;
+                _exchange?.Abort();
+            }
+        }
+        finally
+        {
+            Release();
         }
     }
 
-    /// <summary>Set when the stream is reset or the connection ends: the response pump stops.</summary>
+    /// <summary>Set when the stream is reset, answered, or the connection ends: the response pump stops.</summary>
     public volatile bool Aborted;
     /// <summary>The stream-mode connection runs (it owns the request reader and response writer).</summary>
     public bool Started;

@@ -869,4 +869,70 @@ public sealed class ProxyH2cTests
         client.Send(w => Http2FrameWriter.WriteRstStream(w, 1, Http2ErrorCode.Cancel));
         await Wait.UntilAsync(() => origin.ClosedByPeer == 1, "the stream's upstream connection closed by the proxy", TimeSpan.FromSeconds(5));
     }
+
+    [Fact]
+    public async Task Stream_records_reused_on_a_connection_carry_nothing_of_the_streams_before()
+    {
+        // Each request is answered with what reached the upstream; on one connection, one stream after another, so
+        // each new stream takes the record the last one left (see Http2Stream.Owners).
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok(
+            $"{r.RequestLine}|cookie={r.Header("cookie")}|a={r.Header("x-a")}|b={r.Header("x-b")}|te={r.Header("transfer-encoding")}|cl={r.Header("content-length")}|body={Encoding.ASCII.GetString(r.Body)}"));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        using var client = await ConnectAsync(proxy);
+
+        async Task<string> Answer(int id)
+        {
+            var data = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == id);
+            Assert.NotNull(data);
+            return Encoding.ASCII.GetString(data.Payload);
+        }
+
+        // 1: a chunked body with trailers, cookies and a field of its own.
+        client.SendHeaders(1, endStream: false, [.. H2RawClient.Get("/one", method: "POST"), ("cookie", "a=1"), ("cookie", "b=2"), ("x-a", "first")]);
+        client.SendData(1, "body-one"u8.ToArray(), endStream: false);
+        client.SendHeaders(1, endStream: true, ("x-sum", "1"));
+        Assert.Equal("POST /one HTTP/1.1|cookie=a=1; b=2|a=first|b=|te=chunked|cl=|body=body-one", await Answer(1));
+
+        // 3: a bare GET: no cookie, field, framing or body of stream 1.
+        client.SendHeaders(3, endStream: true, [.. H2RawClient.Get("/three"), ("x-b", "third")]);
+        Assert.Equal("GET /three HTTP/1.1|cookie=|a=|b=third|te=|cl=|body=", await Answer(3));
+
+        // 5: reset by the client while its upstream request is open; 7 after it is served as itself.
+        client.SendHeaders(5, endStream: false, [.. H2RawClient.Get("/five", method: "POST"), ("content-length", "10")]);
+        client.SendData(5, "12345"u8.ToArray(), endStream: false);
+        client.Send(w => Http2FrameWriter.WriteRstStream(w, 5, Http2ErrorCode.Cancel));
+        client.SendHeaders(7, endStream: false, [.. H2RawClient.Get("/seven", method: "PUT"), ("content-length", "5")]);
+        client.SendData(7, "seven"u8.ToArray(), endStream: true);
+        Assert.Equal("PUT /seven HTTP/1.1|cookie=|a=|b=|te=|cl=5|body=seven", await Answer(7));
+
+        // Many more, a few at a time, each checked against its own path.
+        for (int round = 0; round < 20; round++)
+        {
+            int first = 9 + round * 6;
+            for (int i = 0; i < 3; i++) client.SendHeaders(first + 2 * i, endStream: true, H2RawClient.Get($"/r{first + 2 * i}"));
+            var answers = new Dictionary<int, string>();
+            while (answers.Count < 3)
+            {
+                var data = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId >= first && f.StreamId < first + 6);
+                Assert.NotNull(data);
+                answers[data.StreamId] = Encoding.ASCII.GetString(data.Payload);
+            }
+            for (int i = 0; i < 3; i++)
+                Assert.Equal($"GET /r{first + 2 * i} HTTP/1.1|cookie=|a=|b=|te=|cl=|body=", answers[first + 2 * i]);
+        }
+    }
+
+    [Fact]
+    public async Task An_upgrade_to_h2c_is_not_offered_and_the_request_is_answered_in_http11()
+    {
+        // curl --http2 on an http:// URL asks for Upgrade: h2c (RFC 7540 §3.2, deprecated by RFC 9113 §3.1).
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok($"upgrade={r.Header("upgrade")} settings={r.Header("http2-settings")}"));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        var r = await Processes.CurlAsync("--http2", "-v", "-w", " version=%{http_version}", H2(proxy, "/up"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("Upgrade: h2c", r.StdErr); // curl did ask
+        Assert.EndsWith("version=1.1", r.StdOut);
+        Assert.StartsWith("upgrade=", r.StdOut);
+        Assert.Single(upstream.Requests);
+    }
 }
