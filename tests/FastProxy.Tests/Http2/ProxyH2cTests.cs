@@ -935,4 +935,63 @@ public sealed class ProxyH2cTests
         Assert.StartsWith("upgrade=", r.StdOut);
         Assert.Single(upstream.Requests);
     }
+
+    [Fact]
+    public async Task Concurrent_streams_on_reused_records_each_get_their_own_answer()
+    {
+        // Four connections at once, each with rounds of 40 streams in flight: GETs, POSTs with bodies, and streams
+        // the client resets at once. Every answer must be its own stream's (path, field and body), however the
+        // records were handed from one stream to the next.
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok($"{r.RequestLine.Split(' ')[1]}|{r.Header("x-id")}|{Encoding.ASCII.GetString(r.Body)}"));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+
+        async Task Connection(int c)
+        {
+            using var client = await ConnectAsync(proxy);
+            int next = 1;
+            for (int round = 0; round < 8; round++)
+            {
+                var expected = new Dictionary<int, string>();
+                var reset = new HashSet<int>();
+                for (int i = 0; i < 40; i++, next += 2)
+                {
+                    int id = next;
+                    string path = $"/c{c}/s{id}";
+                    if (i % 7 == 3)
+                    {
+                        client.SendHeaders(id, endStream: true, [.. H2RawClient.Get(path), ("x-id", $"{id}")]);
+                        client.Send(w => Http2FrameWriter.WriteRstStream(w, id, Http2ErrorCode.Cancel));
+                        reset.Add(id);
+                    }
+                    else if (i % 5 == 1)
+                    {
+                        string body = $"body-{c}-{id}";
+                        client.SendHeaders(id, endStream: false, [.. H2RawClient.Get(path, method: "POST"), ("x-id", $"{id}"), ("content-length", $"{body.Length}")]);
+                        client.SendData(id, Encoding.ASCII.GetBytes(body), endStream: true);
+                        expected[id] = $"{path}|{id}|{body}";
+                    }
+                    else
+                    {
+                        client.SendHeaders(id, endStream: true, [.. H2RawClient.Get(path), ("x-id", $"{id}")]);
+                        expected[id] = $"{path}|{id}|";
+                    }
+                }
+                var seen = new Dictionary<int, string>();
+                while (seen.Count < expected.Count)
+                {
+                    var frame = await client.ReadUntilAsync(f => f.Type is Http2FrameType.Data or Http2FrameType.GoAway);
+                    Assert.NotNull(frame);
+                    Assert.Equal(Http2FrameType.Data, frame.Type);
+                    if (reset.Contains(frame.StreamId)) continue; // answered before the reset arrived
+                    Assert.True(expected.ContainsKey(frame.StreamId), $"DATA on stream {frame.StreamId}");
+                    seen[frame.StreamId] = Encoding.ASCII.GetString(frame.Payload);
+                }
+                foreach (var (id, answer) in expected) Assert.Equal(answer, seen[id]);
+                // The client's connection window: give back what was read.
+                client.Send(w => Http2FrameWriter.WriteWindowUpdate(w, 0, 60_000));
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(c => Task.Run(() => Connection(c)))).WaitAsync(TimeSpan.FromSeconds(60));
+    }
 }
