@@ -66,14 +66,14 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     internal ValueTask<bool> AnswerAsync(Http2Stream stream, ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body)
     {
         if (head.StatusCode < 200 || body.Length > _peerMaxFrameSize) return new ValueTask<bool>(false);
-        if (_writeLock.Wait(0)) return AnswerLocked(stream, head, headBytes.Span, body);
+        if (_writeLock.TryEnter()) return AnswerLocked(stream, head, headBytes.Span, body);
         return AnswerAfterLockAsync(stream, head, headBytes, body);
     }
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> AnswerAfterLockAsync(Http2Stream stream, ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body)
     {
-        await _writeLock.WaitAsync();
+        await _writeLock.EnterAsync();
         return await AnswerLocked(stream, head, headBytes.Span, body);
     }
 
@@ -124,7 +124,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         }
         finally
         {
-            if (release) _writeLock.Release();
+            if (release) _writeLock.Exit();
         }
     }
 
@@ -141,7 +141,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         }
         finally
         {
-            _writeLock.Release();
+            _writeLock.Exit();
         }
         return true;
     }
@@ -332,15 +332,31 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     /// <summary>The shared flush (see <see cref="AfterWrite"/>): under the write lock, so no frame is cut in half.</summary>
     void IThreadPoolWorkItem.Execute()
     {
-        var wait = _writeLock.WaitAsync();
-        if (wait.IsCompletedSuccessfully) FlushScheduled();
-        else _ = FlushScheduledAfterAsync(wait);
+        var wait = _writeLock.EnterAsync();
+        if (wait.IsCompleted)
+        {
+            wait.GetAwaiter().GetResult();
+            FlushScheduled();
+        }
+        else
+        {
+            // The write lock was busy (a pump waits for a full socket, say): the flush runs when it is ours. One
+            // shared flush is scheduled at a time (_flushScheduled), so one field holds its wait.
+            _flushWait = wait;
+            wait.GetAwaiter().UnsafeOnCompleted(_flushAfterWait ??= FlushAfterWait);
+        }
     }
 
-    /// <summary>The write lock was busy (a pump waits for a full socket, say): only then is a task made.</summary>
-    private async Task FlushScheduledAfterAsync(Task wait)
+    private ValueTask _flushWait;
+
+    /// <summary>Made once per connection.</summary>
+    private Action? _flushAfterWait;
+
+    private void FlushAfterWait()
     {
-        await wait;
+        var wait = _flushWait;
+        _flushWait = default;
+        wait.GetAwaiter().GetResult();
         FlushScheduled();
     }
 
@@ -353,7 +369,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         {
             if (_closing)
             {
-                _writeLock.Release();
+                _writeLock.Exit();
                 return;
             }
             flush = _output.FlushAsync();
@@ -361,7 +377,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         catch (Exception ex) when (IsConnectionError(ex))
         {
             _closing = true;
-            _writeLock.Release();
+            _writeLock.Exit();
             return;
         }
         if (!flush.IsCompleted)
@@ -377,7 +393,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         {
             _closing = true;
         }
-        _writeLock.Release();
+        _writeLock.Exit();
     }
 
     /// <summary>The socket was full: the lock is held until it has taken everything (writers wait behind it).</summary>
@@ -393,7 +409,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         }
         finally
         {
-            _writeLock.Release();
+            _writeLock.Exit();
         }
     }
 
@@ -442,7 +458,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
 
     private async Task SendRstAsync(int id, Http2ErrorCode code)
     {
-        await _writeLock.WaitAsync();
+        await _writeLock.EnterAsync();
         try
         {
             if (_closing) return;
@@ -454,7 +470,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         }
         finally
         {
-            _writeLock.Release();
+            _writeLock.Exit();
         }
     }
 
@@ -463,7 +479,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     private async ValueTask<Sent> SendHeadersAsync(Http2Stream stream, ResponseHead head, ReadOnlySequence<byte> buffer, byte[]? scratch, int scratchLength,
         bool endStream)
     {
-        await _writeLock.WaitAsync();
+        await _writeLock.EnterAsync();
         try
         {
             if (_closing || stream.Aborted) return Sent.Stopped;
@@ -479,7 +495,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         }
         finally
         {
-            _writeLock.Release();
+            _writeLock.Exit();
         }
     }
 
@@ -543,7 +559,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
                 if (granted == 0) return (Sent.Stopped, sent);
             }
             bool last = endStream && sent + granted == data.Length;
-            await _writeLock.WaitAsync();
+            await _writeLock.EnterAsync();
             try
             {
                 if (_closing || stream.Aborted) return (Sent.Stopped, sent);
@@ -555,7 +571,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
             }
             finally
             {
-                _writeLock.Release();
+                _writeLock.Exit();
             }
             sent += granted;
         }
@@ -665,7 +681,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Sent> SendTrailersAsync(Http2Stream stream)
     {
-        await _writeLock.WaitAsync();
+        await _writeLock.EnterAsync();
         try
         {
             if (_closing || stream.Aborted) return Sent.Stopped;
@@ -681,7 +697,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         }
         finally
         {
-            _writeLock.Release();
+            _writeLock.Exit();
         }
     }
 

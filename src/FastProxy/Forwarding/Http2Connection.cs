@@ -1,3 +1,4 @@
+using FastProxy.Async;
 using System.Buffers;
 using System.IO.Pipelines;
 using FastProxy.Diagnostics;
@@ -54,7 +55,7 @@ internal sealed partial class Http2Connection
     private readonly Http2FrameReader _frames = new();
     private readonly HPackDecoder _decoder = new(Http2Limits.DefaultHeaderTableSize, MaxHeaderListSize);
     private readonly HPackEncoder _encoder = new();
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly AsyncGate _writeLock = new();
     /// <summary>Control frames the read loop owes, sent once per read (under the write lock).</summary>
     private readonly ArrayBufferWriter<byte> _control = new(512);
 
@@ -711,7 +712,7 @@ internal sealed partial class Http2Connection
     /// <summary>By id: the stream may be over by the time the write lock is free (a WINDOW_UPDATE for a closed stream is harmless, §6.9).</summary>
     private async Task SendWindowUpdateAsync(int streamId, int credit)
     {
-        await _writeLock.WaitAsync();
+        await _writeLock.EnterAsync();
         try
         {
             if (_closing) return;
@@ -723,7 +724,7 @@ internal sealed partial class Http2Connection
         }
         finally
         {
-            _writeLock.Release();
+            _writeLock.Exit();
         }
     }
 
@@ -837,7 +838,7 @@ internal sealed partial class Http2Connection
     private async ValueTask<bool> FlushControlAsync(bool force = false)
     {
         if (_control.WrittenCount == 0 && !force) return true;
-        await _writeLock.WaitAsync();
+        await _writeLock.EnterAsync();
         try
         {
             _output.Write(_control.WrittenSpan);
@@ -851,7 +852,7 @@ internal sealed partial class Http2Connection
         }
         finally
         {
-            _writeLock.Release();
+            _writeLock.Exit();
         }
     }
 

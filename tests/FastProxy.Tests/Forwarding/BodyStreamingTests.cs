@@ -14,6 +14,7 @@ namespace FastProxy.Tests.Forwarding;
 /// Bodies are streamed both ways with back-pressure and never held whole: a GiB passes with flat memory, and a
 /// side that stops reading stops the other side's writes. One class, so the big transfers never overlap.
 /// </summary>
+[Collection(NonParallel.Name)] // measures the whole process's memory: other tests running beside it would count
 public sealed class BodyStreamingTests(ITestOutputHelper output)
 {
     private const long GiB = 1L << 30;
