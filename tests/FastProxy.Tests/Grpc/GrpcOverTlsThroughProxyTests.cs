@@ -9,10 +9,10 @@ namespace FastProxy.Tests.Grpc;
 
 /// <summary>
 /// gRPC over TLS (h2 by ALPN) to the proxy, which terminates TLS and forwards over h2c to Grpc.AspNetCore on
-/// Kestrel: the scenarios of <see cref="GrpcThroughProxyTests"/>, with the client checking the proxy's certificate
+/// Kestrel: the scenarios of <see cref="GrpcProxyScenarioTests"/>, with the client checking the proxy's certificate
 /// against the test CA, as a production gRPC client does.
 /// </summary>
-public sealed class GrpcOverTlsThroughProxyTests : IDisposable
+public sealed class GrpcOverTlsThroughProxyTests : GrpcProxyScenarioTests, IDisposable
 {
     private readonly TlsFiles _files = new();
 
@@ -68,7 +68,7 @@ public sealed class GrpcOverTlsThroughProxyTests : IDisposable
         return GrpcChannel.ForAddress($"https://grpc.example.com:{port}", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
     }
 
-    private async Task Run(Func<GrpcTestServer, GrpcChannel, Task> scenario)
+    private protected override async Task Run(Func<GrpcTestServer, GrpcChannel, Task> scenario)
     {
         await using var server = await GrpcTestServer.StartAsync();
         string ca = _files.Ca("ca");
@@ -77,16 +77,4 @@ public sealed class GrpcOverTlsThroughProxyTests : IDisposable
         using var channel = Channel(proxy.Port(), ca);
         await scenario(server, channel);
     }
-
-    [Fact]
-    public Task Unary_echo_with_headers_and_trailers() => Run((server, channel) => GrpcScenarios.UnaryEcho(channel, server));
-
-    [Fact]
-    public Task Server_streaming() => Run((_, channel) => GrpcScenarios.ServerStreaming(channel));
-
-    [Fact]
-    public Task Bidi_messages_cross_both_ways_before_the_request_ends() => Run((_, channel) => GrpcScenarios.BidiInterleaved(channel));
-
-    [Fact]
-    public Task Failure_status_and_message_as_trailers_only() => Run((_, channel) => GrpcScenarios.FailureStatus(channel));
 }

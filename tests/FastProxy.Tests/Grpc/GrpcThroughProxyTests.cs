@@ -8,10 +8,8 @@ namespace FastProxy.Tests.Grpc;
 /// so each difference is the proxy's: messages both ways as they come, response headers, trailers with
 /// grpc-status, Trailers-Only errors, deadlines.
 /// </summary>
-public sealed class GrpcThroughProxyTests
+public sealed class GrpcThroughProxyTests : GrpcProxyScenarioTests
 {
-    internal const string NeedsH2cUpstreams = "needs h2c upstreams (protocol = \"h2c\"), which are not built yet";
-
     private static string Config(int serverPort) => $$"""
         [[listeners]]
         name = "web"
@@ -28,13 +26,22 @@ public sealed class GrpcThroughProxyTests
         servers = [ { address = "127.0.0.1:{{serverPort}}" } ]
         """;
 
-    private static async Task Run(Func<GrpcTestServer, global::Grpc.Net.Client.GrpcChannel, Task> scenario)
+    private protected override async Task Run(Func<GrpcTestServer, global::Grpc.Net.Client.GrpcChannel, Task> scenario)
     {
         await using var server = await GrpcTestServer.StartAsync();
         await using var proxy = TestProxy.Start(Config(server.Port));
         using var channel = TestGrpc.Channel(proxy.Port());
         await scenario(server, channel);
     }
+}
+
+/// <summary>
+/// The gRPC scenarios every way of reaching the proxy runs (h2c, h2 over TLS): each subclass says how its channel
+/// reaches a proxy in front of a fresh <see cref="GrpcTestServer"/>.
+/// </summary>
+public abstract class GrpcProxyScenarioTests
+{
+    private protected abstract Task Run(Func<GrpcTestServer, global::Grpc.Net.Client.GrpcChannel, Task> scenario);
 
     [Fact]
     public Task Unary_echo_with_headers_and_trailers() => Run((server, channel) => GrpcScenarios.UnaryEcho(channel, server));

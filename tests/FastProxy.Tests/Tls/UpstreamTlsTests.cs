@@ -131,16 +131,25 @@ public sealed class UpstreamTlsTests : IDisposable
         healthy = 1
         """;
 
-    [Fact]
-    public async Task Health_checks_of_a_tls_upstream_go_over_tls_and_keep_it_in()
+    /// <summary>A TLS origin for origin.internal (internal CA) behind a proxy that checks it every 100 ms, sending <paramref name="sni"/>.</summary>
+    private (TlsOrigin Origin, TestProxy Proxy) StartChecked(string sni)
     {
         var ca = _files.Ca("internal-ca");
         var cert = _files.Server("origin", ["origin.internal"], ca: "internal-ca");
-        await using var origin = new TlsOrigin(cert.Cert, cert.Key);
-        await using var proxy = TestProxy.Start(Config($"127.0.0.1:{origin.Port}", $"""
+        var origin = new TlsOrigin(cert.Cert, cert.Key);
+        var proxy = TestProxy.Start(Config($"127.0.0.1:{origin.Port}", $"""
             ca = "{ca}"
-            sni = "origin.internal"
+            sni = "{sni}"
             """ + TlsChecks));
+        return (origin, proxy);
+    }
+
+    [Fact]
+    public async Task Health_checks_of_a_tls_upstream_go_over_tls_and_keep_it_in()
+    {
+        var (origin, proxy) = StartChecked("origin.internal");
+        await using var _ = origin;
+        await using var __ = proxy;
         var server = proxy.Host.Runtime.Upstreams["app"].Servers[0];
 
         // Each check is a TLS handshake (verified against `ca`, with the SNI) and a GET answered by the server.
@@ -155,13 +164,9 @@ public sealed class UpstreamTlsTests : IDisposable
     [Fact]
     public async Task A_tls_upstream_whose_certificate_fails_verification_fails_its_checks()
     {
-        var ca = _files.Ca("internal-ca");
-        var cert = _files.Server("origin", ["origin.internal"], ca: "internal-ca");
-        await using var origin = new TlsOrigin(cert.Cert, cert.Key);
-        await using var proxy = TestProxy.Start(Config($"127.0.0.1:{origin.Port}", $"""
-            ca = "{ca}"
-            sni = "other.internal"
-            """ + TlsChecks));
+        var (origin, proxy) = StartChecked("other.internal");
+        await using var _ = origin;
+        await using var __ = proxy;
         var server = proxy.Host.Runtime.Upstreams["app"].Servers[0];
 
         await Wait.UntilAsync(() => !server.State.IsAvailable, "the server taken out by its checks");
