@@ -147,8 +147,8 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     }
 
     /// <summary>
-    /// One stream's response, from the HTTP/1.1 bytes its exchange writes to HEADERS and DATA frames. 1xx heads are
-    /// dropped; connection-specific fields are removed (§8.2.2) and names lowercased; the body is unframed
+    /// One stream's response, from the HTTP/1.1 bytes its exchange writes to HEADERS and DATA frames. 1xx heads go
+    /// as interim HEADERS; connection-specific fields are removed (§8.2.2) and names lowercased; the body is unframed
     /// (Content-Length, chunked, or up to the close) and sent as the client's windows allow, reading the pipe no
     /// faster than that; a chunked body's trailer fields become a last HEADERS frame with END_STREAM (§8.1).
     /// </summary>
@@ -186,7 +186,10 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
                     return;
                 }
                 if (head.StatusCode >= 200) break;
-                // 1xx: HTTP/2 could carry it as an extra HEADERS, but nothing here asks for one (no Expect is forwarded).
+                // 1xx (100 Continue for a client's Expect, 103 Early Hints): an interim HEADERS frame without
+                // END_STREAM, before the final one (RFC 9113 §8.1). The exchange relays no 101 to a stream (an HTTP/2
+                // request carries no Upgrade).
+                if (await SendHeadersAsync(stream, head, buffer, scratch, scratchLength, endStream: false) != Sent.Ok) return;
                 reader.AdvanceTo(buffer.GetPosition(head.HeadLength));
                 ReturnScratch(ref scratch, ref scratchLength);
             }

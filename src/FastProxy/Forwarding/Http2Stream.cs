@@ -282,10 +282,11 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
             _cookies.Append(value);
             return;
         }
-        // Host: :authority wins when present (§8.3.1). Expect is a matter of the client's connection, not the
-        // upstream's. TE can only be "trailers" (the validator refuses anything else) and goes on as it is: the
-        // exchange forwards "TE: trailers" (gRPC servers require it), and the pump passes trailers back.
-        if (name.SequenceEqual("expect"u8)) return;
+        // Host: :authority wins when present (§8.3.1). Expect: 100-continue goes on as for an HTTP/1.1 client: the
+        // exchange sends the head at once and relays the server's 100, which the pump turns into a HEADERS frame
+        // (RFC 9113 §8.1), so the client sends its body without waiting out its own timer. TE can only be "trailers"
+        // (the validator refuses anything else) and goes on as it is: the exchange forwards "TE: trailers" (gRPC
+        // servers require it), and the pump passes trailers back.
         if (name.SequenceEqual("host"u8) && _authorityAt >= 0) return;
         if (name.SequenceEqual("content-length"u8))
         {

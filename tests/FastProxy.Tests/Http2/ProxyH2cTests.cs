@@ -994,4 +994,45 @@ public sealed class ProxyH2cTests
 
         await Task.WhenAll(Enumerable.Range(0, 4).Select(c => Task.Run(() => Connection(c)))).WaitAsync(TimeSpan.FromSeconds(60));
     }
+
+    [Fact]
+    public async Task Expect_100_continue_gets_the_servers_100_as_an_interim_headers_frame()
+    {
+        // Kestrel sends 100 Continue when the application starts reading the body.
+        await using var origin = await KestrelOrigin.StartAsync(app => app.MapPost("/up", async ctx =>
+            await ctx.Response.WriteAsync("got " + await new StreamReader(ctx.Request.Body).ReadToEndAsync())));
+        await using var proxy = TestProxy.Start(Config(origin.Port));
+        using var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: false, [.. H2RawClient.Get("/up", method: "POST"), ("expect", "100-continue"), ("content-length", "5")]);
+
+        // The client holds its body until the go-ahead, as RFC 9110 §10.1.1 lets it.
+        var interim = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Headers && f.StreamId == 1);
+        Assert.NotNull(interim);
+        Assert.False(interim.EndStream);
+        Assert.Contains(":status: 100", client.Decode(interim.Payload));
+
+        client.SendData(1, "hello"u8.ToArray(), endStream: true);
+        var final = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Headers && f.StreamId == 1);
+        Assert.NotNull(final);
+        Assert.Contains(":status: 200", client.Decode(final.Payload));
+        var data = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 1);
+        Assert.Equal("got hello", Encoding.ASCII.GetString(data!.Payload));
+    }
+
+    [Fact]
+    public async Task Early_hints_from_the_server_reach_the_client_before_the_response()
+    {
+        await using var origin = new ScriptedOrigin(async (_, connection) => await connection.SendAsync(
+            "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n" +
+            "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nLink: </style.css>; rel=preload\r\n\r\npage"));
+        await using var proxy = TestProxy.Start(Config(origin.Port));
+        var r = await Processes.CurlAsync("--http2-prior-knowledge", "-sS", "-i", H2(proxy, "/page"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        // curl -i prints the interim head, then the final one, then the body.
+        int hints = r.StdOut.IndexOf("HTTP/2 103", StringComparison.Ordinal);
+        int ok = r.StdOut.IndexOf("HTTP/2 200", StringComparison.Ordinal);
+        Assert.True(hints >= 0 && ok > hints, r.StdOut);
+        Assert.Contains("link: </style.css>; rel=preload", r.StdOut[hints..ok]);
+        Assert.EndsWith("page", r.StdOut);
+    }
 }
