@@ -11,7 +11,8 @@ namespace FastProxy.AllocationProbe;
 /// (blocking sockets, fixed buffers), and prints the bytes the whole process allocated in each window of requests.
 /// Usage: FastProxy.AllocationProbe "REQUEST" [windows] [requests-per-window] [connections]
 ///        FastProxy.AllocationProbe --wrk CONNECTIONS SECONDS   (wrk, a real load generator, as the client)
-///        FastProxy.AllocationProbe --h2load CONNECTIONS STREAMS SECONDS   (h2load: HTTP/2 with prior knowledge)
+///        FastProxy.AllocationProbe --h2load CONNECTIONS STREAMS SECONDS [BODYFILE]   (h2load: HTTP/2 with prior
+///            knowledge; with BODYFILE each request is a POST of that file)
 /// With several connections, each is driven by its own thread (blocking sockets, so still allocation-free): that
 /// is what exposes buffer pools too small for the requests in flight.
 /// </summary>
@@ -24,7 +25,7 @@ public static class Program
         // As the real binary does: socket completions run inline on the epoll threads (no thread-pool hops).
         FastProxy.Transport.PipeSettings.EnableInlineSocketCompletions();
         if (args[0] == "--wrk") return await WithWrkAsync(int.Parse(args[1]), int.Parse(args[2]));
-        if (args[0] == "--h2load") return await WithH2loadAsync(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]));
+        if (args[0] == "--h2load") return await WithH2loadAsync(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]), args.Length > 4 ? args[4] : null);
         var request = Encoding.ASCII.GetBytes(args[0].Replace("\\r", "\r").Replace("\\n", "\n"));
         int windows = args.Length > 1 ? int.Parse(args[1]) : 5;
         int perWindow = args.Length > 2 ? int.Parse(args[2]) : 5_000;
@@ -77,12 +78,13 @@ public static class Program
     /// As <see cref="WithWrkAsync"/>, with h2load as the client: HTTP/2 streams (h2c with prior knowledge) converted
     /// to HTTP/1.1 for the origin. The per-request figure is what each stream costs the proxy.
     /// </summary>
-    private static Task<int> WithH2loadAsync(int connections, int streams, int seconds)
-        => WithLoadAsync(seconds, (url, s) => H2load(url, connections, streams, s));
+    private static Task<int> WithH2loadAsync(int connections, int streams, int seconds, string? bodyFile)
+        => WithLoadAsync(seconds, (url, s) => H2load(url, connections, streams, s, bodyFile));
 
-    private static long H2load(string url, int connections, int streams, int seconds)
+    private static long H2load(string url, int connections, int streams, int seconds, string? bodyFile)
     {
-        var psi = new System.Diagnostics.ProcessStartInfo("h2load", $"-c{connections} -m{streams} -D{seconds} {url}") { RedirectStandardOutput = true };
+        string body = bodyFile is null ? "" : $"-d {bodyFile} ";
+        var psi = new System.Diagnostics.ProcessStartInfo("h2load", $"-c{connections} -m{streams} -D{seconds} {body}{url}") { RedirectStandardOutput = true };
         using var h2load = System.Diagnostics.Process.Start(psi)!;
         string output = h2load.StandardOutput.ReadToEnd();
         h2load.WaitForExit();

@@ -1,3 +1,4 @@
+using FastProxy.Async;
 using System.Buffers;
 using System.Buffers.Text;
 using System.IO.Pipelines;
@@ -27,8 +28,8 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     /// </summary>
     private static readonly PipeOptions s_pipeOptions = new(
         pool: PipeSettings.SmallBlocks,
-        readerScheduler: PipeScheduler.ThreadPool,
-        writerScheduler: PipeScheduler.ThreadPool,
+        readerScheduler: PooledThreadPoolScheduler.Instance,
+        writerScheduler: PooledThreadPoolScheduler.Instance,
         pauseWriterThreshold: 64 * 1024,
         resumeWriterThreshold: 32 * 1024,
         minimumSegmentSize: PipeSettings.SmallBlock,
@@ -45,6 +46,10 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
         State = default;
         SendWindow = new Http2SendWindow(sendWindow);
         ReceiveWindow = new Http2ReceiveWindow(receiveWindow);
+        // The last stream's pipes, when it had any, serve this one: every owner is gone, so both ends of each are
+        // complete (a pipe that is not, as after a failure mid-way, is left to the GC and made anew when needed).
+        _spareRequest = Reusable(Request) ?? _spareRequest;
+        _spareResponse = Reusable(_response) ?? _spareResponse;
         Request = null;
         _response = null;
         _exchange = null;
@@ -127,13 +132,41 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     /// <summary>The response's pipe from the exchange, once the exchange has written HTTP/1.1 bytes (see <see cref="Http2ResponseWriter"/>).</summary>
     public Pipe? Response => Volatile.Read(ref _response);
 
-    public Pipe OpenRequest() => Request = new Pipe(s_pipeOptions);
+    /// <summary>Pipes of earlier streams on this record, reset and ready (see <see cref="Init"/>).</summary>
+    private Pipe? _spareRequest;
+    private Pipe? _spareResponse;
 
+    private static Pipe? Reusable(Pipe? pipe)
+    {
+        if (pipe is null) return null;
+        try
+        {
+            pipe.Reset(); // throws unless both its reader and its writer have completed
+            return pipe;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Read loop only, once per stream.</summary>
+    public Pipe OpenRequest()
+    {
+        var pipe = _spareRequest ?? new Pipe(s_pipeOptions);
+        _spareRequest = null;
+        return Request = pipe;
+    }
+
+    /// <summary>The exchange's response writer, once per stream (the pump then reads it).</summary>
     public Pipe OpenResponse()
     {
         var pipe = Volatile.Read(ref _response);
         if (pipe is not null) return pipe;
-        Interlocked.CompareExchange(ref _response, new Pipe(s_pipeOptions), null);
+        // Only the exchange opens it, and once: the spare is its alone.
+        var fresh = _spareResponse ?? new Pipe(s_pipeOptions);
+        _spareResponse = null;
+        Interlocked.CompareExchange(ref _response, fresh, null);
         return _response!;
     }
 

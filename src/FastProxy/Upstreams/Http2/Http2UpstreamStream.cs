@@ -1,3 +1,4 @@
+using FastProxy.Async;
 using System.Buffers;
 using System.Buffers.Text;
 using System.IO.Pipelines;
@@ -26,8 +27,8 @@ internal sealed class Http2UpstreamStream : IDuplexPipe, IDisposable
     /// <summary>Thread-pool continuations: the read loop never runs the exchange's code inline, nor the reverse.</summary>
     private static readonly PipeOptions s_pipeOptions = new(
         pool: PipeSettings.SmallBlocks,
-        readerScheduler: PipeScheduler.ThreadPool,
-        writerScheduler: PipeScheduler.ThreadPool,
+        readerScheduler: PooledThreadPoolScheduler.Instance,
+        writerScheduler: PooledThreadPoolScheduler.Instance,
         pauseWriterThreshold: 64 * 1024,
         resumeWriterThreshold: 32 * 1024,
         minimumSegmentSize: PipeSettings.SmallBlock,
