@@ -48,30 +48,40 @@ internal sealed partial class Http1Connection
             EndStreamRun(run);
             return;
         }
-        _streamRun = run;
-        run.GetAwaiter().UnsafeOnCompleted(_streamRunEnded ??= OnStreamRunEnded);
+        var parts = Parts;
+        parts.Run = run;
+        run.GetAwaiter().UnsafeOnCompleted(parts.RunEnded);
     }
 
-    private Http2ResponseWriter? _streamResponse;
-    private Http2BufferedRequest? _streamRequest;
+    /// <summary>
+    /// What serving streams needs beyond a client connection's state, made the first time this pooled instance serves
+    /// a stream and kept for the next ones: a client connection that never did pays one reference for it (idle
+    /// connections are counted in bytes).
+    /// </summary>
+    private sealed class StreamParts(Http1Connection owner)
+    {
+        public readonly Http2ResponseWriter Response = new();
+        public readonly Http2BufferedRequest Request = new();
+        /// <summary>The stream-mode run in progress, read by <see cref="RunEnded"/>.</summary>
+        public ValueTask Run;
+        public readonly Action RunEnded = owner.OnStreamRunEnded;
+    }
+
+    private StreamParts? _streamParts;
+
+    private StreamParts Parts => _streamParts ??= new StreamParts(this);
 
     /// <summary>This instance's response writer for the stream it is about to serve (made once, reused per stream).</summary>
-    public Http2ResponseWriter StreamResponse(Http2Connection connection, Http2Stream stream)
-        => (_streamResponse ??= new Http2ResponseWriter()).Start(connection, stream);
+    public Http2ResponseWriter StreamResponse(Http2Connection connection, Http2Stream stream) => Parts.Response.Start(connection, stream);
 
     /// <summary>This instance's one-block request reader for a bodiless stream (made once, reused per stream).</summary>
-    public Http2BufferedRequest StreamRequest() => (_streamRequest ??= new Http2BufferedRequest()).Start();
-
-    /// <summary>The stream-mode run in progress, read by <see cref="OnStreamRunEnded"/>.</summary>
-    private ValueTask _streamRun;
-
-    /// <summary>Made once per pooled instance.</summary>
-    private Action? _streamRunEnded;
+    public Http2BufferedRequest StreamRequest() => Parts.Request.Start();
 
     private void OnStreamRunEnded()
     {
-        var run = _streamRun;
-        _streamRun = default;
+        var parts = _streamParts!;
+        var run = parts.Run;
+        parts.Run = default;
         EndStreamRun(run);
     }
 

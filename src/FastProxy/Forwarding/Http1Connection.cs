@@ -266,7 +266,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _tunnelled = false;
         _streamMode = false;
         _stream = null;
-        _streamResponse?.Clear();
+        _streamParts?.Response.Clear();
         _http2 = null;
         _clientDeadline.Disarm();
         _upstreamDeadline.Disarm();
