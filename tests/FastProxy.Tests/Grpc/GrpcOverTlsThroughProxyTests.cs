@@ -18,28 +18,12 @@ public sealed class GrpcOverTlsThroughProxyTests : GrpcProxyScenarioTests, IDisp
 
     public void Dispose() => _files.Dispose();
 
-    private static string Config(int serverPort, (string Cert, string Key) site)
-    {
-        return $$"""
-            [[listeners]]
-            name = "web"
-            bind = "127.0.0.1:0"
+    private static string Config(int serverPort, (string Cert, string Key) site) => GrpcThroughProxyTests.Config(serverPort, $"""
 
-            [[listeners.tls]]
-            cert = "{{site.Cert}}"
-            key = "{{site.Key}}"
-
-            [[routes]]
-            name = "grpc"
-            upstream = "grpc"
-            [routes.match]
-            path_prefix = "/{{TestGrpc.ServiceName}}/"
-
-            [upstreams.grpc]
-            protocol = "h2c"
-            servers = [ { address = "127.0.0.1:{{serverPort}}" } ]
-            """;
-    }
+        [[listeners.tls]]
+        cert = "{site.Cert}"
+        key = "{site.Key}"
+        """);
 
     private static GrpcChannel Channel(int port, string caPath)
     {

@@ -10,10 +10,12 @@ namespace FastProxy.Tests.Grpc;
 /// </summary>
 public sealed class GrpcThroughProxyTests : GrpcProxyScenarioTests
 {
-    private static string Config(int serverPort) => $$"""
+    /// <summary>A listener (with <paramref name="listenerTls"/>, if any) routing the test service to an h2c upstream.</summary>
+    internal static string Config(int serverPort, string listenerTls = "") => $$"""
         [[listeners]]
         name = "web"
         bind = "127.0.0.1:0"
+        {{listenerTls}}
 
         [[routes]]
         name = "grpc"
