@@ -259,6 +259,17 @@ internal sealed partial class Http1Connection
         }
     }
 
+    /// <summary>
+    /// The exchange was cut by us (<see cref="Abort"/>: its HTTP/2 stream was reset or its client went away, or the
+    /// stop's final cut) and the upstream connection failed because of it: not the server's failure (no outlier
+    /// count, no warning), no retry, and nobody to answer.
+    /// </summary>
+    private Exchange CutByUs(UpstreamConnection connection)
+    {
+        connection.Dispose();
+        return Exchange.Close;
+    }
+
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Exchange> ExchangeAsync(UpstreamConnection connection, Route route, ListenerRuntime runtime, bool retryable)
     {
@@ -300,6 +311,7 @@ internal sealed partial class Http1Connection
             }
             if (sendFailed)
             {
+                if (_aborted) return CutByUs(connection);
                 if (reused && retryable) return Exchange.RetryFresh;
                 connection.Dispose();
                 upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
@@ -365,6 +377,12 @@ internal sealed partial class Http1Connection
 
             if (intake != ResponseIntake.Complete)
             {
+                if (_aborted)
+                {
+                    if (pumping) await AbortPumpAsync(connection, pump);
+                    ReleaseResponseScratch();
+                    return CutByUs(connection);
+                }
                 if (intake == ResponseIntake.ClosedEmpty && reused && retryable && !pumping) return Exchange.RetryFresh;
                 if (pumping) await AbortPumpAsync(connection, pump);
                 connection.Dispose();
@@ -452,7 +470,7 @@ internal sealed partial class Http1Connection
                     // Reset mid-body (by the server, or the client went away): the response cannot be finished.
                     copied = BodyCopy.Truncated;
                 }
-                if (copied is BodyCopy.Truncated or BodyCopy.Invalid or BodyCopy.TimedOut)
+                if (copied is BodyCopy.Truncated or BodyCopy.Invalid or BodyCopy.TimedOut && !_aborted) // (the pattern, then &&)
                     upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
             }
             bool upstreamReusable = copied == BodyCopy.Complete && _response.KeepAlive && bodyKind != BodyKind.CloseDelimited;

@@ -1035,4 +1035,32 @@ public sealed class ProxyH2cTests
         Assert.Contains("link: </style.css>; rel=preload", r.StdOut[hints..ok]);
         Assert.EndsWith("page", r.StdOut);
     }
+
+    [Fact]
+    public async Task A_request_cut_because_its_stream_was_reset_is_not_the_servers_failure()
+    {
+        // Outlier detection that ejects on the first failure: a cancelled stream must not count as one.
+        await using var origin = new ScriptedOrigin(async (r, connection) =>
+        {
+            if (!r.RequestLine.Contains("/hang")) await connection.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        });
+        await using var proxy = TestProxy.Start(Config(origin.Port, extraTop: """
+            [upstreams.app.passive]
+            consecutive_failures = 1
+            eject = "60s"
+            max_ejected_percent = 100
+            """));
+        var server = proxy.Host.Runtime.Upstreams["app"].Servers[0];
+        using var client = await ConnectAsync(proxy);
+        client.SendHeaders(1, endStream: true, H2RawClient.Get("/hang"));
+        await origin.WaitForRequestsAsync(1);
+        client.Send(w => Http2FrameWriter.WriteRstStream(w, 1, Http2ErrorCode.Cancel));
+        await Wait.UntilAsync(() => origin.ClosedByPeer == 1, "the cancelled request's upstream connection closed", TimeSpan.FromSeconds(5));
+        await Task.Delay(100);
+
+        Assert.True(server.State.IsAvailable, "the server was ejected for a request the client cancelled");
+        client.SendHeaders(3, endStream: true, H2RawClient.Get("/next"));
+        var data = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Data && f.StreamId == 3);
+        Assert.Equal("ok", Encoding.ASCII.GetString(data!.Payload));
+    }
 }
