@@ -69,11 +69,8 @@ internal sealed class AsyncGate
 
     private sealed class Waiter : IValueTaskSource, IThreadPoolWorkItem
     {
-        /// <summary>More than the waiters of every busy connection at once; beyond it waiters are just collected.</summary>
-        private const int PoolCapacity = 1024;
-        private static readonly Lock s_lock = new();
-        private static readonly Waiter?[] s_pool = new Waiter?[PoolCapacity];
-        private static int s_count;
+        /// <summary>More than the waiters of every busy connection at once.</summary>
+        private static readonly BoundedStack<Waiter> s_pool = new(1024);
 
         // Continuations run where SetResult runs: in Execute, on the thread pool.
         private ManualResetValueTaskSourceCore<bool> _core;
@@ -82,19 +79,7 @@ internal sealed class AsyncGate
 
         public short Version => _core.Version;
 
-        public static Waiter Rent()
-        {
-            lock (s_lock)
-            {
-                if (s_count > 0)
-                {
-                    var waiter = s_pool[--s_count]!;
-                    s_pool[s_count] = null;
-                    return waiter;
-                }
-            }
-            return new Waiter();
-        }
+        public static Waiter Rent() => s_pool.TryPop() ?? new Waiter();
 
         void IThreadPoolWorkItem.Execute() => _core.SetResult(true);
 
@@ -107,10 +92,7 @@ internal sealed class AsyncGate
             finally
             {
                 _core.Reset();
-                lock (s_lock)
-                {
-                    if (s_count < PoolCapacity) s_pool[s_count++] = this;
-                }
+                s_pool.Push(this);
             }
         }
 

@@ -26,28 +26,13 @@ internal sealed class PooledThreadPoolScheduler : PipeScheduler
 
     private sealed class WorkItem : IThreadPoolWorkItem
     {
-        /// <summary>More than the continuations queued at once on a busy proxy; beyond it items are just collected.</summary>
-        private const int PoolCapacity = 1024;
-        private static readonly Lock s_lock = new();
-        private static readonly WorkItem?[] s_pool = new WorkItem?[PoolCapacity];
-        private static int s_count;
+        /// <summary>More than the continuations queued at once on a busy proxy.</summary>
+        private static readonly BoundedStack<WorkItem> s_pool = new(1024);
 
         public Action<object?>? Action;
         public object? State;
 
-        public static WorkItem Rent()
-        {
-            lock (s_lock)
-            {
-                if (s_count > 0)
-                {
-                    var item = s_pool[--s_count]!;
-                    s_pool[s_count] = null;
-                    return item;
-                }
-            }
-            return new WorkItem();
-        }
+        public static WorkItem Rent() => s_pool.TryPop() ?? new WorkItem();
 
         void IThreadPoolWorkItem.Execute()
         {
@@ -56,10 +41,7 @@ internal sealed class PooledThreadPoolScheduler : PipeScheduler
             Action = null;
             State = null;
             // Back in the pool before the continuation runs: it may schedule the next one at once.
-            lock (s_lock)
-            {
-                if (s_count < PoolCapacity) s_pool[s_count++] = this;
-            }
+            s_pool.Push(this);
             action(state);
         }
     }

@@ -162,25 +162,11 @@ internal sealed class StateMachineBox<TResult, TStateMachine> : PooledBox<TResul
     /// <summary>Enough for every connection's concurrent use of a method on a busy proxy; beyond it boxes are just collected.</summary>
     private const int PoolCapacity = 4096;
 
-    private static readonly Lock s_lock = new();
-    private static readonly StateMachineBox<TResult, TStateMachine>?[] s_pool = new StateMachineBox<TResult, TStateMachine>?[PoolCapacity];
-    private static int s_count;
+    private static readonly BoundedStack<StateMachineBox<TResult, TStateMachine>> s_pool = new(PoolCapacity);
 
     public TStateMachine? StateMachine;
 
-    public static StateMachineBox<TResult, TStateMachine> Rent()
-    {
-        lock (s_lock)
-        {
-            if (s_count > 0)
-            {
-                var box = s_pool[--s_count]!;
-                s_pool[s_count] = null;
-                return box;
-            }
-        }
-        return new StateMachineBox<TResult, TStateMachine>();
-    }
+    public static StateMachineBox<TResult, TStateMachine> Rent() => s_pool.TryPop() ?? new StateMachineBox<TResult, TStateMachine>();
 
     protected override void MoveNext() => StateMachine!.MoveNext();
 
@@ -188,9 +174,6 @@ internal sealed class StateMachineBox<TResult, TStateMachine> : PooledBox<TResul
     {
         // Drop what the finished method referenced (the connection, buffers) before pooling.
         StateMachine = default;
-        lock (s_lock)
-        {
-            if (s_count < PoolCapacity) s_pool[s_count++] = this;
-        }
+        s_pool.Push(this);
     }
 }
