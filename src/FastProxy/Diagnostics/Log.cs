@@ -52,6 +52,10 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Error, "reload refused, the old configuration keeps serving: {Problem}")]
     private static partial void ReloadRefusedCore(ILogger logger, string problem);
 
+    public static void RebindFailed(string problem) => RebindFailedCore(Logger, problem);
+    [LoggerMessage(19, LogLevel.Error, "reload refused, and an old listener could not be bound again where it was: {Problem}")]
+    private static partial void RebindFailedCore(ILogger logger, string problem);
+
     public static void ConfigWarning(string warning) => ConfigWarningCore(Logger, warning);
     [LoggerMessage(12, LogLevel.Warning, "{Warning}")]
     private static partial void ConfigWarningCore(ILogger logger, string warning);
