@@ -242,7 +242,7 @@ public sealed class TableOrderTests : IDisposable
             "proxy.toml:11:8: listeners[1].bind: invalid address \"127.0.0.1:99999\": the port must be a number from 0 to 65535",
             "proxy.toml:17:11: routes[0].match.methods: expected an array of strings (write [\"GET\"]), got a string",
             "proxy.toml:20:15: listeners[1].limits.max_headers: must be at least 1, got 0",
-            "proxy.toml:23:12: upstreams.u.health.interval: invalid duration \"soon\"",
+            "proxy.toml:23:12: upstreams.u.health.interval: invalid duration \"soon\": expected a whole number with a unit ms, s, m or h, e.g. \"250ms\", \"5s\", \"2m\", \"1h\", or combined as \"1m30s\"",
         ], errors);
     }
 
