@@ -70,6 +70,8 @@ internal sealed partial class Http2Connection
 
     /// <summary>The highest stream id the client opened: GOAWAY's last stream id.</summary>
     private int _lastStreamId;
+    /// <summary>How the client's recent streams were closed, once they have left the table (under <see cref="_sync"/>).</summary>
+    private Http2ClosedStreams _closed;
     /// <summary>The final GOAWAY went out: streams above <see cref="_lastStreamId"/> are ignored from here (§6.8).</summary>
     private volatile bool _goAwaySent;
     /// <summary>
@@ -272,11 +274,40 @@ internal sealed partial class Http2Connection
     }
 
     /// <summary>
-    /// A frame for a stream not in the table: closed (ignored, §5.1) or idle (PROTOCOL_ERROR), except that after our
-    /// final GOAWAY the streams above its last id are ones we ignored, and so are their frames (§6.8).
+    /// The verdict on a frame for a stream not in the table (under <see cref="_sync"/>). Idle: a connection error
+    /// PROTOCOL_ERROR (§5.1), and every even id is idle (we push nothing, §5.1.1); except that after our final GOAWAY
+    /// the client's streams above its last id are ones we ignored, and so are their frames (§6.8). Closed: as §5.1
+    /// rules for how it was closed, if that is remembered (<see cref="_closed"/>).
     /// </summary>
-    private Http2ErrorCode UnknownStream(int id)
-        => id > _lastStreamId && !_goAwaySent ? Http2ErrorCode.ProtocolError : Http2ErrorCode.NoError;
+    private Http2StreamVerdict ClosedOrIdleLocked(int id, Http2FrameType type, bool endStream)
+    {
+        if ((id & 1) == 0) return new Http2StreamVerdict(Http2StreamAction.ConnectionError, Http2ErrorCode.ProtocolError);
+        if (id > _lastStreamId)
+            return _goAwaySent ? Http2StreamVerdict.Ignore : new Http2StreamVerdict(Http2StreamAction.ConnectionError, Http2ErrorCode.ProtocolError);
+        return Http2StreamStateMachine.Closed(_closed.Find(id, _lastStreamId)).OnReceive(type, endStream);
+    }
+
+    /// <summary>
+    /// Acts on <see cref="ClosedOrIdleLocked"/>'s verdict (read loop, under <see cref="_sync"/>): a connection error's
+    /// code, or NoError. A stream error is answered with RST_STREAM, once: from then on we have reset the stream, and
+    /// its further frames are ignored (§5.1). Such answers count as control frames (a flood of frames on closed
+    /// streams must not make us write without bound, CVE-2019-9514).
+    /// </summary>
+    private Http2ErrorCode OnClosedOrIdleLocked(int id, Http2StreamVerdict verdict)
+    {
+        switch (verdict.Action)
+        {
+            case Http2StreamAction.ConnectionError:
+                return verdict.Code;
+            case Http2StreamAction.StreamError:
+                if (++_controlFramesInWindow > MaxControlFramesPerSecond && ControlWindowFull()) return Http2ErrorCode.EnhanceYourCalm;
+                Http2FrameWriter.WriteRstStream(_control, id, verdict.Code);
+                _closed.Record(id, _lastStreamId, Http2StreamClosure.SentReset);
+                return Http2ErrorCode.NoError;
+            default:
+                return Http2ErrorCode.NoError;
+        }
+    }
 
     private int StreamCount
     {
@@ -391,8 +422,7 @@ internal sealed partial class Http2Connection
             }
             if (!_streams.TryGetValue(frame.StreamId, out var stream))
             {
-                // Closed (ignored, §5.1) or idle (§5.1: PROTOCOL_ERROR).
-                return UnknownStream(frame.StreamId);
+                return OnClosedOrIdleLocked(frame.StreamId, ClosedOrIdleLocked(frame.StreamId, Http2FrameType.WindowUpdate, endStream: false));
             }
             if (!stream.SendWindow.TryIncrease(frame.WindowIncrement))
             {
@@ -410,7 +440,8 @@ internal sealed partial class Http2Connection
         {
             if (!_streams.TryGetValue(frame.StreamId, out var stream))
             {
-                return UnknownStream(frame.StreamId);
+                // Never answered with a RST_STREAM (§5.4.2); on an idle stream, a connection error.
+                return OnClosedOrIdleLocked(frame.StreamId, ClosedOrIdleLocked(frame.StreamId, Http2FrameType.RstStream, endStream: false));
             }
             stream.State.OnReceive(Http2FrameType.RstStream, endStream: false);
             AbortLocked(stream);
@@ -452,7 +483,10 @@ internal sealed partial class Http2Connection
             }
             else if (id <= _lastStreamId)
             {
-                return Http2ErrorCode.StreamClosed; // §5.1: HEADERS on a closed stream
+                // A closed stream: late trailers after our reset are ignored, anything else is an error (§5.1). The
+                // block is decoded all the same, with no stream (HPACK state).
+                var failure = OnClosedOrIdleLocked(id, ClosedOrIdleLocked(id, Http2FrameType.Headers, frame.EndStream));
+                if (failure != Http2ErrorCode.NoError) return failure;
             }
             else if (_goAwaySent)
             {
@@ -461,11 +495,14 @@ internal sealed partial class Http2Connection
             else if (_streams.Count >= MaxConcurrentStreams)
             {
                 // §5.1.2: over SETTINGS_MAX_CONCURRENT_STREAMS; the client may retry it.
+                _closed.Opened(_lastStreamId, id);
                 _lastStreamId = id;
                 Http2FrameWriter.WriteRstStream(_control, id, Http2ErrorCode.RefusedStream);
+                _closed.Record(id, id, Http2StreamClosure.SentReset);
             }
             else
             {
+                _closed.Opened(_lastStreamId, id);
                 _lastStreamId = id;
                 var stream = RentStreamLocked();
                 stream.Init(this, id, _peerInitialWindow, StreamReceiveWindow);
@@ -554,8 +591,8 @@ internal sealed partial class Http2Connection
         {
             if (!_streams.TryGetValue(frame.StreamId, out stream))
             {
-                // Idle: PROTOCOL_ERROR. Closed (answered, or reset by either side): dropped.
-                return UnknownStream(frame.StreamId);
+                // Idle: PROTOCOL_ERROR. Closed: as it was closed (§5.1); its octets counted and given back above.
+                return OnClosedOrIdleLocked(frame.StreamId, ClosedOrIdleLocked(frame.StreamId, Http2FrameType.Data, frame.EndStream));
             }
             var verdict = stream.State.OnReceive(Http2FrameType.Data, frame.EndStream);
             if (verdict.Action == Http2StreamAction.ConnectionError) return verdict.Code;
@@ -782,6 +819,10 @@ internal sealed partial class Http2Connection
     private void RemoveLocked(Http2Stream stream)
     {
         if (!_streams.Remove(stream.Id)) return;
+        // Its late frames are judged by how it closed (§5.1). Not closed by then: we stopped it (the connection is
+        // closing), and whatever the client still sends for it is ignored as after a reset.
+        var state = stream.State;
+        _closed.Record(stream.Id, _lastStreamId, state.State == Http2StreamState.Closed ? state.Closure : Http2StreamClosure.SentReset);
         stream.Release(); // the table's ownership
         if (_streams.Count > 0) return;
         // No stream open: keep a few records for the next streams, not one per stream the last burst had.
