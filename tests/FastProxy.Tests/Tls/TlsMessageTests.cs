@@ -26,6 +26,9 @@ public sealed class TlsMessageTests : IDisposable
         await using var misnamed = new TlsOrigin(wrongName.Cert, wrongName.Key);
         int plain = ProxyProcess.FreePort();
         int secure = ProxyProcess.FreePort();
+        int mutual = ProxyProcess.FreePort();
+        var clientCa = _files.Ca("client-ca");
+        var stranger = _files.Client("stranger", "stranger", ca: "stranger-ca");
         await using var proxy = ProxyProcess.StartWithConfig($$"""
             [[listeners]]
             name = "plain"
@@ -38,6 +41,15 @@ public sealed class TlsMessageTests : IDisposable
             [[listeners.tls]]
             cert = "{{site.Cert}}"
             key = "{{site.Key}}"
+
+            [[listeners]]
+            name = "mutual"
+            bind = "127.0.0.1:{{mutual}}"
+
+            [[listeners.tls]]
+            cert = "{{site.Cert}}"
+            key = "{{site.Key}}"
+            client_ca = "{{clientCa}}"
 
             [[routes]]
             listeners = ["plain"]
@@ -63,6 +75,7 @@ public sealed class TlsMessageTests : IDisposable
         {
             await proxy.WaitForPortAsync(plain);
             await proxy.WaitForPortAsync(secure);
+            await proxy.WaitForPortAsync(mutual);
 
             // Upstream side: a self-signed certificate the system store does not trust, and one for another name.
             var result = await Processes.CurlAsync("-o", "/dev/null", "-w", "%{http_code}", $"http://127.0.0.1:{plain}/x");
@@ -80,12 +93,18 @@ public sealed class TlsMessageTests : IDisposable
                 await ReadUntilClosedAsync(garbage);
             }
 
+            // A client certificate from a CA that client_ca does not name.
+            result = await Processes.CurlAsync("--cacert", _files.PathOf("ca.pem"), "--cert", stranger.Cert, "--key", stranger.Key,
+                "--resolve", $"site.example.com:{mutual}:127.0.0.1", $"https://site.example.com:{mutual}/");
+            Assert.NotEqual("ok", result.StdOut);
+
             string[] expected =
             [
                 $"upstream \"untrusted\": cannot connect to 127.0.0.1:{untrusted.Port}: TLS handshake failed: certificate chain not trusted: UntrustedRoot",
                 $"upstream \"misnamed\": cannot connect to 127.0.0.1:{misnamed.Port}: TLS handshake failed: certificate does not match the name \"origin.internal\" (RemoteCertificateNameMismatch; it names: other.internal)",
                 "listener \"secure\": TLS handshake failed: the client rejected our certificate (OpenSSL: tlsv1 alert unknown ca)",
                 "listener \"secure\": TLS handshake failed: the client sent a non-TLS record (first bytes 802E0100020015): closed",
+                "listener \"mutual\": client certificate refused: certificate chain not trusted: PartialChain",
             ];
             foreach (var line in expected) await Wait.UntilAsync(() => proxy.StdErr.Contains(line), line + "\nin:\n" + proxy.StdErr);
             Assert.DoesNotContain("net_", proxy.StdErr);
