@@ -226,35 +226,19 @@ internal sealed partial class Http1Connection
         {
             return await UpstreamConnection.ConnectAsync(server, timeout);
         }
-        catch (SocketException ex)
+        catch (Exception ex) when (ex is SocketException or UpstreamProtocolException or UpstreamTlsException)
         {
-            if (server.FailureLog.ShouldLog(RepeatedFailure.Connect, out var repeats))
-                Log.UpstreamConnectFailed(upstream.Name, server.Address, ex.SocketErrorCode == SocketError.TimedOut ? "connect_timeout passed" : ex.Message, repeats);
-            upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
-            return null;
-        }
-        catch (UpstreamProtocolException ex)
-        {
-            // An h2c/h2 server that does not speak HTTP/2 (or not in time): as unusable as a refused connect.
-            if (server.FailureLog.ShouldLog(RepeatedFailure.Connect, out var repeats))
-                Log.UpstreamConnectFailed(upstream.Name, server.Address, "HTTP/2 connection failed: " + ex.Message, repeats);
+            // Refused, timed out; an h2c/h2 server that does not speak HTTP/2 (or not in time); a certificate not
+            // trusted or for another host, no common protocol: all as unusable as a refused connect.
+            server.LogConnectFailure(upstream.Name, ex);
             upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
             return null;
         }
         catch (UpstreamBusyException ex)
         {
             // Every HTTP/2 connection to the server is at its stream limit: busy, not broken.
-            if (server.FailureLog.ShouldLog(RepeatedFailure.Connect, out var repeats))
-                Log.UpstreamConnectFailed(upstream.Name, server.Address, ex.Message, repeats);
+            server.LogConnectFailure(upstream.Name, ex);
             _connectStatus = 503;
-            return null;
-        }
-        catch (UpstreamTlsException ex)
-        {
-            // Not trusted, another host's certificate, no common protocol: as unusable as a refused connect.
-            if (server.FailureLog.ShouldLog(RepeatedFailure.Connect, out var repeats))
-                Log.UpstreamConnectFailed(upstream.Name, server.Address, "TLS handshake failed: " + ex.Message, repeats);
-            upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
             return null;
         }
         finally

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Text;
 using FastProxy.Balancing;
 using FastProxy.Configuration;
@@ -38,6 +39,22 @@ internal sealed class UpstreamServer
     public SslClientAuthenticationOptions? Tls { get; }
     /// <summary>Its failures' log lines, one per interval and kind (connect, response, timeout).</summary>
     public LogThrottle FailureLog { get; } = new();
+
+    /// <summary>
+    /// A connect to this server that failed, logged unless the interval's line was written already (then counted);
+    /// the reason is put into words only when it is written.
+    /// </summary>
+    public void LogConnectFailure(string upstream, Exception ex)
+    {
+        if (!FailureLog.ShouldLog(RepeatedFailure.Connect, out var repeats)) return;
+        Log.UpstreamConnectFailed(upstream, Address, ex switch
+        {
+            SocketException { SocketErrorCode: SocketError.TimedOut } => "connect_timeout passed",
+            UpstreamProtocolException => "HTTP/2 connection failed: " + ex.Message,
+            UpstreamTlsException => "TLS handshake failed: " + ex.Message,
+            _ => ex.Message,
+        }, repeats);
+    }
 }
 
 /// <summary>An [upstreams.NAME] section at run time: its servers, balancer, timeouts, health and limits.</summary>
