@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 
 namespace FastProxy;
 
-/// <summary>The command line (../shared/spec/proxy-toml.md): run, check, version; signals for reload and stop.</summary>
+/// <summary>The command line (docs/operations.md): run, check, version; signals for reload and stop.</summary>
 public static class Program
 {
     public const int ExitOk = 0;
@@ -28,7 +28,7 @@ public static class Program
     public static int Main(string[] args)
     {
         long started = Stopwatch.GetTimestamp();
-        // Before any socket exists: the runtime reads this once (../shared/PERFORMANCE.md).
+        // Before any socket exists: the runtime reads this once (docs/architecture.md).
         PipeSettings.EnableInlineSocketCompletions();
 
         bool check = false;
@@ -67,7 +67,14 @@ public static class Program
 
     private static int Run(string path, long started)
     {
-        Log.Logger = new StderrLogger(ParseLevel(Environment.GetEnvironmentVariable("FASTPROXY_LOG_LEVEL")));
+        string? levelText = Environment.GetEnvironmentVariable("FASTPROXY_LOG_LEVEL");
+        if (ParseLevel(levelText) is not { } level)
+        {
+            // A misspelt level must not silently log at another one (a "debgu" run showing no debug lines).
+            Console.Error.WriteLine($"fastproxy: FASTPROXY_LOG_LEVEL: unknown level \"{levelText}\" (known: debug, info, warn, error)");
+            return ExitBadConfig;
+        }
+        Log.Logger = new StderrLogger(level);
         var loaded = ConfigLoader.Load(path);
         if (loaded.Config is null)
         {
@@ -129,12 +136,14 @@ public static class Program
         }
     }
 
-    private static LogLevel ParseLevel(string? value) => value?.ToLowerInvariant() switch
+    /// <summary>Unset or empty: info. Null for anything else that is not a level.</summary>
+    private static LogLevel? ParseLevel(string? value) => value?.ToLowerInvariant() switch
     {
+        null or "" or "info" => LogLevel.Information,
         "trace" => LogLevel.Trace,
         "debug" => LogLevel.Debug,
         "warn" or "warning" => LogLevel.Warning,
         "error" => LogLevel.Error,
-        _ => LogLevel.Information,
+        _ => null,
     };
 }

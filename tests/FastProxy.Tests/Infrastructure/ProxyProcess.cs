@@ -43,7 +43,10 @@ public sealed class ProxyProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static ProxyProcess Start(params string[] args)
+    public static ProxyProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    /// <param name="environment">Variables set for the process (e.g. FASTPROXY_LOG_LEVEL) on top of the test's own.</param>
+    public static ProxyProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var psi = new ProcessStartInfo(BinaryPath)
         {
@@ -53,6 +56,7 @@ public sealed class ProxyProcess : IAsyncDisposable
             WorkingDirectory = Processes.RepoRoot,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in environment) psi.Environment[name] = value;
         return new ProxyProcess(Process.Start(psi)!);
     }
 
