@@ -316,6 +316,9 @@ def readme(perf_dir):
         f"- Microbenchmarks (BenchmarkDotNet, short job, fails if any benchmark allocates): `{MICROBENCH}`",
         "",
     ]
+    # The hand-written list of every run, with its headline ratios.
+    if os.path.exists(os.path.join(perf_dir, "history.md")):
+        out += ["Every load run so far, with its headline ratios: [history.md](history.md).", ""]
     if latest:
         rows = load_rows(os.path.join(perf_dir, latest))
         out += [f"## Latest load comparison: [{latest}]({latest}/results.md)", ""]

@@ -51,7 +51,7 @@ public enum HeadError : byte
 
 public static class HeadErrors
 {
-    /// <summary>The status the proxy answers a client request with for this error (../shared/spec/proxy-toml.md).</summary>
+    /// <summary>The status the proxy answers a client request with for this error (docs/behaviour.md).</summary>
     public static int StatusCode(HeadError error) => error switch
     {
         HeadError.None => 200,

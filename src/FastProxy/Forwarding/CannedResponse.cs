@@ -65,7 +65,7 @@ internal sealed class CannedResponse
     private static int Index(ConnectionHeader connection, bool headRequest) => (int)connection * 2 + (headRequest ? 1 : 0);
 }
 
-/// <summary>The responses the proxy produces itself when it cannot or must not forward (../shared/spec/proxy-toml.md).</summary>
+/// <summary>The responses the proxy produces itself when it cannot or must not forward (docs/behaviour.md).</summary>
 internal static class ProxyResponses
 {
     private static readonly Dictionary<int, CannedResponse> s_byStatus = Create();

@@ -5,8 +5,8 @@ namespace FastProxy.Transport;
 
 /// <summary>
 /// How every socket's pipes are set up. Continuations run inline on the socket engine's thread: a request is
-/// parsed, routed and forwarded on the thread that received it, with no thread-pool hop (../shared/PERFORMANCE.md:
-/// the hop alone doubles CPU per request). Nothing here may block.
+/// parsed, routed and forwarded on the thread that received it, with no thread-pool hop (the hop alone
+/// doubled CPU per request: docs/architecture.md). Nothing here may block.
 /// </summary>
 internal static class PipeSettings
 {

@@ -3,7 +3,7 @@ using FastProxy.Tests.Infrastructure;
 
 namespace FastProxy.Tests.Cli;
 
-/// <summary>The command line of ../shared/spec/proxy-toml.md, run against the native AOT binary.</summary>
+/// <summary>The command line of docs/operations.md, run against the native AOT binary.</summary>
 public sealed class CommandLineTests
 {
     private static Task<ProcessResult> Run(params string[] args)
