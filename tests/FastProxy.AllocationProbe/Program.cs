@@ -20,6 +20,15 @@ public static class Program
 {
     private static readonly byte[] Response = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nhello, world\n"u8.ToArray();
 
+    /// <summary>
+    /// What the client receives: the origin's response plus the Date the proxy adds (the origin sends none, so the
+    /// probe measures that path too). The 29 octets of the date's value are checked for form, not compared.
+    /// </summary>
+    private static readonly byte[] Expected = [.. ExpectedBeforeDate, .. "Sun, 06 Nov 1994 08:49:37 GMT"u8, .. "\r\n\r\nhello, world\n"u8];
+    private static ReadOnlySpan<byte> ExpectedBeforeDate => "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\nDate: "u8;
+    private static readonly int DateAt = ExpectedBeforeDate.Length;
+    private const int DateLength = 29;
+
     public static async Task<int> Main(string[] args)
     {
         // As the real binary does: socket completions run inline on the epoll threads (no thread-pool hops).
@@ -179,13 +188,16 @@ public static class Program
         {
             client.Send(request);
             int received = 0;
-            while (received < Response.Length)
+            while (received < Expected.Length)
             {
                 int n = client.Receive(buffer.AsSpan(received));
                 if (n == 0) throw new InvalidOperationException($"proxy closed the connection after {i} requests");
                 received += n;
             }
-            if (!buffer.AsSpan(0, received).SequenceEqual(Response))
+            var got = buffer.AsSpan(0, received);
+            if (got.Length != Expected.Length || !got[..DateAt].SequenceEqual(Expected.AsSpan(0, DateAt))
+                || !got[(DateAt + DateLength)..].SequenceEqual(Expected.AsSpan(DateAt + DateLength))
+                || got[DateAt + 3] != (byte)',' || !got.Slice(DateAt + DateLength - 4, 4).SequenceEqual(" GMT"u8))
                 throw new InvalidOperationException("unexpected response: " + System.Text.Encoding.ASCII.GetString(buffer, 0, received));
         }
     }

@@ -585,7 +585,7 @@ internal sealed partial class Http1Connection
             ConsumeRequest();
         }
         bool keepAlive = whole && _request.KeepAlive && !_services.Draining;
-        _output.Write(ProxyResponses.For(status).Get(ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head));
+        ProxyResponses.For(status).WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
         var flush = await _output.FlushAsync();
         return keepAlive && !flush.IsCompleted;
     }

@@ -231,7 +231,7 @@ internal sealed partial class Http1Connection
         _input.AdvanceTo(_requestBuffer.End);
         _requestBuffer = default;
         ReleaseRequestScratch();
-        _output.Write(ProxyResponses.For(status).Get(ConnectionHeader.Close, headRequest: false));
+        ProxyResponses.For(status).WriteTo(_output, ConnectionHeader.Close, headRequest: false);
         await _output.FlushAsync();
         return Intake.Rejected;
     }
@@ -293,7 +293,7 @@ internal sealed partial class Http1Connection
         bool keepAlive = _request.KeepAlive && _bodyComplete && !_services.Draining;
         _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
-        _output.Write(response.Get(ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head));
+        response.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
         var flush = await _output.FlushAsync();
         return keepAlive && !flush.IsCompleted;
     }

@@ -150,13 +150,17 @@ internal static class RequestHeadWriter
     }
 }
 
-/// <summary>Writes the response head the client receives: our status line version, hop-by-hop fields removed.</summary>
+/// <summary>
+/// Writes the response head the client receives: our status line version, hop-by-hop fields removed, and a Date when
+/// the server sent none (RFC 9110 §6.6.1: a recipient with a clock MUST add one to a response it forwards without).
+/// The server's own Date passes unchanged.
+/// </summary>
 internal static class ResponseHeadWriter
 {
     public static void Write(IBufferWriter<byte> output, ResponseHead response, ReadOnlySpan<byte> head, ConnectionHeader connection,
         bool dropTransferEncoding, bool upgrade)
     {
-        var span = output.GetSpan(response.HeadLength + 48);
+        var span = output.GetSpan(response.HeadLength + 48 + DateHeader.LineLength);
         int w = 0;
         // We speak HTTP/1.1 to the client whatever the server spoke (RFC 9110 §2.5).
         "HTTP/1.1 "u8.CopyTo(span);
@@ -166,8 +170,10 @@ internal static class ResponseHeadWriter
         w += statusLine.Length;
 
         int runStart = -1, runEnd = -1;
+        bool dated = false;
         foreach (ref readonly HeaderField field in response.Fields)
         {
+            dated |= field.Known == KnownHeader.Date;
             bool keep = (!field.HopByHop || (upgrade && field.Known == KnownHeader.Upgrade))
                 && !(dropTransferEncoding && field.Known == KnownHeader.TransferEncoding);
             if (keep)
@@ -186,6 +192,12 @@ internal static class ResponseHeadWriter
         {
             head[runStart..runEnd].CopyTo(span[w..]);
             w += runEnd - runStart;
+        }
+        // Interim (1xx) responses need none.
+        if (!dated && response.StatusCode >= 200)
+        {
+            DateHeader.Line.CopyTo(span[w..]);
+            w += DateHeader.LineLength;
         }
 
         var tail = upgrade ? "Connection: upgrade\r\n\r\n"u8

@@ -241,6 +241,7 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
 
     public void OnHeartbeat(long nowMs)
     {
+        Forwarding.DateHeader.Refresh();
         _runtime.Tick(nowMs);
         if (nowMs >= _nextTrimMs)
         {
