@@ -295,8 +295,13 @@ internal sealed partial class Http1Connection
                 StripPrefix = route.StripPrefix,
                 FallbackHost = connection.Server.HostBytes,
                 Upgrade = upgrade,
+                BufferedLength = _bodyBuffered ? _bufferedBody!.Length : null,
             });
-            if (_bodyAvailable > 0)
+            if (_bodyBuffered)
+            {
+                _bufferedBody!.WriteTo(connection.Output);
+            }
+            else if (_bodyAvailable > 0)
             {
                 WriteSequence(connection.Output, _requestBuffer.Slice(_request.HeadLength, _bodyAvailable));
             }
@@ -527,7 +532,8 @@ internal sealed partial class Http1Connection
     /// <summary>Consumes the request head and the body bytes already forwarded from the client pipe.</summary>
     private void ConsumeRequest()
     {
-        _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + _bodyAvailable));
+        // A buffered body left the pipe as it was read (BufferBodyAsync), and the head is in the scratch copy.
+        if (!_bodyBuffered) _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + _bodyAvailable));
         _requestBuffer = default;
         _requestConsumed = true;
     }

@@ -142,13 +142,7 @@ internal sealed partial class Http1Connection
     /// </summary>
     private bool NormalizePath()
     {
-        if (_requestScratch is null)
-        {
-            int length = _request.HeadLength;
-            _requestScratch = ArrayPool<byte>.Shared.Rent(Math.Max(length, 4096));
-            _requestBuffer.Slice(0, length).CopyTo(_requestScratch);
-            _requestScratchLength = length;
-        }
+        KeepHead();
         return PathNormalizer.Normalize(_requestScratch.AsSpan(0, _requestScratchLength), _request);
     }
 
@@ -262,8 +256,10 @@ internal sealed partial class Http1Connection
         return scratch.AsSpan(0, scratchLength);
     }
 
+    /// <summary>The request's pooled memory goes back: the head's copy, and a buffered body (request_buffering).</summary>
     private void ReleaseRequestScratch()
     {
+        if (_bufferedBody is not null) ReleaseBufferedBody();
         if (_requestScratch is null) return;
         ArrayPool<byte>.Shared.Return(_requestScratch);
         _requestScratch = null;

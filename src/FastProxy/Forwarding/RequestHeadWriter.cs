@@ -16,6 +16,11 @@ internal readonly ref struct RequestRewrite
     public ReadOnlySpan<byte> FallbackHost { get; init; }
     /// <summary>Keep the Upgrade field and say Connection: upgrade (WebSocket handshakes).</summary>
     public bool Upgrade { get; init; }
+    /// <summary>
+    /// The body was read whole and de-chunked (request_buffering): it goes with this Content-Length instead of the
+    /// client's framing, and without Expect (the proxy answered it). Null: the body goes as the client framed it.
+    /// </summary>
+    public long? BufferedLength { get; init; }
 }
 
 /// <summary>
@@ -30,7 +35,8 @@ internal static class RequestHeadWriter
     public static void Write(IBufferWriter<byte> output, RequestHead request, ReadOnlySpan<byte> head, in RequestRewrite rewrite)
     {
         // Upper bound: the head itself, the authority twice (Host and X-Forwarded-Host), the address and the fixed lines.
-        int bound = request.HeadLength + 2 * request.HostLength + rewrite.ClientAddress.Length + rewrite.FallbackHost.Length + 224;
+        int bound = request.HeadLength + 2 * request.HostLength + rewrite.ClientAddress.Length + rewrite.FallbackHost.Length + 224
+            + (rewrite.BufferedLength is null ? 0 : 40);
         var span = output.GetSpan(bound);
         int w = 0;
 
@@ -43,11 +49,13 @@ internal static class RequestHeadWriter
         // Field lines: runs of kept lines are contiguous in the buffer and copied in one go.
         int runStart = -1, runEnd = -1;
         bool anyForwardedFor = false;
+        bool buffered = rewrite.BufferedLength is not null;
         foreach (ref readonly HeaderField field in request.Fields)
         {
             bool keep = !field.HopByHop
                 && field.Known is not (KnownHeader.XForwardedFor or KnownHeader.XForwardedProto or KnownHeader.XForwardedHost)
-                && !(field.Known == KnownHeader.Host && request.HostFromTarget);
+                && !(field.Known == KnownHeader.Host && request.HostFromTarget)
+                && !(buffered && field.Known is (KnownHeader.TransferEncoding or KnownHeader.ContentLength or KnownHeader.Expect));
             anyForwardedFor |= field.Known == KnownHeader.XForwardedFor && !field.HopByHop;
             if (keep)
             {
@@ -102,6 +110,14 @@ internal static class RequestHeadWriter
         {
             Put(span, ref w, "X-Forwarded-Host: "u8);
             Put(span, ref w, request.Host(head));
+            Put(span, ref w, Crlf);
+        }
+
+        if (rewrite.BufferedLength is long length)
+        {
+            Put(span, ref w, "Content-Length: "u8);
+            System.Buffers.Text.Utf8Formatter.TryFormat(length, span[w..], out int digits);
+            w += digits;
             Put(span, ref w, Crlf);
         }
 

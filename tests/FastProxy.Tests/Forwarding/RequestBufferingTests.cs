@@ -237,6 +237,25 @@ public sealed class RequestBufferingTests
     }
 
     [Fact]
+    public async Task Curl_over_http2_without_content_length_and_beyond_the_window_reaches_the_server_with_one()
+    {
+        // curl over HTTP/2 turns -H "Transfer-Encoding: chunked" into DATA frames without content-length; 300 KB is
+        // several times the stream's 64 KiB window, so the buffering must keep opening it as it reads.
+        await using var upstream = new RawUpstream(r => RawUpstream.Ok($"got={r.Body.Length}"));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        var body = Body(300_000);
+
+        var r = await CurlChunkedAsync(proxy, "/buffered/h2", body, "--http2-prior-knowledge");
+
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal("got=300000\n200", r.StdOut);
+        var seen = Assert.Single(upstream.Requests);
+        Assert.Equal("300000", seen.Header("Content-Length"));
+        Assert.Null(seen.Header("Transfer-Encoding"));
+        Assert.Equal(body, seen.Body);
+    }
+
+    [Fact]
     public async Task An_http2_request_over_max_body_gets_413_and_nothing_reaches_the_server()
     {
         await using var upstream = new RawUpstream(parse: false);
