@@ -22,12 +22,17 @@ public static class Program
 
     /// <summary>
     /// What the client receives: the origin's response plus the Date the proxy adds (the origin sends none, so the
-    /// probe measures that path too). The 29 octets of the date's value are checked for form, not compared.
+    /// probe measures that path too); for /respond, the respond route's answer with its Date. The 29 octets of the
+    /// date's value are checked for form, not compared (<see cref="DateAt"/> says where they are).
     /// </summary>
-    private static readonly byte[] Expected = [.. ExpectedBeforeDate, .. "Sun, 06 Nov 1994 08:49:37 GMT"u8, .. "\r\n\r\nhello, world\n"u8];
-    private static ReadOnlySpan<byte> ExpectedBeforeDate => "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\nDate: "u8;
-    private static readonly int DateAt = ExpectedBeforeDate.Length;
+    private static byte[] Expected = Dated("HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\nDate: ", "\r\n\r\nhello, world\n");
+    private static int DateAt = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\nDate: ".Length;
     private const int DateLength = 29;
+
+    /// <summary>A request for this path is answered by a respond route: the proxy's own response, no upstream.</summary>
+    private const string RespondPath = "/respond";
+
+    private static byte[] Dated(string before, string after) => Encoding.ASCII.GetBytes(before + "Sun, 06 Nov 1994 08:49:37 GMT" + after);
 
     public static async Task<int> Main(string[] args)
     {
@@ -39,6 +44,12 @@ public static class Program
         int windows = args.Length > 1 ? int.Parse(args[1]) : 5;
         int perWindow = args.Length > 2 ? int.Parse(args[2]) : 5_000;
         int connections = args.Length > 3 ? int.Parse(args[3]) : 1;
+        if (args[0].StartsWith($"GET {RespondPath} ", StringComparison.Ordinal))
+        {
+            const string before = "HTTP/1.1 200 OK\r\nDate: ";
+            Expected = Dated(before, "\r\ncontent-type: text/plain\r\nContent-Length: 13\r\n\r\nhello, world\n");
+            DateAt = before.Length;
+        }
         using var origin = new BlockingOrigin(Response);
         await using var host = ProxyHost.Start(Config(origin.Port));
         int port = host.EndPoints["web"].Port;
@@ -128,6 +139,10 @@ public static class Program
         [[listeners]]
         name = "web"
         bind = "127.0.0.1:0"
+        [[routes]]
+        respond = { status = 200, body = "hello, world\n", headers = { "content-type" = "text/plain" } }
+        [routes.match]
+        path = "{{RespondPath}}"
         [[routes]]
         upstream = "app"
         [upstreams.app]
