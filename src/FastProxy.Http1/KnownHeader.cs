@@ -20,6 +20,8 @@ public enum KnownHeader : byte
     XForwardedFor,
     XForwardedProto,
     XForwardedHost,
+    /// <summary>A response's Date (RFC 9110 §6.6.1): the proxy adds one when the server sent none.</summary>
+    Date,
 }
 
 public static class KnownHeaders
@@ -36,6 +38,9 @@ public static class KnownHeaders
                 break;
             case (4, 'h'):
                 if (Ascii.EqualsIgnoreCase(name, "host"u8)) return KnownHeader.Host;
+                break;
+            case (4, 'd'):
+                if (Ascii.EqualsIgnoreCase(name, "date"u8)) return KnownHeader.Date;
                 break;
             case (6, 'e'):
                 if (Ascii.EqualsIgnoreCase(name, "expect"u8)) return KnownHeader.Expect;

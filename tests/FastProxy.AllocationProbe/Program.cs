@@ -20,6 +20,20 @@ public static class Program
 {
     private static readonly byte[] Response = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nhello, world\n"u8.ToArray();
 
+    /// <summary>
+    /// What the client receives: the origin's response plus the Date the proxy adds (the origin sends none, so the
+    /// probe measures that path too); for /respond, the respond route's answer with its Date. The 29 octets of the
+    /// date's value are checked for form, not compared (<see cref="DateAt"/> says where they are).
+    /// </summary>
+    private static byte[] Expected = Dated("HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\nDate: ", "\r\n\r\nhello, world\n");
+    private static int DateAt = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\nDate: ".Length;
+    private const int DateLength = 29;
+
+    /// <summary>A request for this path is answered by a respond route: the proxy's own response, no upstream.</summary>
+    private const string RespondPath = "/respond";
+
+    private static byte[] Dated(string before, string after) => Encoding.ASCII.GetBytes(before + "Sun, 06 Nov 1994 08:49:37 GMT" + after);
+
     public static async Task<int> Main(string[] args)
     {
         // As the real binary does: socket completions run inline on the epoll threads (no thread-pool hops).
@@ -30,6 +44,12 @@ public static class Program
         int windows = args.Length > 1 ? int.Parse(args[1]) : 5;
         int perWindow = args.Length > 2 ? int.Parse(args[2]) : 5_000;
         int connections = args.Length > 3 ? int.Parse(args[3]) : 1;
+        if (args[0].StartsWith($"GET {RespondPath} ", StringComparison.Ordinal))
+        {
+            const string before = "HTTP/1.1 200 OK\r\nDate: ";
+            Expected = Dated(before, "\r\ncontent-type: text/plain\r\nContent-Length: 13\r\n\r\nhello, world\n");
+            DateAt = before.Length;
+        }
         using var origin = new BlockingOrigin(Response);
         await using var host = ProxyHost.Start(Config(origin.Port));
         int port = host.EndPoints["web"].Port;
@@ -120,6 +140,10 @@ public static class Program
         name = "web"
         bind = "127.0.0.1:0"
         [[routes]]
+        respond = { status = 200, body = "hello, world\n", headers = { "content-type" = "text/plain" } }
+        [routes.match]
+        path = "{{RespondPath}}"
+        [[routes]]
         upstream = "app"
         [upstreams.app]
         servers = [ { address = "127.0.0.1:{{originPort}}" } ]
@@ -179,13 +203,16 @@ public static class Program
         {
             client.Send(request);
             int received = 0;
-            while (received < Response.Length)
+            while (received < Expected.Length)
             {
                 int n = client.Receive(buffer.AsSpan(received));
                 if (n == 0) throw new InvalidOperationException($"proxy closed the connection after {i} requests");
                 received += n;
             }
-            if (!buffer.AsSpan(0, received).SequenceEqual(Response))
+            var got = buffer.AsSpan(0, received);
+            if (got.Length != Expected.Length || !got[..DateAt].SequenceEqual(Expected.AsSpan(0, DateAt))
+                || !got[(DateAt + DateLength)..].SequenceEqual(Expected.AsSpan(DateAt + DateLength))
+                || got[DateAt + 3] != (byte)',' || !got.Slice(DateAt + DateLength - 4, 4).SequenceEqual(" GMT"u8))
                 throw new InvalidOperationException("unexpected response: " + System.Text.Encoding.ASCII.GetString(buffer, 0, received));
         }
     }

@@ -161,6 +161,11 @@ public sealed class UpstreamConfig
     /// <summary>Overall deadline of a request, from its forwarding to the end of the response, retries included; zero: none.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.Zero;
     public int MaxIdlePerServer { get; init; } = 64;
+    /// <summary>
+    /// A chunked request body is read whole (up to the listener's max_body) and sent with a Content-Length, for servers
+    /// that cannot read chunked bodies (nginx's proxy_request_buffering on). False: streamed as it arrives.
+    /// </summary>
+    public bool RequestBuffering { get; init; }
     public HealthCheckConfig? Health { get; init; }
     public PassiveHealthConfig? Passive { get; init; }
     public RetryConfig? Retry { get; init; }

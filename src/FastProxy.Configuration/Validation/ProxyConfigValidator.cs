@@ -29,6 +29,7 @@ internal static class ProxyConfigValidator
 
         RouteReferenceValidator.Check(context, routes, listeners, upstreams, policies);
         TcpListenerValidator.Check(context, listeners, routes, upstreams);
+        RequestBufferingValidator.Check(context, routes, listeners, upstreams);
         UsageValidator.Check(context, listeners, routes, upstreams);
 
         return new ProxyConfig

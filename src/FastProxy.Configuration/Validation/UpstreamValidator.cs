@@ -10,7 +10,7 @@ internal static class UpstreamValidator
     [
         "balance", "servers", "protocol", "tls", "ca", "sni", "insecure_skip_verify",
         "connect_timeout", "response_timeout", "read_timeout", "request_timeout", "max_idle_per_server",
-        "health", "passive", "retry", "limits",
+        "request_buffering", "health", "passive", "retry", "limits",
     ];
 
     /// <summary>Keys of a server or a sub-table written on the upstream itself: say where they go.</summary>
@@ -76,6 +76,7 @@ internal static class UpstreamValidator
             ReadTimeout = table.Duration("read_timeout"),
             RequestTimeout = table.Duration("request_timeout", allowZero: true) ?? defaults.RequestTimeout,
             MaxIdlePerServer = table.Int("max_idle_per_server", 0) ?? defaults.MaxIdlePerServer,
+            RequestBuffering = table.Bool("request_buffering") ?? defaults.RequestBuffering,
             Health = HealthCheckValidator.Read(table.Table("health", HealthCheckValidator.Keys)),
             Passive = PassiveHealthValidator.Read(table.Table("passive", PassiveHealthValidator.Keys)),
             Retry = RetryValidator.Read(table.Table("retry", RetryValidator.Keys)),

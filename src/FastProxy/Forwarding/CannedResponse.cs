@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using FastProxy.Configuration;
 
@@ -15,11 +16,15 @@ internal enum ConnectionHeader : byte
 
 /// <summary>
 /// A complete response serialised once, at load time, in every variant it can be sent in (connection handling,
-/// with or without body for HEAD): sending it is one copy.
+/// with or without body for HEAD): sending it is one copy, with the current Date (<see cref="DateHeader"/>) put in
+/// after the status line.
 /// </summary>
 internal sealed class CannedResponse
 {
     private readonly byte[][] _variants = new byte[6][];
+
+    /// <summary>Where the Date line goes in every variant: after the status line.</summary>
+    private readonly int _dateAt;
 
     public CannedResponse(int status, string body, IReadOnlyList<KeyValuePair<string, string>> headers)
     {
@@ -33,12 +38,15 @@ internal sealed class CannedResponse
             {
                 var sb = new StringBuilder();
                 sb.Append("HTTP/1.1 ").Append(status).Append(' ').Append(ReasonPhrases.For(status)).Append("\r\n");
+                _dateAt = sb.Length;
                 foreach (var (name, value) in headers)
                 {
-                    // Framing and connection management are the proxy's to write.
+                    // Framing, connection management and Date (a fixed one would be wrong a second later) are the
+                    // proxy's to write.
                     if (name.Equals("content-length", StringComparison.OrdinalIgnoreCase)
                         || name.Equals("transfer-encoding", StringComparison.OrdinalIgnoreCase)
-                        || name.Equals("connection", StringComparison.OrdinalIgnoreCase))
+                        || name.Equals("connection", StringComparison.OrdinalIgnoreCase)
+                        || name.Equals("date", StringComparison.OrdinalIgnoreCase))
                     {
                         continue;
                     }
@@ -60,7 +68,27 @@ internal sealed class CannedResponse
 
     public int Status { get; }
 
-    public ReadOnlySpan<byte> Get(ConnectionHeader connection, bool headRequest) => _variants[Index(connection, headRequest)];
+    /// <summary>Writes the response, with the current Date, into <paramref name="output"/> (not flushed).</summary>
+    public void WriteTo(IBufferWriter<byte> output, ConnectionHeader connection, bool headRequest)
+    {
+        var bytes = _variants[Index(connection, headRequest)];
+        output.Write(bytes.AsSpan(0, _dateAt));
+        output.Write(DateHeader.Line);
+        output.Write(bytes.AsSpan(_dateAt));
+    }
+
+    /// <summary>The response's length in octets, Date included.</summary>
+    public int Length(ConnectionHeader connection, bool headRequest) => _variants[Index(connection, headRequest)].Length + DateHeader.LineLength;
+
+    /// <summary>The response, with the current Date, into <paramref name="destination"/> (at least <see cref="Length"/> long); returns its length.</summary>
+    public int CopyTo(Span<byte> destination, ConnectionHeader connection, bool headRequest)
+    {
+        var bytes = _variants[Index(connection, headRequest)];
+        bytes.AsSpan(0, _dateAt).CopyTo(destination);
+        DateHeader.Line.CopyTo(destination[_dateAt..]);
+        bytes.AsSpan(_dateAt).CopyTo(destination[(_dateAt + DateHeader.LineLength)..]);
+        return bytes.Length + DateHeader.LineLength;
+    }
 
     private static int Index(ConnectionHeader connection, bool headRequest) => (int)connection * 2 + (headRequest ? 1 : 0);
 }

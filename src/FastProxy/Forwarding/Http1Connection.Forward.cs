@@ -283,8 +283,13 @@ internal sealed partial class Http1Connection
                 StripPrefix = route.StripPrefix,
                 FallbackHost = connection.Server.HostBytes,
                 Upgrade = upgrade,
+                BufferedLength = _bodyBuffered ? _bufferedBody!.Length : null,
             });
-            if (_bodyAvailable > 0)
+            if (_bodyBuffered)
+            {
+                _bufferedBody!.WriteTo(connection.Output);
+            }
+            else if (_bodyAvailable > 0)
             {
                 WriteSequence(connection.Output, _requestBuffer.Slice(_request.HeadLength, _bodyAvailable));
             }
@@ -519,7 +524,8 @@ internal sealed partial class Http1Connection
     /// <summary>Consumes the request head and the body bytes already forwarded from the client pipe.</summary>
     private void ConsumeRequest()
     {
-        _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + _bodyAvailable));
+        // A buffered body left the pipe as it was read (BufferBodyAsync), and the head is in the scratch copy.
+        if (!_bodyBuffered) _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + _bodyAvailable));
         _requestBuffer = default;
         _requestConsumed = true;
     }
@@ -577,7 +583,7 @@ internal sealed partial class Http1Connection
             ConsumeRequest();
         }
         bool keepAlive = whole && _request.KeepAlive && !_services.Draining;
-        _output.Write(ProxyResponses.For(status).Get(ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head));
+        ProxyResponses.For(status).WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
         var flush = await _output.FlushAsync();
         return keepAlive && !flush.IsCompleted;
     }

@@ -142,13 +142,7 @@ internal sealed partial class Http1Connection
     /// </summary>
     private bool NormalizePath()
     {
-        if (_requestScratch is null)
-        {
-            int length = _request.HeadLength;
-            _requestScratch = ArrayPool<byte>.Shared.Rent(Math.Max(length, 4096));
-            _requestBuffer.Slice(0, length).CopyTo(_requestScratch);
-            _requestScratchLength = length;
-        }
+        KeepHead();
         return PathNormalizer.Normalize(_requestScratch.AsSpan(0, _requestScratchLength), _request);
     }
 
@@ -231,7 +225,7 @@ internal sealed partial class Http1Connection
         _input.AdvanceTo(_requestBuffer.End);
         _requestBuffer = default;
         ReleaseRequestScratch();
-        _output.Write(ProxyResponses.For(status).Get(ConnectionHeader.Close, headRequest: false));
+        ProxyResponses.For(status).WriteTo(_output, ConnectionHeader.Close, headRequest: false);
         await _output.FlushAsync();
         return Intake.Rejected;
     }
@@ -262,8 +256,10 @@ internal sealed partial class Http1Connection
         return scratch.AsSpan(0, scratchLength);
     }
 
+    /// <summary>The request's pooled memory goes back: the head's copy, and a buffered body (request_buffering).</summary>
     private void ReleaseRequestScratch()
     {
+        if (_bufferedBody is not null) ReleaseBufferedBody();
         if (_requestScratch is null) return;
         ArrayPool<byte>.Shared.Return(_requestScratch);
         _requestScratch = null;
@@ -293,7 +289,7 @@ internal sealed partial class Http1Connection
         bool keepAlive = _request.KeepAlive && _bodyComplete && !_services.Draining;
         _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
-        _output.Write(response.Get(ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head));
+        response.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
         var flush = await _output.FlushAsync();
         return keepAlive && !flush.IsCompleted;
     }

@@ -167,6 +167,17 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 bool keepAlive;
                 var head = RequestHeadBytes;
                 var route = runtime.Router.Match(_request, head);
+                if (route?.Upstream is { RequestBuffering: true } && _request.IsChunked)
+                {
+                    // The whole body before anything goes upstream (and before a slot of max_requests is taken).
+                    intake = await BufferBodyAsync(runtime);
+                    if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, runtime);
+                    if (intake != Intake.Ready)
+                    {
+                        if (intake == Intake.Rejected) await LingerAsync();
+                        break;
+                    }
+                }
                 if (route is null)
                 {
                     keepAlive = await RespondAsync(ProxyResponses.For(404), runtime);

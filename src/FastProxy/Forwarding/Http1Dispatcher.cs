@@ -7,7 +7,6 @@ namespace FastProxy.Forwarding;
 /// <summary>Serves an http listener's accepted sockets with pooled <see cref="Http1Connection"/>s.</summary>
 internal sealed class Http1Dispatcher(ListenerRuntime runtime, ProxyServices services) : IConnectionDispatcher
 {
-    private static readonly byte[] s_refused = ProxyResponses.For(503).Get(ConnectionHeader.Close, headRequest: false).ToArray();
 
     /// <summary>This listener's routes and limits for the configuration generation the dispatcher belongs to.</summary>
     public ListenerRuntime Runtime { get; } = runtime;
@@ -27,10 +26,13 @@ internal sealed class Http1Dispatcher(ListenerRuntime runtime, ProxyServices ser
             return;
         }
         // Over global.max_connections: a short 503 on a fresh socket whose send buffer is empty cannot block.
+        var refusal = ProxyResponses.For(503);
+        Span<byte> bytes = stackalloc byte[refusal.Length(ConnectionHeader.Close, headRequest: false)];
+        refusal.CopyTo(bytes, ConnectionHeader.Close, headRequest: false);
         try
         {
             socket.Blocking = false;
-            socket.Send(s_refused, SocketFlags.None, out _);
+            socket.Send(bytes, SocketFlags.None, out _);
             socket.Shutdown(SocketShutdown.Both);
         }
         catch (SocketException)

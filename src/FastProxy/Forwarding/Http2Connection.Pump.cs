@@ -515,7 +515,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         ApplyPendingTableSize();
 
         // A literal costs at most a few octets more than the field's own bytes (Huffman is used only when shorter).
-        var block = ArrayPool<byte>.Shared.Rent(head.HeadLength + 64 + 16 * head.FieldCount);
+        var block = ArrayPool<byte>.Shared.Rent(head.HeadLength + 64 + 16 * head.FieldCount + DateHeader.LineLength);
         try
         {
             Span<byte> name = stackalloc byte[256];
@@ -527,17 +527,23 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
             status[1] = (byte)('0' + code / 10 % 10);
             status[2] = (byte)('0' + code % 10);
             if (!_encoder.TryEncode(":status"u8, status, HPackIndexing.Incremental, block, ref written)) return false;
+            bool dated = false;
             foreach (ref readonly var field in head.Fields)
             {
+                dated |= field.Known == KnownHeader.Date;
                 // §8.2.2: connection-specific fields do not exist in HTTP/2.
                 if (field.HopByHop || field.Known is KnownHeader.Connection or KnownHeader.KeepAlive or KnownHeader.TransferEncoding
                     or KnownHeader.Upgrade or KnownHeader.Proxy or KnownHeader.TE) continue;
                 var raw = field.Name(bytes);
                 // HTTP/2 field names are lowercase (§8.2.1). A name over 256 octets is not worth a buffer: dropped.
                 if (raw.Length > name.Length || System.Text.Ascii.ToLower(raw, name, out int n) != OperationStatus.Done) continue;
-                var indexing = field.Known == KnownHeader.ContentLength ? HPackIndexing.Without : HPackIndexing.Incremental;
+                // Values that change with every response or every second (lengths, dates) would only churn the client's table.
+                var indexing = field.Known is KnownHeader.ContentLength or KnownHeader.Date ? HPackIndexing.Without : HPackIndexing.Incremental;
                 if (!_encoder.TryEncode(name[..n], field.Value(bytes), indexing, block, ref written)) return false;
             }
+            // A server's response without Date gets the proxy's (RFC 9110 §6.6.1), as over HTTP/1.1 (ResponseHeadWriter;
+            // the proxy's own answers have theirs already). Not indexed, like a server's Date above (and as nginx does).
+            if (!dated && code >= 200 && !_encoder.TryEncode("date"u8, DateHeader.Value, HPackIndexing.Without, block, ref written)) return false;
             Http2FrameWriter.WriteFieldBlock(_output, stream.Id, block.AsSpan(0, written), endStream, _peerMaxFrameSize);
             return true;
         }

@@ -16,6 +16,11 @@ internal readonly ref struct RequestRewrite
     public ReadOnlySpan<byte> FallbackHost { get; init; }
     /// <summary>Keep the Upgrade field and say Connection: upgrade (WebSocket handshakes).</summary>
     public bool Upgrade { get; init; }
+    /// <summary>
+    /// The body was read whole and de-chunked (request_buffering): it goes with this Content-Length instead of the
+    /// client's framing, and without Expect (the proxy answered it). Null: the body goes as the client framed it.
+    /// </summary>
+    public long? BufferedLength { get; init; }
 }
 
 /// <summary>
@@ -30,7 +35,8 @@ internal static class RequestHeadWriter
     public static void Write(IBufferWriter<byte> output, RequestHead request, ReadOnlySpan<byte> head, in RequestRewrite rewrite)
     {
         // Upper bound: the head itself, the authority twice (Host and X-Forwarded-Host), the address and the fixed lines.
-        int bound = request.HeadLength + 2 * request.HostLength + rewrite.ClientAddress.Length + rewrite.FallbackHost.Length + 224;
+        int bound = request.HeadLength + 2 * request.HostLength + rewrite.ClientAddress.Length + rewrite.FallbackHost.Length + 224
+            + (rewrite.BufferedLength is null ? 0 : 40);
         var span = output.GetSpan(bound);
         int w = 0;
 
@@ -43,11 +49,13 @@ internal static class RequestHeadWriter
         // Field lines: runs of kept lines are contiguous in the buffer and copied in one go.
         int runStart = -1, runEnd = -1;
         bool anyForwardedFor = false;
+        bool buffered = rewrite.BufferedLength is not null;
         foreach (ref readonly HeaderField field in request.Fields)
         {
             bool keep = !field.HopByHop
                 && field.Known is not (KnownHeader.XForwardedFor or KnownHeader.XForwardedProto or KnownHeader.XForwardedHost)
-                && !(field.Known == KnownHeader.Host && request.HostFromTarget);
+                && !(field.Known == KnownHeader.Host && request.HostFromTarget)
+                && !(buffered && field.Known is (KnownHeader.TransferEncoding or KnownHeader.ContentLength or KnownHeader.Expect));
             anyForwardedFor |= field.Known == KnownHeader.XForwardedFor && !field.HopByHop;
             if (keep)
             {
@@ -105,6 +113,14 @@ internal static class RequestHeadWriter
             Put(span, ref w, Crlf);
         }
 
+        if (rewrite.BufferedLength is long length)
+        {
+            Put(span, ref w, "Content-Length: "u8);
+            System.Buffers.Text.Utf8Formatter.TryFormat(length, span[w..], out int digits);
+            w += digits;
+            Put(span, ref w, Crlf);
+        }
+
         // RFC 9110 §7.6.3: each proxy appends itself to Via with the protocol version it received.
         Put(span, ref w, request.Version == HttpVersion.Http11 ? "Via: 1.1 fastproxy\r\n"u8 : "Via: 1.0 fastproxy\r\n"u8);
 
@@ -150,13 +166,17 @@ internal static class RequestHeadWriter
     }
 }
 
-/// <summary>Writes the response head the client receives: our status line version, hop-by-hop fields removed.</summary>
+/// <summary>
+/// Writes the response head the client receives: our status line version, hop-by-hop fields removed, and a Date when
+/// the server sent none (RFC 9110 §6.6.1: a recipient with a clock MUST add one to a response it forwards without).
+/// The server's own Date passes unchanged.
+/// </summary>
 internal static class ResponseHeadWriter
 {
     public static void Write(IBufferWriter<byte> output, ResponseHead response, ReadOnlySpan<byte> head, ConnectionHeader connection,
         bool dropTransferEncoding, bool upgrade)
     {
-        var span = output.GetSpan(response.HeadLength + 48);
+        var span = output.GetSpan(response.HeadLength + 48 + DateHeader.LineLength);
         int w = 0;
         // We speak HTTP/1.1 to the client whatever the server spoke (RFC 9110 §2.5).
         "HTTP/1.1 "u8.CopyTo(span);
@@ -166,8 +186,10 @@ internal static class ResponseHeadWriter
         w += statusLine.Length;
 
         int runStart = -1, runEnd = -1;
+        bool dated = false;
         foreach (ref readonly HeaderField field in response.Fields)
         {
+            dated |= field.Known == KnownHeader.Date;
             bool keep = (!field.HopByHop || (upgrade && field.Known == KnownHeader.Upgrade))
                 && !(dropTransferEncoding && field.Known == KnownHeader.TransferEncoding);
             if (keep)
@@ -186,6 +208,12 @@ internal static class ResponseHeadWriter
         {
             head[runStart..runEnd].CopyTo(span[w..]);
             w += runEnd - runStart;
+        }
+        // Interim (1xx) responses need none.
+        if (!dated && response.StatusCode >= 200)
+        {
+            DateHeader.Line.CopyTo(span[w..]);
+            w += DateHeader.LineLength;
         }
 
         var tail = upgrade ? "Connection: upgrade\r\n\r\n"u8

@@ -141,6 +141,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
 
     public void OnHeartbeat(long nowMs)
     {
+        Forwarding.DateHeader.Refresh();
         _runtime.Tick(nowMs);
         if (nowMs >= _nextTrimMs)
         {

@@ -82,6 +82,7 @@ internal sealed class Upstream
         ResponseTimeoutMs = (long)config.ResponseTimeout.TotalMilliseconds;
         ReadTimeoutMs = (long)(config.ReadTimeout ?? config.ResponseTimeout).TotalMilliseconds;
         RequestTimeoutMs = (long)config.RequestTimeout.TotalMilliseconds;
+        RequestBuffering = config.RequestBuffering;
         Outliers = new OutlierDetector(Name, Servers, config.Passive);
         Limits = new UpstreamLimits(Servers, config.Limits, config.Retry);
         if (previous is not null)
@@ -112,6 +113,8 @@ internal sealed class Upstream
     public long ReadTimeoutMs { get; }
     /// <summary>request_timeout: the whole request, retries included; 0: none.</summary>
     public long RequestTimeoutMs { get; }
+    /// <summary>request_buffering: a chunked request body is read whole and sent with a Content-Length.</summary>
+    public bool RequestBuffering { get; }
     public OutlierDetector Outliers { get; }
     public UpstreamLimits Limits { get; }
     /// <summary>Active checks; null without [upstreams.X.health].</summary>

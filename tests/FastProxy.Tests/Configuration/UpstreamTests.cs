@@ -201,6 +201,7 @@ public class UpstreamTests
     [InlineData("request_timeout = \"soon\"", "10:19: upstreams.api.request_timeout: invalid duration \"soon\": expected a whole number with a unit ms, s, m or h, e.g. \"250ms\", \"5s\", \"2m\", \"1h\", or combined as \"1m30s\"")]
     [InlineData("max_idle_per_server = -1", "10:23: upstreams.api.max_idle_per_server: must be at least 0, got -1")]
     [InlineData("interval = \"5s\"", "10:1: upstreams.api.interval: unknown key (it belongs in [upstreams.NAME.health])")]
+    [InlineData("request_buffering = \"on\"", "10:21: upstreams.api.request_buffering: expected a boolean (true or false), got a string")]
     public void BadUpstreamSettings(string line, string message)
     {
         var error = ConfigText.Error(Head + $"""
@@ -294,5 +295,78 @@ public class UpstreamTests
             """);
 
         Assert.Contains("proxy.toml:9:11: upstreams.servers: expected a table [upstreams.NAME] (every upstream has a name), got an array", errors);
+    }
+
+    [Fact]
+    public void RequestBuffering_IsOffByDefault_AndReadWhenSet()
+    {
+        var config = ConfigText.Load(Head + """
+            [upstreams.api]
+            servers = ["127.0.0.1:9001"]
+            request_buffering = true
+
+            [upstreams.other]
+            servers = ["127.0.0.1:9002"]
+
+            [[routes]]
+            upstream = "other"
+            """);
+
+        Assert.True(config.FindUpstream("api")!.RequestBuffering);
+        Assert.False(config.FindUpstream("other")!.RequestBuffering);
+    }
+
+    [Fact]
+    public void RequestBuffering_NeedsAMaxBodyOnTheListenersThatReachIt()
+    {
+        // Buffering holds the body in memory: max_body is its bound, so "0" (unlimited) on a listener it serves is refused.
+        var error = ConfigText.Error("""
+            [[listeners]]
+            name = "web"
+            bind = "127.0.0.1:0"
+            [listeners.limits]
+            max_body = "0"
+
+            [[routes]]
+            upstream = "api"
+
+            [upstreams.api]
+            servers = ["127.0.0.1:9001"]
+            request_buffering = true
+            """);
+
+        Assert.Equal("proxy.toml:12:21: upstreams.api.request_buffering: holds a chunked request body in memory up to max_body, "
+            + "but listener \"web\" has max_body = \"0\" (unlimited): give it a max_body", error);
+    }
+
+    [Fact]
+    public void RequestBuffering_IsFineWhenTheUnlimitedListenerDoesNotReachIt()
+    {
+        ConfigText.Load("""
+            [[listeners]]
+            name = "web"
+            bind = "127.0.0.1:0"
+
+            [[listeners]]
+            name = "uploads"
+            bind = "127.0.0.1:0"
+            [listeners.limits]
+            max_body = "0"
+
+            [[routes]]
+            listeners = ["web"]
+            upstream = "api"
+
+            [[routes]]
+            listeners = ["uploads"]
+            upstream = "big"
+
+            [upstreams.api]
+            servers = ["127.0.0.1:9001"]
+            request_buffering = true
+
+            [upstreams.big]
+            servers = ["127.0.0.1:9002"]
+            """);
     }
 }
