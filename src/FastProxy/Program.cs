@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 
 namespace FastProxy;
 
-/// <summary>The command line (../shared/spec/proxy-toml.md): run, check, version; signals for reload and stop.</summary>
+/// <summary>The command line (docs/operations.md): run, check, version; signals for reload and stop.</summary>
 public static class Program
 {
     public const int ExitOk = 0;
@@ -28,7 +28,7 @@ public static class Program
     public static int Main(string[] args)
     {
         long started = Stopwatch.GetTimestamp();
-        // Before any socket exists: the runtime reads this once (../shared/PERFORMANCE.md).
+        // Before any socket exists: the runtime reads this once (docs/architecture.md).
         PipeSettings.EnableInlineSocketCompletions();
 
         bool check = false;

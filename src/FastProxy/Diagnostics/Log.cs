@@ -96,7 +96,7 @@ internal static partial class Log
             RepeatedFailure.Timeout => $"response timeouts of {server}",
             _ => "tcp connections closed because no server could be connected",
         }, repeats.Seconds);
-    [LoggerMessage(19, LogLevel.Warning, "upstream \"{Upstream}\": {Count} more {What} in the last {Seconds}s (one line per 10s)")]
+    [LoggerMessage(20, LogLevel.Warning, "upstream \"{Upstream}\": {Count} more {What} in the last {Seconds}s (one line per 10s)")]
     private static partial void FailuresSuppressedCore(ILogger logger, string upstream, int count, string what, long seconds);
 
     public static void AdminListening(string endPoint) => AdminListeningCore(Logger, endPoint);
