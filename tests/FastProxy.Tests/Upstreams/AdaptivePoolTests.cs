@@ -54,6 +54,7 @@ public sealed class AdaptivePoolTests
         await load.RunRoundsAsync(1);
         var pool = load.Proxy.Host.Runtime.Upstreams["app"].Servers[0].Pool;
         Assert.Equal(Clients, pool.IdleCount);
+        Assert.Equal(Clients, pool.IdleLimit);
 
         // The sweep is the heartbeat's (once a second, on the real clock); here it is called with a clock that runs
         // ahead. Nothing is idle past its timeout (the cutoff is long ago): only the decay closes connections.
@@ -69,6 +70,7 @@ public sealed class AdaptivePoolTests
         Assert.InRange(pool.IdleCount, 1, Clients / 2); // 124 after 30 sweeps: halved in about 22 s
         for (int i = 0; i < 120; i++) pool.Sweep(next += 1000, long.MinValue);
         Assert.Equal(0, pool.IdleCount);
+        Assert.Equal(0, pool.IdleLimit);
         // The proxy really closed them.
         await Wait.UntilAsync(() => load.Origin.ClosedByPeer == Clients, "the origin sees every pooled connection closed");
 
