@@ -103,7 +103,7 @@ internal sealed class Upstream
     /// <summary>
     /// The most idle connections one server's pool keeps when max_idle_per_server is not set: half of the process's
     /// file descriptors are for clients (and listeners, health checks, logs), the other half is shared among the
-    /// configuration's HTTP servers. The pools keep only what the load needs; this bounds a pathological peak.
+    /// configuration's HTTP/1.1 servers. The pools keep only what the load needs; this bounds a pathological peak.
     /// </summary>
     public static int IdleShare(int servers) => Math.Max(1, Transport.DescriptorLimit.Current / 2 / Math.Max(servers, 1));
 
