@@ -59,7 +59,9 @@ public static class ConfigLoader
     private static string ReadProblem(string path, Exception e) => e switch
     {
         _ when Directory.Exists(path) => "is a directory",
-        FileNotFoundException or DirectoryNotFoundException => "no such file",
+        // A relative path is looked for in the working directory, which a service manager may set to anything.
+        FileNotFoundException or DirectoryNotFoundException when !Path.IsPathRooted(path) => $"the file does not exist (looked for {Path.GetFullPath(path)})",
+        FileNotFoundException or DirectoryNotFoundException => "the file does not exist",
         UnauthorizedAccessException => "permission denied",
         _ => e.Message,
     };

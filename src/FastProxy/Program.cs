@@ -40,7 +40,13 @@ public static class Program
                 case "check" when i == 0:
                     check = true;
                     break;
-                case "-c" or "--config" when i + 1 < args.Length:
+                case "-c" or "--config":
+                    if (i + 1 == args.Length || args[i + 1].Length == 0)
+                    {
+                        Console.Error.WriteLine($"fastproxy: {args[i]} needs a FILE argument: the configuration file, e.g. {args[i]} proxy.toml");
+                        Console.Error.WriteLine(Usage);
+                        return ExitBadConfig;
+                    }
                     path = args[++i];
                     break;
                 case "--version" or "-V":
@@ -56,8 +62,14 @@ public static class Program
             }
         }
 
+        // Checked for `check` too: it must refuse what start would refuse.
+        if (!TryParseLevel(Environment.GetEnvironmentVariable(LogLevelVariable), out var level))
+        {
+            Console.Error.WriteLine($"fastproxy: {LogLevelVariable}=\"{Environment.GetEnvironmentVariable(LogLevelVariable)}\" is not a log level; use one of {LogLevels} (or leave it unset for info)");
+            return ExitBadConfig;
+        }
         if (check) return CheckCommand.Run(path, Console.Out, Console.Error, ProxyRuntime.Unsupported);
-        return Run(path, started);
+        return Run(path, level, started);
     }
 
     public static string Version =>
@@ -65,9 +77,9 @@ public static class Program
             ? a.InformationalVersion.Split('+')[0]
             : "0.0.0";
 
-    private static int Run(string path, long started)
+    private static int Run(string path, LogLevel level, long started)
     {
-        Log.Logger = new StderrLogger(ParseLevel(Environment.GetEnvironmentVariable("FASTPROXY_LOG_LEVEL")));
+        Log.Logger = new StderrLogger(level);
         var loaded = ConfigLoader.Load(path);
         if (loaded.Config is null)
         {
@@ -129,12 +141,25 @@ public static class Program
         }
     }
 
-    private static LogLevel ParseLevel(string? value) => value?.ToLowerInvariant() switch
+    private const string LogLevelVariable = "FASTPROXY_LOG_LEVEL";
+    private const string LogLevels = "debug, info, warn, error";
+
+    /// <summary>
+    /// FASTPROXY_LOG_LEVEL: unset or empty is info. Anything else that is not a level is an error, not info: a typo
+    /// ("debgu") would otherwise hide the very lines it asked for.
+    /// </summary>
+    private static bool TryParseLevel(string? value, out LogLevel level)
     {
-        "trace" => LogLevel.Trace,
-        "debug" => LogLevel.Debug,
-        "warn" or "warning" => LogLevel.Warning,
-        "error" => LogLevel.Error,
-        _ => LogLevel.Information,
-    };
+        level = value?.Trim().ToLowerInvariant() switch
+        {
+            null or "" => LogLevel.Information,
+            "trace" => LogLevel.Trace,
+            "debug" => LogLevel.Debug,
+            "info" or "information" => LogLevel.Information,
+            "warn" or "warning" => LogLevel.Warning,
+            "error" => LogLevel.Error,
+            _ => LogLevel.None,
+        };
+        return level != LogLevel.None;
+    }
 }

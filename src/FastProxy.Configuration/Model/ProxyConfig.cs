@@ -78,6 +78,11 @@ public sealed class ListenerConfig
     /// <summary>tcp listeners only: the upstream every connection goes to (unless routed by SNI).</summary>
     public string? Upstream { get; init; }
     public IReadOnlyList<TlsCertificateConfig> Tls { get; init; } = [];
+    /// <summary>
+    /// reuse_port: true sets SO_REUSEPORT so several processes may share the port on purpose (the kernel spreads new
+    /// connections across them). False (default): a port someone else holds is "address already in use".
+    /// </summary>
+    public bool ReusePort { get; init; }
     /// <summary>Effective limits: [limits] overridden by [listeners.limits].</summary>
     public LimitsConfig Limits { get; init; } = new();
     public SourceLocation Location { get; init; }

@@ -8,10 +8,10 @@ using Tomlyn.Syntax;
 namespace FastProxy.Configuration.Toml;
 
 /// <summary>
-/// Turns TOML text into the untyped document plus a <see cref="SourceMap"/>, or into clean
-/// one-line syntax errors. The syntax pass runs first because it reports every error with its
-/// position (the deserializer stops at the first and wraps it in converter noise) and rejects
-/// duplicate keys and tables, which the deserializer would silently let the last one win.
+/// Turns TOML text into the untyped document plus a <see cref="SourceMap"/>, or into clean one-line errors.
+/// Tomlyn's syntax parser reports every syntax error with its position; <see cref="TomlModelBuilder"/> then
+/// builds the document from the syntax tree and refuses duplicate keys and tables (a redefinition must never
+/// silently win or lose).
 /// </summary>
 internal static partial class TomlDocument
 {
@@ -20,7 +20,9 @@ internal static partial class TomlDocument
         DocumentSyntax syntax;
         try
         {
-            syntax = SyntaxParser.Parse(text, sourceName, validate: true);
+            // validate: false. Tomlyn's validator gets arrays of tables continued after other tables wrong
+            // (see TomlModelBuilder); the builder applies TOML's rules on redefinition itself.
+            syntax = SyntaxParser.Parse(text, sourceName, validate: false);
         }
         catch (TomlException e)
         {
@@ -32,20 +34,7 @@ internal static partial class TomlDocument
             ReportSyntaxErrors(syntax, sourceName, diagnostics);
             return null;
         }
-
-        var map = SourceMap.Build(syntax, sourceName);
-        var options = new TomlSerializerOptions { SourceName = sourceName, DuplicateKeyHandling = TomlDuplicateKeyHandling.Error };
-        try
-        {
-            var root = TomlSerializer.Deserialize(text, new TomlModelContext(options).TomlTable);
-            return root is null ? null : (root, map);
-        }
-        catch (TomlException e)
-        {
-            // Not expected once the syntax pass is clean; still a config error, never a stack trace.
-            diagnostics.Error(new SourceLocation(sourceName, e.Line ?? 0, e.Column ?? 0), "", Clean(InnermostReason(e.Message)));
-            return null;
-        }
+        return TomlModelBuilder.Build(syntax, sourceName, diagnostics);
     }
 
     private static void ReportSyntaxErrors(DocumentSyntax syntax, string sourceName, DiagnosticBag diagnostics)
@@ -68,10 +57,9 @@ internal static partial class TomlDocument
     }
 
     /// <summary>Tomlyn's wording, made to fit one line and our lower-case style.</summary>
-    internal static string Clean(string message)
+    private static string Clean(string message)
     {
         message = TokenKindRegex().Replace(message, "");
-        message = RedefinedRegex().Replace(message, "already defined at line $1 and cannot be redefined");
         message = message.Replace("`<eof>`", "end of file", StringComparison.Ordinal)
             .Replace("`␤`", "end of line", StringComparison.Ordinal).Replace("␤", " ", StringComparison.Ordinal);
         message = message.ReplaceLineEndings(" ").Trim();
@@ -79,17 +67,7 @@ internal static partial class TomlDocument
         return message.Length == 0 ? "invalid TOML" : char.ToLowerInvariant(message[0]) + message[1..];
     }
 
-    private static string InnermostReason(string message)
-    {
-        var cut = message.LastIndexOf(" : error : ", StringComparison.Ordinal);
-        return cut < 0 ? message : message[(cut + " : error : ".Length)..];
-    }
-
     // " (token: `newline`)": the parser's internal token names add nothing for a reader.
     [GeneratedRegex(@" \(token: `[^`]*`\)")]
     private static partial Regex TokenKindRegex();
-
-    // "already defined at (1,1) with `a = 1` and cannot be redefined": the quoted text may span lines.
-    [GeneratedRegex(@"already defined at \((\d+),\d+\) with `[^`]*` and cannot be redefined", RegexOptions.Singleline)]
-    private static partial Regex RedefinedRegex();
 }

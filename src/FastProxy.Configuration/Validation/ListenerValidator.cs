@@ -7,7 +7,7 @@ namespace FastProxy.Configuration.Validation;
 /// <summary>One [[listeners]] entry. Uniqueness across listeners is <see cref="ListenerSetValidator"/>'s concern.</summary>
 internal static class ListenerValidator
 {
-    public static readonly string[] Keys = ["name", "bind", "protocol", "upstream", "tls", "limits"];
+    public static readonly string[] Keys = ["name", "bind", "protocol", "upstream", "reuse_port", "tls", "limits"];
 
     /// <summary>TLS and limits keys written on the listener itself: say where they go.</summary>
     public static readonly IReadOnlyDictionary<string, string> Misplaced = MisplacedKeys.Homes(
@@ -29,6 +29,13 @@ internal static class ListenerValidator
             table.Error("upstream", "only tcp listeners (protocol = \"tcp\") take an upstream; http listeners are routed by [[routes]]");
         }
 
+        var reusePort = table.Bool("reuse_port") ?? false;
+        if (reusePort && endPoint is { Port: 0 })
+        {
+            // Each process would get a free port of its own from the OS: the option would share nothing.
+            table.Context.Warning(table.PathOf("reuse_port"), "with port 0 each process gets a port of its own, so nothing is shared");
+        }
+
         var tls = new List<TlsCertificateConfig>();
         foreach (var entry in table.Tables("tls", TlsValidator.Keys) ?? [])
         {
@@ -42,6 +49,7 @@ internal static class ListenerValidator
             EndPoint = endPoint ?? new IPEndPoint(IPAddress.None, 0),
             Protocol = protocol,
             Upstream = upstream,
+            ReusePort = reusePort,
             Tls = tls,
             Limits = LimitsValidator.Read(table.Table("limits", LimitsValidator.Keys), limits),
             Location = table.Context.Map.Value(table.Path),

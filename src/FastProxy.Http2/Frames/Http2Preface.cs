@@ -10,6 +10,11 @@ public enum PrefaceMatch : byte
     Match,
     /// <summary>A byte differs: this is not HTTP/2 with prior knowledge (maybe HTTP/1.1).</summary>
     Mismatch,
+    /// <summary>
+    /// The preface's request line came whole, then a byte differs: an HTTP/2 client with a broken preface (no HTTP/1.1
+    /// request has the version HTTP/2.0), which is a connection error PROTOCOL_ERROR (§3.4).
+    /// </summary>
+    Invalid,
 }
 
 /// <summary>
@@ -23,6 +28,12 @@ public static class Http2Preface
 
     public const int Length = 24;
 
+    /// <summary>
+    /// "PRI * HTTP/2.0\r\n": once these octets have matched, the connection is HTTP/2's (see <see cref="PrefaceMatch.Invalid"/>);
+    /// before, a difference may be an HTTP/1.1 request ("PRI /x HTTP/1.1" is one, with an odd method).
+    /// </summary>
+    public const int RequestLineLength = 16;
+
     /// <summary>Compares the start of <paramref name="input"/> with the preface without consuming anything.</summary>
     public static PrefaceMatch Match(in ReadOnlySequence<byte> input)
     {
@@ -32,7 +43,8 @@ public static class Http2Preface
         {
             ReadOnlySpan<byte> span = segment.Span;
             int n = Math.Min(span.Length, Length - matched);
-            if (!span[..n].SequenceEqual(preface.Slice(matched, n))) return PrefaceMatch.Mismatch;
+            int same = span[..n].CommonPrefixLength(preface.Slice(matched, n));
+            if (same < n) return matched + same >= RequestLineLength ? PrefaceMatch.Invalid : PrefaceMatch.Mismatch;
             matched += n;
             if (matched == Length) return PrefaceMatch.Match;
         }

@@ -28,6 +28,19 @@ public enum Http2StreamAction : byte
     ConnectionError,
 }
 
+/// <summary>How a stream came to be closed (RFC 9113 §5.1, "closed"): it decides what a frame arriving later means.</summary>
+public enum Http2StreamClosure : byte
+{
+    /// <summary>Not closed; or closed, but how is not known any more (forgotten, or implicitly closed, §5.1.1).</summary>
+    None,
+    /// <summary>Both sides sent END_STREAM.</summary>
+    EndStream,
+    /// <summary>The peer reset it.</summary>
+    ReceivedReset,
+    /// <summary>We reset it.</summary>
+    SentReset,
+}
+
 public readonly record struct Http2StreamVerdict(Http2StreamAction Action, Http2ErrorCode Code = Http2ErrorCode.NoError)
 {
     public static readonly Http2StreamVerdict Accept = new(Http2StreamAction.Accept);
@@ -44,18 +57,19 @@ public readonly record struct Http2StreamVerdict(Http2StreamAction Action, Http2
 /// </summary>
 public struct Http2StreamStateMachine
 {
-    private enum ClosedBy : byte
-    {
-        None,
-        /// <summary>Both sides sent END_STREAM.</summary>
-        EndStream,
-        ReceivedReset,
-        SentReset,
-    }
-
-    private ClosedBy _closedBy;
+    private Http2StreamClosure _closedBy;
 
     public Http2StreamState State { get; private set; }
+
+    /// <summary>How the stream was closed (None while it is not).</summary>
+    public readonly Http2StreamClosure Closure => _closedBy;
+
+    /// <summary>
+    /// A closed stream's machine, for a stream whose record is gone: its late frames are judged by how it was closed.
+    /// <see cref="Http2StreamClosure.None"/>: closed, but how is not known (a stream closed too long ago to be
+    /// remembered, or one the peer skipped, §5.1.1).
+    /// </summary>
+    public static Http2StreamStateMachine Closed(Http2StreamClosure closure) => new() { State = Http2StreamState.Closed, _closedBy = closure };
 
     /// <summary>Whether the peer may still send DATA: open or half-closed (local).</summary>
     public readonly bool CanReceiveData => State is Http2StreamState.Open or Http2StreamState.HalfClosedLocal;
@@ -88,7 +102,7 @@ public struct Http2StreamStateMachine
 
             case Http2StreamState.ReservedLocal:
                 // We promised it: the peer may only reset it or update its window.
-                if (type == Http2FrameType.RstStream) return Close(ClosedBy.ReceivedReset);
+                if (type == Http2FrameType.RstStream) return Close(Http2StreamClosure.ReceivedReset);
                 if (type == Http2FrameType.WindowUpdate) return Http2StreamVerdict.Accept;
                 return Connection(Http2ErrorCode.ProtocolError);
 
@@ -97,40 +111,53 @@ public struct Http2StreamStateMachine
                 if (type == Http2FrameType.Headers)
                 {
                     State = Http2StreamState.HalfClosedLocal;
-                    return endStream ? Close(ClosedBy.EndStream) : Http2StreamVerdict.Accept;
+                    return endStream ? Close(Http2StreamClosure.EndStream) : Http2StreamVerdict.Accept;
                 }
-                if (type == Http2FrameType.RstStream) return Close(ClosedBy.ReceivedReset);
+                if (type == Http2FrameType.RstStream) return Close(Http2StreamClosure.ReceivedReset);
                 return Connection(Http2ErrorCode.ProtocolError);
 
             case Http2StreamState.Open:
-                if (type == Http2FrameType.RstStream) return Close(ClosedBy.ReceivedReset);
+                if (type == Http2FrameType.RstStream) return Close(Http2StreamClosure.ReceivedReset);
                 if (endStream && type is Http2FrameType.Data or Http2FrameType.Headers) State = Http2StreamState.HalfClosedRemote;
                 return Http2StreamVerdict.Accept;
 
             case Http2StreamState.HalfClosedLocal:
                 // "An endpoint can receive any type of frame in this state."
-                if (type == Http2FrameType.RstStream) return Close(ClosedBy.ReceivedReset);
-                if (endStream && type is Http2FrameType.Data or Http2FrameType.Headers) return Close(ClosedBy.EndStream);
+                if (type == Http2FrameType.RstStream) return Close(Http2StreamClosure.ReceivedReset);
+                if (endStream && type is Http2FrameType.Data or Http2FrameType.Headers) return Close(Http2StreamClosure.EndStream);
                 return Http2StreamVerdict.Accept;
 
             case Http2StreamState.HalfClosedRemote:
                 // "If an endpoint receives additional frames, other than WINDOW_UPDATE, PRIORITY, or RST_STREAM, for a
                 // stream that is in this state, it MUST respond with a stream error of type STREAM_CLOSED."
-                if (type == Http2FrameType.RstStream) return Close(ClosedBy.ReceivedReset);
+                if (type == Http2FrameType.RstStream) return Close(Http2StreamClosure.ReceivedReset);
                 if (type == Http2FrameType.WindowUpdate) return Http2StreamVerdict.Accept;
                 return new Http2StreamVerdict(Http2StreamAction.StreamError, Http2ErrorCode.StreamClosed);
 
             default: // Closed
                 switch (_closedBy)
                 {
-                    case ClosedBy.SentReset:
+                    case Http2StreamClosure.SentReset:
                         // "An endpoint MUST ignore frames that it receives on closed streams after it has sent a
                         // RST_STREAM frame": the peer may have sent them before it saw ours.
                         return Http2StreamVerdict.Ignore;
-                    case ClosedBy.ReceivedReset:
+                    case Http2StreamClosure.ReceivedReset:
                         // "An endpoint that receives any frame other than PRIORITY after receiving a RST_STREAM MUST
-                        // treat that as a stream error of type STREAM_CLOSED."
+                        // treat that as a stream error of type STREAM_CLOSED", except that a RST_STREAM is never
+                        // answered with one (§5.4.2: "to avoid looping").
+                        if (type == Http2FrameType.RstStream) return Http2StreamVerdict.Ignore;
                         return new Http2StreamVerdict(Http2StreamAction.StreamError, Http2ErrorCode.StreamClosed);
+                    case Http2StreamClosure.None:
+                        // Closed, how is not known (forgotten, or never opened and implicitly closed by a higher id,
+                        // §5.1.1). DATA: "If a DATA frame is received whose stream is not in the 'open' or 'half-closed
+                        // (local)' state, the recipient MUST respond with a stream error of type STREAM_CLOSED" (§6.1),
+                        // a stream error rather than the connection error §5.1 allows, since the stream may be one we
+                        // reset (whose late frames are harmless). A late WINDOW_UPDATE or RST_STREAM may follow any
+                        // closing. HEADERS on a closed stream: the connection error §5.1 allows (a new stream cannot
+                        // take a lower id, §5.1.1).
+                        if (type is Http2FrameType.WindowUpdate or Http2FrameType.RstStream) return Http2StreamVerdict.Ignore;
+                        if (type == Http2FrameType.Data) return new Http2StreamVerdict(Http2StreamAction.StreamError, Http2ErrorCode.StreamClosed);
+                        return Connection(Http2ErrorCode.StreamClosed);
                     default:
                         // After END_STREAM both ways: WINDOW_UPDATE and RST_STREAM may still come for a while (the
                         // peer had not seen our END_STREAM yet); anything else "MUST [be treated] as a connection error
@@ -151,7 +178,7 @@ public struct Http2StreamStateMachine
         if (type == Http2FrameType.RstStream)
         {
             if (State == Http2StreamState.Idle) return false; // §6.4: RST_STREAM MUST NOT be sent for an idle stream
-            if (State != Http2StreamState.Closed) Close(ClosedBy.SentReset);
+            if (State != Http2StreamState.Closed) Close(Http2StreamClosure.SentReset);
             return true; // on a closed stream: the answer to a late frame's stream error
         }
         switch (State)
@@ -171,7 +198,7 @@ public struct Http2StreamStateMachine
             case Http2StreamState.ReservedLocal:
                 if (type != Http2FrameType.Headers) return false;
                 State = Http2StreamState.HalfClosedRemote;
-                if (endStream) Close(ClosedBy.EndStream);
+                if (endStream) Close(Http2StreamClosure.EndStream);
                 return true;
             case Http2StreamState.ReservedRemote:
                 return type == Http2FrameType.WindowUpdate;
@@ -181,14 +208,14 @@ public struct Http2StreamStateMachine
             case Http2StreamState.HalfClosedLocal:
                 return type == Http2FrameType.WindowUpdate;
             case Http2StreamState.HalfClosedRemote:
-                if (endStream && type is Http2FrameType.Data or Http2FrameType.Headers) Close(ClosedBy.EndStream);
+                if (endStream && type is Http2FrameType.Data or Http2FrameType.Headers) Close(Http2StreamClosure.EndStream);
                 return true;
             default:
                 return false;
         }
     }
 
-    private Http2StreamVerdict Close(ClosedBy by)
+    private Http2StreamVerdict Close(Http2StreamClosure by)
     {
         State = Http2StreamState.Closed;
         _closedBy = by;

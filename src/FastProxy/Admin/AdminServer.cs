@@ -44,19 +44,8 @@ internal sealed class AdminServer
     /// <summary>Binds <paramref name="endPoint"/>; a failure throws a <see cref="ListenerBindException"/> naming it.</summary>
     public static AdminServer Bind(IPEndPoint endPoint, Func<ProxyRuntime> runtime, ProxyServices services)
     {
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            socket.Bind(endPoint);
-            socket.Listen(64);
-        }
-        catch (SocketException ex)
-        {
-            socket.Dispose();
-            string why = ex.SocketErrorCode == SocketError.AddressAlreadyInUse ? "address already in use" : ex.Message;
-            throw new ListenerBindException($"admin: cannot bind {endPoint}: {why}", ex);
-        }
+        // Never shared (no SO_REUSEPORT): a second instance must not answer health checks meant for this one.
+        var socket = ListenSocket.Open("admin", endPoint, reusePort: false, backlog: 64);
         return new AdminServer(socket, runtime, services);
     }
 

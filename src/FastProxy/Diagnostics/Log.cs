@@ -20,17 +20,20 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Error, "listener \"{Listener}\": connection failed unexpectedly")]
     private static partial void ConnectionFailedCore(ILogger logger, string listener, Exception ex);
 
-    public static void UpstreamConnectFailed(string upstream, string server, string error) => UpstreamConnectFailedCore(Logger, upstream, server, error);
-    [LoggerMessage(4, LogLevel.Warning, "upstream \"{Upstream}\": cannot connect to {Server}: {Error}")]
-    private static partial void UpstreamConnectFailedCore(ILogger logger, string upstream, string server, string error);
+    /// <summary>Throttled per server (<see cref="LogThrottle"/>): <paramref name="repeats"/> are the failures left out before this one.</summary>
+    public static void UpstreamConnectFailed(string upstream, string server, string error, Repeats repeats) => UpstreamConnectFailedCore(Logger, upstream, server, error, repeats.Suffix);
+    [LoggerMessage(4, LogLevel.Warning, "upstream \"{Upstream}\": cannot connect to {Server}: {Error}{Repeats}")]
+    private static partial void UpstreamConnectFailedCore(ILogger logger, string upstream, string server, string error, string repeats);
 
-    public static void BadUpstreamResponse(string upstream, string server, string error) => BadUpstreamResponseCore(Logger, upstream, server, error);
-    [LoggerMessage(5, LogLevel.Warning, "upstream \"{Upstream}\": malformed response from {Server}: {Error}")]
-    private static partial void BadUpstreamResponseCore(ILogger logger, string upstream, string server, string error);
+    /// <summary>Throttled per server, as <see cref="UpstreamConnectFailed"/>.</summary>
+    public static void BadUpstreamResponse(string upstream, string server, string error, Repeats repeats) => BadUpstreamResponseCore(Logger, upstream, server, error, repeats.Suffix);
+    [LoggerMessage(5, LogLevel.Warning, "upstream \"{Upstream}\": malformed response from {Server}: {Error}{Repeats}")]
+    private static partial void BadUpstreamResponseCore(ILogger logger, string upstream, string server, string error, string repeats);
 
-    public static void UpstreamTimeout(string upstream, string server, string which) => UpstreamTimeoutCore(Logger, upstream, server, which);
-    [LoggerMessage(6, LogLevel.Warning, "upstream \"{Upstream}\": no response from {Server} within {Which}")]
-    private static partial void UpstreamTimeoutCore(ILogger logger, string upstream, string server, string which);
+    /// <summary>Throttled per server, as <see cref="UpstreamConnectFailed"/>.</summary>
+    public static void UpstreamTimeout(string upstream, string server, string which, Repeats repeats) => UpstreamTimeoutCore(Logger, upstream, server, which, repeats.Suffix);
+    [LoggerMessage(6, LogLevel.Warning, "upstream \"{Upstream}\": no response from {Server} within {Which}{Repeats}")]
+    private static partial void UpstreamTimeoutCore(ILogger logger, string upstream, string server, string which, string repeats);
 
     public static void Started(string config, int listeners, long startupMs) => StartedCore(Logger, config, listeners, startupMs);
     [LoggerMessage(7, LogLevel.Information, "fastproxy started with {Config}: {Listeners} listener(s) in {StartupMs} ms")]
@@ -51,6 +54,10 @@ internal static partial class Log
     public static void ReloadRefused(string problem) => ReloadRefusedCore(Logger, problem);
     [LoggerMessage(11, LogLevel.Error, "reload refused, the old configuration keeps serving: {Problem}")]
     private static partial void ReloadRefusedCore(ILogger logger, string problem);
+
+    public static void RebindFailed(string problem) => RebindFailedCore(Logger, problem);
+    [LoggerMessage(19, LogLevel.Error, "reload refused, and an old listener could not be bound again where it was: {Problem}")]
+    private static partial void RebindFailedCore(ILogger logger, string problem);
 
     public static void ConfigWarning(string warning) => ConfigWarningCore(Logger, warning);
     [LoggerMessage(12, LogLevel.Warning, "{Warning}")]
@@ -75,6 +82,22 @@ internal static partial class Log
     public static void HealthChanged(string upstream, string server, bool up, string detail) => HealthChangedCore(Logger, upstream, server, up ? "up" : "down", detail);
     [LoggerMessage(17, LogLevel.Warning, "upstream \"{Upstream}\": {Server} is {State} ({Detail})")]
     private static partial void HealthChangedCore(ILogger logger, string upstream, string server, string state, string detail);
+
+    /// <summary>
+    /// The heartbeat's line for throttled failures that no later failure reported: what <paramref name="kind"/> says,
+    /// how many, over how long.
+    /// </summary>
+    /// <param name="server">Null for failures of the whole upstream (<see cref="RepeatedFailure.NoServer"/>).</param>
+    public static void FailuresSuppressed(string upstream, string? server, RepeatedFailure kind, Repeats repeats)
+        => FailuresSuppressedCore(Logger, upstream, repeats.Count, kind switch
+        {
+            RepeatedFailure.Connect => $"failed connects to {server}",
+            RepeatedFailure.Response => $"malformed responses from {server}",
+            RepeatedFailure.Timeout => $"response timeouts of {server}",
+            _ => "tcp connections closed because no server could be connected",
+        }, repeats.Seconds);
+    [LoggerMessage(19, LogLevel.Warning, "upstream \"{Upstream}\": {Count} more {What} in the last {Seconds}s (one line per 10s)")]
+    private static partial void FailuresSuppressedCore(ILogger logger, string upstream, int count, string what, long seconds);
 
     public static void AdminListening(string endPoint) => AdminListeningCore(Logger, endPoint);
     [LoggerMessage(18, LogLevel.Information, "admin listener on {EndPoint}")]

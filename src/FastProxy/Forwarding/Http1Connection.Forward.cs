@@ -226,31 +226,19 @@ internal sealed partial class Http1Connection
         {
             return await UpstreamConnection.ConnectAsync(server, timeout);
         }
-        catch (SocketException ex)
+        catch (Exception ex) when (ex is SocketException or UpstreamProtocolException or UpstreamTlsException)
         {
-            Log.UpstreamConnectFailed(upstream.Name, server.Address, ex.SocketErrorCode == SocketError.TimedOut ? "connect_timeout passed" : ex.Message);
-            upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
-            return null;
-        }
-        catch (UpstreamProtocolException ex)
-        {
-            // An h2c/h2 server that does not speak HTTP/2 (or not in time): as unusable as a refused connect.
-            Log.UpstreamConnectFailed(upstream.Name, server.Address, "HTTP/2 connection failed: " + ex.Message);
+            // Refused, timed out; an h2c/h2 server that does not speak HTTP/2 (or not in time); a certificate not
+            // trusted or for another host, no common protocol: all as unusable as a refused connect.
+            server.LogConnectFailure(upstream.Name, ex);
             upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
             return null;
         }
         catch (UpstreamBusyException ex)
         {
             // Every HTTP/2 connection to the server is at its stream limit: busy, not broken.
-            Log.UpstreamConnectFailed(upstream.Name, server.Address, ex.Message);
+            server.LogConnectFailure(upstream.Name, ex);
             _connectStatus = 503;
-            return null;
-        }
-        catch (UpstreamTlsException ex)
-        {
-            // Not trusted, another host's certificate, no common protocol: as unusable as a refused connect.
-            Log.UpstreamConnectFailed(upstream.Name, server.Address, "TLS handshake failed: " + ex.Message);
-            upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
             return null;
         }
         finally
@@ -315,7 +303,8 @@ internal sealed partial class Http1Connection
                 if (reused && retryable) return Exchange.RetryFresh;
                 connection.Dispose();
                 upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
-                Log.BadUpstreamResponse(upstream.Name, server.Address, "connection closed while sending the request");
+                if (server.FailureLog.ShouldLog(RepeatedFailure.Response, out var repeats))
+                    Log.BadUpstreamResponse(upstream.Name, server.Address, "connection closed while sending the request", repeats);
                 if (retryable)
                 {
                     _failStatus = 502;
@@ -391,7 +380,8 @@ internal sealed partial class Http1Connection
                 switch (intake)
                 {
                     case ResponseIntake.TimedOut:
-                        Log.UpstreamTimeout(upstream.Name, connection.Server.Address, RequestTimedOut ? "request_timeout" : "response_timeout");
+                        if (server.FailureLog.ShouldLog(RepeatedFailure.Timeout, out var timeouts))
+                            Log.UpstreamTimeout(upstream.Name, server.Address, RequestTimedOut ? "request_timeout" : "response_timeout", timeouts);
                         return await FailExchangeAsync(504);
                     case ResponseIntake.RequestFailed:
                         // A client that went away gets nothing; one that sent garbage or stalled is told so.
@@ -399,10 +389,12 @@ internal sealed partial class Http1Connection
                         return await FailExchangeAsync(_pumpFailure == BodyCopy.TimedOut ? 408
                             : _requestDecoder.Error == ChunkedError.BodyTooLarge ? 413 : 400);
                     case ResponseIntake.Malformed:
-                        Log.BadUpstreamResponse(upstream.Name, connection.Server.Address, _response.Error == HeadError.None ? "response head cut short" : _response.Error.ToString());
+                        if (server.FailureLog.ShouldLog(RepeatedFailure.Response, out var malformed))
+                            Log.BadUpstreamResponse(upstream.Name, server.Address, _response.Error == HeadError.None ? "response head cut short" : _response.Error.ToString(), malformed);
                         return await FailExchangeAsync(502);
                     default:
-                        Log.BadUpstreamResponse(upstream.Name, connection.Server.Address, "connection closed before a response");
+                        if (server.FailureLog.ShouldLog(RepeatedFailure.Response, out var closed))
+                            Log.BadUpstreamResponse(upstream.Name, server.Address, "connection closed before a response", closed);
                         if (retryable && !pumping && !relayedInformational)
                         {
                             _failStatus = 502;

@@ -32,7 +32,7 @@ internal sealed partial class Http1Connection
     private async Task RunTlsAsync(Socket socket, TlsServer tls)
     {
         Volatile.Write(ref _handshakeSocket, socket);
-        var ssl = await TlsHandshake.AcceptAsync(socket, tls, _listener.Name).ConfigureAwait(false);
+        var ssl = await TlsHandshake.AcceptAsync(socket, tls, _listener.Name, http: true).ConfigureAwait(false);
         Volatile.Write(ref _handshakeSocket, null);
         if (ssl is null || _services.Draining)
         {
@@ -52,33 +52,39 @@ internal sealed partial class Http1Connection
         _output = transport.Output;
         if (_alpnH2 && ssl.SslProtocol == SslProtocols.Tls12 && !TlsAlpn.AllowsHttp2OnTls12(ssl.NegotiatedCipherSuite))
         {
-            await RefuseHttp2Async(ssl.NegotiatedCipherSuite);
+            // RFC 9113 §9.2.2: h2 over TLS 1.2 on a suite the RFC forbids (a client offering nothing better). The same
+            // client is served HTTP/1.1 if it offers only that.
+            try
+            {
+                await RefuseHttp2Async(Http2ErrorCode.InadequateSecurity, "TLS 1.2 cipher suite " + ssl.NegotiatedCipherSuite);
+            }
+            finally
+            {
+                Close();
+            }
             return;
         }
         await RunAsync();
     }
 
     /// <summary>
-    /// RFC 9113 §9.2.2: h2 over TLS 1.2 on a suite the RFC forbids (a client offering nothing better): our SETTINGS
-    /// and GOAWAY INADEQUATE_SECURITY, then the close. The same client is served HTTP/1.1 if it offers only that.
+    /// A connection that is HTTP/2's and cannot go on from its start (a forbidden TLS suite, an invalid preface): our
+    /// SETTINGS (the server preface, §3.4) and GOAWAY with <paramref name="code"/> and no stream processed, then the
+    /// close (the caller's). Once per such connection.
     /// </summary>
-    private async Task RefuseHttp2Async(TlsCipherSuite suite)
+    private async Task RefuseHttp2Async(Http2ErrorCode code, string reason)
     {
         try
         {
-            Log.Http2ConnectionError(_listener.Name, nameof(Http2ErrorCode.InadequateSecurity), "TLS 1.2 cipher suite " + suite);
+            Log.Http2ConnectionError(_listener.Name, code.ToString(), reason);
             Http2FrameWriter.WriteSettings(_output, []);
-            Http2FrameWriter.WriteGoAway(_output, 0, Http2ErrorCode.InadequateSecurity);
+            Http2FrameWriter.WriteGoAway(_output, 0, code);
             await _output.FlushAsync();
             await LingerAsync();
         }
         catch (Exception ex) when (Http2Connection.IsConnectionError(ex))
         {
             // Gone already.
-        }
-        finally
-        {
-            Close();
         }
     }
 }

@@ -122,10 +122,18 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                     await ServeHttp2Async();
                     return;
                 }
+                if (match == PrefaceMatch.Invalid || (_alpnH2 && match == PrefaceMatch.Mismatch))
+                {
+                    // §3.4: "Clients and servers MUST treat an invalid connection preface as a connection error of
+                    // type PROTOCOL_ERROR", once the connection is HTTP/2's: chosen by ALPN, or announced by the
+                    // preface's request line. The GOAWAY may be omitted, but a client that meant HTTP/2 then learns
+                    // why it was closed.
+                    await RefuseHttp2Async(Http2ErrorCode.ProtocolError, _alpnH2 ? "no connection preface after ALPN h2" : "invalid connection preface");
+                    return;
+                }
                 if (_alpnH2)
                 {
-                    // §3.4: an invalid preface is a connection error; the GOAWAY may be omitted, since the peer is
-                    // not speaking HTTP/2.
+                    // The client closed before a whole preface: nothing to answer.
                     Log.Http2ConnectionError(_listener.Name, "PROTOCOL_ERROR", "no connection preface after ALPN h2");
                     return;
                 }

@@ -432,11 +432,13 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         {
             if (stream.Aborted) return;
             stream.Aborted = true;
+            // §8.1: a response complete before its request may be followed by RST_STREAM NO_ERROR. The state says
+            // whether the client's END_STREAM has come (the read loop marks the request ended only after that).
+            reset = ended && stream.State.CanReceiveData;
+            if (reset) stream.State.OnSend(Http2FrameType.RstStream, endStream: false);
             RemoveLocked(stream);
             lock (stream.Gate)
             {
-                // §8.1: a response complete before its request may be followed by RST_STREAM NO_ERROR.
-                reset = ended && !stream.RequestEnded;
                 if (!stream.WriterCompleted)
                 {
                     stream.WriterCompleted = true;
@@ -453,6 +455,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         {
             if (stream.Aborted) return;
             stream.Aborted = true;
+            stream.State.OnSend(Http2FrameType.RstStream, endStream: false);
             RemoveLocked(stream);
         }
         stream.CancelExchange();

@@ -271,13 +271,6 @@ internal sealed partial class Http2Connection
         }
     }
 
-    /// <summary>
-    /// A frame for a stream not in the table: closed (ignored, §5.1) or idle (PROTOCOL_ERROR), except that after our
-    /// final GOAWAY the streams above its last id are ones we ignored, and so are their frames (§6.8).
-    /// </summary>
-    private Http2ErrorCode UnknownStream(int id)
-        => id > _lastStreamId && !_goAwaySent ? Http2ErrorCode.ProtocolError : Http2ErrorCode.NoError;
-
     private int StreamCount
     {
         get
@@ -391,8 +384,7 @@ internal sealed partial class Http2Connection
             }
             if (!_streams.TryGetValue(frame.StreamId, out var stream))
             {
-                // Closed (ignored, §5.1) or idle (§5.1: PROTOCOL_ERROR).
-                return UnknownStream(frame.StreamId);
+                return OnClosedOrIdleLocked(frame.StreamId, ClosedOrIdleLocked(frame.StreamId, Http2FrameType.WindowUpdate, endStream: false));
             }
             if (!stream.SendWindow.TryIncrease(frame.WindowIncrement))
             {
@@ -410,7 +402,8 @@ internal sealed partial class Http2Connection
         {
             if (!_streams.TryGetValue(frame.StreamId, out var stream))
             {
-                return UnknownStream(frame.StreamId);
+                // Never answered with a RST_STREAM (§5.4.2); on an idle stream, a connection error.
+                return OnClosedOrIdleLocked(frame.StreamId, ClosedOrIdleLocked(frame.StreamId, Http2FrameType.RstStream, endStream: false));
             }
             stream.State.OnReceive(Http2FrameType.RstStream, endStream: false);
             AbortLocked(stream);
@@ -452,7 +445,10 @@ internal sealed partial class Http2Connection
             }
             else if (id <= _lastStreamId)
             {
-                return Http2ErrorCode.StreamClosed; // §5.1: HEADERS on a closed stream
+                // A closed stream: late trailers after our reset are ignored, anything else is an error (§5.1). The
+                // block is decoded all the same, with no stream (HPACK state).
+                var failure = OnClosedOrIdleLocked(id, ClosedOrIdleLocked(id, Http2FrameType.Headers, frame.EndStream));
+                if (failure != Http2ErrorCode.NoError) return failure;
             }
             else if (_goAwaySent)
             {
@@ -461,11 +457,14 @@ internal sealed partial class Http2Connection
             else if (_streams.Count >= MaxConcurrentStreams)
             {
                 // §5.1.2: over SETTINGS_MAX_CONCURRENT_STREAMS; the client may retry it.
+                _closed.Opened(_lastStreamId, id);
                 _lastStreamId = id;
                 Http2FrameWriter.WriteRstStream(_control, id, Http2ErrorCode.RefusedStream);
+                _closed.Record(id, id, Http2StreamClosure.SentReset);
             }
             else
             {
+                _closed.Opened(_lastStreamId, id);
                 _lastStreamId = id;
                 var stream = RentStreamLocked();
                 stream.Init(this, id, _peerInitialWindow, StreamReceiveWindow);
@@ -554,8 +553,8 @@ internal sealed partial class Http2Connection
         {
             if (!_streams.TryGetValue(frame.StreamId, out stream))
             {
-                // Idle: PROTOCOL_ERROR. Closed (answered, or reset by either side): dropped.
-                return UnknownStream(frame.StreamId);
+                // Idle: PROTOCOL_ERROR. Closed: as it was closed (§5.1); its octets counted and given back above.
+                return OnClosedOrIdleLocked(frame.StreamId, ClosedOrIdleLocked(frame.StreamId, Http2FrameType.Data, frame.EndStream));
             }
             var verdict = stream.State.OnReceive(Http2FrameType.Data, frame.EndStream);
             if (verdict.Action == Http2StreamAction.ConnectionError) return verdict.Code;
@@ -782,6 +781,10 @@ internal sealed partial class Http2Connection
     private void RemoveLocked(Http2Stream stream)
     {
         if (!_streams.Remove(stream.Id)) return;
+        // Its late frames are judged by how it closed (§5.1). Not closed by then: we stopped it (the connection is
+        // closing), and whatever the client still sends for it is ignored as after a reset.
+        var state = stream.State;
+        _closed.Record(stream.Id, _lastStreamId, state.State == Http2StreamState.Closed ? state.Closure : Http2StreamClosure.SentReset);
         stream.Release(); // the table's ownership
         if (_streams.Count > 0) return;
         // No stream open: keep a few records for the next streams, not one per stream the last burst had.

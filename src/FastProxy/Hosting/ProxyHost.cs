@@ -12,7 +12,7 @@ namespace FastProxy.Hosting;
 /// The running proxy: binds the listeners of a configuration, swaps configurations on reload, and drains on stop.
 /// Tests start one in-process; the binary starts one from <see cref="Program"/>.
 /// </summary>
-internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
+internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
 {
     /// <summary>How often the upstream pools are swept: connections idle past their timeout close, and the number kept follows the load.</summary>
     private const long SweepIntervalMs = 1000;
@@ -99,7 +99,7 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
     private void BindListener(ListenerConfig config, ProxyRuntime runtime)
     {
         var dispatcher = CreateDispatcher(config.Name, runtime)!;
-        _listeners[config.Name] = Listener.Bind(config.Name, config.EndPoint, _services.Limiter, dispatcher);
+        _listeners[config.Name] = Listener.Bind(config.Name, config.EndPoint, config.ReusePort, _services.Limiter, dispatcher);
     }
 
     /// <summary>The protocol side of a listener in <paramref name="runtime"/>; null when the listener is not in it.</summary>
@@ -111,106 +111,6 @@ internal sealed class ProxyHost : IAsyncDisposable, IHeartbeatTarget
     }
 
     private static string ProtocolName(string name, ProxyRuntime runtime) => runtime.TcpListeners.ContainsKey(name) ? "tcp" : "http";
-
-    /// <summary>
-    /// SIGHUP: serve new requests with <paramref name="config"/>. Listeners whose address is unchanged keep their
-    /// socket (no connection is dropped); new ones are bound; removed ones stop accepting and their connections
-    /// finish on the old configuration. On a bind failure the old configuration keeps serving.
-    /// </summary>
-    public void Reload(ProxyConfig config)
-    {
-        var unsupported = ProxyRuntime.Unsupported(config);
-        if (unsupported.Count > 0) throw new ProxyStartException(unsupported);
-        lock (_reloadLock)
-        {
-            var runtime = ProxyRuntime.Build(config, _runtime);
-            var added = new List<Listener>();
-            // The admin listener first: a bind failure here refuses the reload before anything changed.
-            AdminServer? newAdmin = null;
-            bool adminChanged = !SameAdmin(_admin, config.Admin);
-            if (adminChanged && config.Admin is not null)
-            {
-                if (_admin is not null && _admin.EndPoint.Port != 0 && config.Admin.EndPoint.Port == _admin.EndPoint.Port)
-                {
-                    // Same port, another address: the old socket must go first.
-                    _ = _admin.StopAsync();
-                    _admin = null;
-                }
-                newAdmin = AdminServer.Bind(config.Admin.EndPoint, () => _runtime, _services);
-            }
-            try
-            {
-                foreach (var listener in config.Listeners)
-                {
-                    if (_listeners.TryGetValue(listener.Name, out var existing) && SameBind(existing, listener)) continue;
-                    if (_listeners.TryGetValue(listener.Name, out existing) && existing.EndPoint.Port != 0)
-                    {
-                        // The same name on a new address: the old socket goes first so a swap of ports can bind.
-                        _ = existing.StopAsync();
-                        _listeners.Remove(listener.Name);
-                    }
-                    var dispatcher = CreateDispatcher(listener.Name, runtime)!;
-                    var bound = Listener.Bind(listener.Name, listener.EndPoint, _services.Limiter, dispatcher);
-                    added.Add(bound);
-                    _listeners[listener.Name] = bound;
-                }
-            }
-            catch
-            {
-                foreach (var listener in added)
-                {
-                    _ = listener.StopAsync();
-                    _listeners.Remove(listener.Name);
-                }
-                if (newAdmin is not null) _ = newAdmin.StopAsync();
-                throw;
-            }
-
-            foreach (var name in _listeners.Keys.ToArray())
-            {
-                if (CreateDispatcher(name, runtime) is { } dispatcher)
-                {
-                    _listeners[name].Dispatcher = dispatcher;
-                }
-                else
-                {
-                    _ = _listeners[name].StopAsync();
-                    _listeners.Remove(name);
-                }
-            }
-            _services.Limiter.Max = config.Global.MaxConnections;
-            var old = _runtime;
-            _runtime = runtime;
-            foreach (var listener in added)
-            {
-                listener.Start();
-                Log.Listening(listener.Name, listener.EndPoint.ToString(), ProtocolName(listener.Name, runtime));
-            }
-            if (adminChanged)
-            {
-                if (_admin is not null) _ = _admin.StopAsync();
-                _admin = newAdmin;
-                _admin?.Start();
-            }
-            runtime.StartHealthChecks();
-            // The old generation's upstream connections are no longer reachable by new requests: idle ones close now,
-            // the ones in-flight requests still use close when those end.
-            old.Retire();
-            // Open HTTP/2 client connections get a graceful GOAWAY at their next heartbeat (Http1Connection.OnHeartbeat):
-            // their streams finish, then they close, and their clients reconnect under this configuration.
-            _services.NextGeneration();
-        }
-        foreach (var note in ProxyRuntime.NotEnforced(config)) Log.ConfigWarning(note);
-    }
-
-    private static bool SameAdmin(AdminServer? current, AdminConfig? config)
-    {
-        if (current is null || config is null) return current is null && config is null;
-        return config.EndPoint.Port == 0 ? current.EndPoint.Address.Equals(config.EndPoint.Address) : current.EndPoint.Equals(config.EndPoint);
-    }
-
-    private static bool SameBind(Listener existing, ListenerConfig config)
-        => config.EndPoint.Port == 0 ? existing.EndPoint.Address.Equals(config.EndPoint.Address) : existing.EndPoint.Equals(config.EndPoint);
 
     /// <summary>
     /// Graceful stop: stop accepting, let in-flight requests finish (keep-alive connections close after their

@@ -151,10 +151,14 @@ internal sealed class ProxyRuntime
         foreach (var upstream in _upstreamList) upstream.Retire();
     }
 
-    /// <summary>Heartbeat: ejections that are over end. Allocation-free.</summary>
+    /// <summary>Heartbeat: ejections that are over end; failures the log left out are counted in a line. Allocation-free.</summary>
     public void Tick(long nowMs)
     {
-        foreach (var upstream in _upstreamList) upstream.Outliers.Tick(nowMs);
+        foreach (var upstream in _upstreamList)
+        {
+            upstream.Outliers.Tick(nowMs);
+            upstream.FlushSuppressedLogs(nowMs);
+        }
     }
 
     /// <summary>Every upstream of this generation, in no particular order (admin output).</summary>

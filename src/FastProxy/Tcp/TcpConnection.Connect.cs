@@ -33,7 +33,7 @@ internal sealed partial class TcpConnection
             int index = Pick(upstream, words);
             if (index < 0)
             {
-                Log.TcpNoServer(_runtime.Name, upstream.Name);
+                if (upstream.FailureLog.ShouldLog(RepeatedFailure.NoServer, out var repeats)) Log.TcpNoServer(_runtime.Name, upstream.Name, repeats);
                 return false;
             }
             var server = upstream.Servers[index];
@@ -68,7 +68,8 @@ internal sealed partial class TcpConnection
             socket.Dispose();
             server.State.ConnectionClosed();
             if (_aborted) return false;
-            Log.UpstreamConnectFailed(upstream.Name, server.Address, inTime ? failure! : "connect_timeout passed");
+            if (server.FailureLog.ShouldLog(RepeatedFailure.Connect, out var failures))
+                Log.UpstreamConnectFailed(upstream.Name, server.Address, inTime ? failure! : "connect_timeout passed", failures);
             upstream.Outliers.Failed(server, Heartbeat.NowMs);
             PickContext.Exclude(_excluded, index);
         }

@@ -20,9 +20,10 @@ internal static partial class Log
     [LoggerMessage(402, LogLevel.Debug, "listener \"{Listener}\": no route for server name {ServerName} and no upstream on the listener: connection closed")]
     private static partial void TcpNoRouteCore(ILogger logger, string listener, string serverName);
 
-    public static void TcpNoServer(string listener, string upstream) => TcpNoServerCore(Logger, listener, upstream);
-    [LoggerMessage(403, LogLevel.Warning, "listener \"{Listener}\": no server of upstream \"{Upstream}\" could be connected: connection closed")]
-    private static partial void TcpNoServerCore(ILogger logger, string listener, string upstream);
+    /// <summary>Throttled per upstream (<see cref="LogThrottle"/>).</summary>
+    public static void TcpNoServer(string listener, string upstream, Repeats repeats) => TcpNoServerCore(Logger, listener, upstream, repeats.Suffix);
+    [LoggerMessage(403, LogLevel.Warning, "listener \"{Listener}\": no server of upstream \"{Upstream}\" could be connected: connection closed{Repeats}")]
+    private static partial void TcpNoServerCore(ILogger logger, string listener, string upstream, string repeats);
 
     public static void TcpIdleTimeout(string listener) => TcpIdleTimeoutCore(Logger, listener);
     [LoggerMessage(404, LogLevel.Debug, "listener \"{Listener}\": connection closed after idle_timeout")]

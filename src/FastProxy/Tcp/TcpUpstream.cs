@@ -1,4 +1,5 @@
 using FastProxy.Balancing;
+using FastProxy.Diagnostics;
 using FastProxy.Upstreams;
 
 namespace FastProxy.Tcp;
@@ -20,7 +21,11 @@ internal sealed class TcpUpstream
         ConnectTimeoutMs = (long)upstream.ConnectTimeout.TotalMilliseconds;
         ExclusionWords = PickContext.ExcludedWords(Servers.Length);
         Outliers = upstream.Outliers;
+        FailureLog = upstream.FailureLog;
     }
+
+    /// <summary>The upstream's throttle for lines about it as a whole (no server could be connected).</summary>
+    public LogThrottle FailureLog { get; }
 
     /// <summary>The upstream's outlier detection: connect failures count here as they do for http routes.</summary>
     public OutlierDetector Outliers { get; }

@@ -9,4 +9,14 @@ internal static partial class Log
     public static void TlsHandshakeFailed(string listener, string reason) => TlsHandshakeFailedCore(Logger, listener, reason);
     [LoggerMessage(501, LogLevel.Debug, "listener \"{Listener}\": TLS handshake failed: {Reason}")]
     private static partial void TlsHandshakeFailedCore(ILogger logger, string listener, string reason);
+
+    /// <summary>Debug, like the failed handshake it causes: the client's certificate did not pass client_ca.</summary>
+    public static void ClientCertificateRefused(string listener, string reason) => ClientCertificateRefusedCore(Logger, listener, reason);
+    [LoggerMessage(503, LogLevel.Debug, "listener \"{Listener}\": client certificate refused: {Reason}")]
+    private static partial void ClientCertificateRefusedCore(ILogger logger, string listener, string reason);
+
+    /// <summary>Debug, like any failed handshake: the client is told in its own words (a 400), the operator need not be.</summary>
+    public static void TlsPlainHttp(string listener) => TlsPlainHttpCore(Logger, listener);
+    [LoggerMessage(502, LogLevel.Debug, "listener \"{Listener}\": plain HTTP request on a TLS port: answered 400 and closed")]
+    private static partial void TlsPlainHttpCore(ILogger logger, string listener);
 }

@@ -140,7 +140,17 @@ internal sealed class TlsServer
             options.CertificateChainPolicy.CustomTrustStore.AddRange(trust);
             // Client authentication usage, when the certificate says what it may be used for.
             options.CertificateChainPolicy.ApplicationPolicy.Add(new Oid("1.3.6.1.5.5.7.3.2"));
-            options.RemoteCertificateValidationCallback = static (_, certificate, _, errors) => certificate is not null && errors == SslPolicyErrors.None;
+            // A refusal says why (the runtime's exception only says that this callback refused): a debug line, as the
+            // handshake failure that follows.
+            string name = listener.Name;
+            options.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+            {
+                if (certificate is not null && errors == SslPolicyErrors.None) return true;
+                Diagnostics.Log.ClientCertificateRefused(name, certificate is null
+                    ? "the client sent no certificate"
+                    : TlsFailure.DescribeCertificate(errors, certificate, chain, expectedName: ""));
+                return false;
+            };
         }
         return (options, entry.Sni is { } sni ? [.. sni] : NamesIn(leaf));
     }

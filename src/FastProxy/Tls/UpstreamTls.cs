@@ -48,6 +48,20 @@ internal static class UpstreamTls
         return options;
     }
 
+    /// <summary>
+    /// The TLS stream for a handshake with a server, with a <see cref="ServerCertificateCheck"/> (out) that keeps why
+    /// its certificate was refused, if it is: the runtime's exception then only says a callback refused it. None when
+    /// the options decide themselves (insecure_skip_verify).
+    /// </summary>
+    public static SslStream CreateStream(Stream inner, bool leaveInnerStreamOpen, SslClientAuthenticationOptions options, out ServerCertificateCheck? check)
+    {
+        check = options.RemoteCertificateValidationCallback is null ? new ServerCertificateCheck(options.TargetHost ?? "") : null;
+        return new SslStream(inner, leaveInnerStreamOpen, check is null ? null : check.Validate);
+    }
+
+    /// <summary>Why a handshake made with <see cref="CreateStream"/> failed, for the log.</summary>
+    public static string Reason(Exception ex, ServerCertificateCheck? check) => check?.Problem ?? TlsFailure.Describe(ex, "server");
+
     /// <summary>The upstream's <c>ca</c> bundle, loaded once for all its servers; null for the system store.</summary>
     public static X509Certificate2Collection? LoadTrust(UpstreamConfig upstream)
     {

@@ -40,34 +40,14 @@ internal sealed class Listener
         set => _dispatcher = value;
     }
 
+    /// <summary>Whether the socket was opened with SO_REUSEPORT (reuse_port = true): others may share the port.</summary>
+    public bool ReusePort { get; private init; }
+
     /// <summary>Binds and listens; a port in use or a bad address throws a <see cref="ListenerBindException"/> naming both.</summary>
-    public static Listener Bind(string name, IPEndPoint endPoint, ConnectionLimiter limiter, IConnectionDispatcher dispatcher)
+    public static Listener Bind(string name, IPEndPoint endPoint, bool reusePort, ConnectionLimiter limiter, IConnectionDispatcher dispatcher)
     {
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
-            {
-                socket.DualMode = true;
-            }
-            // Lets a restarted proxy bind at once while old connections sit in TIME_WAIT.
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            socket.Bind(endPoint);
-            socket.Listen(Backlog);
-        }
-        catch (SocketException ex)
-        {
-            socket.Dispose();
-            string why = ex.SocketErrorCode switch
-            {
-                SocketError.AddressAlreadyInUse => "address already in use",
-                SocketError.AddressNotAvailable => "address not available on this machine",
-                SocketError.AccessDenied => "permission denied",
-                _ => ex.Message,
-            };
-            throw new ListenerBindException($"listener \"{name}\": cannot bind {endPoint}: {why}", ex);
-        }
-        return new Listener(name, socket, limiter, dispatcher);
+        var socket = ListenSocket.Open($"listener \"{name}\"", endPoint, reusePort, Backlog);
+        return new Listener(name, socket, limiter, dispatcher) { ReusePort = reusePort };
     }
 
     public void Start() => _acceptLoop = AcceptLoopAsync();
@@ -128,5 +108,3 @@ internal sealed class Listener
         }
     }
 }
-
-internal sealed class ListenerBindException(string message, Exception inner) : Exception(message, inner);

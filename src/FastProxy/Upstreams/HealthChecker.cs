@@ -5,6 +5,7 @@ using System.Security.Authentication;
 using System.Text;
 using FastProxy.Configuration;
 using FastProxy.Diagnostics;
+using FastProxy.Tls;
 
 namespace FastProxy.Upstreams;
 
@@ -98,6 +99,7 @@ internal sealed class HealthChecker
         timeout.CancelAfter(_config.Timeout);
         if (server.Http2 is not null && _config.Type != HealthCheckType.Tcp) return await CheckHttp2Async(server, timeout.Token).ConfigureAwait(false);
         using var socket = new Socket(server.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        ServerCertificateCheck? check = null;
         try
         {
             await socket.ConnectAsync(server.EndPoint, timeout.Token).ConfigureAwait(false);
@@ -110,7 +112,7 @@ internal sealed class HealthChecker
             SslStream? ssl = null;
             if (server.Tls is { } tls)
             {
-                ssl = new SslStream(stream, leaveInnerStreamOpen: true);
+                ssl = UpstreamTls.CreateStream(stream, leaveInnerStreamOpen: true, tls, out check);
                 await ssl.AuthenticateAsClientAsync(tls, timeout.Token).ConfigureAwait(false);
                 channel = ssl;
             }
@@ -140,7 +142,7 @@ internal sealed class HealthChecker
         }
         catch (AuthenticationException ex)
         {
-            return "TLS handshake failed: " + ex.Message;
+            return "TLS handshake failed: " + UpstreamTls.Reason(ex, check);
         }
         catch (Exception ex) when (ex is SocketException or IOException)
         {

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Text;
 using FastProxy.Balancing;
 using FastProxy.Configuration;
+using FastProxy.Diagnostics;
 using FastProxy.Tls;
 
 namespace FastProxy.Upstreams;
@@ -36,6 +38,24 @@ internal sealed class UpstreamServer
     public byte[] HostBytes { get; }
     /// <summary>Null: plain TCP. Else how to handshake with this server (SNI, trust), shared by its connections.</summary>
     public SslClientAuthenticationOptions? Tls { get; }
+    /// <summary>Its failures' log lines, one per interval and kind (connect, response, timeout).</summary>
+    public LogThrottle FailureLog { get; } = new();
+
+    /// <summary>
+    /// A connect to this server that failed, logged unless the interval's line was written already (then counted);
+    /// the reason is put into words only when it is written.
+    /// </summary>
+    public void LogConnectFailure(string upstream, Exception ex)
+    {
+        if (!FailureLog.ShouldLog(RepeatedFailure.Connect, out var repeats)) return;
+        Log.UpstreamConnectFailed(upstream, Address, ex switch
+        {
+            SocketException { SocketErrorCode: SocketError.TimedOut } => "connect_timeout passed",
+            UpstreamProtocolException => "HTTP/2 connection failed: " + ex.Message,
+            UpstreamTlsException => "TLS handshake failed: " + ex.Message,
+            _ => ex.Message,
+        }, repeats);
+    }
 }
 
 /// <summary>An [upstreams.NAME] section at run time: its servers, balancer, timeouts, health and limits.</summary>
@@ -74,10 +94,12 @@ internal sealed class Upstream
                 {
                     if (old.Address != server.Address) continue;
                     server.Health.CarryOver(old.Health);
+                    server.FailureLog.CarryOver(old.FailureLog);
                     break;
                 }
             }
             Outliers.Recount();
+            FailureLog.CarryOver(previous.FailureLog);
         }
         if (config.Health is not null) Checker = new HealthChecker(Name, Servers, config.Health);
     }
@@ -96,6 +118,8 @@ internal sealed class Upstream
     public UpstreamLimits Limits { get; }
     /// <summary>Active checks; null without [upstreams.X.health].</summary>
     public HealthChecker? Checker { get; }
+    /// <summary>Failures of the upstream as a whole (tcp connections no server took), throttled as its servers' are.</summary>
+    public LogThrottle FailureLog { get; } = new();
 
     /// <summary>Words of the bitset that marks servers already tried for a request.</summary>
     public int ExclusionWords => (Servers.Length + 63) >> 6;
@@ -115,6 +139,22 @@ internal sealed class Upstream
         BalanceKind.Weighted => "weighted",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
+
+    /// <summary>
+    /// Heartbeat: a line for the failures the throttles left out whose interval is over, when no later failure said
+    /// how many there were. Allocation-free unless it writes a line.
+    /// </summary>
+    public void FlushSuppressedLogs(long nowMs)
+    {
+        foreach (var server in Servers)
+        {
+            for (var kind = RepeatedFailure.Connect; kind <= RepeatedFailure.Timeout; kind++)
+            {
+                if (server.FailureLog.TryFlush(kind, nowMs, out var repeats)) Log.FailuresSuppressed(Name, server.Address, kind, repeats);
+            }
+        }
+        if (FailureLog.TryFlush(RepeatedFailure.NoServer, nowMs, out var noServer)) Log.FailuresSuppressed(Name, null, RepeatedFailure.NoServer, noServer);
+    }
 
     /// <summary>The heartbeat's sweep of the pools: see <see cref="UpstreamConnectionPool.Sweep"/>.</summary>
     public void SweepPools(long nowMs, long idleCutoffMs)

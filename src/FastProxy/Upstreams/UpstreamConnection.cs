@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Net.Sockets;
+using FastProxy.Tls;
 using FastProxy.Transport;
 using Pipelines.Sockets.Unofficial;
 
@@ -54,13 +55,14 @@ internal sealed class UpstreamConnection : IDisposable
     {
         var socket = new Socket(server.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         SslStream? ssl = null;
+        ServerCertificateCheck? check = null;
         using var cts = new CancellationTokenSource(timeout);
         try
         {
             await socket.ConnectAsync(server.EndPoint, cts.Token).ConfigureAwait(false);
             if (server.Tls is { } tls)
             {
-                ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+                ssl = UpstreamTls.CreateStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false, tls, out check);
                 await ssl.AuthenticateAsClientAsync(tls, cts.Token).ConfigureAwait(false);
                 if (http2 && ssl.NegotiatedApplicationProtocol != SslApplicationProtocol.Http2)
                 {
@@ -85,7 +87,7 @@ internal sealed class UpstreamConnection : IDisposable
         {
             ssl.Dispose();
             socket.Dispose();
-            throw new UpstreamTlsException(ex.InnerException is { } inner ? $"{ex.Message} ({inner.Message})" : ex.Message, ex);
+            throw new UpstreamTlsException(UpstreamTls.Reason(ex, check), ex);
         }
         catch
         {

@@ -128,6 +128,60 @@ public sealed class CommandLineTests
         }
     }
 
+    [Theory]
+    [InlineData("bogus")]
+    [InlineData("debgu")]
+    public async Task A_log_level_that_is_none_is_an_error_naming_the_variable_and_the_levels(string level)
+    {
+        // A config that would start: the level alone must stop it, before any listener binds.
+        string path = Path.Combine(Path.GetTempPath(), $"level-{Guid.NewGuid():N}.toml");
+        File.WriteAllText(path, """
+            [[listeners]]
+            name = "web"
+            bind = "127.0.0.1:0"
+            [[routes]]
+            respond = { status = 200, body = "x" }
+            """);
+        var environment = new Dictionary<string, string> { ["FASTPROXY_LOG_LEVEL"] = level };
+        try
+        {
+            foreach (string[] args in new[] { new[] { "-c", path }, new[] { "check", "-c", path } })
+            {
+                var r = await Processes.RunAsync(ProxyProcess.BinaryPath, args, TimeSpan.FromSeconds(20), environment: environment);
+                Assert.Equal(2, r.ExitCode);
+                Assert.Equal($"fastproxy: FASTPROXY_LOG_LEVEL=\"{level}\" is not a log level; use one of debug, info, warn, error (or leave it unset for info)", r.StdErr.Trim());
+                Assert.DoesNotContain("started", r.StdErr);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("-c")]
+    [InlineData("--config")]
+    public async Task A_config_option_without_its_file_says_the_file_argument_is_missing(string option)
+    {
+        foreach (string[] args in new[] { new[] { option }, new[] { "check", option } })
+        {
+            var r = await Run(args);
+            Assert.Equal(2, r.ExitCode);
+            Assert.StartsWith($"fastproxy: {option} needs a FILE argument: the configuration file, e.g. {option} proxy.toml\n", r.StdErr);
+            Assert.Contains("usage:", r.StdErr);
+        }
+    }
+
+    [Fact]
+    public async Task A_relative_config_file_that_does_not_exist_is_named_with_where_it_was_looked_for()
+    {
+        // ProxyProcess runs in the repository root; so does this.
+        var r = await Processes.RunAsync("/bin/sh", ["-c", $"cd '{Processes.RepoRoot}' && exec '{ProxyProcess.BinaryPath}' -c missing.toml"], TimeSpan.FromSeconds(20));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"missing.toml: cannot read file: the file does not exist (looked for {Path.Combine(Processes.RepoRoot, "missing.toml")})", r.StdErr.Trim());
+    }
+
     [Fact]
     public async Task Unknown_argument_is_a_usage_error()
     {

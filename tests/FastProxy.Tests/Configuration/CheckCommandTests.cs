@@ -72,7 +72,7 @@ public sealed class CheckCommandTests : IDisposable
     {
         var path = Path.Combine(_dir.FullName, "absent.toml");
 
-        Assert.Equal((2, "", $"{path}: cannot read file: no such file\n"), Run(path));
+        Assert.Equal((2, "", $"{path}: cannot read file: the file does not exist\n"), Run(path));
     }
 
     [Fact]

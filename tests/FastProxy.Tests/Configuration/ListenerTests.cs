@@ -116,6 +116,70 @@ public class ListenerTests
     }
 
     [Fact]
+    public void ReusePort_DefaultsToFalse_AndTrueIsRead()
+    {
+        var config = ConfigText.Load("""
+            [[listeners]]
+            name = "a"
+            bind = "127.0.0.1:8080"
+
+            [[listeners]]
+            name = "b"
+            bind = "127.0.0.1:8081"
+            reuse_port = true
+            """ + Route);
+
+        Assert.False(config.Listeners[0].ReusePort);
+        Assert.True(config.Listeners[1].ReusePort);
+        Assert.Empty(config.Warnings);
+    }
+
+    [Fact]
+    public void ReusePort_MustBeABoolean()
+    {
+        var error = ConfigText.Error("""
+            [[listeners]]
+            name = "web"
+            bind = "127.0.0.1:8080"
+            reuse_port = "yes"
+            """ + Route);
+
+        Assert.Equal("proxy.toml:4:14: listeners[0].reuse_port: expected a boolean (true or false), got a string", error);
+    }
+
+    [Fact]
+    public void ReusePort_OnPortZero_IsAWarning()
+    {
+        var config = ConfigText.Load("""
+            [[listeners]]
+            name = "web"
+            bind = "127.0.0.1:0"
+            reuse_port = true
+            """ + Route);
+
+        Assert.Equal(["proxy.toml:4:14: listeners[0].reuse_port: with port 0 each process gets a port of its own, so nothing is shared"],
+            config.Warnings.Select(w => w.ToString()));
+    }
+
+    [Fact]
+    public void ReusePort_DoesNotLetTwoListenersOfOneFileShareAPort()
+    {
+        var error = ConfigText.Error("""
+            [[listeners]]
+            name = "a"
+            bind = "127.0.0.1:8080"
+            reuse_port = true
+
+            [[listeners]]
+            name = "b"
+            bind = "127.0.0.1:8080"
+            reuse_port = true
+            """ + Route);
+
+        Assert.Equal("proxy.toml:8:8: listeners[1].bind: 127.0.0.1:8080 is already taken by listener \"a\" (127.0.0.1:8080)", error);
+    }
+
+    [Fact]
     public void UnknownProtocol()
     {
         var error = ConfigText.Error("""

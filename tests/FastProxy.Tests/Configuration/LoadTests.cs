@@ -40,7 +40,7 @@ public class LoadTests
         var result = ConfigLoader.Load("/nonexistent/dir/proxy.toml");
 
         Assert.False(result.Success);
-        Assert.Equal(["/nonexistent/dir/proxy.toml: cannot read file: no such file"], result.Errors.Select(e => e.ToString()));
+        Assert.Equal(["/nonexistent/dir/proxy.toml: cannot read file: the file does not exist"], result.Errors.Select(e => e.ToString()));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using FastProxy.Http2.Frames;
@@ -21,11 +22,14 @@ internal sealed record RawFrame(Http2FrameType Type, Http2Flags Flags, int Strea
 /// <summary>
 /// A hand-driven HTTP/2 client over a raw loopback socket, for what real clients never do on purpose (floods, bad
 /// frames, too many streams). Frames are written with the library's writer and read by hand (9-octet header +
-/// payload), so a frame the proxy gets wrong is seen exactly as sent. Every read has a deadline.
+/// payload), so a frame the proxy gets wrong is seen exactly as sent. Every read has a deadline. Over TLS too
+/// (<see cref="ConnectTlsAsync"/>: ALPN h2), for what only a TLS listener decides.
 /// </summary>
 internal sealed class H2RawClient : IDisposable
 {
     private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    /// <summary>Set when the client speaks TLS: everything goes through it.</summary>
+    private SslStream? _tls;
     private readonly HPackEncoder _encoder = new() { UseHuffman = false };
     private readonly HPackDecoder _decoder = new(4096, 1 << 20);
     private readonly byte[] _header = new byte[9];
@@ -36,13 +40,98 @@ internal sealed class H2RawClient : IDisposable
         _socket.NoDelay = true;
     }
 
-    public void Send(ReadOnlySpan<byte> bytes) => _socket.Send(bytes);
+    /// <summary>A TLS connection that negotiated h2 by ALPN (asserted), the server's certificate taken as it is; nothing sent yet.</summary>
+    public static async Task<H2RawClient> ConnectTlsAsync(int port, string serverName = "site.example.com")
+    {
+        var client = new H2RawClient(port);
+        var tls = new SslStream(new NetworkStream(client._socket, ownsSocket: false));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = serverName,
+            ApplicationProtocols = [SslApplicationProtocol.Http2],
+            RemoteCertificateValidationCallback = static (_, _, _, _) => true,
+        }, cts.Token);
+        Assert.Equal(SslApplicationProtocol.Http2, tls.NegotiatedApplicationProtocol);
+        client._tls = tls;
+        return client;
+    }
+
+    public void Send(ReadOnlySpan<byte> bytes)
+    {
+        if (_tls is not null) _tls.Write(bytes);
+        else _socket.Send(bytes);
+    }
 
     public void Send(Action<IBufferWriter<byte>> write)
     {
         var buffer = new ArrayBufferWriter<byte>();
         write(buffer);
-        _socket.Send(buffer.WrittenSpan);
+        Send(buffer.WrittenSpan);
+    }
+
+    /// <summary>
+    /// The preface and SETTINGS, ours acknowledged and the proxy's ACK read: ready for streams. Returns the frames
+    /// read on the way (the proxy's SETTINGS first).
+    /// </summary>
+    public async Task<List<RawFrame>> HandshakeAsync()
+    {
+        SendPreface();
+        var seen = new List<RawFrame>();
+        var settings = await ReadFrameAsync();
+        Assert.NotNull(settings);
+        Assert.Equal(Http2FrameType.Settings, settings.Type);
+        Assert.False(settings.Ack);
+        seen.Add(settings);
+        Send(w => Http2FrameWriter.WriteSettingsAck(w));
+        var ack = await ReadUntilAsync(f =>
+        {
+            seen.Add(f);
+            return f.Type == Http2FrameType.Settings && f.Ack;
+        }, maxFrames: 5);
+        Assert.NotNull(ack);
+        return seen;
+    }
+
+    /// <summary>Every octet the proxy sends until it closes the connection (bounded by a deadline).</summary>
+    public async Task<byte[]> ReadToCloseAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var all = new MemoryStream();
+        var buffer = new byte[4096];
+        while (true)
+        {
+            int n;
+            try
+            {
+                n = _tls is not null ? await _tls.ReadAsync(buffer, cts.Token) : await _socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+            }
+            catch (Exception ex) when (ex is SocketException or IOException)
+            {
+                break; // reset after the last octets: what arrived is what counts
+            }
+            if (n == 0) break;
+            all.Write(buffer, 0, n);
+        }
+        return all.ToArray();
+    }
+
+    /// <summary>
+    /// <paramref name="bytes"/> as whole frames; throws, showing them as text, if they are not (HTTP/1.1, say).
+    /// </summary>
+    public static List<RawFrame> ParseFrames(byte[] bytes)
+    {
+        var frames = new List<RawFrame>();
+        for (int at = 0; at < bytes.Length;)
+        {
+            int length = at + 9 <= bytes.Length ? (bytes[at] << 16) | (bytes[at + 1] << 8) | bytes[at + 2] : int.MaxValue;
+            if (length > bytes.Length - at - 9)
+                throw new Xunit.Sdk.XunitException("not HTTP/2 frames: " + Encoding.Latin1.GetString(bytes.AsSpan(at, Math.Min(200, bytes.Length - at))));
+            frames.Add(new RawFrame((Http2FrameType)bytes[at + 3], (Http2Flags)bytes[at + 4],
+                (int)(BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(at + 5)) & 0x7FFF_FFFF), bytes.AsSpan(at + 9, length).ToArray()));
+            at += 9 + length;
+        }
+        return frames;
     }
 
     /// <summary>The preface and an empty SETTINGS.</summary>
@@ -95,9 +184,9 @@ internal sealed class H2RawClient : IDisposable
             int n;
             try
             {
-                n = await _socket.ReceiveAsync(into.AsMemory(read), SocketFlags.None, token);
+                n = _tls is not null ? await _tls.ReadAsync(into.AsMemory(read), token) : await _socket.ReceiveAsync(into.AsMemory(read), SocketFlags.None, token);
             }
-            catch (SocketException)
+            catch (Exception ex) when (ex is SocketException or IOException)
             {
                 return false;
             }
@@ -134,5 +223,9 @@ internal sealed class H2RawClient : IDisposable
             Fields.Add(Encoding.Latin1.GetString(name) + ": " + Encoding.Latin1.GetString(value));
     }
 
-    public void Dispose() => _socket.Dispose();
+    public void Dispose()
+    {
+        _tls?.Dispose();
+        _socket.Dispose();
+    }
 }

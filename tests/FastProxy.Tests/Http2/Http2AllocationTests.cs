@@ -64,6 +64,11 @@ public sealed class Http2AllocationTests
             stream.OnReceive(Http2FrameType.Headers, false);
             stream.OnReceive(Http2FrameType.Data, true);
             stream.OnSend(Http2FrameType.Headers, true);
+            // The stream leaves: how it closed is kept, and a late frame judged by it.
+            var closed = new Http2ClosedStreams();
+            closed.Opened(0, 3);
+            closed.Record(3, 3, stream.Closure);
+            total += (int)Http2StreamStateMachine.Closed(closed.Find(3, 3)).OnReceive(Http2FrameType.Data, false).Action;
             var send = new Http2SendWindow(65_535);
             send.Take(16_384);
             send.TryIncrease(16_384);

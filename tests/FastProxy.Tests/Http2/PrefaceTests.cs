@@ -27,8 +27,22 @@ public sealed class PrefaceTests
     [InlineData("GET / HTTP/1.1\r\n")]
     [InlineData("POST")]
     [InlineData("PRI * HTTP/1.1\r\n")]
-    [InlineData("PRI * HTTP/2.0\r\n\r\nXX")]
+    [InlineData("PRI * HTTP/2.0\rX")]
     [InlineData("pri")]
-    public void Anything_else_mismatches_at_its_first_differing_byte(string input) =>
+    public void Anything_else_mismatches_at_its_first_differing_byte(string input)
+    {
         Assert.Equal(PrefaceMatch.Mismatch, Http2Preface.Match(BytePerSegment(Ascii(input))));
+        for (int at = 0; at <= input.Length; at++) Assert.Equal(PrefaceMatch.Mismatch, Http2Preface.Match(Split(Ascii(input), at)));
+    }
+
+    [Theory]
+    [InlineData("PRI * HTTP/2.0\r\nX")] // right after the request line
+    [InlineData("PRI * HTTP/2.0\r\n\r\nXX")]
+    [InlineData("PRI * HTTP/2.0\r\n\r\nSM\r\n\rX")] // the last octet
+    [InlineData("PRI * HTTP/2.0\r\nHost: x\r\n\r\n")]
+    public void A_preface_that_diverges_after_its_request_line_is_invalid(string input)
+    {
+        Assert.Equal(PrefaceMatch.Invalid, Http2Preface.Match(BytePerSegment(Ascii(input))));
+        for (int at = 0; at <= input.Length; at++) Assert.Equal(PrefaceMatch.Invalid, Http2Preface.Match(Split(Ascii(input), at)));
+    }
 }

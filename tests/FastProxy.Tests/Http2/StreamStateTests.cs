@@ -24,6 +24,11 @@ public sealed class StreamStateTests
             "closed-end-stream" => s.OnReceive(Headers, true).Action == Http2StreamAction.Accept && s.OnSend(Headers, true),
             "closed-received-rst" => s.OnReceive(Headers, false).Action == Http2StreamAction.Accept && s.OnReceive(Rst, false).Action == Http2StreamAction.Accept,
             "closed-sent-rst" => s.OnReceive(Headers, false).Action == Http2StreamAction.Accept && s.OnSend(Rst, false),
+            // Rebuilt from a remembered closing (Http2ClosedStreams), or closed and not remembered how.
+            "remembered-end-stream" => (s = Http2StreamStateMachine.Closed(Http2StreamClosure.EndStream)).State == Http2StreamState.Closed,
+            "remembered-received-rst" => (s = Http2StreamStateMachine.Closed(Http2StreamClosure.ReceivedReset)).State == Http2StreamState.Closed,
+            "remembered-sent-rst" => (s = Http2StreamStateMachine.Closed(Http2StreamClosure.SentReset)).State == Http2StreamState.Closed,
+            "closed-unknown" => (s = Http2StreamStateMachine.Closed(Http2StreamClosure.None)).State == Http2StreamState.Closed,
             _ => false,
         };
         Assert.True(ok, state);
@@ -76,6 +81,19 @@ public sealed class StreamStateTests
         { "closed-received-rst", Data, false, Http2StreamAction.StreamError, Http2ErrorCode.StreamClosed, Http2StreamState.Closed },
         { "closed-received-rst", WindowUpdate, false, Http2StreamAction.StreamError, Http2ErrorCode.StreamClosed, Http2StreamState.Closed },
         { "closed-received-rst", Priority, false, Http2StreamAction.Accept, Http2ErrorCode.NoError, Http2StreamState.Closed },
+        { "closed-received-rst", Rst, false, Http2StreamAction.Ignore, Http2ErrorCode.NoError, Http2StreamState.Closed }, // §5.4.2: no RST for a RST
+        { "closed-received-rst", Headers, true, Http2StreamAction.StreamError, Http2ErrorCode.StreamClosed, Http2StreamState.Closed },
+        // the same, rebuilt once the stream's record is gone
+        { "remembered-end-stream", Data, false, Http2StreamAction.ConnectionError, Http2ErrorCode.StreamClosed, Http2StreamState.Closed },
+        { "remembered-end-stream", WindowUpdate, false, Http2StreamAction.Ignore, Http2ErrorCode.NoError, Http2StreamState.Closed },
+        { "remembered-received-rst", Data, true, Http2StreamAction.StreamError, Http2ErrorCode.StreamClosed, Http2StreamState.Closed },
+        { "remembered-sent-rst", Data, false, Http2StreamAction.Ignore, Http2ErrorCode.NoError, Http2StreamState.Closed },
+        // closed, how not known (forgotten, or skipped by the peer): §6.1 for DATA, late control frames ignored
+        { "closed-unknown", Data, false, Http2StreamAction.StreamError, Http2ErrorCode.StreamClosed, Http2StreamState.Closed },
+        { "closed-unknown", WindowUpdate, false, Http2StreamAction.Ignore, Http2ErrorCode.NoError, Http2StreamState.Closed },
+        { "closed-unknown", Rst, false, Http2StreamAction.Ignore, Http2ErrorCode.NoError, Http2StreamState.Closed },
+        { "closed-unknown", Priority, false, Http2StreamAction.Accept, Http2ErrorCode.NoError, Http2StreamState.Closed },
+        { "closed-unknown", Headers, true, Http2StreamAction.ConnectionError, Http2ErrorCode.StreamClosed, Http2StreamState.Closed },
         // closed by our RST_STREAM: what the peer sent before seeing it is ignored
         { "closed-sent-rst", Data, true, Http2StreamAction.Ignore, Http2ErrorCode.NoError, Http2StreamState.Closed },
         { "closed-sent-rst", Headers, false, Http2StreamAction.Ignore, Http2ErrorCode.NoError, Http2StreamState.Closed },
@@ -138,6 +156,13 @@ public sealed class StreamStateTests
         Assert.Equal(Http2StreamState.Closed, s.State);
         Assert.False(s.CanSendData);
     }
+
+    [Theory]
+    [InlineData("closed-end-stream", Http2StreamClosure.EndStream)]
+    [InlineData("closed-received-rst", Http2StreamClosure.ReceivedReset)]
+    [InlineData("closed-sent-rst", Http2StreamClosure.SentReset)]
+    [InlineData("open", Http2StreamClosure.None)]
+    public void The_closure_tells_how_the_stream_closed(string state, Http2StreamClosure closure) => Assert.Equal(closure, In(state).Closure);
 
     [Fact]
     public void State_machine_is_small_enough_to_embed_per_stream()

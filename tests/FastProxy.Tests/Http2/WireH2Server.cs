@@ -113,7 +113,7 @@ internal sealed class WireH2Server : IAsyncDisposable
                 if (!prefaceDone)
                 {
                     var match = Http2Preface.Match(buffer);
-                    if (match == PrefaceMatch.Mismatch)
+                    if (match is PrefaceMatch.Mismatch or PrefaceMatch.Invalid)
                     {
                         Fail("bad preface");
                         return;

@@ -43,7 +43,10 @@ public sealed class ProxyProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static ProxyProcess Start(params string[] args)
+    public static ProxyProcess Start(params string[] args) => Start(null, args);
+
+    /// <param name="environment">Variables set for the process (FASTPROXY_LOG_LEVEL, say), on top of the test's own.</param>
+    public static ProxyProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var psi = new ProcessStartInfo(BinaryPath)
         {
@@ -53,15 +56,19 @@ public sealed class ProxyProcess : IAsyncDisposable
             WorkingDirectory = Processes.RepoRoot,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        if (environment is not null)
+        {
+            foreach (var (name, value) in environment) psi.Environment[name] = value;
+        }
         return new ProxyProcess(Process.Start(psi)!);
     }
 
     /// <summary>Writes a config to a temp file and starts the proxy on it.</summary>
-    public static ProxyProcess StartWithConfig(string toml, out string configPath)
+    public static ProxyProcess StartWithConfig(string toml, out string configPath, IReadOnlyDictionary<string, string>? environment = null)
     {
         configPath = Path.Combine(Path.GetTempPath(), $"fastproxy-test-{Guid.NewGuid():N}.toml");
         File.WriteAllText(configPath, toml);
-        return Start("-c", configPath);
+        return Start(environment, "-c", configPath);
     }
 
     /// <summary>Waits until a TCP connect to the port succeeds.</summary>

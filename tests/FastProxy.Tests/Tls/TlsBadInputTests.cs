@@ -55,7 +55,6 @@ public sealed class TlsBadInputTests : IDisposable
     }
 
     [Theory]
-    [InlineData("GET / HTTP/1.1\r\nHost: site.example.com\r\n\r\n")]
     [InlineData("\x16\x03\x01\x00\x05garbage-after-a-record-header")]
     [InlineData("\x80\x2e\x01\x00\x02\x00\x15\x00\x00\x00\x10")] // an SSLv2-style hello
     public async Task Garbage_instead_of_a_ClientHello_closes_that_connection_and_nothing_reaches_the_upstream(string garbage)
@@ -74,6 +73,60 @@ public sealed class TlsBadInputTests : IDisposable
         Assert.Equal("ok", good.StdOut);
         Assert.Single(upstream.Requests);
     }
+
+    [Fact]
+    public async Task Plain_HTTP_on_a_TLS_listener_is_answered_400_in_plain_HTTP_then_closed()
+    {
+        await using var upstream = new RawUpstream();
+        var (ca, config) = Setup(upstream.Port);
+        await using var proxy = TestProxy.Start(config);
+
+        // A raw client: the whole answer, then the close (ReadUntilClosedAsync throws if it does not come).
+        using var raw = await ConnectAsync(proxy.Port());
+        await raw.SendAsync("GET / HTTP/1.1\r\nHost: site.example.com\r\n\r\n"u8.ToArray(), SocketFlags.None);
+        var answer = Encoding.ASCII.GetString(await ReadUntilClosedAsync(raw, TimeSpan.FromSeconds(10)));
+        Assert.StartsWith("HTTP/1.1 400 Bad Request\r\n", answer);
+        Assert.Contains("\r\nConnection: close\r\n", answer);
+        Assert.EndsWith("\r\n\r\nThe plain HTTP request was sent to HTTPS port\n", answer);
+
+        // curl with http:// for an https port, as a user gets it wrong.
+        var curl = await Processes.CurlAsync("-i", $"http://127.0.0.1:{proxy.Port()}/x");
+        Assert.True(curl.ExitCode == 0, curl.StdErr);
+        Assert.StartsWith("HTTP/1.1 400 Bad Request", curl.StdOut);
+        Assert.EndsWith("The plain HTTP request was sent to HTTPS port\n", curl.StdOut);
+
+        // TLS clients are served meanwhile; nothing of the plain requests reached the upstream.
+        var good = await TlsTerminationTests.Curl(proxy.Port(), "site.example.com", ca);
+        Assert.Equal("ok", good.StdOut);
+        Assert.Single(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Plain_HTTP_on_a_TLS_terminating_tcp_listener_is_closed_without_an_answer()
+    {
+        var site = _files.Server("db", ["db.example.com"]);
+        await using var backend = TcpBackend.Named("plain");
+        await using var proxy = TestProxy.Start(TcpConfigs.Forward([backend.Port], limits: TlsTerminationTests.Entry(site.Cert, site.Key)));
+
+        using var raw = await ConnectAsync(proxy.Port("tcp"));
+        await raw.SendAsync("GET / HTTP/1.1\r\nHost: db.example.com\r\n\r\n"u8.ToArray(), SocketFlags.None);
+        // A tcp listener's clients need not speak HTTP: no 400, the connection is closed, and no server is connected.
+        Assert.Empty(await ReadUntilClosedAsync(raw, TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, backend.Connections);
+    }
+
+    [Theory]
+    [InlineData("GET / HTTP/1.1\r\n", true)]
+    [InlineData("OPTIONS * HTTP/1.1", true)]
+    [InlineData("PRI * HTTP/2.0", true)]
+    [InlineData("PO", true)] // the rest of "POST" still on its way
+    [InlineData("\x16\x03\x01\x02\x00", false)] // a TLS handshake record
+    [InlineData("\x80\x2e\x01\x00\x02", false)] // an SSLv2-style hello
+    [InlineData(" GET", false)]
+    [InlineData("get / HTTP/1.1", false)]
+    [InlineData("SSH-2.0-OpenSSH_9.6", false)]
+    public void The_first_bytes_tell_plain_HTTP_from_TLS(string first, bool http)
+        => Assert.Equal(http, FastProxy.Tls.TlsHandshake.LooksLikeHttp(Encoding.Latin1.GetBytes(first)));
 
     [Fact]
     public async Task A_stalled_handshake_is_closed_after_header_timeout_while_other_clients_are_served()

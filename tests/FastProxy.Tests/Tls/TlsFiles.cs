@@ -56,6 +56,20 @@ public sealed class TlsFiles : IDisposable
     public (string Cert, string Key) Server(string file, string[] dnsNames, bool rsa = false, string ca = "ca", string? commonName = null)
         => Leaf(file, commonName ?? dnsNames.FirstOrDefault() ?? file, dnsNames, rsa, ca, "1.3.6.1.5.5.7.3.1");
 
+    /// <summary>A self-signed server certificate for <paramref name="name"/> (no CA anyone trusts), valid now.</summary>
+    public (string Cert, string Key) SelfSigned(string file, string name)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName(name);
+        request.CertificateExtensions.Add(san.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        File.WriteAllText(PathOf(file + ".pem"), certificate.ExportCertificatePem());
+        File.WriteAllText(PathOf(file + ".key"), key.ExportPkcs8PrivateKeyPem());
+        return (PathOf(file + ".pem"), PathOf(file + ".key"));
+    }
+
     /// <summary>A self-signed certificate for <paramref name="name"/> that expired on 2024-01-01.</summary>
     public (string Cert, string Key) Expired(string file, string name)
     {

@@ -356,7 +356,8 @@ internal sealed class Http2UpstreamConnection
     /// <summary>A stream error we found in the server's response (malformed): RST_STREAM, and the stream fails.</summary>
     private void ResetFromReadLoop(Http2UpstreamStream stream, Http2ErrorCode code, string reason)
     {
-        Log.BadUpstreamResponse(UpstreamName, Server.Address, $"HTTP/2 stream {stream.Id}: {reason}");
+        if (Server.FailureLog.ShouldLog(RepeatedFailure.Response, out var repeats))
+            Log.BadUpstreamResponse(UpstreamName, Server.Address, $"HTTP/2 stream {stream.Id}: {reason}", repeats);
         lock (_sync)
         {
             if (stream.Closed) return;
@@ -500,7 +501,8 @@ internal sealed class Http2UpstreamConnection
                 if (error != Http2ErrorCode.NoError)
                 {
                     // §5.4.1: GOAWAY with the last stream the server started (none: we never accept pushes), then close.
-                    if (settingsSeen) Log.BadUpstreamResponse(UpstreamName, Server.Address, $"HTTP/2 connection error {error}: {failure}");
+                    if (settingsSeen && Server.FailureLog.ShouldLog(RepeatedFailure.Response, out var repeats))
+                        Log.BadUpstreamResponse(UpstreamName, Server.Address, $"HTTP/2 connection error {error}: {failure}", repeats);
                     Http2FrameWriter.WriteGoAway(_control, 0, error);
                     await FlushControlAsync().ConfigureAwait(false);
                     return;
@@ -659,8 +661,8 @@ internal sealed class Http2UpstreamConnection
                 foreach (var stream in refused) CloseLocked(stream);
             }
         }
-        if (frame.ErrorCode != Http2ErrorCode.NoError)
-            Log.BadUpstreamResponse(UpstreamName, Server.Address, $"HTTP/2 GOAWAY {frame.ErrorCode}, last stream {frame.LastStreamId}");
+        if (frame.ErrorCode != Http2ErrorCode.NoError && Server.FailureLog.ShouldLog(RepeatedFailure.Response, out var repeats))
+            Log.BadUpstreamResponse(UpstreamName, Server.Address, $"HTTP/2 GOAWAY {frame.ErrorCode}, last stream {frame.LastStreamId}", repeats);
         _pool.Remove(this);
         if (refused is null) return;
         foreach (var stream in refused) stream.Fail();
@@ -678,8 +680,9 @@ internal sealed class Http2UpstreamConnection
         // NO_ERROR after a complete response: the server needs no more of the request (§8.1); the response stands.
         if (frame.ErrorCode != Http2ErrorCode.NoError || !stream.RemoteEnded)
         {
-            if (frame.ErrorCode is not (Http2ErrorCode.NoError or Http2ErrorCode.Cancel or Http2ErrorCode.RefusedStream))
-                Log.BadUpstreamResponse(UpstreamName, Server.Address, $"HTTP/2 stream {stream.Id} reset: {frame.ErrorCode}");
+            if (frame.ErrorCode is not (Http2ErrorCode.NoError or Http2ErrorCode.Cancel or Http2ErrorCode.RefusedStream)
+                && Server.FailureLog.ShouldLog(RepeatedFailure.Response, out var repeats))
+                Log.BadUpstreamResponse(UpstreamName, Server.Address, $"HTTP/2 stream {stream.Id} reset: {frame.ErrorCode}", repeats);
             stream.Fail();
         }
         AfterClose();
