@@ -55,8 +55,9 @@ LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-18180}
 SKIP_BUILD=${SKIP_BUILD:-0}
 # HTTP/2 scenarios: connections, and streams in flight on each. 10 x 100 = 1,000 requests at once, as c1000: the
-# upstream pools (1,024 idle connections in every proxy) hold one connection per request in flight, so the origin
-# sees no new connections and the figures measure the proxies, not TCP handshakes.
+# upstream pools hold one connection per request in flight (nginx and HAProxy are configured for 1,024 idle
+# connections; FastProxy runs on its default pool, which keeps as many as the recent peak of requests in flight), so
+# the origin sees no new connections and the figures measure the proxies, not TCP handshakes.
 H2_CONNS=${H2_CONNS:-10}
 H2_STREAMS=${H2_STREAMS:-100}
 

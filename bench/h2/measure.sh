@@ -48,7 +48,6 @@ upstream = "origin"
 
 [upstreams.origin]
 servers = [{ address = "127.0.0.1:$ORIGIN_A" }, { address = "127.0.0.1:$ORIGIN_B" }]
-max_idle_per_server = 512
 TOML
 PIDS=()
 cleanup() {

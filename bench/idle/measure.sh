@@ -38,7 +38,6 @@ upstream = "origin"
 
 [upstreams.origin]
 servers = [{ address = "127.0.0.1:$ORIGIN_A" }, { address = "127.0.0.1:$ORIGIN_B" }]
-max_idle_per_server = 512
 TOML
 case $MODE in
 aot) FASTPROXY_LOG_LEVEL=warn taskset -c 0 "$ROOT/artifacts/fastproxy" -c "$OUT/proxy.toml" >"$OUT/proxy.log" 2>&1 & ;;

@@ -7,6 +7,7 @@ namespace FastProxy.Balancing;
 public sealed class BalancedServer
 {
     private int _inFlight;
+    private int _peakInFlight;
     private int _openConnections;
     private volatile bool _available = true;
 
@@ -39,7 +40,30 @@ public sealed class BalancedServer
     /// <summary>Open client connections forwarded to this server (least_conn for L4).</summary>
     public int OpenConnections => Volatile.Read(ref _openConnections);
 
-    public void RequestStarted() => Interlocked.Increment(ref _inFlight);
+    /// <summary>
+    /// The most requests in flight at once since the last <see cref="TakePeakInFlight"/>: how many upstream connections
+    /// the load needed (the adaptive pool keeps that many idle).
+    /// </summary>
+    public int PeakInFlight => Volatile.Read(ref _peakInFlight);
+
+    public void RequestStarted()
+    {
+        int inFlight = Interlocked.Increment(ref _inFlight);
+        // A new high only while the load grows: in the steady state this is one read of a shared field, no write.
+        int peak = Volatile.Read(ref _peakInFlight);
+        while (inFlight > peak)
+        {
+            int seen = Interlocked.CompareExchange(ref _peakInFlight, inFlight, peak);
+            if (seen == peak) break;
+            peak = seen;
+        }
+    }
+
+    /// <summary>
+    /// The peak since the previous call, and a new window that starts at the requests in flight now (a rise racing
+    /// this call may be lost from the new window until the next request start records it).
+    /// </summary>
+    public int TakePeakInFlight() => Interlocked.Exchange(ref _peakInFlight, InFlight);
 
     public void RequestEnded() => Interlocked.Decrement(ref _inFlight);
 

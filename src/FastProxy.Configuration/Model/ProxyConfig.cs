@@ -160,7 +160,11 @@ public sealed class UpstreamConfig
     public TimeSpan? ReadTimeout { get; init; }
     /// <summary>Overall deadline of a request, from its forwarding to the end of the response, retries included; zero: none.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.Zero;
-    public int MaxIdlePerServer { get; init; } = 64;
+    /// <summary>
+    /// The most idle keep-alive connections kept per server; null (the default): as many as the recent peak of requests
+    /// in flight to the server, decaying slowly when the load falls, within a share of the file-descriptor limit.
+    /// </summary>
+    public int? MaxIdlePerServer { get; init; }
     /// <summary>
     /// A chunked request body is read whole (up to the listener's max_body) and sent with a Content-Length, for servers
     /// that cannot read chunked bodies (nginx's proxy_request_buffering on). False: streamed as it arrives.

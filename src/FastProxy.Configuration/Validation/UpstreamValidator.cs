@@ -75,7 +75,7 @@ internal static class UpstreamValidator
             ResponseTimeout = table.Duration("response_timeout") ?? defaults.ResponseTimeout,
             ReadTimeout = table.Duration("read_timeout"),
             RequestTimeout = table.Duration("request_timeout", allowZero: true) ?? defaults.RequestTimeout,
-            MaxIdlePerServer = table.Int("max_idle_per_server", 0) ?? defaults.MaxIdlePerServer,
+            MaxIdlePerServer = table.Int("max_idle_per_server", 0),
             RequestBuffering = table.Bool("request_buffering") ?? defaults.RequestBuffering,
             Health = HealthCheckValidator.Read(table.Table("health", HealthCheckValidator.Keys)),
             Passive = PassiveHealthValidator.Read(table.Table("passive", PassiveHealthValidator.Keys)),

@@ -56,6 +56,8 @@ internal static class UpstreamsJson
             json.WriteNumber("in_flight", server.State.InFlight);
             json.WriteNumber("open_connections", server.State.OpenConnections);
             json.WriteNumber("idle_connections", server.Pool.IdleCount);
+            // How many idle connections the pool keeps now (adaptive: the recent peak in flight, within the ceiling).
+            json.WriteNumber("idle_limit", server.Pool.IdleLimit);
             json.WriteNumber("requests", health.Requests);
             json.WriteNumber("failures", health.Failures);
             json.WriteEndObject();

@@ -14,7 +14,7 @@ namespace FastProxy.Hosting;
 /// </summary>
 internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
 {
-    /// <summary>How often pooled upstream connections idle past their timeout are closed.</summary>
+    /// <summary>How often the upstream pools are swept: connections idle past their timeout close, and the number kept follows the load.</summary>
     private const long SweepIntervalMs = 1000;
 
     /// <summary>How often the buffer pools give back blocks that stayed unused (half of them each time).</summary>
@@ -150,7 +150,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         }
         if (nowMs < _nextSweepMs) return;
         _nextSweepMs = nowMs + SweepIntervalMs;
-        _runtime.CloseIdleUpstreamConnections(nowMs - (long)Upstreams.Upstream.PoolIdleTimeout.TotalMilliseconds);
+        _runtime.SweepUpstreamPools(nowMs, nowMs - (long)Upstreams.Upstream.PoolIdleTimeout.TotalMilliseconds);
     }
 
     public async ValueTask DisposeAsync()

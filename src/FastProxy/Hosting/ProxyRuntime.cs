@@ -110,11 +110,17 @@ internal sealed class ProxyRuntime
     private static ProxyRuntime BuildCore(ProxyConfig config, ProxyRuntime? previous)
     {
         var upstreams = new Dictionary<string, Upstream>(StringComparer.Ordinal);
+        int pooledServers = 0;
+        foreach (var u in config.Upstreams)
+        {
+            if (u.Protocol == UpstreamProtocol.Http1) pooledServers += u.Servers.Count;
+        }
+        int idleShare = Upstream.IdleShare(pooledServers);
         foreach (var u in config.Upstreams)
         {
             Upstream? old = null;
             previous?.Upstreams.TryGetValue(u.Name, out old);
-            upstreams[u.Name] = new Upstream(u, old);
+            upstreams[u.Name] = new Upstream(u, old, idleShare);
         }
 
         var listeners = new Dictionary<string, ListenerRuntime>(StringComparer.Ordinal);
@@ -158,10 +164,13 @@ internal sealed class ProxyRuntime
     /// <summary>Every upstream of this generation, in no particular order (admin output).</summary>
     public Upstream[] UpstreamList => _upstreamList;
 
-    /// <summary>Closes pooled upstream connections idle since before the cutoff (all of them for long.MaxValue).</summary>
-    public void CloseIdleUpstreamConnections(long cutoffMs)
+    /// <summary>
+    /// The pools' sweep: the number of idle connections kept follows the load, and those idle since before the cutoff
+    /// close (see <see cref="UpstreamConnectionPool.Sweep"/>).
+    /// </summary>
+    public void SweepUpstreamPools(long nowMs, long idleCutoffMs)
     {
         // An array, not the dictionary's interface: this runs every second and must not allocate an enumerator.
-        foreach (var upstream in _upstreamList) upstream.CloseIdleConnections(cutoffMs);
+        foreach (var upstream in _upstreamList) upstream.SweepPools(nowMs, idleCutoffMs);
     }
 }

@@ -12,6 +12,7 @@ namespace FastProxy.Upstreams;
 /// <summary>One server of an upstream at run time: where it is, how busy it is, and its idle connections.</summary>
 internal sealed class UpstreamServer
 {
+    /// <param name="maxIdle">The most idle connections kept (the pool keeps what the load needs, up to this).</param>
     public UpstreamServer(int index, ServerConfig config, int maxIdle, SslClientAuthenticationOptions? tls,
         UpstreamProtocol protocol = UpstreamProtocol.Http1, string upstreamName = "")
     {
@@ -20,7 +21,7 @@ internal sealed class UpstreamServer
         Address = config.Address;
         State = new BalancedServer(index, config.Address, config.Weight);
         if (protocol != UpstreamProtocol.Http1) Http2 = new Http2UpstreamPool(this, upstreamName);
-        Pool = new UpstreamConnectionPool(maxIdle, Http2);
+        Pool = new UpstreamConnectionPool(State, maxIdle, Http2);
         Health = new ServerHealth(State);
         // Host for requests that arrive without one (HTTP/1.0): the server's own address, as nginx's $proxy_host.
         HostBytes = Encoding.ASCII.GetBytes(config.Address);
@@ -64,7 +65,8 @@ internal sealed class Upstream
     public static readonly TimeSpan PoolIdleTimeout = TimeSpan.FromSeconds(60);
 
     /// <param name="previous">The same upstream in the configuration being replaced: its servers' health carries over (by address).</param>
-    public Upstream(UpstreamConfig config, Upstream? previous = null)
+    /// <param name="idleShare">Without max_idle_per_server, the most idle connections a server's pool may keep (see <see cref="IdleShare"/>).</param>
+    public Upstream(UpstreamConfig config, Upstream? previous = null, int idleShare = int.MaxValue)
     {
         Config = config;
         Name = config.Name;
@@ -74,7 +76,7 @@ internal sealed class Upstream
         for (int i = 0; i < Servers.Length; i++)
         {
             var server = config.Servers[i];
-            Servers[i] = new UpstreamServer(i, server, config.MaxIdlePerServer, UpstreamTls.For(config, server, trust), config.Protocol, config.Name);
+            Servers[i] = new UpstreamServer(i, server, config.MaxIdlePerServer ?? idleShare, UpstreamTls.For(config, server, trust), config.Protocol, config.Name);
             balanced[i] = Servers[i].State;
         }
         Balancer = LoadBalancers.Create(BalanceName(config.Balance), balanced);
@@ -125,6 +127,13 @@ internal sealed class Upstream
     /// <summary>Words of the bitset that marks servers already tried for a request.</summary>
     public int ExclusionWords => (Servers.Length + 63) >> 6;
 
+    /// <summary>
+    /// The most idle connections one server's pool keeps when max_idle_per_server is not set: half of the process's
+    /// file descriptors are for clients (and listeners, health checks, logs), the other half is shared among the
+    /// configuration's HTTP/1.1 servers. The pools keep only what the load needs; this bounds a pathological peak.
+    /// </summary>
+    public static int IdleShare(int servers) => Math.Max(1, Transport.DescriptorLimit.Current / 2 / Math.Max(servers, 1));
+
     public static string BalanceName(BalanceKind kind) => kind switch
     {
         BalanceKind.RoundRobin => "round_robin",
@@ -150,9 +159,10 @@ internal sealed class Upstream
         if (FailureLog.TryFlush(RepeatedFailure.NoServer, nowMs, out var noServer)) Log.FailuresSuppressed(Name, null, RepeatedFailure.NoServer, noServer);
     }
 
-    public void CloseIdleConnections(long cutoffMs)
+    /// <summary>The heartbeat's sweep of the pools: see <see cref="UpstreamConnectionPool.Sweep"/>.</summary>
+    public void SweepPools(long nowMs, long idleCutoffMs)
     {
-        foreach (var server in Servers) server.Pool.CloseIdle(cutoffMs);
+        foreach (var server in Servers) server.Pool.Sweep(nowMs, idleCutoffMs);
     }
 
     /// <summary>

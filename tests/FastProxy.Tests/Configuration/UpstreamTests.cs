@@ -107,7 +107,7 @@ public class UpstreamTests
         Assert.Equal(TimeSpan.FromSeconds(30), api.ResponseTimeout);
         Assert.Null(api.ReadTimeout);
         Assert.Equal(TimeSpan.Zero, api.RequestTimeout);
-        Assert.Equal(64, api.MaxIdlePerServer);
+        Assert.Null(api.MaxIdlePerServer); // adaptive
         Assert.Equal(1, api.Servers[0].Weight);
         Assert.Null(api.Health);
         Assert.Null(api.Passive);

@@ -76,6 +76,8 @@ public sealed class AdminTests
         Assert.Equal(1, servers[0].GetProperty("in_flight").GetInt32());
         Assert.Equal(3, servers[0].GetProperty("requests").GetInt64());
         Assert.Equal(0, servers[0].GetProperty("failures").GetInt64());
+        // One request at a time ever reached it: the adaptive pool keeps one idle connection.
+        Assert.Equal(1, servers[0].GetProperty("idle_limit").GetInt32());
         Assert.Equal("ejected", servers[1].GetProperty("state").GetString());
         Assert.False(servers[1].GetProperty("healthy").GetBoolean());
         Assert.Equal(1, servers[1].GetProperty("ejections").GetInt32());

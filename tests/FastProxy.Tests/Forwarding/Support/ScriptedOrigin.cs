@@ -24,12 +24,13 @@ public sealed class ScriptedOrigin : IAsyncDisposable
     private int _closedByPeer;
 
     /// <param name="script">Answers one request; the connection reads the next request when it returns, unless it was closed.</param>
-    public ScriptedOrigin(Func<UpstreamRequest, OriginConnection, Task> script)
+    /// <param name="backlog">Connections waiting to be accepted: more when the proxy opens hundreds at once.</param>
+    public ScriptedOrigin(Func<UpstreamRequest, OriginConnection, Task> script, int backlog = 128)
     {
         _script = script;
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        _listener.Listen(128);
+        _listener.Listen(backlog);
         Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
         _acceptLoop = Task.Run(AcceptLoop);
     }
