@@ -92,7 +92,7 @@ internal static partial class Log
     [LoggerMessage(602, LogLevel.Debug, "listener \"{Listener}\": HTTP/2 stream {Stream} malformed ({Reason}): RST_STREAM")]
     private static partial void Http2StreamRefusedCore(ILogger logger, string listener, int stream, string reason);
 
-    public static void MemoryReclaimed(long releasedKiB, long committedKiB, long afterKiB) => MemoryReclaimedCore(Logger, releasedKiB, committedKiB, afterKiB);
-    [LoggerMessage(19, LogLevel.Debug, "quiet after a burst: about {ReleasedKiB} KiB of pooled memory let go and collected; GC heap committed {CommittedKiB} -> {AfterKiB} KiB")]
-    private static partial void MemoryReclaimedCore(ILogger logger, long releasedKiB, long committedKiB, long afterKiB);
+    public static void MemoryReclaimed(long releasedKiB, long committedKiB, long afterKiB, long pauseMs) => MemoryReclaimedCore(Logger, releasedKiB, committedKiB, afterKiB, pauseMs);
+    [LoggerMessage(19, LogLevel.Debug, "quiet after a burst: about {ReleasedKiB} KiB of pooled memory let go and collected; GC heap committed {CommittedKiB} -> {AfterKiB} KiB, {PauseMs} ms")]
+    private static partial void MemoryReclaimedCore(ILogger logger, long releasedKiB, long committedKiB, long afterKiB, long pauseMs);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using FastProxy.Async;
 using FastProxy.Diagnostics;
 using FastProxy.Forwarding;
@@ -122,9 +123,11 @@ internal static class MemoryReclaimer
         {
             // Blocking and compacting (Aggressive requires both): frees the released pinned blocks and the burst's
             // garbage, moves the survivors together and decommits the memory left empty.
+            long started = Stopwatch.GetTimestamp();
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            long pauseMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             s_fullCollections = GC.CollectionCount(GC.MaxGeneration);
-            Log.MemoryReclaimed(s_uncollected >> 10, committed >> 10, GC.GetGCMemoryInfo().TotalCommittedBytes >> 10);
+            Log.MemoryReclaimed(s_uncollected >> 10, committed >> 10, GC.GetGCMemoryInfo().TotalCommittedBytes >> 10, pauseMs);
         }
         s_uncollected = 0;
         return new ReclaimResult(released, objects, collect);
