@@ -22,7 +22,10 @@
 #     `listen ssl http2`, HAProxy `bind ssl alpn h2,http/1.1`), forwarded as HTTP/1.1 over the same keep-alive pools.
 #     h2load gives no latency percentiles: its mean and max request time are recorded (mean_ms, max_ms);
 #   - idle: the proxy's RSS before and after IDLE_CONNS idle keep-alive client connections (each has
-#     completed one request), as KB per connection.
+#     completed one request), as KB per connection; twice, each time on a fresh proxy: "idle", the requests a
+#     hundred at a time (the connections arrive one after another), and "idle-burst", every connection sending its
+#     request before any is answered (all IDLE_CONNS in flight at once, through the nginx origin), with RSS read
+#     BURST_QUIET_S seconds after the last answer: what the burst's peak leaves behind once the proxy is quiet.
 # The proxies run on PROXY_CPU (all three at once, only the one under load is busy); wrk, the origin and the
 # idle client share LOAD_CPU. Proxies take turns within each scenario, in a rotating order each round, so that
 # the machine's background noise falls on all of them alike; the tables show the median of the ROUNDS rounds.
@@ -60,6 +63,9 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 # the origin sees no new connections and the figures measure the proxies, not TCP handshakes.
 H2_CONNS=${H2_CONNS:-10}
 H2_STREAMS=${H2_STREAMS:-100}
+# idle-burst: RSS is read this long after the burst was answered (the requirement: within 1.5x of the sequential
+# figure by then).
+BURST_QUIET_S=10
 
 ORIGIN_A=$((PORT_BASE + 1))
 ORIGIN_B=$((PORT_BASE + 2))
@@ -459,41 +465,47 @@ measure_load() { # proxy scenario round
 }
 
 # On a fresh proxy that has only answered check_proxy's requests: memory left over from a load run (a .NET heap
-# grown by it, say) would absorb the connections' memory and hide what they cost.
-measure_idle() { # proxy
-    local name=$1 port=${PROXY_PORT[$1]} pid=${PROXY_PID[$1]} logbase="$RAW/$1-idle"
+# grown by it, say) would absorb the connections' memory and hide what they cost. kind: sequential (scenario "idle":
+# the connections arrive a hundred at a time) or burst ("idle-burst": all of them send before any is answered, and RSS
+# is read BURST_QUIET_S after the last answer).
+measure_idle() { # proxy kind
+    local name=$1 kind=$2 port=${PROXY_PORT[$1]} pid=${PROXY_PID[$1]}
+    local scen=idle burst=() settle=2
+    [[ $kind == burst ]] && scen=idle-burst burst=(--burst) settle=$BURST_QUIET_S
+    local logbase="$RAW/$name-$scen"
     sleep 2
-    local before after closed established ready="$RUN/idle-ready-$name" client
+    local before after closed established ready="$RUN/$scen-ready-$name" client
     before=$(rss_kb "$pid")
 
     rm -f "$ready"
     timeout 180 taskset -c "$LOAD_CPU" "$PLOT_PYTHON" "$LOAD/idle_clients.py" --port "$port" --connections "$IDLE_CONNS" \
-        --open-timeout 60 --hold 90 --ready-file "$ready" >"$logbase.txt" 2>&1 &
+        --open-timeout 60 --hold 90 "${burst[@]}" --ready-file "$ready" >"$logbase.txt" 2>&1 &
     client=$!
     PIDS+=("$client")
     local i=0
     while [[ ! -s "$ready" ]] && ((i++ < 900)) && is_running "$client"; do sleep 0.1; done
-    [[ -s "$ready" ]] || die "idle client did not report (see $logbase.txt): $(tail -5 "$logbase.txt")"
+    [[ -s "$ready" ]] || die "$scen client did not report (see $logbase.txt): $(tail -5 "$logbase.txt")"
     local opened
     opened=$(sed -n 's/.*"open": \([0-9]*\).*/\1/p' "$ready")
-    sleep 2 # let the proxy settle: every response sent, every connection back to waiting
+    # Let the proxy settle: every response sent, every connection back to waiting (burst: and the quiet period passed).
+    sleep "$settle"
     after=$(rss_kb "$pid")
     established=$(ss -Htn state established "( sport = :$port )" | wc -l)
-    alive_or_die "$name" "$RAW/$name-idle.log"
+    alive_or_die "$name" "$RAW/$name-$scen.log"
 
     stop_pid "$client"
     sleep 2
     closed=$(rss_kb "$pid")
 
     local row
-    row=$(awk -v p="$name" -v n="$opened" -v b="$before" -v a="$after" -v c="$closed" 'BEGIN {
+    row=$(awk -v p="$name" -v s="$scen" -v n="$opened" -v b="$before" -v a="$after" -v c="$closed" 'BEGIN {
             per = n > 0 ? sprintf("%.2f", (a - b) / n) : ""
-            printf "1,%s,idle,/small,%d,,,,,,,,,,,,,%d,,,,,,%d,%d,%d,%d,%s,\n", p, n, a, n, b, a, c, per
+            printf "1,%s,%s,/small,%d,,,,,,,,,,,,,%d,,,,,,%d,%d,%d,%d,%s,\n", p, s, n, a, n, b, a, c, per
         }')
     echo "$row" >>"$CSV"
-    log "$name idle: $opened connections open ($established established at the proxy), RSS $before -> $after KiB ($(echo "$row" | awk -F, '{ print $28 }') KB per connection), $closed KiB after closing them"
-    ((opened == IDLE_CONNS)) || fail_later "$name idle: only $opened of $IDLE_CONNS connections completed their request (see $logbase.txt)"
-    ((established >= opened)) || fail_later "$name idle: only $established of $opened connections were still open at the proxy when RSS was read"
+    log "$name $scen: $opened connections open ($established established at the proxy), RSS $before -> $after KiB ($(echo "$row" | awk -F, '{ print $28 }') KB per connection${burst:+, ${settle} s after the burst was answered}), $closed KiB after closing them"
+    ((opened == IDLE_CONNS)) || fail_later "$name $scen: only $opened of $IDLE_CONNS connections completed their request (see $logbase.txt)"
+    ((established >= opened)) || fail_later "$name $scen: only $established of $opened connections were still open at the proxy when RSS was read"
 }
 
 # The knobs this run was given that differ from the defaults, as they would be typed before the command.
@@ -598,17 +610,20 @@ main() {
     fi
 
     if [[ " $SCENARIOS " == *" idle "* ]]; then
-        for name in "${proxies[@]}"; do
-            start_proxy "$name" idle
-            measure_idle "$name"
-            stop_pid "${PROXY_PID[$name]}"
+        local kind
+        for kind in sequential burst; do
+            for name in "${proxies[@]}"; do
+                start_proxy "$name" "$([[ $kind == burst ]] && echo idle-burst || echo idle)"
+                measure_idle "$name" "$kind"
+                stop_pid "${PROXY_PID[$name]}"
+            done
         done
     fi
     is_running "$ORIGIN_PID" || die "the origin nginx died; its log: $(tail -5 "$RAW/origin-error.log")"
 
     # Anything a proxy or the origin logged (warnings and errors only) is worth a look before trusting the figures.
     local f
-    for f in "$RAW"/*-load.log "$RAW"/*-idle.log "$RAW"/*-error.log; do
+    for f in "$RAW"/*-load.log "$RAW"/*-idle.log "$RAW"/*-idle-burst.log "$RAW"/*-error.log; do
         [[ -s $f ]] && log "note: ${f#"$ROOT"/} is not empty ($(wc -l <"$f") lines): $(head -c 300 "$f" | head -3 | tr '\n' ' ')"
     done
 

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # What one idle keep-alive client connection costs FastProxy, and where it goes:
 #
-#   bench/idle/measure.sh [aot|jit] [N]        (defaults: aot 5000)
+#   bench/idle/measure.sh [aot|jit] [N] [sequential|burst]        (defaults: aot 5000 sequential)
 #
 # Starts an nginx origin and a fresh proxy (aot: artifacts/fastproxy, from `dotnet publish src/FastProxy -c Release
 # -o artifacts`; jit: the Release build's fastproxy.dll), opens N keep-alive connections that each complete one
 # request (bench/load/idle_clients.py, as bench/compare.sh's idle scenario does) and prints the proxy's RSS before and
-# with them open, per connection. With jit it also walks the managed heap before and after (bench/idle/HeapWalk,
+# with them open, per connection. sequential: the requests go a hundred at a time; burst: every connection sends its
+# request before any is answered (all N in flight at once), and RSS is read SETTLE seconds (default 10) after the
+# last answer, as bench/compare.sh's idle_burst figure. With jit it also walks the managed heap before and after (bench/idle/HeapWalk,
 # ClrMD) and prints the live bytes per connection by type (heapdiff.py). Proxy on CPU 0, origin and client on CPU 1.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MODE=${1:-aot}
 N=${2:-5000}
+KIND=${3:-sequential}
+case $KIND in
+sequential) SETTLE=${SETTLE:-2} BURST=() ;;
+burst) SETTLE=${SETTLE:-10} BURST=(--burst) ;;
+*) echo "kind: sequential or burst" >&2; exit 2 ;;
+esac
 OUT=$(mktemp -d /tmp/fastproxy-idle.XXXXXX)
 mkdir -p "$OUT/www" "$OUT/tmp"
 ulimit -n "$(ulimit -Hn)"
@@ -63,15 +71,17 @@ walk() {
 [[ $MODE == jit ]] && walk "$OUT/heap-before.tsv"
 BEFORE=$(rss)
 python3 "$ROOT/bench/load/idle_clients.py" --port "$PORT" --connections "$N" --open-timeout 60 --hold 120 \
-    --ready-file "$OUT/ready" >"$OUT/client.log" 2>&1 &
+    "${BURST[@]}" --ready-file "$OUT/ready" >"$OUT/client.log" 2>&1 &
 CLIENT=$!
 for _ in $(seq 900); do [[ -s $OUT/ready ]] && break; sleep 0.1; done
 [[ -s $OUT/ready ]] || { echo "the idle client did not report: $(tail -3 "$OUT/client.log")" >&2; exit 1; }
-sleep 2 # every response sent, every connection back to waiting
+sleep "$SETTLE" # every response sent, every connection back to waiting (burst: and the quiet period passed)
 AFTER=$(rss)
-echo "$MODE: $(cat "$OUT/ready") RSS $BEFORE -> $AFTER KiB: $(echo "scale=2; ($AFTER - $BEFORE) / $N" | bc) KB per connection"
+grep -E '^(VmRSS|RssAnon|RssFile|Threads)' "/proc/$PROXY/status" | tr -s ' \t' ' ' | paste -sd ' '
+echo "$MODE $KIND: $(cat "$OUT/ready") RSS $BEFORE -> $AFTER KiB: $(echo "scale=2; ($AFTER - $BEFORE) / $N" | bc) KB per connection"
 if [[ $MODE == jit ]]; then
     walk "$OUT/heap-after.tsv"
     python3 "$ROOT/bench/idle/heapdiff.py" "$OUT" "$N"
 fi
+[[ -s $OUT/proxy.log ]] && echo "proxy log ($(wc -l <"$OUT/proxy.log") lines): $(sort "$OUT/proxy.log" | uniq -c | sort -rn | head -3)"
 rm -rf "$OUT"

@@ -83,7 +83,7 @@ def load_rows(results_dir):
 
 
 def rounds_note(rows):
-    n = max((r["rounds"] for (p, s), r in rows.items() if s != "idle"), default=1)
+    n = max((r["rounds"] for (p, s), r in rows.items() if s not in IDLE_SCENARIOS), default=1)
     return [f"Each figure is the median of {n} rounds; error counts are summed over them.", ""] if n > 1 else []
 
 
@@ -133,28 +133,49 @@ def load_table(rows):
     return out
 
 
+IDLE_SCENARIOS = ("idle", "idle-burst")
+BURST_QUIET_S = 10  # bench/compare.sh BURST_QUIET_S
+
+
 def idle_table(rows):
-    present = [(p, label) for p, label in PROXIES if (p, "idle") in rows]
+    """The idle scenario's two variants side by side: idle_kb_per_conn (connections arriving a hundred at a time) and
+    idle_burst_kb_per_conn (all of them sending at once, RSS read BURST_QUIET_S after the last answer)."""
+    present = [(p, label) for p, label in PROXIES if any((p, s) in rows for s in IDLE_SCENARIOS)]
     if not present:
         return []
-    n = int(num(rows[(present[0][0], "idle")]["idle_conns"]))
-    out = [
-        f"**{n:,} idle keep-alive client connections** (each has completed one request; fresh proxy process)\n",
-        "| proxy | RSS before MiB | RSS with them open MiB | KB per connection | RSS after closing them MiB |",
-        "|---|---|---|---|---|",
-    ]
-    per = {}
+    first = next(rows[(p, s)] for p, _ in present for s in IDLE_SCENARIOS if (p, s) in rows)
+    n = int(num(first["idle_conns"]))
+    # Runs from before the burst variant have no idle-burst rows: their table keeps its old columns.
+    has_burst = any((p, "idle-burst") in rows for p, _ in present)
+    title = f"**{n:,} idle keep-alive client connections** (each has completed one request; fresh proxy process"
+    if has_burst:
+        title += (f" for each variant). Sequential: the requests go a hundred at a time. Burst: every connection sends its "
+                  f"request before any is answered, and RSS is read {BURST_QUIET_S} s after the last answer.")
+    else:
+        title += ")"
+    header = "| proxy | RSS before MiB | RSS with them open MiB | idle_kb_per_conn | RSS after closing them MiB |"
+    if has_burst:
+        header += f" burst: RSS {BURST_QUIET_S} s after MiB | idle_burst_kb_per_conn | burst ÷ sequential |"
+    out = [title + "\n", header, "|---" * (header.count("|") - 1) + "|"]
+    nan = {"rss_before_kb": math.nan, "rss_after_kb": math.nan, "rss_after_close_kb": math.nan, "kb_per_conn": math.nan}
+    per, burst = {}, {}
     for p, label in present:
-        r = rows[(p, "idle")]
+        r = rows.get((p, "idle"), nan)
+        b = rows.get((p, "idle-burst"), nan)
         per[p] = num(r["kb_per_conn"])
-        out.append(
-            f"| {label} | {fmt(num(r['rss_before_kb']) / 1024)} | {fmt(num(r['rss_after_kb']) / 1024)} "
-            f"| {fmt(per[p], 2)} | {fmt(num(r['rss_after_close_kb']) / 1024)} |"
-        )
+        burst[p] = num(b["kb_per_conn"])
+        line = (f"| {label} | {fmt(num(r['rss_before_kb']) / 1024)} | {fmt(num(r['rss_after_kb']) / 1024)} "
+                f"| {fmt(per[p], 2)} | {fmt(num(r['rss_after_close_kb']) / 1024)} |")
+        if has_burst:
+            line += f" {fmt(num(b['rss_after_kb']) / 1024)} | {fmt(burst[p], 2)} | {ratio(burst[p], per[p])} |"
+        out.append(line)
     if "fastproxy" in per:
         for other, label in PROXIES[1:]:
             if other in per:
-                out.append(f"| *FastProxy ÷ {label}* | | | {ratio(per['fastproxy'], per[other])} | |")
+                line = f"| *FastProxy ÷ {label}* | | | {ratio(per['fastproxy'], per[other])} | |"
+                if has_burst:
+                    line += f" | {ratio(burst['fastproxy'], burst[other])} | |"
+                out.append(line)
     out.append("")
     return out
 
@@ -171,13 +192,13 @@ def chart(rows, path):
     import matplotlib.pyplot as plt
 
     scen = [(s, t) for s, t in SCENARIOS if any((p, s) in rows for p, _ in PROXIES)]
-    proxies = [(p, l) for p, l in PROXIES if any((p, s) in rows for s, _ in SCENARIOS + [("idle", "")])]
+    proxies = [(p, l) for p, l in PROXIES if any((p, s) in rows for s in [s for s, _ in SCENARIOS] + list(IDLE_SCENARIOS))]
     panels = [("Throughput (req/s, higher is better)", "rps", 1, "{:,.0f}"),
               ("Proxy CPU per 1,000 requests (ms, lower is better)", "cpu_ms_per_1k", 1, "{:.1f}")]
-    has_idle = any((p, "idle") in rows for p, _ in PROXIES)
+    has_idle = any((p, s) in rows for p, _ in PROXIES for s in IDLE_SCENARIOS)
     fig, axes = plt.subplots(1, len(panels) + has_idle, figsize=(7.6 * (len(panels) + has_idle), 5.2), constrained_layout=True)
     width = 0.8 / max(len(proxies), 1)
-    rounds = max((r["rounds"] for (p, s), r in rows.items() if s != "idle"), default=1)
+    rounds = max((r["rounds"] for (p, s), r in rows.items() if s not in IDLE_SCENARIOS), default=1)
 
     for ax, (title, key, scale, label_fmt) in zip(axes, panels):
         for i, (p, label) in enumerate(proxies):
@@ -203,16 +224,21 @@ def chart(rows, path):
 
     if has_idle:
         ax = axes[-1]
-        ps = [(p, l) for p, l in proxies if (p, "idle") in rows]
-        ys = [num(rows[(p, "idle")]["kb_per_conn"]) for p, _ in ps]
-        bars = ax.bar(range(len(ps)), ys, 0.6, color=[COLOURS[p] for p, _ in ps])
-        ax.bar_label(bars, labels=[f"{y:.2f}" for y in ys], fontsize=9, padding=2)
+        ps = [(p, l) for p, l in proxies if any((p, s) in rows for s in IDLE_SCENARIOS)]
+        # Two bars per proxy: the connections arriving one after another, and all at once (RSS 10 s after the burst).
+        for k, (scen, label, hatch) in enumerate([("idle", "sequential", None), ("idle-burst", f"burst (+{BURST_QUIET_S} s)", "//")]):
+            xs = [i + (k - 0.5) * 0.38 for i, (p, _) in enumerate(ps) if (p, scen) in rows]
+            ys = [num(rows[(p, scen)]["kb_per_conn"]) for p, _ in ps if (p, scen) in rows]
+            cs = [COLOURS[p] for p, _ in ps if (p, scen) in rows]
+            bars = ax.bar(xs, ys, 0.36, color=cs, hatch=hatch, edgecolor="white", label=label)
+            ax.bar_label(bars, labels=[f"{y:.2f}" for y in ys], fontsize=8.5, padding=2)
         ax.axhline(IDLE_TARGET_KB, color=COLOURS["fastproxy"], linestyle="--", linewidth=1)
         ax.annotate(f"FastProxy's target: {IDLE_TARGET_KB} KB", (len(ps) - 0.6, IDLE_TARGET_KB), textcoords="offset points",
                     xytext=(0, 4), ha="right", fontsize=8.5, color=COLOURS["fastproxy"])
-        n = int(num(rows[(ps[0][0], "idle")]["idle_conns"]))
+        n = int(num(next(rows[(p, s)] for p, _ in ps for s in IDLE_SCENARIOS if (p, s) in rows)["idle_conns"]))
         ax.set_title(f"Memory per idle connection (KB, {n:,} conns, lower is better)", fontsize=11)
         ax.set_xticks(range(len(ps)), [l for _, l in ps], fontsize=9)
+        ax.legend(fontsize=8.5)
         ax.margins(y=0.15)
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
@@ -264,8 +290,10 @@ def results_markdown(results_dir, rows):
         "HTTP/1.1 to the origin; h2load prints no percentiles, so mean ms is its mean request time (and max_ms in "
         "results.csv its slowest); non-2xx counts requests done without a 2xx, socket errors its failed and errored ones.",
         "- Idle: RSS of a fresh proxy (it has answered only the 9 check requests) before, and 2 s after, the idle client "
-        "(bench/load/idle_clients.py) opened its connections and completed one request on each; KB per connection = "
-        "growth / connections.",
+        "(bench/load/idle_clients.py) opened its connections and completed one request on each, a hundred at a time; "
+        "KB per connection = growth / connections (idle_kb_per_conn). Burst (idle_burst_kb_per_conn): the same on another "
+        "fresh proxy, the client opening every connection, then writing every request before reading any answer "
+        f"(`--burst`: all of them in flight at once, through the nginx origin), RSS read {BURST_QUIET_S} s after the last answer.",
         "- results.csv holds every figure; raw-logs/ (wrk output, proxy logs, rendered configs) stays on the machine.",
         "",
     ]

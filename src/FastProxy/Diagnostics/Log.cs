@@ -114,4 +114,8 @@ internal static partial class Log
     public static void Http2StreamRefused(string listener, int stream, string reason) => Http2StreamRefusedCore(Logger, listener, stream, reason);
     [LoggerMessage(602, LogLevel.Debug, "listener \"{Listener}\": HTTP/2 stream {Stream} malformed ({Reason}): RST_STREAM")]
     private static partial void Http2StreamRefusedCore(ILogger logger, string listener, int stream, string reason);
+
+    public static void MemoryReclaimed(long releasedKiB, long committedKiB, long afterKiB, long pauseMs) => MemoryReclaimedCore(Logger, releasedKiB, committedKiB, afterKiB, pauseMs);
+    [LoggerMessage(19, LogLevel.Debug, "quiet after a burst: about {ReleasedKiB} KiB of pooled memory let go and collected; GC heap committed {CommittedKiB} -> {AfterKiB} KiB, {PauseMs} ms")]
+    private static partial void MemoryReclaimedCore(ILogger logger, long releasedKiB, long committedKiB, long afterKiB, long pauseMs);
 }

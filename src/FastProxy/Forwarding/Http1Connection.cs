@@ -374,9 +374,15 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             Volatile.Write(ref _dueMs, timeoutMs <= 0 ? long.MaxValue : Heartbeat.NowMs + timeoutMs);
         }
 
+        /// <summary>
+        /// Also lets go of the reader: between requests the upstream deadline would otherwise keep the last upstream
+        /// connection's socket reachable from an idle client connection after that connection closed (after a burst,
+        /// thousands of closed sockets, ~1 KB each, kept for as long as their clients stayed connected).
+        /// </summary>
         public void Disarm()
         {
             Volatile.Write(ref _dueMs, long.MaxValue);
+            _reader = null;
             _timedOut = false;
         }
 
@@ -387,7 +393,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             // Only the heartbeat that wins the exchange fires, and only for the deadline it saw.
             if (Interlocked.CompareExchange(ref _dueMs, long.MaxValue, due) != due) return;
             _timedOut = true;
-            _reader?.CancelPendingRead();
+            // Null when disarmed since: the read it was for has ended, and the next one must not see a cancellation.
+            Volatile.Read(ref _reader)?.CancelPendingRead();
         }
     }
 }

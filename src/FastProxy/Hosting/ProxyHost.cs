@@ -17,10 +17,6 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
     /// <summary>How often the upstream pools are swept: connections idle past their timeout close, and the number kept follows the load.</summary>
     private const long SweepIntervalMs = 1000;
 
-    /// <summary>How often the buffer pools give back blocks that stayed unused (half of them each time).</summary>
-    private const long TrimIntervalMs = 10_000;
-    private long _nextTrimMs;
-
     private readonly ProxyServices _services;
     private readonly Dictionary<string, Listener> _listeners = new(StringComparer.Ordinal);
     private readonly Lock _reloadLock = new();
@@ -143,11 +139,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
     {
         Forwarding.DateHeader.Refresh();
         _runtime.Tick(nowMs);
-        if (nowMs >= _nextTrimMs)
-        {
-            _nextTrimMs = nowMs + TrimIntervalMs;
-            PipeSettings.TrimPools();
-        }
+        MemoryReclaimer.OnHeartbeat(nowMs);
         if (nowMs < _nextSweepMs) return;
         _nextSweepMs = nowMs + SweepIntervalMs;
         _runtime.SweepUpstreamPools(nowMs, nowMs - (long)Upstreams.Upstream.PoolIdleTimeout.TotalMilliseconds);

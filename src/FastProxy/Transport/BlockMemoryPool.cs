@@ -5,7 +5,9 @@ namespace FastProxy.Transport;
 
 /// <summary>
 /// A pool of fixed-size, pinned buffers for the pipes, that grows to the peak number in use and gives back what
-/// stays unused, slowly. Renting and returning allocate nothing: a block is its own <see cref="IMemoryOwner{T}"/>.
+/// stays unused: slowly under steady load (<see cref="Trim"/>), and at once when the process goes quiet after a burst
+/// (<see cref="SampleIdle"/> and <see cref="Release"/>, driven by <c>Hosting/MemoryReclaimer</c>). Renting and
+/// returning allocate nothing: a block is its own <see cref="IMemoryOwner{T}"/>.
 /// </summary>
 /// <remarks>
 /// Why not <c>ArrayPool&lt;byte&gt;.Shared</c> (the pipes' default): it keeps a few dozen arrays per size per core and
@@ -14,6 +16,8 @@ namespace FastProxy.Transport;
 /// outgrew the shared pool, and every few requests allocated a fresh buffer (measured: ~6 KB per request under
 /// wrk -c64, none with one connection). Blocks are pinned (on the pinned object heap), so socket operations need
 /// not pin them each time. Requests larger than a block go to the array pool (the pipe does that itself).
+/// Kestrel's PinnedBlockMemoryPool (.NET 9) evicts idle blocks the same way, by how much of the pool the last period
+/// used; here what went unused for a whole period is measured exactly (the fewest free blocks seen in it).
 /// </remarks>
 internal sealed class BlockMemoryPool : MemoryPool<byte>
 {
@@ -22,6 +26,11 @@ internal sealed class BlockMemoryPool : MemoryPool<byte>
     private int _freeCount;
     /// <summary>Fewest free blocks seen since the last trim: that many were not needed in the last period.</summary>
     private int _lowWater;
+    /// <summary>The same since the last <see cref="SampleIdle"/> (the quiet check's shorter period).</summary>
+    private int _idleLow;
+    /// <summary>Blocks rented and not yet returned, and the most of them at once since the last <see cref="SampleIdle"/>.</summary>
+    private int _inUse;
+    private int _peakInUse;
     private int _created;
 
     public BlockMemoryPool(int blockSize) => BlockSize = blockSize;
@@ -35,20 +44,26 @@ internal sealed class BlockMemoryPool : MemoryPool<byte>
 
     public int Free => Volatile.Read(ref _freeCount);
 
+    /// <summary>Bytes the pool holds without anyone using them (its free blocks).</summary>
+    public long FreeBytes => (long)Free * BlockSize;
+
     public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
     {
         if (minBufferSize > BlockSize) throw new ArgumentOutOfRangeException(nameof(minBufferSize), minBufferSize, $"blocks are {BlockSize} bytes");
         lock (_lock)
         {
+            if (++_inUse > _peakInUse) _peakInUse = _inUse;
             if (_freeCount > 0)
             {
                 var block = _free[--_freeCount];
                 _free[_freeCount] = null!;
                 if (_freeCount < _lowWater) _lowWater = _freeCount;
+                if (_freeCount < _idleLow) _idleLow = _freeCount;
                 block.Rented = true;
                 return block;
             }
             _lowWater = 0;
+            _idleLow = 0;
         }
         Interlocked.Increment(ref _created);
         return new Block(this, GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true)) { Rented = true };
@@ -60,6 +75,7 @@ internal sealed class BlockMemoryPool : MemoryPool<byte>
         {
             if (!block.Rented) return; // disposed twice: keep it in the pool once
             block.Rented = false;
+            _inUse--;
             if (_freeCount == _free.Length) Array.Resize(ref _free, _free.Length * 2);
             _free[_freeCount++] = block;
         }
@@ -67,27 +83,50 @@ internal sealed class BlockMemoryPool : MemoryPool<byte>
 
     /// <summary>
     /// Lets go of half the blocks that stayed free for a whole period (called every few seconds by the host):
-    /// after a burst the pool shrinks over a minute or so instead of keeping its peak for ever.
+    /// under steady load a pool that once grew shrinks over a minute or so instead of keeping its peak for ever.
     /// </summary>
     public int Trim()
     {
-        Block[] released;
         lock (_lock)
         {
             int surplus = _lowWater / 2;
-            if (surplus == 0)
-            {
-                _lowWater = _freeCount;
-                return 0;
-            }
-            released = _free[(_freeCount - surplus).._freeCount];
-            Array.Clear(_free, _freeCount - surplus, surplus);
-            _freeCount -= surplus;
-            _lowWater = _freeCount;
+            _lowWater = _freeCount - surplus;
+            return surplus == 0 ? 0 : ReleaseLocked(surplus);
         }
-        Interlocked.Add(ref _created, -released.Length);
-        // The arrays are now garbage; the pinned object heap reclaims them at the next full collection.
-        return released.Length;
+    }
+
+    /// <summary>
+    /// What the period since the last call used: <paramref name="idle"/> blocks stayed free all through it (nobody
+    /// needed them), and at most <paramref name="peakInUse"/> were in use at once. Starts the next period.
+    /// </summary>
+    public void SampleIdle(out int idle, out int peakInUse)
+    {
+        lock (_lock)
+        {
+            idle = _idleLow;
+            peakInUse = _peakInUse;
+            _idleLow = _freeCount;
+            _peakInUse = _inUse;
+        }
+    }
+
+    /// <summary>Lets go of up to <paramref name="count"/> free blocks; returns how many.</summary>
+    public int Release(int count)
+    {
+        lock (_lock) return ReleaseLocked(Math.Min(count, _freeCount));
+    }
+
+    private int ReleaseLocked(int count)
+    {
+        if (count <= 0) return 0;
+        // The most recently returned go; the arrays become garbage, which the pinned object heap reclaims at the next
+        // full collection (MemoryReclaimer forces one when a burst left enough behind).
+        Array.Clear(_free, _freeCount - count, count);
+        _freeCount -= count;
+        if (_lowWater > _freeCount) _lowWater = _freeCount;
+        if (_idleLow > _freeCount) _idleLow = _freeCount;
+        Interlocked.Add(ref _created, -count);
+        return count;
     }
 
     protected override void Dispose(bool disposing)

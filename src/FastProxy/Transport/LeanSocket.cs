@@ -330,12 +330,17 @@ internal sealed partial class LeanSocket : PipeReader, IDuplexPipe, IValueTaskSo
     /// Cuts the connection: the socket closes, a receive in flight ends, a send in flight fails. Shut down both ways
     /// first, as SocketConnection does: what the kernel already holds still goes out and the peer sees a FIN, where
     /// closing a socket with operations in flight alone would reset it.
+    /// The receive's event args are disposed too (with a receive in flight, by the runtime once it has ended): a
+    /// SocketAsyncEventArgs left to its finalizer kept the connection's whole object graph (this object, the socket,
+    /// its context) through the next full collection, and after a burst thousands of closed upstream connections
+    /// survived the collection meant to give their memory back.
     /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         try { _socket.Shutdown(SocketShutdown.Both); } catch (Exception ex) when (ex is SocketException or ObjectDisposedException) { /* gone */ }
         _socket.Dispose();
+        _waitArgs.Dispose();
     }
 
     /// <summary>
