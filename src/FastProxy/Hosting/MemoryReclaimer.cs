@@ -61,6 +61,14 @@ internal static class MemoryReclaimer
     /// <summary>What a pooled object (a state-machine box, a head, a segment) is counted as, for the collection's worth.</summary>
     private const int EstimatedObjectBytes = 128;
 
+    /// <summary>
+    /// Whether the heartbeat's checks may force the full collection (always, in the binary). The test assembly turns it
+    /// off: its process hosts hundreds of in-process proxies on the test runner's own heap, where a forced aggressive
+    /// collection pauses every test's proxy at once; its tests of the reclaim call <see cref="ReclaimIfQuiet"/>, which
+    /// still collects.
+    /// </summary>
+    internal static bool HeartbeatCollects { get; set; } = true;
+
     /// <summary>From every host's heartbeat; runs the check and the slow trim when they are due.</summary>
     public static void OnHeartbeat(long nowMs)
     {
@@ -74,7 +82,7 @@ internal static class MemoryReclaimer
                 s_nextTrimMs = nowMs + TrimIntervalMs;
                 PipeSettings.TrimPools();
             }
-            CheckLocked();
+            CheckLocked(HeartbeatCollects);
         }
     }
 
@@ -84,10 +92,10 @@ internal static class MemoryReclaimer
     /// </summary>
     public static ReclaimResult ReclaimIfQuiet()
     {
-        lock (s_lock) return CheckLocked();
+        lock (s_lock) return CheckLocked(mayCollect: true);
     }
 
-    private static ReclaimResult CheckLocked()
+    private static ReclaimResult CheckLocked(bool mayCollect)
     {
         var small = PipeSettings.SmallBlocks;
         var large = PipeSettings.LargeBlocks;
@@ -118,7 +126,7 @@ internal static class MemoryReclaimer
         // the holes blocks freed by an earlier collection left between the ones still in use then).
         var info = GC.GetGCMemoryInfo();
         long committed = info.TotalCommittedBytes;
-        bool collect = ShouldCollect(s_uncollected, info.FragmentedBytes, committed);
+        bool collect = mayCollect && ShouldCollect(s_uncollected, info.FragmentedBytes, committed);
         if (collect)
         {
             // Blocking and compacting (Aggressive requires both): frees the released pinned blocks and the burst's
