@@ -22,6 +22,8 @@ public enum KnownHeader : byte
     XForwardedHost,
     /// <summary>A response's Date (RFC 9110 §6.6.1): the proxy adds one when the server sent none.</summary>
     Date,
+    /// <summary>x-consumer and anything starting with it: set by the gateway only, never taken from a client.</summary>
+    Consumer,
 }
 
 public static class KnownHeaders
@@ -75,6 +77,8 @@ public static class KnownHeaders
         }
         // RFC 9110 §7.6.1 names Proxy-Connection as hop-by-hop; the Proxy-Authorization family is for the proxy itself.
         if (name.Length > 6 && (name[0] | 0x20) == 'p' && Ascii.EqualsIgnoreCase(name[..6], "proxy-"u8)) return KnownHeader.Proxy;
+        // The identity the gateway vouches for (x-consumer, x-consumer-groups, ...): a client must not be able to claim one.
+        if (name.Length >= 10 && (name[0] | 0x20) == 'x' && Ascii.EqualsIgnoreCase(name[..10], "x-consumer"u8)) return KnownHeader.Consumer;
         return KnownHeader.None;
     }
 
@@ -87,7 +91,8 @@ public static class KnownHeaders
     public static bool IsUnderscoreAlias(ReadOnlySpan<byte> name)
     {
         // The longest known name is 17 bytes; anything longer cannot alias one.
-        if (name.Length > 17 || !name.Contains((byte)'_')) return false;
+        // x-consumer* has no length limit (x_consumer_custom_id aliases x-consumer-custom-id).
+        if ((name.Length > 17 && ((name[0] | 0x20) != 'x' || name.Length > 256)) || !name.Contains((byte)'_')) return false;
         Span<byte> dashed = stackalloc byte[name.Length];
         name.CopyTo(dashed);
         dashed.Replace((byte)'_', (byte)'-');

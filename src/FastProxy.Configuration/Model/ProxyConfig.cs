@@ -18,6 +18,10 @@ public sealed class ProxyConfig
     /// <summary>In file order.</summary>
     public IReadOnlyList<UpstreamConfig> Upstreams { get; init; } = [];
     public IReadOnlyList<PolicyConfig> Policies { get; init; } = [];
+    /// <summary>[client_ip]: who the client is when requests come through trusted proxies. Default: the peer is the client.</summary>
+    public ClientIpConfig ClientIp { get; init; } = new();
+    /// <summary>[consumers.NAME], in file order: the identities authentication policies resolve to.</summary>
+    public IReadOnlyList<ConsumerConfig> Consumers { get; init; } = [];
     /// <summary>Things that are valid but worth telling the operator (e.g. a section that is accepted but not implemented yet).</summary>
     public IReadOnlyList<ConfigDiagnostic> Warnings { get; init; } = [];
 
@@ -83,6 +87,10 @@ public sealed class ListenerConfig
     /// connections across them). False (default): a port someone else holds is "address already in use".
     /// </summary>
     public bool ReusePort { get; init; }
+    /// <summary>Policies run for every request on this listener, before the route's own (http listeners).</summary>
+    public IReadOnlyList<string> Policies { get; init; } = [];
+    /// <summary>proxy_protocol: a PROXY protocol v1/v2 header from a trusted proxy names the client.</summary>
+    public bool ProxyProtocol { get; init; }
     /// <summary>Effective limits: [limits] overridden by [listeners.limits].</summary>
     public LimitsConfig Limits { get; init; } = new();
     public SourceLocation Location { get; init; }
@@ -226,5 +234,7 @@ public sealed class PolicyConfig
 {
     public required string Name { get; init; }
     public required string Type { get; init; }
+    /// <summary>The kind's validated keys; null only in a config that failed validation.</summary>
+    public PolicyOptions? Options { get; init; }
     public SourceLocation Location { get; init; }
 }

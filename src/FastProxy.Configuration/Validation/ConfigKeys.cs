@@ -34,6 +34,8 @@ internal static class ConfigKeys
             new("[upstreams.NAME.passive]", PassiveHealthValidator.Keys),
             new("[upstreams.NAME.retry]", RetryValidator.Keys),
             new("[upstreams.NAME.limits]", UpstreamLimitsValidator.Keys),
+            new("[client_ip]", ClientIpValidator.Keys),
+            new("[consumers.NAME]", ConsumerSetValidator.Keys),
             // `type` picks the kind, and the kind its keys (PolicySetValidator).
             new("[policies.NAME]", ["type"]),
         ];

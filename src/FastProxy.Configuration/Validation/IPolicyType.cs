@@ -4,7 +4,8 @@ namespace FastProxy.Configuration.Validation;
 
 /// <summary>
 /// One kind of gateway policy, as named by <c>type</c> in [policies.NAME]. A new policy kind is
-/// one implementation of this, added to <see cref="PolicyTypes.All"/>.
+/// one implementation of this (in Validation/Policies), added to <see cref="PolicyTypes.All"/>,
+/// and its running form in FastProxy.Policies.
 /// </summary>
 internal interface IPolicyType
 {
@@ -14,6 +15,9 @@ internal interface IPolicyType
     /// <summary>The keys this kind takes besides <c>type</c>; anything else is reported as unknown.</summary>
     IReadOnlyList<string> Keys { get; }
 
-    /// <summary>Checks the policy's own keys, reporting through <paramref name="policy"/>.</summary>
-    void Validate(TableReader policy);
+    /// <summary>
+    /// Checks the policy's own keys, reporting problems through <paramref name="policy"/>, and returns them typed
+    /// (null when they are unusable; the load then fails anyway).
+    /// </summary>
+    PolicyOptions? Read(TableReader policy);
 }

@@ -7,7 +7,7 @@ namespace FastProxy.Configuration.Validation;
 /// <summary>One [[listeners]] entry. Uniqueness across listeners is <see cref="ListenerSetValidator"/>'s concern.</summary>
 internal static class ListenerValidator
 {
-    public static readonly string[] Keys = ["name", "bind", "protocol", "upstream", "reuse_port", "tls", "limits"];
+    public static readonly string[] Keys = ["name", "bind", "protocol", "upstream", "reuse_port", "policies", "proxy_protocol", "tls", "limits"];
 
     /// <summary>TLS and limits keys written on the listener itself: say where they go.</summary>
     public static readonly IReadOnlyDictionary<string, string> Misplaced = MisplacedKeys.Homes(
@@ -36,6 +36,13 @@ internal static class ListenerValidator
             table.Context.Warning(table.PathOf("reuse_port"), "with port 0 each process gets a port of its own, so nothing is shared");
         }
 
+        var policies = table.Strings("policies")?.Select(p => p.Value).ToList() ?? [];
+        if (policies.Count > 0 && protocol == ListenerProtocol.Tcp)
+        {
+            table.Error("policies", "gateway policies apply to HTTP requests; a tcp listener forwards bytes");
+        }
+        var proxyProtocol = table.Bool("proxy_protocol") ?? false;
+
         var tls = new List<TlsCertificateConfig>();
         foreach (var entry in table.Tables("tls", TlsValidator.Keys) ?? [])
         {
@@ -50,6 +57,8 @@ internal static class ListenerValidator
             Protocol = protocol,
             Upstream = upstream,
             ReusePort = reusePort,
+            Policies = policies,
+            ProxyProtocol = proxyProtocol,
             Tls = tls,
             Limits = LimitsValidator.Read(table.Table("limits", LimitsValidator.Keys), limits),
             Location = table.Context.Map.Value(table.Path),

@@ -27,9 +27,9 @@ internal static class PolicySetValidator
             {
                 untyped.Error("type", $"unknown policy type \"{typeName}\" (known: {PolicyTypes.KnownList()})");
             }
-            type?.Validate(new TableReader(context, table, path, ["type", .. type.Keys]));
+            var options = type?.Read(new TableReader(context, table, path, ["type", .. type.Keys]));
             // Listed even when invalid, so routes naming it are not also told it does not exist.
-            list.Add(new PolicyConfig { Name = name, Type = typeName ?? "", Location = context.Map.Value(path) });
+            list.Add(new PolicyConfig { Name = name, Type = typeName ?? "", Options = options, Location = context.Map.Value(path) });
         }
         return list;
     }

@@ -1,9 +1,12 @@
 namespace FastProxy.Configuration.Validation;
 
-/// <summary>The registry of policy kinds. Empty for now: no policy is implemented yet, so any type is refused rather than silently ignored.</summary>
+/// <summary>The registry of policy kinds: a type not listed here is refused rather than silently ignored.</summary>
 internal static class PolicyTypes
 {
-    public static readonly IReadOnlyList<IPolicyType> All = [];
+    public static readonly IReadOnlyList<IPolicyType> All =
+    [
+        // Access control (issue 14). Keep in the order docs/configuration.md describes them.
+    ];
 
     public static IPolicyType? Find(string name)
     {

@@ -9,7 +9,7 @@ namespace FastProxy.Configuration.Validation;
 /// </summary>
 internal static class ProxyConfigValidator
 {
-    public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies"];
+    public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies", "client_ip", "consumers"];
 
     /// <summary>Section keys written at the top of the file, before any [section]: say where they go.</summary>
     private static readonly IReadOnlyDictionary<string, string> Misplaced = MisplacedKeys.Homes(
@@ -26,8 +26,11 @@ internal static class ProxyConfigValidator
         var upstreams = UpstreamSetValidator.Read(root.Table("upstreams", keys: null));
         var policies = PolicySetValidator.Read(root.Table("policies", keys: null));
         var routes = RouteSetValidator.Read(root);
+        var clientIp = ClientIpValidator.Read(root.Table("client_ip", ClientIpValidator.Keys));
+        var consumers = ConsumerSetValidator.Read(root.Table("consumers", keys: null));
 
         RouteReferenceValidator.Check(context, routes, listeners, upstreams, policies);
+        GatewayReferenceValidator.Check(context, listeners, policies, consumers, clientIp);
         TcpListenerValidator.Check(context, listeners, routes, upstreams);
         RequestBufferingValidator.Check(context, routes, listeners, upstreams);
         UsageValidator.Check(context, listeners, routes, upstreams);
@@ -43,6 +46,8 @@ internal static class ProxyConfigValidator
             Routes = routes.Select(r => r.Value).ToList(),
             Upstreams = upstreams,
             Policies = policies,
+            ClientIp = clientIp,
+            Consumers = consumers,
             Warnings = context.Diagnostics.Warnings,
         };
     }

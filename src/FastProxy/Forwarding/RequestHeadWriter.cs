@@ -53,7 +53,7 @@ internal static class RequestHeadWriter
         foreach (ref readonly HeaderField field in request.Fields)
         {
             bool keep = !field.HopByHop
-                && field.Known is not (KnownHeader.XForwardedFor or KnownHeader.XForwardedProto or KnownHeader.XForwardedHost)
+                && field.Known is not (KnownHeader.XForwardedFor or KnownHeader.XForwardedProto or KnownHeader.XForwardedHost or KnownHeader.Consumer)
                 && !(field.Known == KnownHeader.Host && request.HostFromTarget)
                 && !(buffered && field.Known is (KnownHeader.TransferEncoding or KnownHeader.ContentLength or KnownHeader.Expect));
             anyForwardedFor |= field.Known == KnownHeader.XForwardedFor && !field.HopByHop;

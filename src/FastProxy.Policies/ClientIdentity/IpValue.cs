@@ -1,0 +1,65 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+
+namespace FastProxy.Policies.ClientIdentity;
+
+/// <summary>
+/// An IP address as a number, for matching without allocation: IPv4 is kept as IPv4 (IPv4-mapped IPv6 addresses are
+/// converted), in the low 32 bits.
+/// </summary>
+public readonly record struct IpValue(UInt128 Bits, bool IsV4)
+{
+    public static IpValue From(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out int written);
+        return written == 4
+            ? new IpValue(BinaryPrimitives.ReadUInt32BigEndian(bytes), true)
+            : new IpValue(BinaryPrimitives.ReadUInt128BigEndian(bytes), false);
+    }
+
+    public IPAddress ToAddress()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        if (IsV4)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)Bits);
+            return new IPAddress(bytes[..4]);
+        }
+        BinaryPrimitives.WriteUInt128BigEndian(bytes, Bits);
+        return new IPAddress(bytes);
+    }
+
+    public AddressFamily Family => IsV4 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6;
+
+    /// <summary>
+    /// Parses an address as it appears in X-Forwarded-For or Forwarded: "1.2.3.4", "2001:db8::1", optionally with a
+    /// port ("1.2.3.4:80", "[2001:db8::1]:80") or in brackets; surrounding spaces and quotes are ignored.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> text, out IpValue value)
+    {
+        value = default;
+        text = text.Trim(" \t\""u8);
+        if (text.IsEmpty || text.Length > 64) return false;
+        if (text[0] == (byte)'[')
+        {
+            int close = text.IndexOf((byte)']');
+            if (close < 0) return false;
+            text = text[1..close];
+        }
+        else if (text.IndexOf((byte)':') is int colon && colon >= 0 && text.LastIndexOf((byte)':') == colon && text.Contains((byte)'.'))
+        {
+            text = text[..colon]; // IPv4 with a port
+        }
+        Span<char> chars = stackalloc char[text.Length];
+        for (int i = 0; i < text.Length; i++)
+        {
+            byte b = text[i];
+            if (b >= 0x80) return false;
+            chars[i] = (char)b;
+        }
+        return IpText.TryParse(chars, out value);
+    }
+}

@@ -1,0 +1,59 @@
+using FastProxy.Configuration;
+using FastProxy.Policies.ClientIdentity;
+using FastProxy.Policies.Consumers;
+using FastProxy.Policies.Types;
+
+namespace FastProxy.Policies.Pipeline;
+
+/// <summary>What policies are built with: the consumers, the outbound HTTP client, where relative file names start.</summary>
+public sealed class PolicyBuildContext
+{
+    public required ConsumerDirectory Consumers { get; init; }
+    public required IOutboundHttp Http { get; init; }
+    public required string BaseDirectory { get; init; }
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}
+
+/// <summary>
+/// The gateway of one loaded config: every [policies.NAME] built once, the client-address resolver, the consumers,
+/// and the chains routes and listeners run (built on demand at load, shared by equal lists).
+/// </summary>
+public sealed class PolicySet
+{
+    private readonly Dictionary<string, IPolicy> _byName = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PolicyChain> _chains = new(StringComparer.Ordinal);
+
+    public PolicySet(ProxyConfig config, IOutboundHttp http, TimeProvider? time = null)
+    {
+        ClientIp = new ClientIpResolver(config.ClientIp);
+        Consumers = new ConsumerDirectory(config.Consumers);
+        var context = new PolicyBuildContext
+        {
+            Consumers = Consumers,
+            Http = http,
+            BaseDirectory = config.BaseDirectory,
+            Time = time ?? TimeProvider.System,
+        };
+        foreach (var policy in config.Policies)
+        {
+            _byName[policy.Name] = PolicyKinds.Build(policy, context);
+        }
+    }
+
+    public ClientIpResolver ClientIp { get; }
+    public ConsumerDirectory Consumers { get; }
+    public IReadOnlyCollection<IPolicy> Policies => _byName.Values;
+
+    /// <summary>The chain for a listener's and a route's policy lists; null when both are empty (nothing to run).</summary>
+    public PolicyChain? ChainFor(IReadOnlyList<string> listenerPolicies, IReadOnlyList<string> routePolicies)
+    {
+        if (listenerPolicies.Count == 0 && routePolicies.Count == 0) return null;
+        var key = string.Join('\n', listenerPolicies) + "\n\n" + string.Join('\n', routePolicies);
+        if (!_chains.TryGetValue(key, out var chain))
+        {
+            chain = new PolicyChain(listenerPolicies.Concat(routePolicies).Select(name => _byName[name]));
+            _chains[key] = chain;
+        }
+        return chain;
+    }
+}
