@@ -29,6 +29,7 @@ public sealed partial class PolicyContext
         Secure = secure;
         Consumer = null;
         Claims = null;
+        _requestIdLength = 0;
         ResetEdits();
     }
 

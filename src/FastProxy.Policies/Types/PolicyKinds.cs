@@ -11,6 +11,7 @@ internal static class PolicyKinds
 {
     public static IPolicy Build(PolicyConfig config, PolicyBuildContext context) => config.Options switch
     {
+        HeadersOptions headers => Headers.HeadersPolicy.Create(config.Name, headers),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }
