@@ -33,6 +33,12 @@ public sealed partial class PolicyContext
         ResetEdits();
     }
 
+    /// <summary>
+    /// The head's bytes were copied elsewhere (the same bytes, so every offset still holds): the forwarder calls this
+    /// before it lets the receive buffer go while response-side policies will still read the request.
+    /// </summary>
+    public void MoveHead(ReadOnlyMemory<byte> head) => _head = head;
+
     public RequestHead Request => _request;
 
     /// <summary>The bytes <see cref="Request"/>'s offsets point into.</summary>
