@@ -170,7 +170,7 @@ internal sealed class CorsPolicyType : IPolicyType
         }
         int? port = null;
         ReadOnlySpan<char> host;
-        int close = rest.StartsWith("[") ? rest.IndexOf(']') : -1;
+        int close = rest.LastIndexOf(']');
         int colon = rest.LastIndexOf(':');
         if (colon > close)
         {
