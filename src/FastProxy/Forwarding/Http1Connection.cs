@@ -57,6 +57,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     {
         _listener = listener;
         _services = services;
+        _peerParsed = false; // a pooled instance: the last connection's peer is not this one's
         var remote = socket.RemoteEndPoint as IPEndPoint;
         if (remote is not null)
         {
