@@ -30,9 +30,6 @@ namespace FastProxy.Outbound;
 /// </remarks>
 internal sealed class OutboundHttp : IOutboundHttp, IDisposable
 {
-    /// <summary>The process's client; what the gateway is built with: <c>new PolicySet(config, OutboundHttp.Shared)</c>.</summary>
-    public static OutboundHttp Shared { get; } = new();
-
     // A connect that takes longer than this will not make any auth deadline (forward_auth's default is 2 s); the
     // per-call deadline still applies when it is shorter.
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
@@ -43,6 +40,10 @@ internal sealed class OutboundHttp : IOutboundHttp, IDisposable
 
     // Distinct URLs whose failures are throttled separately; they come from the config, so a handful in practice.
     private const int MaxThrottledUrls = 256;
+
+    /// <summary>The process's client; what the gateway is built with: <c>new PolicySet(config, OutboundHttp.Shared)</c>.</summary>
+    // After the constants above: static fields are set in the order written.
+    public static OutboundHttp Shared { get; } = new();
 
     private readonly HttpMessageInvoker _invoker;
     private readonly ConcurrentDictionary<string, LogThrottle> _failureLogs = new(StringComparer.Ordinal);
