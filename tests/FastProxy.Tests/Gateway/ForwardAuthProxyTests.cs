@@ -196,4 +196,62 @@ public sealed class ForwardAuthProxyTests
         Assert.Single(allowing.Requests);
         Assert.Equal("new", Assert.Single(origin.Requests).Header("x-user"));
     }
+
+    [Fact]
+    public async Task The_native_binary_asks_the_auth_service_and_logs_one_that_is_down()
+    {
+        // The AOT build's own outbound client (trimmed HttpClient), not the test process's.
+        await using var origin = new RawUpstream(r => RawUpstream.Ok($"user={r.Header("x-user")}"));
+        await using var auth = new RawUpstream(r => r.Header("authorization") == "Bearer ok"
+            ? Answer(200, "X-User: alice\r\n")
+            : Answer(401, "WWW-Authenticate: Bearer\r\n", "no"));
+        int port = ProxyProcess.FreePort();
+        int closed = ClosedPort();
+        await using var proxy = ProxyProcess.StartWithConfig($$"""
+            [[listeners]]
+            name = "web"
+            bind = "127.0.0.1:{{port}}"
+
+            [[routes]]
+            upstream = "app"
+            policies = ["down"]
+            [routes.match]
+            path_prefix = "/down"
+
+            [[routes]]
+            upstream = "app"
+            policies = ["up"]
+
+            [upstreams.app]
+            servers = [{ address = "127.0.0.1:{{origin.Port}}" }]
+
+            [policies.up]
+            type = "forward_auth"
+            url = "{{UrlOf(auth)}}"
+            timeout = "10s"
+            copy_headers = ["x-user"]
+
+            [policies.down]
+            type = "forward_auth"
+            url = "http://127.0.0.1:{{closed}}/verify?secret=1"
+            """, out _);
+        await proxy.WaitForPortAsync(port);
+        var url = new Uri($"http://127.0.0.1:{port}/");
+
+        var allowed = await CurlAsync("http1.1", url, "-H", "Authorization: Bearer ok", "-H", "X-User: mallory");
+        var denied = await CurlAsync("h2c", url, "-H", "Authorization: Bearer no");
+        var down = await CurlAsync("http1.1", new Uri(url, "/down"));
+
+        Assert.Equal(200, allowed.Status);
+        Assert.Equal("user=alice", allowed.Body);
+        Assert.Equal(401, denied.Status);
+        Assert.Equal("no", denied.Body);
+        Assert.Equal(503, down.Status);
+        Assert.Single(origin.Requests);
+        // The line names the URL without its query (it may hold a secret), and why.
+        string expected = $"outbound call to http://127.0.0.1:{closed}/verify failed: Connection refused";
+        for (int i = 0; i < 200 && !proxy.StdErr.Contains(expected, StringComparison.Ordinal); i++) await Task.Delay(25);
+        Assert.Contains(expected, proxy.StdErr);
+        Assert.DoesNotContain("secret", proxy.StdErr);
+    }
 }
