@@ -21,7 +21,8 @@ namespace FastProxy.Forwarding;
 /// handled one at a time, so pipelined requests are answered in order.
 /// Instances are pooled (the parser state and arrays are reused); nothing here allocates per request.
 /// </summary>
-/// <remarks>Split by concern: .Request (head and body intake), .Forward (the upstream exchange), .Body (streaming), .Tunnel (upgrades).</remarks>
+/// <remarks>Split by concern: .Request (head and body intake), .Policies (the gateway chain and client address), .Forward (the upstream
+/// exchange), .Answers (the proxy's own responses), .Body (streaming), .Tunnel (upgrades).</remarks>
 internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
 {
     /// <summary>IPv6 text is at most 45 characters.</summary>
