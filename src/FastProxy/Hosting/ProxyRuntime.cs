@@ -1,4 +1,5 @@
 using FastProxy.Configuration;
+using FastProxy.Outbound;
 using FastProxy.Policies.Pipeline;
 using FastProxy.Routing;
 using FastProxy.Tcp;
