@@ -2,14 +2,16 @@ using FastProxy.Configuration;
 using FastProxy.Http1;
 using FastProxy.Routing;
 using FastProxy.Tls;
+using FastProxy.Transport;
 
 namespace FastProxy.Hosting;
 
 /// <summary>One listener's view of a configuration generation: its routes and limits. Immutable; a reload makes a new one.</summary>
 internal sealed class ListenerRuntime
 {
-    public ListenerRuntime(ListenerConfig config, Router router, TlsServer? tls)
+    public ListenerRuntime(ListenerConfig config, Router router, TlsServer? tls, ProxyHeaderReader? proxyProtocol = null)
     {
+        ProxyProtocol = proxyProtocol;
         Config = config;
         Router = router;
         Name = config.Name;
@@ -34,6 +36,8 @@ internal sealed class ListenerRuntime
     public byte[] Scheme { get; }
     /// <summary>Null: plain HTTP. Else the certificates and TLS settings of [[listeners.tls]].</summary>
     public TlsServer? Tls { get; }
+    /// <summary>Null unless proxy_protocol = true: then every connection starts with a PROXY protocol header, read first.</summary>
+    public ProxyHeaderReader? ProxyProtocol { get; }
 
     /// <summary>The most bytes a request head can have before a limit refuses it: what is worth copying when it straddles segments.</summary>
     public int MaxHeadBytes => HeadLimits.MaxStartLine + HeadLimits.MaxHeaderBytes + 64;
