@@ -6,6 +6,8 @@ internal static class PolicyTypes
     public static readonly IReadOnlyList<IPolicyType> All =
     [
         // Access control (issue 14). Keep in the order docs/configuration.md describes them.
+        new Policies.IpFilterPolicyType(),
+        new Policies.CorsPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

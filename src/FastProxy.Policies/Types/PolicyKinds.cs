@@ -11,6 +11,8 @@ internal static class PolicyKinds
 {
     public static IPolicy Build(PolicyConfig config, PolicyBuildContext context) => config.Options switch
     {
+        IpFilterOptions o => new IpFilter.IpFilterPolicy(config.Name, o),
+        CorsOptions o => new Cors.CorsPolicy(config.Name, o),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }

@@ -88,7 +88,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     /// </summary>
     private void SetClient(IPAddress? address)
     {
-        // [client_ip] starts from this address: parsed again when first needed (.Policies).
+        // [client_ip] starts from this address, parsed when first needed (.Policies): a pooled instance's last peer, or
+        // the socket's when a PROXY header replaces it, must not be used.
         _peerParsed = false;
         if (address is null)
         {
@@ -298,9 +299,6 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     /// <summary>Called by the pool: drop every reference to the finished connection so it can be collected.</summary>
     public bool ResetForPool()
     {
-        // The next connection (or HTTP/2 stream) this instance serves has a peer of its own: the parsed one must not
-        // outlive its connection (a trusted proxy's address would let the next client's X-Forwarded-For be believed).
-        _peerParsed = false;
         _transport = null;
         _handshakeSocket = null;
         ClientCertificateSubject = null;
