@@ -6,7 +6,10 @@ internal static class PolicyTypes
     public static readonly IReadOnlyList<IPolicyType> All =
     [
         // Access control (issue 14). Keep in the order docs/configuration.md describes them.
-        new HeadersPolicyType(),
+        new Policies.IpFilterPolicyType(),
+        new Policies.CorsPolicyType(),
+        new Policies.ForwardAuthPolicyType(),
+        new Policies.HeadersPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

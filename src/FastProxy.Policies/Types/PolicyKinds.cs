@@ -11,7 +11,10 @@ internal static class PolicyKinds
 {
     public static IPolicy Build(PolicyConfig config, PolicyBuildContext context) => config.Options switch
     {
-        HeadersOptions headers => Headers.HeadersPolicy.Create(config.Name, headers),
+        IpFilterOptions o => new IpFilter.IpFilterPolicy(config.Name, o),
+        CorsOptions o => new Cors.CorsPolicy(config.Name, o),
+        ForwardAuthOptions o => new ForwardAuth.ForwardAuthPolicy(config.Name, o, context),
+        HeadersOptions o => Headers.HeadersPolicy.Create(config.Name, o),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }

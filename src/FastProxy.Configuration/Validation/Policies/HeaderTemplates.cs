@@ -2,7 +2,7 @@ using System.Text;
 using FastProxy.Configuration.Reading;
 using FastProxy.Configuration.Values;
 
-namespace FastProxy.Configuration.Validation;
+namespace FastProxy.Configuration.Validation.Policies;
 
 /// <summary>
 /// Header value templates: literal text with variables in braces, <c>"Bearer {claim.sub}"</c>. Parsed once at load

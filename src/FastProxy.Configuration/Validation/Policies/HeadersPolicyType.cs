@@ -1,7 +1,7 @@
 using FastProxy.Configuration.Reading;
 using FastProxy.Configuration.Values;
 
-namespace FastProxy.Configuration.Validation;
+namespace FastProxy.Configuration.Validation.Policies;
 
 /// <summary>
 /// type = "headers": <c>request = { set, add, remove, rename }</c> and <c>response = { ... }</c>. Names are tokens and
