@@ -8,6 +8,7 @@ internal static class PolicyTypes
         // Access control (issue 14). Keep in the order docs/configuration.md describes them.
         new Policies.IpFilterPolicyType(),
         new Policies.CorsPolicyType(),
+        new Policies.ForwardAuthPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

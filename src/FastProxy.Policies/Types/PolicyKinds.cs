@@ -13,6 +13,7 @@ internal static class PolicyKinds
     {
         IpFilterOptions o => new IpFilter.IpFilterPolicy(config.Name, o),
         CorsOptions o => new Cors.CorsPolicy(config.Name, o),
+        ForwardAuthOptions o => new ForwardAuth.ForwardAuthPolicy(config.Name, o, context),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }
