@@ -6,6 +6,9 @@ internal static class PolicyTypes
     public static readonly IReadOnlyList<IPolicyType> All =
     [
         // Access control (issue 14). Keep in the order docs/configuration.md describes them.
+        new ApiKeyPolicyType(),
+        new BasicAuthPolicyType(),
+        new AuthorizePolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

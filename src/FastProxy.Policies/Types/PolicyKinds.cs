@@ -11,6 +11,9 @@ internal static class PolicyKinds
 {
     public static IPolicy Build(PolicyConfig config, PolicyBuildContext context) => config.Options switch
     {
+        ApiKeyOptions o => new ApiKey.ApiKeyPolicy(config.Name, o, context.Consumers),
+        BasicAuthOptions o => new BasicAuth.BasicAuthPolicy(config.Name, o, context.Consumers, context.Time),
+        AuthorizeOptions o => new Authorize.AuthorizePolicy(config.Name, o),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }
