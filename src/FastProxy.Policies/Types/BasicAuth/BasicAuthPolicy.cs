@@ -65,8 +65,12 @@ internal sealed class BasicAuthPolicy : IPolicy
 
     public string Name { get; }
 
-    /// <summary>For tests: the remembered successes.</summary>
+    /// <summary>The remembered successes (for tests).</summary>
     internal int CachedCount => _cache?.Count ?? 0;
+
+    /// <summary>bcrypt checks run, decoys included (for tests: which path a request took).</summary>
+    internal long SlowChecks => Volatile.Read(ref _slowChecks);
+    private long _slowChecks;
 
     private sealed record User(Consumer Consumer, StoredPassword Password);
 
@@ -115,6 +119,7 @@ internal sealed class BasicAuthPolicy : IPolicy
     private async ValueTask<PolicyAnswer?> CheckSlowAsync(PolicyContext context, User? user, byte[] credentials, int colon, int index, Fingerprint fingerprint)
     {
         bool matches;
+        Interlocked.Increment(ref _slowChecks);
         try
         {
             await s_bcryptGate.WaitAsync().ConfigureAwait(false);
