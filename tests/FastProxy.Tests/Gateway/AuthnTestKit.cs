@@ -23,7 +23,7 @@ internal static class AuthnTestKit
     public static readonly string BobDigest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(BobKey)));
 
     public static PolicySet Build(string toml, string? baseDirectory = null, TimeProvider? time = null) =>
-        new(ConfigText.Load(toml, baseDirectory), NoOutboundHttp.Instance, time);
+        new(ConfigText.Load(toml, baseDirectory), AuthnNoOutboundHttp.Instance, time);
 
     public static T Policy<T>(PolicySet set, string name) where T : class, IPolicy =>
         Assert.IsType<T>(set.Policies.Single(p => p.Name == name));
@@ -110,16 +110,16 @@ internal static class AuthnTestKit
 }
 
 /// <summary>The authentication policies make no outbound calls.</summary>
-internal sealed class NoOutboundHttp : IOutboundHttp
+internal sealed class AuthnNoOutboundHttp : IOutboundHttp
 {
-    public static readonly NoOutboundHttp Instance = new();
+    public static readonly AuthnNoOutboundHttp Instance = new();
 
     public Task<OutboundResponse> SendAsync(OutboundRequest request, CancellationToken cancellationToken) =>
         throw new InvalidOperationException("no outbound call expected");
 }
 
 /// <summary>A clock the test moves (timestamps only, which is what the bcrypt cache reads).</summary>
-internal sealed class ManualClock : TimeProvider
+internal sealed class AuthnClock : TimeProvider
 {
     private long _ticks = 1_000_000;
 
@@ -131,7 +131,7 @@ internal sealed class ManualClock : TimeProvider
 }
 
 /// <summary>Claims as a verified token would give them: strings, numbers as written, lists.</summary>
-internal sealed class TestClaims(Dictionary<string, string[]> claims) : IClaims
+internal sealed class AuthnClaims(Dictionary<string, string[]> claims) : IClaims
 {
     public bool TryGetText(ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
     {

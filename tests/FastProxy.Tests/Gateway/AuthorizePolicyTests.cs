@@ -24,7 +24,7 @@ public sealed class AuthorizePolicyTests
         return (Policy<AuthorizePolicy>(set, "rule"), set);
     }
 
-    private static FastProxy.Policies.Pipeline.PolicyContext As(FastProxy.Policies.Pipeline.PolicySet set, string? consumer, TestClaims? claims = null)
+    private static FastProxy.Policies.Pipeline.PolicyContext As(FastProxy.Policies.Pipeline.PolicySet set, string? consumer, AuthnClaims? claims = null)
     {
         var context = Request("GET / HTTP/1.1", "Host: api");
         context.Consumer = consumer is null ? null : set.Consumers.ByName(consumer);
@@ -55,9 +55,9 @@ public sealed class AuthorizePolicyTests
     public void Claims_must_all_hold_and_a_list_claim_must_contain_the_value()
     {
         var (policy, set) = Build("claims = { scope = \"orders:read\", tenant = \"acme\" }");
-        var both = new TestClaims(new() { ["scope"] = ["profile", "orders:read"], ["tenant"] = ["acme"] });
-        var wrongTenant = new TestClaims(new() { ["scope"] = ["orders:read"], ["tenant"] = ["other"] });
-        var noScope = new TestClaims(new() { ["tenant"] = ["acme"] });
+        var both = new AuthnClaims(new() { ["scope"] = ["profile", "orders:read"], ["tenant"] = ["acme"] });
+        var wrongTenant = new AuthnClaims(new() { ["scope"] = ["orders:read"], ["tenant"] = ["other"] });
+        var noScope = new AuthnClaims(new() { ["tenant"] = ["acme"] });
 
         Assert.Null(Now(policy, As(set, null, both)));
         Assert.Equal("forbidden", Now(policy, As(set, null, wrongTenant))!.Counter.Reason);
@@ -69,15 +69,15 @@ public sealed class AuthorizePolicyTests
     {
         var (policy, set) = Build("claims = { level = 3 }");
 
-        Assert.Null(Now(policy, As(set, null, new TestClaims(new() { ["level"] = ["3"] }))));
-        Assert.NotNull(Now(policy, As(set, null, new TestClaims(new() { ["level"] = ["30"] }))));
+        Assert.Null(Now(policy, As(set, null, new AuthnClaims(new() { ["level"] = ["3"] }))));
+        Assert.NotNull(Now(policy, As(set, null, new AuthnClaims(new() { ["level"] = ["30"] }))));
     }
 
     [Fact]
     public void Groups_and_claims_together_need_both()
     {
         var (policy, set) = Build("groups = [\"gold\"]\nclaims = { scope = \"write\" }");
-        var write = new TestClaims(new() { ["scope"] = ["write"] });
+        var write = new AuthnClaims(new() { ["scope"] = ["write"] });
 
         Assert.Null(Now(policy, As(set, "alice", write)));
         Assert.NotNull(Now(policy, As(set, "alice")));            // no claims

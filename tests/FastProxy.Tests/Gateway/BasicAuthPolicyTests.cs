@@ -161,7 +161,7 @@ public sealed class BasicAuthPolicyTests : IDisposable
     [Fact]
     public async Task A_bcrypt_success_is_remembered_and_then_checked_without_bcrypt()
     {
-        var clock = new ManualClock();
+        var clock = new AuthnClock();
         var (policy, _) = await BuildAsync(time: clock);
         var head = Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: app\r\n{Basic("alice", "correct horse")}\r\n\r\n");
 
