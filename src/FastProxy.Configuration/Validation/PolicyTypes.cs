@@ -6,9 +6,12 @@ internal static class PolicyTypes
     public static readonly IReadOnlyList<IPolicyType> All =
     [
         // Access control (issue 14). Keep in the order docs/configuration.md describes them.
-        new ApiKeyPolicyType(),
-        new BasicAuthPolicyType(),
-        new AuthorizePolicyType(),
+        new Policies.IpFilterPolicyType(),
+        new Policies.CorsPolicyType(),
+        new Policies.ApiKeyPolicyType(),
+        new Policies.BasicAuthPolicyType(),
+        new Policies.ForwardAuthPolicyType(),
+        new Policies.AuthorizePolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

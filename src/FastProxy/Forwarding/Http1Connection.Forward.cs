@@ -569,31 +569,6 @@ internal sealed partial class Http1Connection
         return ResponseIntake.Pending;
     }
 
-    /// <summary>
-    /// The exchange failed before a response reached the client: answer with the proxy's own status. The client
-    /// connection survives only when its request was fully read (nothing of it is left in the pipe to misparse).
-    /// </summary>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<Exchange> FailExchangeAsync(int status)
-    {
-        bool keepAlive = await FailAsync(status);
-        return keepAlive ? Exchange.KeepAlive : Exchange.Close;
-    }
-
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> FailAsync(int status)
-    {
-        bool whole = _bodyComplete;
-        if (!_requestConsumed)
-        {
-            ConsumeRequest();
-        }
-        bool keepAlive = whole && _request.KeepAlive && !_services.Draining;
-        ProxyResponses.For(status).WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
-        var flush = await _output.FlushAsync();
-        return keepAlive && !flush.IsCompleted;
-    }
-
     private static void WriteSequence(IBufferWriter<byte> output, in ReadOnlySequence<byte> bytes)
     {
         if (bytes.IsSingleSegment)

@@ -1,7 +1,7 @@
 using FastProxy.Configuration.Reading;
 using FastProxy.Configuration.Values;
 
-namespace FastProxy.Configuration.Validation;
+namespace FastProxy.Configuration.Validation.Policies;
 
 /// <summary>type = "api_key": where the key is read from (a header, a query parameter or both), whether it is forwarded.</summary>
 internal sealed class ApiKeyPolicyType : IPolicyType
@@ -45,7 +45,7 @@ internal sealed class ApiKeyPolicyType : IPolicyType
             policy.TableError("header = \"\" and no query: the key could come from nowhere; name a header, a query parameter, or both");
             ok = false;
         }
-        var realm = Realm.Read(policy, "api");
+        var realm = ChallengeRealm.Read(policy, "api");
         return ok && realm is not null
             ? new ApiKeyOptions
             {
@@ -65,29 +65,5 @@ internal sealed class ApiKeyPolicyType : IPolicyType
             if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~')) return false;
         }
         return true;
-    }
-}
-
-/// <summary>The realm of a WWW-Authenticate challenge: sent inside a quoted-string, so no quote, backslash or control.</summary>
-internal static class Realm
-{
-    public static string? Read(TableReader policy, string fallback)
-    {
-        var realm = policy.String("realm");
-        if (realm is null) return fallback;
-        foreach (var c in realm)
-        {
-            if (c is '"' or '\\' || c < 0x20 || c > 0x7E)
-            {
-                policy.Error("realm", "may hold printable ASCII only, without \" or \\ (it is sent inside quotes in WWW-Authenticate)");
-                return null;
-            }
-        }
-        if (realm.Length == 0)
-        {
-            policy.Error("realm", "must not be empty");
-            return null;
-        }
-        return realm;
     }
 }

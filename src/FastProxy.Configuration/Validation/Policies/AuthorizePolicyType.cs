@@ -1,6 +1,6 @@
 using FastProxy.Configuration.Reading;
 
-namespace FastProxy.Configuration.Validation;
+namespace FastProxy.Configuration.Validation.Policies;
 
 /// <summary>type = "authorize": the groups (any of) and the claims (all of) a request needs to go on.</summary>
 internal sealed class AuthorizePolicyType : IPolicyType

@@ -1,6 +1,6 @@
 using FastProxy.Configuration.Reading;
 
-namespace FastProxy.Configuration.Validation;
+namespace FastProxy.Configuration.Validation.Policies;
 
 /// <summary>type = "basic_auth": the realm, where the users come from (an htpasswd file, else the consumers), whether the password is forwarded.</summary>
 internal sealed class BasicAuthPolicyType : IPolicyType
@@ -16,7 +16,7 @@ internal sealed class BasicAuthPolicyType : IPolicyType
 
     public PolicyOptions? Read(TableReader policy)
     {
-        var realm = Realm.Read(policy, "restricted");
+        var realm = ChallengeRealm.Read(policy, "restricted");
         var file = policy.String("htpasswd");
         string? path = null;
         List<HtpasswdUser>? users = [];
