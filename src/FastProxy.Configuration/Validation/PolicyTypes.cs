@@ -8,7 +8,10 @@ internal static class PolicyTypes
         // Access control (issue 14). Keep in the order docs/configuration.md describes them.
         new Policies.IpFilterPolicyType(),
         new Policies.CorsPolicyType(),
+        new Policies.ApiKeyPolicyType(),
+        new Policies.BasicAuthPolicyType(),
         new Policies.ForwardAuthPolicyType(),
+        new Policies.AuthorizePolicyType(),
         new Policies.HeadersPolicyType(),
     ];
 

@@ -13,7 +13,10 @@ internal static class PolicyKinds
     {
         IpFilterOptions o => new IpFilter.IpFilterPolicy(config.Name, o),
         CorsOptions o => new Cors.CorsPolicy(config.Name, o),
+        ApiKeyOptions o => new ApiKey.ApiKeyPolicy(config.Name, o, context.Consumers),
+        BasicAuthOptions o => new BasicAuth.BasicAuthPolicy(config.Name, o, context.Consumers, context.Time),
         ForwardAuthOptions o => new ForwardAuth.ForwardAuthPolicy(config.Name, o, context),
+        AuthorizeOptions o => new Authorize.AuthorizePolicy(config.Name, o),
         HeadersOptions o => Headers.HeadersPolicy.Create(config.Name, o),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
