@@ -21,6 +21,14 @@
 #     nginx `listen http2`, HAProxy `bind proto h2`) or over TLS by ALPN h2 (FastProxy [[listeners.tls]], nginx
 #     `listen ssl http2`, HAProxy `bind ssl alpn h2,http/1.1`), forwarded as HTTP/1.1 over the same keep-alive pools.
 #     h2load gives no latency percentiles: its mean and max request time are recorded (mean_ms, max_ms);
+#     gateway: the 13-byte body at 64 connections through each proxy's API-gateway checks on a listener of its own: the
+#     client's address in an allow list, an API key (x-api-key, sent by wrk on every request) looked up and turned
+#     into a consumer (401 when unknown), and one response header set (FastProxy ip_filter + api_key + headers
+#     policies, HAProxy an acl on src + a map on req.hdr(x-api-key) + http-response set-header, nginx allow/deny + a
+#     map on $http_x_api_key + add_header); its CPU per request is read against the same proxy's "small" figure;
+#     jwt: the same with an ES256 bearer token instead (one token, generated with openssl for the run and valid for
+#     hours, reused by every connection): FastProxy's jwt policy with the public key file against HAProxy's jwt_verify
+#     (2.5+) with alg and exp checks. nginx's open-source build cannot verify a JWT, so it sits this one out;
 #   - idle: the proxy's RSS before and after IDLE_CONNS idle keep-alive client connections (each has
 #     completed one request), as KB per connection; twice, each time on a fresh proxy: "idle", the requests a
 #     hundred at a time (the connections arrive one after another), and "idle-burst", every connection sending its
@@ -37,7 +45,7 @@
 # counts any non-2xx response or socket error (the figures are still written, with the error counts).
 #
 # Knobs (environment): ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 PROXIES="fastproxy nginx haproxy"
-#   SCENARIOS="small 16k c1000 l4 https tls-l4 h2c h2 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0
+#   SCENARIOS="small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0
 #   H2_CONNS=10 H2_STREAMS=100 OUT_DIR=<auto>
 # e.g. a quick FastProxy-only check while tuning:  ROUNDS=1 PROXIES=fastproxy SCENARIOS=small bench/compare.sh
 # (the ratio columns then read "n/a"; compare ratios only within one full run).
@@ -52,7 +60,7 @@ WARMUP_S=${WARMUP_S:-3}
 MEASURE_S=${MEASURE_S:-10}
 IDLE_CONNS=${IDLE_CONNS:-5000}
 PROXIES=${PROXIES:-"fastproxy nginx haproxy"}
-SCENARIOS=${SCENARIOS:-"small 16k c1000 l4 https tls-l4 h2c h2 idle"}
+SCENARIOS=${SCENARIOS:-"small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt idle"}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-18180}
@@ -79,12 +87,18 @@ declare -A TLSL4_PORT=([fastproxy]=$((PORT_BASE + 40)) [nginx]=$((PORT_BASE + 41
 # HTTP/2 termination: h2c with prior knowledge, and h2 over TLS (ALPN), each on a listener of its own.
 declare -A H2C_PORT=([fastproxy]=$((PORT_BASE + 50)) [nginx]=$((PORT_BASE + 51)) [haproxy]=$((PORT_BASE + 52)))
 declare -A H2_PORT=([fastproxy]=$((PORT_BASE + 60)) [nginx]=$((PORT_BASE + 61)) [haproxy]=$((PORT_BASE + 62)))
+# API gateway checks (the "gateway" scenario) and JWT verification ("jwt"; nginx has none), each on a listener of its own.
+declare -A GW_PORT=([fastproxy]=$((PORT_BASE + 70)) [nginx]=$((PORT_BASE + 71)) [haproxy]=$((PORT_BASE + 72)))
+declare -A JWT_PORT=([fastproxy]=$((PORT_BASE + 80)) [haproxy]=$((PORT_BASE + 82)))
 # scenario -> "path connections"
 declare -A SCENARIO=([small]="/small 64" [16k]="/16k 64" [c1000]="/small 1000" [l4]="/small 64" [https]="/small 64" [tls-l4]="/small 64"
-    [h2c]="/small $H2_CONNS" [h2]="/small $H2_CONNS")
+    [h2c]="/small $H2_CONNS" [h2]="/small $H2_CONNS" [gateway]="/small 64" [jwt]="/small 64")
 SMALL_BODY="hello, world\n" # 13 bytes
 WRK_TIMEOUT=2s
 NGINX_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
+# The gateway listeners (and their key material) exist only when the gateway or jwt scenario runs.
+GATEWAY_ON=0
+[[ " $SCENARIOS " == *" gateway "* || " $SCENARIOS " == *" jwt "* ]] && GATEWAY_ON=1
 
 STARTED_AT=$(date +%s)
 FAILURES=()
@@ -223,12 +237,32 @@ check_machine() {
 # ---------------------------------------------------------------------------------------------------------------
 # Configs and processes under test.
 
-render() { # template output [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2PORT]
-    sed -e "s|@RUN@|$RUN|g" -e "s|@LOGS@|$RAW|g" -e "s|@ORIGIN_A@|$ORIGIN_A|g" -e "s|@ORIGIN_B@|$ORIGIN_B|g" -e "s|@PORT@|${3:-0}|g" \
-        -e "s|@L4PORT@|${4:-0}|g" -e "s|@TLSPORT@|${5:-0}|g" -e "s|@TLSL4PORT@|${6:-0}|g" -e "s|@H2CPORT@|${7:-0}|g" -e "s|@H2PORT@|${8:-0}|g" \
+substitute() { # template [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2PORT] [GWPORT] [JWTPORT] -> stdout
+    sed -e "s|@RUN@|$RUN|g" -e "s|@LOGS@|$RAW|g" -e "s|@ORIGIN_A@|$ORIGIN_A|g" -e "s|@ORIGIN_B@|$ORIGIN_B|g" -e "s|@PORT@|${2:-0}|g" \
+        -e "s|@L4PORT@|${3:-0}|g" -e "s|@TLSPORT@|${4:-0}|g" -e "s|@TLSL4PORT@|${5:-0}|g" -e "s|@H2CPORT@|${6:-0}|g" -e "s|@H2PORT@|${7:-0}|g" \
+        -e "s|@GWPORT@|${8:-0}|g" -e "s|@JWTPORT@|${9:-0}|g" \
         -e "s|@CERT@|$RUN/tls/cert.pem|g" -e "s|@KEY@|$RUN/tls/key.pem|g" -e "s|@CERTKEY@|$RUN/tls/cert-key.pem|g" \
-        -e "s|@NGINX_STREAM_MODULE@|$NGINX_STREAM_MODULE|g" "$1" >"$2"
-    cp "$2" "$RAW/config-$(basename "$2")"
+        -e "s|@APIKEY@|${API_KEY:-}|g" -e "s|@APIKEY_SHA256@|${API_KEY_SHA256:-}|g" -e "s|@JWT_PUBLIC@|$RUN/jwt/public.pem|g" \
+        -e "s|@NGINX_STREAM_MODULE@|$NGINX_STREAM_MODULE|g" "$1"
+}
+
+# Renders a proxy's config; its "@GATEWAY@" line becomes the gateway snippet (proxy-NAME-gateway.*.in) when the
+# gateway or jwt scenario runs, and goes away otherwise, so other runs measure exactly the configs they always did.
+render() { # template output [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2PORT] [GWPORT] [JWTPORT]
+    local template=$1 output=$2
+    shift 2
+    substitute "$template" "$@" >"$output"
+    local snippet=${template/%.toml.in/-gateway.toml.in}
+    [[ $snippet == "$template" ]] && snippet=${template/%.cfg.in/-gateway.cfg.in}
+    [[ $snippet == "$template" ]] && snippet=${template/%.conf.in/-gateway.conf.in}
+    if [[ $GATEWAY_ON == 1 && -f $snippet ]]; then
+        substitute "$snippet" "$@" >"$output.gateway"
+        sed -i -e "/@GATEWAY@/{r $output.gateway" -e "d}" "$output"
+        rm -f "$output.gateway"
+    else
+        sed -i '/@GATEWAY@/d' "$output"
+    fi
+    cp "$output" "$RAW/config-$(basename "$output")"
 }
 
 start_origin() {
@@ -257,13 +291,33 @@ make_certificate() {
     cat "$RUN/tls/cert.pem" "$RUN/tls/key.pem" >"$RUN/tls/cert-key.pem"
 }
 
+# The gateway scenarios' secrets, made for this run only: an API key (its SHA-256 for FastProxy's consumer, a map
+# file for HAProxy; nginx's map holds it in its config), an ES256 key pair with a token valid for hours
+# (bench/load/make_jwt.py), and the wrk scripts that send them on every request (a static header: wrk builds the
+# request once, so the Lua costs nothing per request).
+make_gateway_material() {
+    API_KEY=$(openssl rand -hex 16)
+    API_KEY_SHA256=$(printf %s "$API_KEY" | sha256sum | cut -d' ' -f1)
+    mkdir -p "$RUN/gateway"
+    printf '%s bench\n' "$API_KEY" >"$RUN/gateway/api-keys.map"
+    "$PLOT_PYTHON" "$LOAD/make_jwt.py" --dir "$RUN/jwt" --hours 12 >"$RAW/make-jwt.log" 2>&1 ||
+        die "could not make the jwt scenario's key and token: $(tail -3 "$RAW/make-jwt.log")"
+    JWT_TOKEN=$(cat "$RUN/jwt/token")
+    { printf 'wrk.headers["X-Api-Key"] = "%s"\n' "$API_KEY"; cat "$LOAD/wrk-summary.lua"; } >"$RUN/wrk-gateway.lua"
+    { printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$JWT_TOKEN"; cat "$LOAD/wrk-summary.lua"; } >"$RUN/wrk-jwt.lua"
+}
+
 declare -A PROXY_PID=()
 
 # Starts proxy $1 pinned to PROXY_CPU, checks it, and records its PID in PROXY_PID[$1]. $2 names its log.
 start_proxy() {
     local name=$1 port=${PROXY_PORT[$1]} l4port=${L4_PORT[$1]} tlsport=${TLS_PORT[$1]} tlsl4port=${TLSL4_PORT[$1]} logfile="$RAW/$1-$2.log"
-    local h2cport=${H2C_PORT[$1]} h2port=${H2_PORT[$1]}
+    local h2cport=${H2C_PORT[$1]} h2port=${H2_PORT[$1]} gwport=${GW_PORT[$1]} jwtport=${JWT_PORT[$1]:-}
     port_free "$port" || die "port $port (for $name) is in use"
+    if [[ $GATEWAY_ON == 1 ]]; then
+        port_free "$gwport" || die "port $gwport (for $name, gateway) is in use"
+        [[ -z $jwtport ]] || port_free "$jwtport" || die "port $jwtport (for $name, jwt) is in use"
+    fi
     port_free "$l4port" || die "port $l4port (for $name, L4) is in use"
     port_free "$tlsport" || die "port $tlsport (for $name, HTTPS) is in use"
     port_free "$tlsl4port" || die "port $tlsl4port (for $name, TLS on L4) is in use"
@@ -271,16 +325,16 @@ start_proxy() {
     port_free "$h2port" || die "port $h2port (for $name, h2) is in use"
     case $name in
     fastproxy)
-        render "$LOAD/proxy-fastproxy.toml.in" "$RUN/fastproxy.toml" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port"
+        render "$LOAD/proxy-fastproxy.toml.in" "$RUN/fastproxy.toml" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port" "$gwport" "$jwtport"
         FASTPROXY_LOG_LEVEL=warn taskset -c "$PROXY_CPU" "$ROOT/artifacts/fastproxy" -c "$RUN/fastproxy.toml" >"$logfile" 2>&1 &
         ;;
     nginx)
         mkdir -p "$RUN/nginx-proxy-tmp"
-        render "$LOAD/proxy-nginx.conf.in" "$RUN/nginx-proxy.conf" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port"
+        render "$LOAD/proxy-nginx.conf.in" "$RUN/nginx-proxy.conf" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port" "$gwport" "$jwtport"
         taskset -c "$PROXY_CPU" nginx -p "$RUN" -e "$RAW/nginx-proxy-error.log" -c "$RUN/nginx-proxy.conf" >"$logfile" 2>&1 &
         ;;
     haproxy)
-        render "$LOAD/proxy-haproxy.cfg.in" "$RUN/haproxy.cfg" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port"
+        render "$LOAD/proxy-haproxy.cfg.in" "$RUN/haproxy.cfg" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port" "$gwport" "$jwtport"
         taskset -c "$PROXY_CPU" haproxy -db -f "$RUN/haproxy.cfg" >"$logfile" 2>&1 &
         ;;
     esac
@@ -298,13 +352,52 @@ start_proxy() {
     check_proxy "$name" "$tlsl4port" https
     check_proxy "$name" "$h2cport" h2c
     check_proxy "$name" "$h2port" h2
+    if [[ $GATEWAY_ON == 1 ]]; then
+        wait_port "$gwport" 15 || die "$name did not start listening on :$gwport (gateway): $(tail -5 "$logfile")"
+        check_gateway "$name" "$gwport"
+        if [[ -n $jwtport ]]; then
+            wait_port "$jwtport" 15 || die "$name did not start listening on :$jwtport (jwt): $(tail -5 "$logfile")"
+            check_jwt "$name" "$jwtport"
+        fi
+    fi
+}
+
+# The gateway listener: with the key, what check_proxy checks plus the response header set; without it, or with
+# another key, 401 (and nothing else is checked: a wrong answer there would make the scenario measure refusals).
+check_gateway() { # name port
+    local name=$1 port=$2 url="http://127.0.0.1:$2/small" status frame
+    check_proxy "$name" "$port" http -H "X-Api-Key: $API_KEY"
+    frame=$(curl -fsS --max-time 5 -H "X-Api-Key: $API_KEY" -D - -o /dev/null "$url" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-frame-options" { print $2 }')
+    [[ $frame == DENY ]] || die "$name (gateway) answered without exactly one X-Frame-Options: DENY (got: $(echo $frame))"
+    status=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$url")
+    [[ $status == 401 ]] || die "$name (gateway) answered $status to a request without an API key (expected 401)"
+    status=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "X-Api-Key: not-$API_KEY" "$url")
+    [[ $status == 401 ]] || die "$name (gateway) answered $status to an unknown API key (expected 401)"
+    log "$name gateway on :$port: key required (401 without it or with another), X-Frame-Options set"
+}
+
+# The jwt listener: with the token, what check_proxy checks; without a token, or with its signature altered, 401.
+check_jwt() { # name port
+    local name=$1 port=$2 url="http://127.0.0.1:$2/small" status tampered last
+    check_proxy "$name" "$port" http -H "Authorization: Bearer $JWT_TOKEN"
+    status=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$url")
+    [[ $status == 401 ]] || die "$name (jwt) answered $status to a request without a token (expected 401)"
+    # One base64url character of the signature changed (the last one keeps its unused bits, so change the first).
+    local sig=${JWT_TOKEN##*.}
+    last=${sig:0:1}
+    [[ $last == A ]] && tampered=B || tampered=A
+    tampered="${JWT_TOKEN%.*}.$tampered${sig:1}"
+    status=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tampered" "$url")
+    [[ $status == 401 ]] || die "$name (jwt) answered $status to a token with a bad signature (expected 401)"
+    log "$name jwt on :$port: ES256 token required (401 without it or with a bad signature)"
 }
 
 # The proxy must answer both bodies correctly and alternate between the two origin ports.
-check_proxy() { # name port [scheme: http, https, h2c, h2]
+check_proxy() { # name port [scheme: http, https, h2c, h2] [curl arguments: headers the listener requires]
     local name=$1 port=$2 scheme=${3:-http} seen="" i origin
+    shift $(($# < 3 ? $# : 3))
     # https: verified against the benchmark certificate, by its name (SNI), and only TLS 1.2 or later.
-    local curl=(curl -fsS --max-time 5)
+    local curl=(curl -fsS --max-time 5 "$@")
     [[ $scheme == https || $scheme == h2 ]] && curl+=(--cacert "$RUN/tls/cert.pem" --tlsv1.2 --resolve "bench.local:$port:127.0.0.1")
     # HTTP/2: h2c with prior knowledge, h2 by ALPN (curl offers h2 first); either must really be HTTP/2.
     [[ $scheme == h2c ]] && curl+=(--http2-prior-knowledge)
@@ -340,11 +433,11 @@ alive_or_die() { is_running "${PROXY_PID[$1]}" || die "$1 died (pid ${PROXY_PID[
 
 CSV_HEADER="round,proxy,scenario,path,connections,duration_s,requests,rps,p50_ms,p90_ms,p99_ms,max_ms,cpu_ms,cpu_ms_per_1k,cpu_pct,syscalls_per_req,origin_conns_per_1k,rss_kb,non_2xx,err_connect,err_read,err_write,err_timeout,idle_conns,rss_before_kb,rss_after_kb,rss_after_close_kb,kb_per_conn,mean_ms"
 
-run_wrk() { # port path connections seconds logfile [scheme] -> sets W_* from wrk's summary line
-    local port=$1 path=$2 conns=$3 secs=$4 logfile=$5 scheme=${6:-http}
+run_wrk() { # port path connections seconds logfile [scheme] [wrk script] -> sets W_* from wrk's summary line
+    local port=$1 path=$2 conns=$3 secs=$4 logfile=$5 scheme=${6:-http} script=${7:-$LOAD/wrk-summary.lua}
     # One wrk thread: it shares one CPU with the origin, more threads would only contend.
     timeout $((secs + 30)) taskset -c "$LOAD_CPU" wrk -t1 -c"$conns" -d"${secs}s" --timeout "$WRK_TIMEOUT" --latency \
-        -s "$LOAD/wrk-summary.lua" "$scheme://127.0.0.1:$port$path" >"$logfile" 2>&1 || die "wrk failed: $(tail -5 "$logfile")"
+        -s "$script" "$scheme://127.0.0.1:$port$path" >"$logfile" 2>&1 || die "wrk failed: $(tail -5 "$logfile")"
     local line kv
     line=$(grep '^WRKSUMMARY ' "$logfile") || die "wrk printed no summary: $(tail -5 "$logfile")"
     for kv in ${line#WRKSUMMARY }; do
@@ -393,6 +486,10 @@ measure_load() { # proxy scenario round
     [[ $scen == tls-l4 ]] && port=${TLSL4_PORT[$1]} scheme=https
     [[ $scen == h2c ]] && port=${H2C_PORT[$1]} scheme=h2c
     [[ $scen == h2 ]] && port=${H2_PORT[$1]} scheme=h2
+    # The gateway scenarios: wrk sends the API key, or the bearer token, on every request (bench/load/make_jwt.py).
+    local script="$LOAD/wrk-summary.lua"
+    [[ $scen == gateway ]] && port=${GW_PORT[$1]} script="$RUN/wrk-gateway.lua"
+    [[ $scen == jwt ]] && port=${JWT_PORT[$1]} script="$RUN/wrk-jwt.lua"
     read -r path conns <<<"${SCENARIO[$scen]}"
     local load=run_wrk
     [[ $scheme == h2c || $scheme == h2 ]] && load=run_h2load
@@ -407,7 +504,7 @@ measure_load() { # proxy scenario round
         PIDS+=("$perf_pid")
         sleep 0.3 # attached before the first request
     fi
-    $load "$port" "$path" "$conns" "$WARMUP_S" "$logbase-warmup.txt" "$scheme"
+    $load "$port" "$path" "$conns" "$WARMUP_S" "$logbase-warmup.txt" "$scheme" "$script"
     if [[ -n $perf_pid ]]; then
         kill -INT "$perf_pid" 2>/dev/null || true # perf stat writes its counts on SIGINT
         local i=0
@@ -434,7 +531,7 @@ measure_load() { # proxy scenario round
     local cpu0 cpu1 accepts0 accepts1
     accepts0=$(origin_accepts)
     cpu0=$(cpu_ticks "$pid")
-    $load "$port" "$path" "$conns" "$MEASURE_S" "$logbase.txt" "$scheme"
+    $load "$port" "$path" "$conns" "$MEASURE_S" "$logbase.txt" "$scheme" "$script"
     cpu1=$(cpu_ticks "$pid")
     accepts1=$(origin_accepts)
     local rss
@@ -512,7 +609,7 @@ measure_idle() { # proxy kind
 knobs() {
     local k v d out=""
     for k in ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 "PROXIES=fastproxy nginx haproxy" \
-        "SCENARIOS=small 16k c1000 l4 https tls-l4 h2c h2 idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 H2_CONNS=10 H2_STREAMS=100; do
+        "SCENARIOS=small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 H2_CONNS=10 H2_STREAMS=100; do
         d=${k#*=} k=${k%%=*} v=${!k}
         [[ $v == "$d" ]] || out+="$k=\"$v\" "
     done
@@ -535,7 +632,7 @@ machine_info() {
         echo "fastproxy: $("$ROOT/artifacts/fastproxy" --version)"
         echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min; 2 CPUs: above 2 means other work competed)"
         echo "python: $("$PLOT_PYTHON" --version 2>&1), matplotlib $("$PLOT_PYTHON" -c 'import matplotlib; print(matplotlib.__version__)')"
-        echo "method: proxy on CPU $PROXY_CPU; wrk (1 thread, HTTP/1.1 keep-alive), origin nginx (1 worker) and idle client on CPU $LOAD_CPU; warm-up ${WARMUP_S} s, measured ${MEASURE_S} s, $ROUNDS round(s); wrk timeout $WRK_TIMEOUT; h2c/h2: h2load (1 thread) with $H2_CONNS connections x $H2_STREAMS streams"
+        echo "method: proxy on CPU $PROXY_CPU; wrk (1 thread, HTTP/1.1 keep-alive), origin nginx (1 worker) and idle client on CPU $LOAD_CPU; warm-up ${WARMUP_S} s, measured ${MEASURE_S} s, $ROUNDS round(s); wrk timeout $WRK_TIMEOUT; h2c/h2: h2load (1 thread) with $H2_CONNS connections x $H2_STREAMS streams; gateway/jwt: wrk sending an API key / an ES256 bearer token on every request, nginx left out of jwt (no JWT verification in its open-source build)"
         echo "command: $(knobs)bench/compare.sh"
     } >"$OUT/machine.txt"
 }
@@ -565,7 +662,7 @@ main() {
     # Only a full run (every proxy, every scenario, the default lengths) goes to perf-results/: a quick partial run
     # must never overwrite the full results of the same commit.
     local partial=""
-    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS $H2_CONNS $H2_STREAMS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 l4 https tls-l4 h2c h2 idle 10 100" ]] ||
+    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS $H2_CONNS $H2_STREAMS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt idle 10 100" ]] ||
         partial="/tmp/fastproxy-bench-results/$(date +%F-%H%M%S)-$COMMIT"
     OUT=${OUT_DIR:-${partial:-$ROOT/perf-results/$(date +%F)-$COMMIT}}
     RAW="$OUT/raw-logs"
@@ -583,6 +680,7 @@ main() {
     for port in "$ORIGIN_A" "$ORIGIN_B"; do port_free "$port" || die "port $port (origin) is in use; set PORT_BASE"; done
     start_origin
     make_certificate
+    [[ $GATEWAY_ON == 1 ]] && make_gateway_material
 
     local name scen load_scenarios=()
     for scen in $SCENARIOS; do
@@ -602,6 +700,8 @@ main() {
                 # Rotate who goes first, so that no proxy always runs right after the same neighbour.
                 for ((i = 0; i < ${#proxies[@]}; i++)); do
                     k=$(((i + round - 1) % ${#proxies[@]}))
+                    # nginx's open-source build cannot verify a JWT: the jwt scenario is FastProxy and HAProxy only.
+                    [[ $scen == jwt && -z ${JWT_PORT[${proxies[k]}]:-} ]] && continue
                     measure_load "${proxies[k]}" "$scen" "$round"
                 done
             done

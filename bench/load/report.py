@@ -24,7 +24,15 @@ SCENARIOS = [
     ("tls-l4", "TLS on L4 (tcp): 13-byte body, 64 keep-alive TLS connections"),
     ("h2c", "h2c (HTTP/2 cleartext, prior knowledge): 13-byte body, {conns} connections x 100 streams"),
     ("h2", "h2 over TLS (ALPN): 13-byte body, {conns} connections x 100 streams"),
+    ("gateway", "API gateway: client address allow list + API key (x-api-key, a consumer) + a response header set; "
+                "13-byte body, 64 connections"),
+    ("jwt", "JWT: an ES256 bearer token (one token, reused) verified with a public key; 13-byte body, 64 connections "
+            "(nginx: none, its open-source build cannot verify a JWT)"),
 ]
+# The gateway summary: each proxy's CPU per request with its gateway checks against its own figure without them.
+GATEWAY_BASE = "small"
+GATEWAY_SCENARIOS = [("gateway", "gateway"), ("jwt", "jwt")]
+GATEWAY_TARGET = 1.10  # issue 14: FastProxy's gateway at most 1.10x its own no-policy CPU per request
 COLOURS = {"fastproxy": "#7b3fa0", "nginx": "#2f8a3b", "haproxy": "#2463a6"}
 REPRODUCE = "bench/compare.sh"
 IDLE_TARGET_KB = 2.5
@@ -133,6 +141,46 @@ def load_table(rows):
     return out
 
 
+def gateway_table(rows):
+    """CPU ms per 1,000 requests: each proxy without policies (the 13-byte scenario), with its gateway checks and with
+    JWT verification, the cost of each over its own no-policy figure, and FastProxy's figures over the peers'."""
+    present = [(p, label) for p, label in PROXIES if any((p, s) in rows for s, _ in GATEWAY_SCENARIOS)]
+    if not present:
+        return []
+    def cpu(p, s):
+        return num(rows[(p, s)]["cpu_ms_per_1k"]) if (p, s) in rows else math.nan
+    out = ["**Gateway cost: proxy CPU ms per 1,000 requests** (HTTP/1.1, 64 connections, 13-byte body; the same run's "
+           "`small` scenario is the no-policy figure)\n",
+           "| proxy | no policies | gateway | gateway ÷ no policies | jwt | jwt ÷ no policies |",
+           "|---|---|---|---|---|---|"]
+    for p, label in present:
+        base, gw, jwt = cpu(p, GATEWAY_BASE), cpu(p, "gateway"), cpu(p, "jwt")
+        jwt_cells = (f"{fmt(jwt)} | {ratio(jwt, base)}" if not math.isnan(jwt)
+                     else "n/a (no JWT verification in open-source nginx) | " if p == "nginx" else "n/a | ")
+        out.append(f"| {label} | {fmt(base)} | {fmt(gw)} | {ratio(gw, base)} | {jwt_cells} |")
+    if any(p == "fastproxy" for p, _ in present):
+        for other, label in PROXIES[1:]:
+            if any(p == other for p, _ in present):
+                out.append(f"| *FastProxy ÷ {label}* | {ratio(cpu('fastproxy', GATEWAY_BASE), cpu(other, GATEWAY_BASE))} "
+                           f"| {ratio(cpu('fastproxy', 'gateway'), cpu(other, 'gateway'))} | "
+                           f"| {ratio(cpu('fastproxy', 'jwt'), cpu(other, 'jwt'))} | |")
+        own = cpu("fastproxy", "gateway") / cpu("fastproxy", GATEWAY_BASE) if cpu("fastproxy", GATEWAY_BASE) else math.nan
+        peers = [cpu(o, "gateway") for o, _ in PROXIES[1:] if not math.isnan(cpu(o, "gateway"))]
+        verdicts = []
+        if not math.isnan(own):
+            verdicts.append(f"FastProxy's gateway costs {own:.2f}× its no-policy CPU per request (target ≤ {GATEWAY_TARGET:.2f}×: "
+                            f"{'met' if own <= GATEWAY_TARGET else 'not met'})")
+        if peers and not math.isnan(cpu("fastproxy", "gateway")):
+            below = all(cpu("fastproxy", "gateway") < c for c in peers)
+            verdicts.append(f"below {'every' if below else 'not every'} peer's gateway figure")
+        if not math.isnan(cpu("fastproxy", "jwt")) and not math.isnan(cpu("haproxy", "jwt")):
+            verdicts.append(f"jwt {'below' if cpu('fastproxy', 'jwt') < cpu('haproxy', 'jwt') else 'not below'} HAProxy's jwt_verify")
+        if verdicts:
+            out += ["", "; ".join(verdicts) + "."]
+    out.append("")
+    return out
+
+
 IDLE_SCENARIOS = ("idle", "idle-burst")
 BURST_QUIET_S = 10  # bench/compare.sh BURST_QUIET_S
 
@@ -182,7 +230,8 @@ def idle_table(rows):
 
 # Tick labels for the chart (the tables carry the full titles).
 SHORT = {"small": "13 B\n64 conns", "16k": "16 KiB\n64 conns", "c1000": "13 B\n1,000 conns", "l4": "L4 tcp\n13 B",
-         "https": "HTTPS\n13 B", "tls-l4": "TLS on L4\n13 B", "h2c": "h2c\n10 x 100", "h2": "h2 (TLS)\n10 x 100"}
+         "https": "HTTPS\n13 B", "tls-l4": "TLS on L4\n13 B", "h2c": "h2c\n10 x 100", "h2": "h2 (TLS)\n10 x 100",
+         "gateway": "gateway\nIP+key+hdr", "jwt": "jwt\nES256"}
 
 
 def chart(rows, path):
@@ -272,6 +321,7 @@ def results_markdown(results_dir, rows):
         "",
     ]
     out += rounds_note(rows)
+    out += gateway_table(rows)
     out += load_table(rows)
     out += idle_table(rows)
     out += ["![throughput, CPU per 1k requests, memory per idle connection](chart.png)", "", "## Machine and method", ""]
@@ -294,6 +344,13 @@ def results_markdown(results_dir, rows):
         "KB per connection = growth / connections (idle_kb_per_conn). Burst (idle_burst_kb_per_conn): the same on another "
         "fresh proxy, the client opening every connection, then writing every request before reading any answer "
         f"(`--burst`: all of them in flight at once, through the nginx origin), RSS read {BURST_QUIET_S} s after the last answer.",
+        "- Gateway and jwt: the client sends an API key (`x-api-key`) or an ES256 bearer token on every request (a static "
+        "wrk header; key, key pair and token are made for the run, bench/load/make_jwt.py). Gateway: FastProxy `ip_filter` + "
+        "`api_key` + `headers` (a response header set) on a listener; HAProxy an `acl` on `src`, `map_str` on "
+        "`req.hdr(x-api-key)`, `http-response set-header`; nginx `allow`/`deny`, a `map` on `$http_x_api_key` (401 when "
+        "unknown), `add_header`. Each removes the key and names the consumer to the origin. Jwt: FastProxy's `jwt` policy "
+        "(`keys` = the public key file, `algorithms = [\"ES256\"]`) against HAProxy's `jwt_verify` with alg and exp checks; "
+        "nginx has no JWT verification outside NGINX Plus, so it has no jwt row.",
         "- results.csv holds every figure; raw-logs/ (wrk output, proxy logs, rendered configs) stays on the machine.",
         "",
     ]
@@ -351,6 +408,7 @@ def readme(perf_dir):
         rows = load_rows(os.path.join(perf_dir, latest))
         out += [f"## Latest load comparison: [{latest}]({latest}/results.md)", ""]
         out += rounds_note(rows)
+        out += gateway_table(rows)
         out += load_table(rows)
         out += idle_table(rows)
         out += [f"![chart]({latest}/chart.png)", ""]
