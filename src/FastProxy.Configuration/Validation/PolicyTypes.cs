@@ -6,6 +6,7 @@ internal static class PolicyTypes
     public static readonly IReadOnlyList<IPolicyType> All =
     [
         // Access control (issue 14). Keep in the order docs/configuration.md describes them.
+        new Policies.JwtPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

@@ -11,6 +11,7 @@ internal static class PolicyKinds
 {
     public static IPolicy Build(PolicyConfig config, PolicyBuildContext context) => config.Options switch
     {
+        JwtOptions jwt => new Jwt.JwtPolicy(config.Name, jwt, context),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }
