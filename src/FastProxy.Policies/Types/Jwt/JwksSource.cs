@@ -70,6 +70,15 @@ internal sealed class JwksSource
     /// <summary>Whether the last fetch failed (a kid not found may then exist all the same).</summary>
     public bool LastFetchFailed => Volatile.Read(ref _lastFailed);
 
+    /// <summary>The fetch in flight, if any (tests wait for it).</summary>
+    internal Task<JwtKeySet>? Pending
+    {
+        get
+        {
+            lock (_gate) return _inflight;
+        }
+    }
+
     /// <summary>Fetches started, for tests and diagnostics.</summary>
     public long Fetches => Interlocked.Read(ref _fetches);
 
