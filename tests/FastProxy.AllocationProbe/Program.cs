@@ -104,7 +104,7 @@ public static class Program
     private static long H2load(string url, int connections, int streams, int seconds, string? bodyFile)
     {
         string body = bodyFile is null ? "" : $"-d {bodyFile} ";
-        var psi = new System.Diagnostics.ProcessStartInfo("h2load", $"-c{connections} -m{streams} -D{seconds} {body}{url}") { RedirectStandardOutput = true };
+        var psi = new System.Diagnostics.ProcessStartInfo("h2load", $"-c{connections} -m{streams} -D{seconds} {LoadHeaders()}{body}{url}") { RedirectStandardOutput = true };
         using var h2load = System.Diagnostics.Process.Start(psi)!;
         string output = h2load.StandardOutput.ReadToEnd();
         h2load.WaitForExit();
@@ -114,6 +114,10 @@ public static class Program
         long succeeded = long.Parse(parts[3].Trim().Split(' ')[0]);
         long failed = long.Parse(parts[4].Trim().Split(' ')[0]);
         if (failed > 0) throw new InvalidOperationException("h2load saw failures:\n" + output);
+        // "status codes: N 2xx, N 3xx, N 4xx, N 5xx": a refused request (a gateway's 401) would allocate nothing too.
+        var codes = output.Split('\n').FirstOrDefault(l => l.StartsWith("status codes:"));
+        if (codes is not null && !codes.Contains(" 0 4xx") ) throw new InvalidOperationException("h2load saw 4xx answers:\n" + output);
+        if (codes is not null && !codes.Contains(" 0 5xx")) throw new InvalidOperationException("h2load saw 5xx answers:\n" + output);
         return succeeded;
     }
 
@@ -126,7 +130,7 @@ public static class Program
 
     private static long Wrk(string url, int connections, int seconds)
     {
-        var psi = new System.Diagnostics.ProcessStartInfo("wrk", $"-t1 -c{connections} -d{seconds}s {url}") { RedirectStandardOutput = true };
+        var psi = new System.Diagnostics.ProcessStartInfo("wrk", $"-t1 -c{connections} -d{seconds}s {LoadHeaders()}{url}") { RedirectStandardOutput = true };
         using var wrk = System.Diagnostics.Process.Start(psi)!;
         string output = wrk.StandardOutput.ReadToEnd();
         wrk.WaitForExit();
@@ -145,9 +149,16 @@ public static class Program
         path = "{{RespondPath}}"
         [[routes]]
         upstream = "app"
+        policies = {{Environment.GetEnvironmentVariable("FASTPROXY_PROBE_ROUTE_POLICIES") ?? "[]"}}
         [upstreams.app]
         servers = [ { address = "127.0.0.1:{{originPort}}" } ]
-        """, "probe.toml", AppContext.BaseDirectory).Config!;
+        {{Environment.GetEnvironmentVariable("FASTPROXY_PROBE_GATEWAY") ?? ""}}
+        """, "probe.toml", AppContext.BaseDirectory) is { Config: { } config } ? config
+        : throw new InvalidOperationException("probe config invalid (FASTPROXY_PROBE_GATEWAY?)");
+
+    /// <summary>FASTPROXY_PROBE_HEADERS: header lines ("name: value", one per line) wrk and h2load send with every request (credentials for a gateway chain).</summary>
+    private static string LoadHeaders() => string.Concat((Environment.GetEnvironmentVariable("FASTPROXY_PROBE_HEADERS") ?? "")
+        .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(h => $"-H \"{h.Trim()}\" "));
 
     private static long[] Measure(int port, byte[] request, int windows, int perWindow, int connections)
     {

@@ -32,6 +32,62 @@ public readonly record struct IpValue(UInt128 Bits, bool IsV4)
         return new IPAddress(bytes);
     }
 
+    /// <summary>Network byte order: 4 bytes for IPv4, 16 for IPv6. Returns the count.</summary>
+    public int WriteBytes(Span<byte> destination)
+    {
+        if (IsV4)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)Bits);
+            return 4;
+        }
+        BinaryPrimitives.WriteUInt128BigEndian(destination, Bits);
+        return 16;
+    }
+
+    /// <summary>
+    /// The address as text (dotted IPv4; IPv6 in RFC 5952 form: lower case, no leading zeros, the longest run of two
+    /// or more zero groups as "::"), without allocating. Returns the length; <paramref name="destination"/> needs 45 bytes.
+    /// </summary>
+    public int Format(Span<byte> destination)
+    {
+        int w = 0;
+        if (IsV4)
+        {
+            uint v = (uint)Bits;
+            for (int i = 3; i >= 0; i--)
+            {
+                System.Buffers.Text.Utf8Formatter.TryFormat((v >> (i * 8)) & 0xFF, destination[w..], out int n);
+                w += n;
+                if (i > 0) destination[w++] = (byte)'.';
+            }
+            return w;
+        }
+        Span<ushort> groups = stackalloc ushort[8];
+        for (int i = 0; i < 8; i++) groups[i] = (ushort)(Bits >> ((7 - i) * 16));
+        int bestStart = -1, bestLength = 1;
+        for (int i = 0; i < 8;)
+        {
+            if (groups[i] != 0) { i++; continue; }
+            int start = i;
+            while (i < 8 && groups[i] == 0) i++;
+            if (i - start > bestLength) { bestStart = start; bestLength = i - start; }
+        }
+        for (int i = 0; i < 8; i++)
+        {
+            if (i == bestStart)
+            {
+                destination[w++] = (byte)':';
+                if (i == 0) destination[w++] = (byte)':';
+                i += bestLength - 1;
+                continue;
+            }
+            System.Buffers.Text.Utf8Formatter.TryFormat(groups[i], destination[w..], out int n, new System.Buffers.StandardFormat('x'));
+            w += n;
+            if (i < 7) destination[w++] = (byte)':';
+        }
+        return w;
+    }
+
     public AddressFamily Family => IsV4 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6;
 
     /// <summary>

@@ -62,3 +62,8 @@ public sealed class PolicySet
         return chain;
     }
 }
+
+/// <summary>A policy could not be built from a config that passed the check (a key file removed since, unreadable...): the start fails, or the reload is refused.</summary>
+public sealed class PolicyBuildException(string message) : Exception(message)
+{
+}

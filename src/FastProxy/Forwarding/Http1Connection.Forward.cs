@@ -197,7 +197,7 @@ internal sealed partial class Http1Connection
     }
 
     private int Pick(Upstream upstream)
-        => upstream.Balancer.Pick(new PickContext { ClientHash = _clientHash, Excluded = _excluded.AsSpan(0, upstream.ExclusionWords) });
+        => upstream.Balancer.Pick(new PickContext { ClientHash = _requestClientHash, Excluded = _excluded.AsSpan(0, upstream.ExclusionWords) });
 
     /// <summary>
     /// A new connection, counted against max_pending while it is being made (beyond it: null and
@@ -284,6 +284,8 @@ internal sealed partial class Http1Connection
                 FallbackHost = connection.Server.HostBytes,
                 Upgrade = upgrade,
                 BufferedLength = _bodyBuffered ? _bufferedBody!.Length : null,
+                TrustForwardedFor = _trustedPeer,
+                Policies = _chain is null ? null : _policyContext,
             });
             if (_bodyBuffered)
             {
@@ -442,11 +444,13 @@ internal sealed partial class Http1Connection
                 // To an HTTP/2 stream it goes as frames straight away when it can (no HTTP/1.1 bytes in between).
                 long bodyLength = bodyKind == BodyKind.None ? 0 : _response.ContentLength;
                 var body = _responseBuffer.Slice(_response.HeadLength, bodyLength);
-                bool answered = _streamMode && _output is Http2ResponseWriter { CanAnswer: true } stream
+                bool policyLines = PreparePolicyResponse();
+                bool answered = _streamMode && !policyLines && _output is Http2ResponseWriter { CanAnswer: true } stream
                     && await stream.AnswerAsync(_response, ResponseHeadMemory, body);
                 if (!answered)
                 {
-                    ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false);
+                    ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
+                        PolicyResponseLines);
                     if (bodyLength > 0) WriteSequence(_output, body);
                 }
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength + bodyLength));
@@ -455,7 +459,9 @@ internal sealed partial class Http1Connection
             }
             else
             {
-                ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false);
+                PreparePolicyResponse();
+                ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
+                    PolicyResponseLines);
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
                 ReleaseResponseScratch();
                 try
@@ -561,31 +567,6 @@ internal sealed partial class Http1Connection
         if (result.IsCanceled && _pumpFailure != BodyCopy.Complete) return ResponseIntake.RequestFailed;
         input.AdvanceTo(buffer.Start, buffer.End);
         return ResponseIntake.Pending;
-    }
-
-    /// <summary>
-    /// The exchange failed before a response reached the client: answer with the proxy's own status. The client
-    /// connection survives only when its request was fully read (nothing of it is left in the pipe to misparse).
-    /// </summary>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<Exchange> FailExchangeAsync(int status)
-    {
-        bool keepAlive = await FailAsync(status);
-        return keepAlive ? Exchange.KeepAlive : Exchange.Close;
-    }
-
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> FailAsync(int status)
-    {
-        bool whole = _bodyComplete;
-        if (!_requestConsumed)
-        {
-            ConsumeRequest();
-        }
-        bool keepAlive = whole && _request.KeepAlive && !_services.Draining;
-        ProxyResponses.For(status).WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
-        var flush = await _output.FlushAsync();
-        return keepAlive && !flush.IsCompleted;
     }
 
     private static void WriteSequence(IBufferWriter<byte> output, in ReadOnlySequence<byte> bytes)

@@ -273,24 +273,4 @@ internal sealed partial class Http1Connection
         _responseScratch = null;
         _responseScratchLength = 0;
     }
-
-    /// <summary>Connection handling of a response written to this client: HTTP/1.0 keep-alive must be said out loud.</summary>
-    private ConnectionHeader ClientConnectionHeader(bool keepAlive)
-    {
-        if (!keepAlive) return ConnectionHeader.Close;
-        return _request.Version == HttpVersion.Http10 ? ConnectionHeader.KeepAlive : ConnectionHeader.None;
-    }
-
-    /// <summary>Sends a canned response (a respond route, a 404) and consumes the request; the request body, if any, is skipped.</summary>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> RespondAsync(CannedResponse response, ListenerRuntime runtime)
-    {
-        // A body that was read whole can be skipped and the connection kept; a streaming one cannot.
-        bool keepAlive = _request.KeepAlive && _bodyComplete && !_services.Draining;
-        _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
-        _requestBuffer = default;
-        response.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
-        var flush = await _output.FlushAsync();
-        return keepAlive && !flush.IsCompleted;
-    }
 }

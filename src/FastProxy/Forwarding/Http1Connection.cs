@@ -21,7 +21,8 @@ namespace FastProxy.Forwarding;
 /// handled one at a time, so pipelined requests are answered in order.
 /// Instances are pooled (the parser state and arrays are reused); nothing here allocates per request.
 /// </summary>
-/// <remarks>Split by concern: .Request (head and body intake), .Forward (the upstream exchange), .Body (streaming), .Tunnel (upgrades).</remarks>
+/// <remarks>Split by concern: .Request (head and body intake), .Policies (the gateway chain and client address), .Forward (the upstream
+/// exchange), .Answers (the proxy's own responses), .Body (streaming), .Tunnel (upgrades).</remarks>
 internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
 {
     /// <summary>IPv6 text is at most 45 characters.</summary>
@@ -167,52 +168,62 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 bool keepAlive;
                 var head = RequestHeadBytes;
                 var route = runtime.Router.Match(_request, head);
-                if (route?.Upstream is { RequestBuffering: true } && _request.IsChunked)
+                ResolveClient(runtime);
+                // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.
+                var chain = route is null ? runtime.ListenerPolicies : route.Policies;
+                if (chain is not null && await RunPoliciesAsync(chain, route, runtime) is { } answer)
                 {
-                    // The whole body before anything goes upstream (and before a slot of max_requests is taken).
-                    intake = await BufferBodyAsync(runtime);
-                    if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, runtime);
-                    if (intake != Intake.Ready)
-                    {
-                        if (intake == Intake.Rejected) await LingerAsync();
-                        break;
-                    }
-                }
-                if (route is null)
-                {
-                    keepAlive = await RespondAsync(ProxyResponses.For(404), runtime);
-                }
-                else if (route.Respond is not null)
-                {
-                    keepAlive = await RespondAsync(route.Respond, runtime);
-                }
-                else if (!route.Upstream!.Limits.TryEnter())
-                {
-                    // Circuit breaking: max_requests already in flight to this upstream. (BeginForward did not run:
-                    // the request is still unconsumed, whatever the previous request on this pooled state left.)
-                    _requestConsumed = false;
-                    keepAlive = await FailAsync(503);
+                    keepAlive = await AnswerPolicyAsync(answer);
                 }
                 else
                 {
-                    try
+                    if (route?.Upstream is { RequestBuffering: true } && _request.IsChunked)
                     {
-                        var connection = BeginForward(route, out bool retryable, out int picked);
-                        if (connection is null)
+                        // The whole body before anything goes upstream (and before a slot of max_requests is taken).
+                        intake = await BufferBodyAsync(runtime);
+                        if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, runtime);
+                        if (intake != Intake.Ready)
                         {
-                            keepAlive = await ForwardAsync(route, runtime, retryable, picked);
-                        }
-                        else
-                        {
-                            // The steady state: a pooled connection, straight into the exchange.
-                            var outcome = await ExchangeAsync(connection, route, runtime, retryable);
-                            keepAlive = outcome <= Exchange.Close ? outcome == Exchange.KeepAlive
-                                : await RecoverAsync(outcome, connection, route, runtime, retryable);
+                            if (intake == Intake.Rejected) await LingerAsync();
+                            break;
                         }
                     }
-                    finally
+                    if (route is null)
                     {
-                        route.Upstream.Limits.Exit();
+                        keepAlive = await RespondAsync(ProxyResponses.For(404), runtime);
+                    }
+                    else if (route.Respond is not null)
+                    {
+                        keepAlive = await RespondAsync(route.Respond, runtime);
+                    }
+                    else if (!route.Upstream!.Limits.TryEnter())
+                    {
+                        // Circuit breaking: max_requests already in flight to this upstream. (BeginForward did not run:
+                        // the request is still unconsumed, whatever the previous request on this pooled state left.)
+                        _requestConsumed = false;
+                        keepAlive = await FailAsync(503);
+                    }
+                    else
+                    {
+                        try
+                        {
+                            var connection = BeginForward(route, out bool retryable, out int picked);
+                            if (connection is null)
+                            {
+                                keepAlive = await ForwardAsync(route, runtime, retryable, picked);
+                            }
+                            else
+                            {
+                                // The steady state: a pooled connection, straight into the exchange.
+                                var outcome = await ExchangeAsync(connection, route, runtime, retryable);
+                                keepAlive = outcome <= Exchange.Close ? outcome == Exchange.KeepAlive
+                                    : await RecoverAsync(outcome, connection, route, runtime, retryable);
+                            }
+                        }
+                        finally
+                        {
+                            route.Upstream.Limits.Exit();
+                        }
                     }
                 }
                 ReleaseRequestScratch();

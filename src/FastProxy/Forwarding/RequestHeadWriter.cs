@@ -1,5 +1,6 @@
 using System.Buffers;
 using FastProxy.Http1;
+using FastProxy.Policies.Pipeline;
 
 namespace FastProxy.Forwarding;
 
@@ -21,6 +22,13 @@ internal readonly ref struct RequestRewrite
     /// client's framing, and without Expect (the proxy answered it). Null: the body goes as the client framed it.
     /// </summary>
     public long? BufferedLength { get; init; }
+    /// <summary>
+    /// The peer is a [client_ip] trusted proxy: the client's X-Forwarded-For list is kept and the peer appended. Else
+    /// the list is replaced by the peer's address (a client cannot plant addresses in it).
+    /// </summary>
+    public bool TrustForwardedFor { get; init; }
+    /// <summary>What gateway policies changed (fields dropped, lines added, query parameters dropped); null: no policies ran.</summary>
+    public PolicyContext? Policies { get; init; }
 }
 
 /// <summary>
@@ -35,24 +43,30 @@ internal static class RequestHeadWriter
     public static void Write(IBufferWriter<byte> output, RequestHead request, ReadOnlySpan<byte> head, in RequestRewrite rewrite)
     {
         // Upper bound: the head itself, the authority twice (Host and X-Forwarded-Host), the address and the fixed lines.
+        var policies = rewrite.Policies;
         int bound = request.HeadLength + 2 * request.HostLength + rewrite.ClientAddress.Length + rewrite.FallbackHost.Length + 224
-            + (rewrite.BufferedLength is null ? 0 : 40);
+            + (rewrite.BufferedLength is null ? 0 : 40) + (policies is null ? 0 : policies.RequestLines.Length);
         var span = output.GetSpan(bound);
         int w = 0;
 
         // request-line
         Put(span, ref w, request.MethodBytes(head));
         span[w++] = (byte)' ';
-        WriteTarget(span, ref w, request, head, rewrite.StripPrefix);
+        WriteTarget(span, ref w, request, head, rewrite.StripPrefix, policies);
         Put(span, ref w, " HTTP/1.1\r\n"u8);
 
         // Field lines: runs of kept lines are contiguous in the buffer and copied in one go.
         int runStart = -1, runEnd = -1;
         bool anyForwardedFor = false;
         bool buffered = rewrite.BufferedLength is not null;
+        var removed = policies is null ? default : policies.RemovedHeaders;
+        int index = -1, nextRemoved = 0;
         foreach (ref readonly HeaderField field in request.Fields)
         {
-            bool keep = !field.HopByHop
+            index++;
+            bool dropped = nextRemoved < removed.Length && removed[nextRemoved] == index;
+            if (dropped) nextRemoved++;
+            bool keep = !dropped && !field.HopByHop
                 && field.Known is not (KnownHeader.XForwardedFor or KnownHeader.XForwardedProto or KnownHeader.XForwardedHost or KnownHeader.Consumer)
                 && !(field.Known == KnownHeader.Host && request.HostFromTarget)
                 && !(buffered && field.Known is (KnownHeader.TransferEncoding or KnownHeader.ContentLength or KnownHeader.Expect));
@@ -89,7 +103,7 @@ internal static class RequestHeadWriter
 
         // X-Forwarded-For: the client's list, then the client (as nginx's $proxy_add_x_forwarded_for), on one line.
         Put(span, ref w, "X-Forwarded-For: "u8);
-        if (anyForwardedFor)
+        if (anyForwardedFor && rewrite.TrustForwardedFor)
         {
             foreach (ref readonly HeaderField field in request.Fields)
             {
@@ -121,6 +135,9 @@ internal static class RequestHeadWriter
             Put(span, ref w, Crlf);
         }
 
+        // The gateway's lines: x-consumer, claims, copied auth headers... (each checked for CR/LF when recorded).
+        if (policies is not null) Put(span, ref w, policies.RequestLines);
+
         // RFC 9110 §7.6.3: each proxy appends itself to Via with the protocol version it received.
         Put(span, ref w, request.Version == HttpVersion.Http11 ? "Via: 1.1 fastproxy\r\n"u8 : "Via: 1.0 fastproxy\r\n"u8);
 
@@ -142,7 +159,8 @@ internal static class RequestHeadWriter
         output.Advance(w);
     }
 
-    private static void WriteTarget(Span<byte> span, ref int w, RequestHead request, ReadOnlySpan<byte> head, ReadOnlySpan<byte> stripPrefix)
+    private static void WriteTarget(Span<byte> span, ref int w, RequestHead request, ReadOnlySpan<byte> head, ReadOnlySpan<byte> stripPrefix,
+        PolicyContext? policies)
     {
         if (request.TargetForm == TargetForm.Asterisk)
         {
@@ -150,6 +168,8 @@ internal static class RequestHeadWriter
             return;
         }
         var pathAndQuery = request.PathAndQuery(head);
+        bool queryEdited = policies is { QueryEdited: true };
+        if (queryEdited) pathAndQuery = request.Path(head);
         if (!stripPrefix.IsEmpty && pathAndQuery.StartsWith(stripPrefix))
         {
             pathAndQuery = pathAndQuery[stripPrefix.Length..];
@@ -157,6 +177,16 @@ internal static class RequestHeadWriter
         // origin-form always starts with '/': "http://host" or "http://host?q", or a fully stripped path, gets one.
         if (pathAndQuery.IsEmpty || pathAndQuery[0] != (byte)'/') span[w++] = (byte)'/';
         Put(span, ref w, pathAndQuery);
+        if (queryEdited)
+        {
+            // A credential taken out of the query (api_key query = "..."): the rest of the query, if any, goes on.
+            int length = policies!.CopyEditedQuery(span[(w + 1)..]);
+            if (length > 0)
+            {
+                span[w] = (byte)'?';
+                w += length + 1;
+            }
+        }
     }
 
     private static void Put(Span<byte> span, ref int w, ReadOnlySpan<byte> bytes)
@@ -174,9 +204,9 @@ internal static class RequestHeadWriter
 internal static class ResponseHeadWriter
 {
     public static void Write(IBufferWriter<byte> output, ResponseHead response, ReadOnlySpan<byte> head, ConnectionHeader connection,
-        bool dropTransferEncoding, bool upgrade)
+        bool dropTransferEncoding, bool upgrade, ReadOnlySpan<byte> extraLines = default)
     {
-        var span = output.GetSpan(response.HeadLength + 48 + DateHeader.LineLength);
+        var span = output.GetSpan(response.HeadLength + 48 + DateHeader.LineLength + extraLines.Length);
         int w = 0;
         // We speak HTTP/1.1 to the client whatever the server spoke (RFC 9110 §2.5).
         "HTTP/1.1 "u8.CopyTo(span);
@@ -215,6 +245,10 @@ internal static class ResponseHeadWriter
             DateHeader.Line.CopyTo(span[w..]);
             w += DateHeader.LineLength;
         }
+
+        // Lines gateway policies add (CORS, headers policy), after the server's own.
+        extraLines.CopyTo(span[w..]);
+        w += extraLines.Length;
 
         var tail = upgrade ? "Connection: upgrade\r\n\r\n"u8
             : connection switch

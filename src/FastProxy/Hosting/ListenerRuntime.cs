@@ -1,5 +1,7 @@
 using FastProxy.Configuration;
 using FastProxy.Http1;
+using FastProxy.Policies.ClientIdentity;
+using FastProxy.Policies.Pipeline;
 using FastProxy.Routing;
 using FastProxy.Tls;
 
@@ -8,8 +10,11 @@ namespace FastProxy.Hosting;
 /// <summary>One listener's view of a configuration generation: its routes and limits. Immutable; a reload makes a new one.</summary>
 internal sealed class ListenerRuntime
 {
-    public ListenerRuntime(ListenerConfig config, Router router, TlsServer? tls)
+    public ListenerRuntime(ListenerConfig config, Router router, TlsServer? tls, PolicySet? gateway = null)
     {
+        Gateway = gateway;
+        ClientIp = gateway is { ClientIp.PeerOnly: false } ? gateway.ClientIp : null;
+        ListenerPolicies = gateway?.ChainFor(config.Policies, []);
         Config = config;
         Router = router;
         Name = config.Name;
@@ -34,6 +39,15 @@ internal sealed class ListenerRuntime
     public byte[] Scheme { get; }
     /// <summary>Null: plain HTTP. Else the certificates and TLS settings of [[listeners.tls]].</summary>
     public TlsServer? Tls { get; }
+
+    /// <summary>The gateway of this configuration generation (policies, consumers); null only in tests that build a runtime by hand.</summary>
+    public PolicySet? Gateway { get; }
+
+    /// <summary>Set when [client_ip] trusts some proxies: requests from them name their client. Null: the peer is the client.</summary>
+    public ClientIpResolver? ClientIp { get; }
+
+    /// <summary>The listener's own policies, for requests no route matched (routes carry the listener's policies in their chains).</summary>
+    public PolicyChain? ListenerPolicies { get; }
 
     /// <summary>The most bytes a request head can have before a limit refuses it: what is worth copying when it straddles segments.</summary>
     public int MaxHeadBytes => HeadLimits.MaxStartLine + HeadLimits.MaxHeaderBytes + 64;

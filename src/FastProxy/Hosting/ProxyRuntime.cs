@@ -1,4 +1,5 @@
 using FastProxy.Configuration;
+using FastProxy.Policies.Pipeline;
 using FastProxy.Routing;
 using FastProxy.Tcp;
 using FastProxy.Tls;
@@ -105,6 +106,10 @@ internal sealed class ProxyRuntime
         {
             throw new ProxyStartException([ex.Message]);
         }
+        catch (PolicyBuildException ex)
+        {
+            throw new ProxyStartException([ex.Message]);
+        }
     }
 
     private static ProxyRuntime BuildCore(ProxyConfig config, ProxyRuntime? previous)
@@ -123,6 +128,8 @@ internal sealed class ProxyRuntime
             upstreams[u.Name] = new Upstream(u, old, idleShare);
         }
 
+        // Every [policies.NAME] built once; each (listener, route) pair gets its compiled chain.
+        var gateway = new PolicySet(config, OutboundHttp.Shared);
         var listeners = new Dictionary<string, ListenerRuntime>(StringComparer.Ordinal);
         foreach (var listener in config.Listeners)
         {
@@ -131,10 +138,10 @@ internal sealed class ProxyRuntime
             foreach (var route in config.Routes)
             {
                 if (route.Listeners is not null && !route.Listeners.Contains(listener.Name)) continue;
-                routes.Add(new Route(route, route.Upstream is null ? null : upstreams[route.Upstream]));
+                routes.Add(new Route(route, route.Upstream is null ? null : upstreams[route.Upstream], gateway.ChainFor(listener.Policies, route.Policies)));
             }
             var tls = listener.Tls.Count > 0 ? TlsServer.Load(listener, TlsAlpn.Http) : null;
-            listeners[listener.Name] = new ListenerRuntime(listener, new Router([.. routes]), tls);
+            listeners[listener.Name] = new ListenerRuntime(listener, new Router([.. routes]), tls, gateway);
         }
         return new ProxyRuntime(config, upstreams, listeners, TcpListenerRuntime.Build(config, upstreams));
     }

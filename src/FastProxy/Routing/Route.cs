@@ -2,6 +2,7 @@ using System.Text;
 using FastProxy.Configuration;
 using FastProxy.Forwarding;
 using FastProxy.Http1;
+using FastProxy.Policies.Pipeline;
 using FastProxy.Upstreams;
 
 namespace FastProxy.Routing;
@@ -20,9 +21,10 @@ internal sealed class Route
     private readonly byte[][]? _methods;
     private readonly (byte[] Name, byte[] Value)[] _headers;
 
-    public Route(RouteConfig config, Upstream? upstream)
+    public Route(RouteConfig config, Upstream? upstream, PolicyChain? policies = null)
     {
         Name = config.Name;
+        Policies = policies;
         Upstream = upstream;
         if (config.Respond is not null) Respond = new CannedResponse(config.Respond);
         if (config.StripPrefix is not null) StripPrefix = Encoding.UTF8.GetBytes(config.StripPrefix);
@@ -53,6 +55,9 @@ internal sealed class Route
     public Upstream? Upstream { get; }
 
     public CannedResponse? Respond { get; }
+
+    /// <summary>The listener's policies then the route's, compiled; null when there are none (the route pays nothing).</summary>
+    public PolicyChain? Policies { get; }
 
     /// <summary>Removed from the front of the path before forwarding.</summary>
     public byte[]? StripPrefix { get; }

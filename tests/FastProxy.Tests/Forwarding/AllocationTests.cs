@@ -137,12 +137,15 @@ public sealed class AllocationTests
     /// Runs the allocation probe pinned to one CPU, as the benchmarks pin the proxy (one socket thread then carries
     /// every request in flight), and returns its "name value" output lines.
     /// </summary>
-    private static async Task<Dictionary<string, string>> RunPinnedProbeAsync(params string[] args)
+    private static Task<Dictionary<string, string>> RunPinnedProbeAsync(params string[] args) => RunPinnedProbeAsync(null, args);
+
+    /// <param name="environment">Extra environment for the probe (FASTPROXY_PROBE_GATEWAY and friends: a policy chain on its route).</param>
+    internal static async Task<Dictionary<string, string>> RunPinnedProbeAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
         string probe = Path.Combine(Processes.RepoRoot, "tests", "FastProxy.AllocationProbe", "bin", configuration, "net10.0", "FastProxy.AllocationProbe.dll");
         var result = await Processes.RunAsync("taskset", ["-c", "0", "dotnet", probe, .. args], TimeSpan.FromSeconds(120),
-            environment: new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" });
+            environment: new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["DOTNET_TieredCompilation"] = "0" });
         Assert.True(result.ExitCode == 0, result.StdErr + result.StdOut);
         return result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim().Split(' ', 2)).ToDictionary(p => p[0], p => p[1]);
     }

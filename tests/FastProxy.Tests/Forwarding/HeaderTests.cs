@@ -96,7 +96,7 @@ public sealed class HeaderTests
     }
 
     [Fact]
-    public async Task X_forwarded_for_is_appended_to_the_clients_list()
+    public async Task X_forwarded_for_from_an_untrusted_peer_is_replaced()
     {
         await using var upstream = new RawUpstream();
         await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port]));
@@ -105,8 +105,37 @@ public sealed class HeaderTests
         await client.RoundTripAsync("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 203.0.113.7, 10.0.0.1\r\nX-Forwarded-For: 198.51.100.2\r\n\r\n");
 
         var seen = Assert.Single(upstream.Requests);
-        // One line, the client's entries first, in order, then this hop's client.
+        // No [client_ip]: nobody is trusted, so whatever the client wrote is dropped and only the peer is named.
+        Assert.Equal("127.0.0.1", seen.Header("X-Forwarded-For"));
+    }
+
+    [Fact]
+    public async Task X_forwarded_for_from_a_trusted_proxy_is_appended_to()
+    {
+        await using var upstream = new RawUpstream();
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port], extraTop: "[client_ip]\ntrusted_proxies = [\"127.0.0.1\"]\n"));
+        using var client = new WireClient(proxy.Port());
+
+        await client.RoundTripAsync("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 203.0.113.7, 10.0.0.1\r\nX-Forwarded-For: 198.51.100.2\r\n\r\n");
+
+        var seen = Assert.Single(upstream.Requests);
+        // One line, the received entries first, in order, then this hop's peer.
         Assert.Equal("203.0.113.7, 10.0.0.1, 198.51.100.2, 127.0.0.1", seen.Header("X-Forwarded-For"));
+    }
+
+    [Fact]
+    public async Task A_client_sent_x_consumer_header_never_reaches_the_upstream()
+    {
+        await using var upstream = new RawUpstream();
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port]));
+        using var client = new WireClient(proxy.Port());
+
+        await client.RoundTripAsync("GET / HTTP/1.1\r\nHost: a\r\nX-Consumer: admin\r\nx-consumer-groups: root\r\nX-Consumer-Custom-Id: 7\r\n"
+            + "X_Consumer_Id: 8\r\nX-Consumers-Note: 9\r\nX-Other: kept\r\n\r\n");
+
+        var seen = Assert.Single(upstream.Requests);
+        Assert.DoesNotContain("consumer", seen.Head, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("kept", seen.Header("X-Other"));
     }
 
     [Fact]

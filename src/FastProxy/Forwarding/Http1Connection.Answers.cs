@@ -1,0 +1,55 @@
+using System.Runtime.CompilerServices;
+using FastProxy.Async;
+using FastProxy.Hosting;
+using FastProxy.Http1;
+
+namespace FastProxy.Forwarding;
+
+/// <summary>The answers the proxy gives itself on a client connection: respond routes, 404, and failed exchanges (502, 503, 504).</summary>
+internal sealed partial class Http1Connection
+{
+    /// <summary>Connection handling of a response written to this client: HTTP/1.0 keep-alive must be said out loud.</summary>
+    private ConnectionHeader ClientConnectionHeader(bool keepAlive)
+    {
+        if (!keepAlive) return ConnectionHeader.Close;
+        return _request.Version == HttpVersion.Http10 ? ConnectionHeader.KeepAlive : ConnectionHeader.None;
+    }
+
+    /// <summary>Sends a canned response (a respond route, a 404) and consumes the request; the request body, if any, is skipped.</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> RespondAsync(CannedResponse response, ListenerRuntime runtime)
+    {
+        // A body that was read whole can be skipped and the connection kept; a streaming one cannot.
+        bool keepAlive = _request.KeepAlive && _bodyComplete && !_services.Draining;
+        _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
+        _requestBuffer = default;
+        response.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+        var flush = await _output.FlushAsync();
+        return keepAlive && !flush.IsCompleted;
+    }
+
+    /// <summary>
+    /// The exchange failed before a response reached the client: answer with the proxy's own status. The client
+    /// connection survives only when its request was fully read (nothing of it is left in the pipe to misparse).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<Exchange> FailExchangeAsync(int status)
+    {
+        bool keepAlive = await FailAsync(status);
+        return keepAlive ? Exchange.KeepAlive : Exchange.Close;
+    }
+
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> FailAsync(int status)
+    {
+        bool whole = _bodyComplete;
+        if (!_requestConsumed)
+        {
+            ConsumeRequest();
+        }
+        bool keepAlive = whole && _request.KeepAlive && !_services.Draining;
+        ProxyResponses.For(status).WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+        var flush = await _output.FlushAsync();
+        return keepAlive && !flush.IsCompleted;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Runtime.CompilerServices;
+using FastProxy.Async;
+using FastProxy.Balancing;
+using FastProxy.Hosting;
+using FastProxy.Http1;
+using FastProxy.Policies.ClientIdentity;
+using FastProxy.Policies.Pipeline;
+using FastProxy.Routing;
+
+namespace FastProxy.Forwarding;
+
+/// <summary>
+/// The gateway on the request path: who the client is ([client_ip]), the route's policy chain, a policy's answer, and
+/// the lines policies add to the response. A request on a route without policies, on a listener that trusts no
+/// proxy, touches none of this beyond two null checks.
+/// </summary>
+internal sealed partial class Http1Connection
+{
+    /// <summary>The request view policies see; made the first time a chain runs on this (pooled) instance, then reused.</summary>
+    private PolicyContext? _policyContext;
+    /// <summary>The chain that ran for the request in progress (its response side runs on the way back); null: none.</summary>
+    private PolicyChain? _chain;
+    /// <summary>The connection's peer as a number, parsed from <see cref="_clientAddress"/> when first needed.</summary>
+    private IpValue _peer;
+    private bool _peerParsed;
+
+    // The client of the request in progress, when [client_ip] resolved one other than the peer.
+    private readonly byte[] _resolvedAddress = new byte[MaxAddressLength];
+    private int _resolvedAddressLength;
+    private IpValue _resolvedClient;
+    /// <summary>The peer is a trusted proxy: its X-Forwarded-For is kept and appended to.</summary>
+    private bool _trustedPeer;
+    /// <summary>What ip_hash uses for this request: the resolved client's hash.</summary>
+    private ulong _requestClientHash;
+
+    private IpValue Peer
+    {
+        get
+        {
+            if (!_peerParsed)
+            {
+                IpValue.TryParse(ClientAddress, out _peer);
+                _peerParsed = true;
+            }
+            return _peer;
+        }
+    }
+
+    /// <summary>The request head's bytes as memory (what the policy view holds).</summary>
+    private ReadOnlyMemory<byte> RequestHeadMemory => _requestScratch is not null
+        ? _requestScratch.AsMemory(0, _requestScratchLength)
+        : _requestBuffer.First;
+
+    /// <summary>Per request, before the route's chain: the client as [client_ip] says, the peer by default.</summary>
+    private void ResolveClient(ListenerRuntime runtime)
+    {
+        _chain = null;
+        _trustedPeer = false;
+        _resolvedAddressLength = 0;
+        _requestClientHash = _clientHash;
+        if (runtime.ClientIp is not { } resolver) return;
+        var peer = Peer;
+        var client = resolver.Resolve(peer, _request, RequestHeadBytes, out _trustedPeer);
+        if (client == peer) return;
+        _resolvedClient = client;
+        _resolvedAddressLength = client.Format(_resolvedAddress);
+        Span<byte> bytes = stackalloc byte[16];
+        _requestClientHash = ClientAddressHash.Compute(bytes[..client.WriteBytes(bytes)]);
+    }
+
+    /// <summary>Runs a chain; null: the request goes on (with the consumer's headers recorded), else the answer to give.</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<PolicyAnswer?> RunPoliciesAsync(PolicyChain chain, Route? route, ListenerRuntime runtime)
+    {
+        _chain = chain;
+        var context = _policyContext ??= new PolicyContext();
+        if (_resolvedAddressLength > 0)
+        {
+            context.Begin(_request, RequestHeadMemory, _resolvedClient, _resolvedAddress.AsSpan(0, _resolvedAddressLength), route?.Name, runtime.Tls is not null);
+        }
+        else
+        {
+            context.Begin(_request, RequestHeadMemory, Peer, ClientAddress, route?.Name, runtime.Tls is not null);
+        }
+        var pending = chain.RunAsync(context);
+        var answer = pending.IsCompletedSuccessfully ? pending.Result : await pending;
+        if (answer is null && context.Consumer is { } consumer)
+        {
+            // What the upstream may trust: set here only (a client's own x-consumer* never passes, see RequestHeadWriter).
+            context.AddRequestHeader("x-consumer"u8, consumer.NameBytes);
+            if (consumer.GroupsBytes.Length > 0) context.AddRequestHeader("x-consumer-groups"u8, consumer.GroupsBytes);
+        }
+        return answer;
+    }
+
+    /// <summary>
+    /// Runs the response side of the request's chain (once per response) and says whether it has lines to add: the
+    /// HTTP/2 direct answer cannot carry them, so the response then goes the general way.
+    /// </summary>
+    private bool PreparePolicyResponse()
+    {
+        if (_chain is not { } chain) return false;
+        if (chain.HasResponsePolicies) chain.OnResponse(_policyContext!, new ResponseView(_response, ResponseHeadBytes));
+        return _policyContext!.ResponseLines.Length > 0;
+    }
+
+    /// <summary>The lines policies add to the response the client receives; empty without a chain.</summary>
+    private ReadOnlySpan<byte> PolicyResponseLines => _chain is null ? default : _policyContext!.ResponseLines;
+
+    /// <summary>Sends a policy's answer (with the lines the chain added for the response) and consumes the request.</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> AnswerPolicyAsync(PolicyAnswer answer)
+    {
+        // Like a respond route: a body read whole is skipped and the connection kept; a streaming one cannot be.
+        bool keepAlive = _request.KeepAlive && _bodyComplete && !_services.Draining;
+        _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
+        _requestBuffer = default;
+        PolicyAnswerWriter.Write(_output, answer, _policyContext!.ResponseLines, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+        var flush = await _output.FlushAsync();
+        return keepAlive && !flush.IsCompleted;
+    }
+}
