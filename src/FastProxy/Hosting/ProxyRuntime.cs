@@ -1,4 +1,5 @@
 using FastProxy.Configuration;
+using FastProxy.Diagnostics;
 using FastProxy.Policies.Pipeline;
 using FastProxy.Routing;
 using FastProxy.Tcp;
@@ -129,7 +130,7 @@ internal sealed class ProxyRuntime
         }
 
         // Every [policies.NAME] built once; each (listener, route) pair gets its compiled chain.
-        var gateway = new PolicySet(config, OutboundHttp.Shared);
+        var gateway = new PolicySet(config, OutboundHttp.Shared, logger: Log.Logger);
         var listeners = new Dictionary<string, ListenerRuntime>(StringComparer.Ordinal);
         foreach (var listener in config.Listeners)
         {

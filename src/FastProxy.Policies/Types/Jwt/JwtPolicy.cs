@@ -48,7 +48,7 @@ internal sealed partial class JwtPolicy : IPolicy
         _consumers = context.Consumers;
         var problems = new List<string>();
         _static = JwtKeySet.From(options.Keys, problems);
-        if (problems.Count > 0) throw new InvalidOperationException($"policy \"{name}\": {string.Join("; ", problems)}");
+        if (problems.Count > 0) throw new PolicyBuildException($"policy \"{name}\": {string.Join("; ", problems)}");
         if (options.JwksUrl is not null) _jwks = new JwksSource(name, options, context.Http, context.Time, context.Logger);
     }
 
