@@ -359,4 +359,29 @@ public sealed class JwtVerificationTests : IDisposable
         Assert.Equal(0, kept.RemovedHeaders.Length);
         Assert.False(kept.HasRequestEdits);
     }
+
+    [Fact]
+    public void No_other_token_rides_along_with_the_verified_one()
+    {
+        var key = TestKey.Ec("k1");
+        Write("k.pem", key.PublicPem());
+        var policy = Policy("keys = [\"k.pem\"]", "from = [\"header:authorization\", \"query:access_token\", \"cookie:session\"]");
+        var forwarding = Policy("keys = [\"k.pem\"]", "forward_token = true");
+        var token = key.Sign(TestKey.Payload("a", At(Hour)));
+        var unchecked_ = TestKey.B64("""{"alg":"none"}"""u8) + "." + TestKey.B64("""{"sub":"admin"}"""u8) + ".";
+
+        // A second Bearer field, a query token and a cookie token besides the verified one: none goes on.
+        var context = Request($"Authorization: Bearer {token}\r\nAuthorization: Bearer {unchecked_}\r\nCookie: session={unchecked_}; lang=en\r\n",
+            $"/api?access_token={unchecked_}&page=1");
+        Assert.Null(Run(policy, context));
+        Assert.Equal([1, 2, 3], context.RemovedHeaders.ToArray());
+        Assert.Equal("cookie: lang=en\r\n", RequestLines(context));
+        var edited = new byte[context.Query.Length];
+        Assert.Equal("page=1", Encoding.ASCII.GetString(edited, 0, context.CopyEditedQuery(edited)));
+
+        // forward_token: the verified token goes on, the other Bearer field does not; another scheme is not a token.
+        var forwarded = Request($"Authorization: Bearer {token}\r\nAuthorization: Bearer {unchecked_}\r\nAuthorization: Basic YTpi\r\n");
+        Assert.Null(Run(forwarding, forwarded));
+        Assert.Equal([2], forwarded.RemovedHeaders.ToArray());
+    }
 }
