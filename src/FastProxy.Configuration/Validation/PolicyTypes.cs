@@ -13,6 +13,7 @@ internal static class PolicyTypes
         new Policies.JwtPolicyType(),
         new Policies.ForwardAuthPolicyType(),
         new Policies.AuthorizePolicyType(),
+        new Policies.HeadersPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 
 namespace FastProxy.Policies.Pipeline;
 
@@ -20,6 +21,12 @@ public sealed partial class PolicyContext
     private int _responseLinesLength;
     private readonly Range[] _queryRemovals = new Range[MaxQueryRemovals];
     private int _queryRemovalCount;
+    // Names of upstream response fields to drop, back to back; grown (once per connection at most in practice) when a
+    // chain removes more than these hold.
+    private Range[] _responseRemovals = new Range[8];
+    private byte[] _responseRemovalNames = new byte[128];
+    private int _responseRemovalCount;
+    private int _responseRemovalNamesLength;
 
     private void ResetEdits()
     {
@@ -27,6 +34,8 @@ public sealed partial class PolicyContext
         _requestLinesLength = 0;
         _responseLinesLength = 0;
         _queryRemovalCount = 0;
+        _responseRemovalCount = 0;
+        _responseRemovalNamesLength = 0;
     }
 
     /// <summary>Indices of request fields not to forward, ascending.</summary>
@@ -71,6 +80,39 @@ public sealed partial class PolicyContext
 
     /// <summary>Adds a field line to the response the client receives.</summary>
     public bool AddResponseHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value) => Append(ref _responseLines, ref _responseLinesLength, name, value);
+
+    /// <summary>
+    /// Drops every field named <paramref name="name"/> (case-insensitive) from the upstream's response before the client
+    /// receives it; lines added with <see cref="AddResponseHeader"/> are not affected (a response-side set is this plus
+    /// an added line). The forwarder asks <see cref="IsResponseHeaderRemoved"/> for each field it copies.
+    /// </summary>
+    public void RemoveResponseHeader(ReadOnlySpan<byte> name)
+    {
+        if (name.IsEmpty || IsResponseHeaderRemoved(name)) return;
+        if (_responseRemovalCount == _responseRemovals.Length) Array.Resize(ref _responseRemovals, _responseRemovals.Length * 2);
+        if (_responseRemovalNamesLength + name.Length > _responseRemovalNames.Length)
+        {
+            Array.Resize(ref _responseRemovalNames, Math.Max(_responseRemovalNamesLength + name.Length, _responseRemovalNames.Length * 2));
+        }
+        name.CopyTo(_responseRemovalNames.AsSpan(_responseRemovalNamesLength));
+        _responseRemovals[_responseRemovalCount++] = new Range(_responseRemovalNamesLength, _responseRemovalNamesLength + name.Length);
+        _responseRemovalNamesLength += name.Length;
+    }
+
+    /// <summary>Some response fields are to be dropped: only then need the forwarder look at names.</summary>
+    public bool HasResponseRemovals => _responseRemovalCount > 0;
+
+    /// <summary>The upstream's response field named <paramref name="name"/> is not to reach the client.</summary>
+    public bool IsResponseHeaderRemoved(ReadOnlySpan<byte> name)
+    {
+        var names = _responseRemovalNames.AsSpan(0, _responseRemovalNamesLength);
+        for (int i = 0; i < _responseRemovalCount; i++)
+        {
+            var removed = names[_responseRemovals[i]];
+            if (removed.Length == name.Length && Ascii.EqualsIgnoreCase(removed, name)) return true;
+        }
+        return false;
+    }
 
     /// <summary>Drops a query parameter (every occurrence) from the target the upstream receives.</summary>
     public void RemoveQueryParameter(ReadOnlySpan<byte> name)

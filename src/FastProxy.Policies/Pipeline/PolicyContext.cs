@@ -29,8 +29,15 @@ public sealed partial class PolicyContext
         Secure = secure;
         Consumer = null;
         Claims = null;
+        _requestIdLength = 0;
         ResetEdits();
     }
+
+    /// <summary>
+    /// The head's bytes were copied elsewhere (the same bytes, so every offset still holds): the forwarder calls this
+    /// before it lets the receive buffer go while response-side policies will still read the request.
+    /// </summary>
+    public void MoveHead(ReadOnlyMemory<byte> head) => _head = head;
 
     public RequestHead Request => _request;
 

@@ -10,6 +10,11 @@ public readonly ref struct ResponseView(ResponseHead head, ReadOnlySpan<byte> by
 
     public int Status => head.StatusCode;
 
+    /// <summary>The upstream's field lines, in order (for a policy that reads every field of a name, e.g. a rename).</summary>
+    public int HeaderCount => head.FieldCount;
+    public ReadOnlySpan<byte> HeaderName(int index) => head.Fields[index].Name(_bytes);
+    public ReadOnlySpan<byte> HeaderValue(int index) => head.Fields[index].Value(_bytes);
+
     public bool TryGetHeader(ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
     {
         foreach (ref readonly var field in head.Fields)

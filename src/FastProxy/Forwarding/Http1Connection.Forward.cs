@@ -444,13 +444,13 @@ internal sealed partial class Http1Connection
                 // To an HTTP/2 stream it goes as frames straight away when it can (no HTTP/1.1 bytes in between).
                 long bodyLength = bodyKind == BodyKind.None ? 0 : _response.ContentLength;
                 var body = _responseBuffer.Slice(_response.HeadLength, bodyLength);
-                bool policyLines = PreparePolicyResponse();
-                bool answered = _streamMode && !policyLines && _output is Http2ResponseWriter { CanAnswer: true } stream
-                    && await stream.AnswerAsync(_response, ResponseHeadMemory, body);
+                PreparePolicyResponse();
+                bool answered = _streamMode && _output is Http2ResponseWriter { CanAnswer: true } stream
+                    && await stream.AnswerAsync(_response, ResponseHeadMemory, body, ResponsePolicies);
                 if (!answered)
                 {
                     ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
-                        PolicyResponseLines);
+                        ResponsePolicies);
                     if (bodyLength > 0) WriteSequence(_output, body);
                 }
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength + bodyLength));
@@ -461,7 +461,7 @@ internal sealed partial class Http1Connection
             {
                 PreparePolicyResponse();
                 ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
-                    PolicyResponseLines);
+                    ResponsePolicies);
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
                 ReleaseResponseScratch();
                 try
@@ -530,6 +530,13 @@ internal sealed partial class Http1Connection
     /// <summary>Consumes the request head and the body bytes already forwarded from the client pipe.</summary>
     private void ConsumeRequest()
     {
+        // Response-side policies read the request on the way back (a headers policy's {header.NAME}, CORS's Origin):
+        // the head must outlive the receive buffer it was parsed in, so it moves to a pooled copy first.
+        if (_chain is { HasResponsePolicies: true } && _requestScratch is null)
+        {
+            KeepHead();
+            _policyContext!.MoveHead(RequestHeadMemory);
+        }
         // A buffered body left the pipe as it was read (BufferBodyAsync), and the head is in the scratch copy.
         if (!_bodyBuffered) _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + _bodyAvailable));
         _requestBuffer = default;

@@ -94,18 +94,17 @@ internal sealed partial class Http1Connection
     }
 
     /// <summary>
-    /// Runs the response side of the request's chain (once per response) and says whether it has lines to add: the
-    /// HTTP/2 direct answer cannot carry them, so the response then goes the general way.
+    /// Runs the response side of the request's chain (once per response). Its edits (fields of the server's to drop,
+    /// lines to add) are then in <see cref="ResponsePolicies"/>, which both head writers apply: ResponseHeadWriter, and
+    /// the HTTP/2 direct answer (Http2ResponseWriter.AnswerAsync).
     /// </summary>
-    private bool PreparePolicyResponse()
+    private void PreparePolicyResponse()
     {
-        if (_chain is not { } chain) return false;
-        if (chain.HasResponsePolicies) chain.OnResponse(_policyContext!, new ResponseView(_response, ResponseHeadBytes));
-        return _policyContext!.ResponseLines.Length > 0;
+        if (_chain is { HasResponsePolicies: true } chain) chain.OnResponse(_policyContext!, new ResponseView(_response, ResponseHeadBytes));
     }
 
-    /// <summary>The lines policies add to the response the client receives; empty without a chain.</summary>
-    private ReadOnlySpan<byte> PolicyResponseLines => _chain is null ? default : _policyContext!.ResponseLines;
+    /// <summary>The edits policies made to the response the client receives; null without a chain.</summary>
+    private PolicyContext? ResponsePolicies => _chain is null ? null : _policyContext;
 
     /// <summary>Sends a policy's answer (with the lines the chain added for the response) and consumes the request.</summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]

@@ -5,6 +5,7 @@ using FastProxy.Async;
 using FastProxy.Http1;
 using FastProxy.Http2.Frames;
 using FastProxy.Http2.HPack;
+using FastProxy.Policies.Pipeline;
 
 namespace FastProxy.Forwarding;
 
@@ -63,22 +64,25 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     /// for the pump). Waits for the write lock like a pump, and, when the connection's unsent output is large, for
     /// the flush. <paramref name="headBytes"/> and <paramref name="body"/> stay the caller's until this ends.
     /// </summary>
-    internal ValueTask<bool> AnswerAsync(Http2Stream stream, ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body)
+    internal ValueTask<bool> AnswerAsync(Http2Stream stream, ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body,
+        PolicyContext? policies = null)
     {
         if (head.StatusCode < 200 || body.Length > _peerMaxFrameSize) return new ValueTask<bool>(false);
-        if (_writeLock.TryEnter()) return AnswerLocked(stream, head, headBytes.Span, body);
-        return AnswerAfterLockAsync(stream, head, headBytes, body);
+        if (_writeLock.TryEnter()) return AnswerLocked(stream, head, headBytes.Span, body, policies);
+        return AnswerAfterLockAsync(stream, head, headBytes, body, policies);
     }
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> AnswerAfterLockAsync(Http2Stream stream, ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body)
+    private async ValueTask<bool> AnswerAfterLockAsync(Http2Stream stream, ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body,
+        PolicyContext? policies)
     {
         await _writeLock.EnterAsync();
-        return await AnswerLocked(stream, head, headBytes.Span, body);
+        return await AnswerLocked(stream, head, headBytes.Span, body, policies);
     }
 
     /// <summary>Caller holds the write lock; it is released here, or after the flush this returns waiting for.</summary>
-    private ValueTask<bool> AnswerLocked(Http2Stream stream, ResponseHead head, ReadOnlySpan<byte> headBytes, in ReadOnlySequence<byte> body)
+    private ValueTask<bool> AnswerLocked(Http2Stream stream, ResponseHead head, ReadOnlySpan<byte> headBytes, in ReadOnlySequence<byte> body,
+        PolicyContext? policies)
     {
         bool release = true;
         try
@@ -95,7 +99,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
                 }
             }
             bool endOnHeaders = length == 0;
-            if (!WriteHeaders(stream, head, headBytes, endOnHeaders))
+            if (!WriteHeaders(stream, head, headBytes, endOnHeaders, policies))
             {
                 // As in SendHeadersAsync: the block is sized so this cannot happen; HPACK state would be lost.
                 _closing = true;
@@ -509,13 +513,20 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     private bool WriteHeaders(Http2Stream stream, ResponseHead head, in ReadOnlySequence<byte> buffer, byte[]? scratch, int scratchLength, bool endStream)
         => WriteHeaders(stream, head, scratch is not null ? scratch.AsSpan(0, scratchLength) : buffer.FirstSpan, endStream);
 
-    /// <summary>The same, from the head's contiguous bytes.</summary>
-    private bool WriteHeaders(Http2Stream stream, ResponseHead head, ReadOnlySpan<byte> bytes, bool endStream)
+    /// <summary>
+    /// The same, from the head's contiguous bytes. <paramref name="policies"/> (the direct answer only; the pump's
+    /// HTTP/1.1 bytes have the edits in them already): the gateway's response edits, fields dropped and lines added.
+    /// </summary>
+    private bool WriteHeaders(Http2Stream stream, ResponseHead head, ReadOnlySpan<byte> bytes, bool endStream, PolicyContext? policies = null)
     {
         ApplyPendingTableSize();
 
-        // A literal costs at most a few octets more than the field's own bytes (Huffman is used only when shorter).
-        var block = ArrayPool<byte>.Shared.Rent(head.HeadLength + 64 + 16 * head.FieldCount + DateHeader.LineLength);
+        var lines = policies is null ? default : policies.ResponseLines;
+        bool removals = policies is { HasResponseRemovals: true };
+        // A literal costs at most a few octets more than the field's own bytes (Huffman is used only when shorter). A
+        // policy line of L >= 5 bytes ("a: \r\n") becomes a literal of at most L + 3 (one type octet and two length
+        // prefixes of up to 3 octets each, less its ": " and CRLF): 2L covers it.
+        var block = ArrayPool<byte>.Shared.Rent(head.HeadLength + 64 + 16 * head.FieldCount + DateHeader.LineLength + 2 * lines.Length);
         try
         {
             Span<byte> name = stackalloc byte[256];
@@ -530,11 +541,12 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
             bool dated = false;
             foreach (ref readonly var field in head.Fields)
             {
-                dated |= field.Known == KnownHeader.Date;
                 // §8.2.2: connection-specific fields do not exist in HTTP/2.
                 if (field.HopByHop || field.Known is KnownHeader.Connection or KnownHeader.KeepAlive or KnownHeader.TransferEncoding
                     or KnownHeader.Upgrade or KnownHeader.Proxy or KnownHeader.TE) continue;
                 var raw = field.Name(bytes);
+                if (removals && policies!.IsResponseHeaderRemoved(raw)) continue;
+                dated |= field.Known == KnownHeader.Date;
                 // HTTP/2 field names are lowercase (§8.2.1). A name over 256 octets is not worth a buffer: dropped.
                 if (raw.Length > name.Length || System.Text.Ascii.ToLower(raw, name, out int n) != OperationStatus.Done) continue;
                 // Values that change with every response or every second (lengths, dates) would only churn the client's table.
@@ -544,6 +556,18 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
             // A server's response without Date gets the proxy's (RFC 9110 §6.6.1), as over HTTP/1.1 (ResponseHeadWriter;
             // the proxy's own answers have theirs already). Not indexed, like a server's Date above (and as nginx does).
             if (!dated && code >= 200 && !_encoder.TryEncode("date"u8, DateHeader.Value, HPackIndexing.Without, block, ref written)) return false;
+            // The lines gateway policies add, after the server's own as over HTTP/1.1: "name: value\r\n" each, as
+            // PolicyContext records them (checked there: a token-like name, a value without CR, LF or NUL).
+            while (!lines.IsEmpty)
+            {
+                int end = lines.IndexOf("\r\n"u8);
+                var line = lines[..end];
+                lines = lines[(end + 2)..];
+                int colon = line.IndexOf((byte)':');
+                var raw = line[..colon];
+                if (raw.Length > name.Length || System.Text.Ascii.ToLower(raw, name, out int n) != OperationStatus.Done) continue;
+                if (!_encoder.TryEncode(name[..n], line[(colon + 1)..].TrimStart((byte)' '), HPackIndexing.Incremental, block, ref written)) return false;
+            }
             Http2FrameWriter.WriteFieldBlock(_output, stream.Id, block.AsSpan(0, written), endStream, _peerMaxFrameSize);
             return true;
         }

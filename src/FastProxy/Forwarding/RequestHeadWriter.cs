@@ -199,13 +199,17 @@ internal static class RequestHeadWriter
 /// <summary>
 /// Writes the response head the client receives: our status line version, hop-by-hop fields removed, and a Date when
 /// the server sent none (RFC 9110 §6.6.1: a recipient with a clock MUST add one to a response it forwards without).
-/// The server's own Date passes unchanged.
+/// The server's own Date passes unchanged. Gateway policies' edits apply here: the fields they remove
+/// (<see cref="PolicyContext.IsResponseHeaderRemoved"/>) are not copied, the lines they add follow the server's.
 /// </summary>
 internal static class ResponseHeadWriter
 {
     public static void Write(IBufferWriter<byte> output, ResponseHead response, ReadOnlySpan<byte> head, ConnectionHeader connection,
-        bool dropTransferEncoding, bool upgrade, ReadOnlySpan<byte> extraLines = default)
+        bool dropTransferEncoding, bool upgrade, PolicyContext? policies = null)
     {
+        var extraLines = policies is null ? default : policies.ResponseLines;
+        // Only a chain that removed something costs a name comparison per field.
+        bool removals = policies is { HasResponseRemovals: true };
         var span = output.GetSpan(response.HeadLength + 48 + DateHeader.LineLength + extraLines.Length);
         int w = 0;
         // We speak HTTP/1.1 to the client whatever the server spoke (RFC 9110 §2.5).
@@ -219,9 +223,11 @@ internal static class ResponseHeadWriter
         bool dated = false;
         foreach (ref readonly HeaderField field in response.Fields)
         {
-            dated |= field.Known == KnownHeader.Date;
             bool keep = (!field.HopByHop || (upgrade && field.Known == KnownHeader.Upgrade))
-                && !(dropTransferEncoding && field.Known == KnownHeader.TransferEncoding);
+                && !(dropTransferEncoding && field.Known == KnownHeader.TransferEncoding)
+                && !(removals && policies!.IsResponseHeaderRemoved(field.Name(head)));
+            // A Date that is not passed on is no Date: the client gets the proxy's.
+            dated |= keep && field.Known == KnownHeader.Date;
             if (keep)
             {
                 if (runStart < 0) runStart = field.LineStart;
