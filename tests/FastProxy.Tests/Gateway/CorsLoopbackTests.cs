@@ -30,11 +30,11 @@ public sealed class CorsLoopbackTests
         credentials = true
         max_age = "10m"
 
-        # Stands in for authentication (no auth kind on main yet): refuses every client, as a missing credential would.
         [policies.auth]
-        type = "ip_filter"
-        deny = ["0.0.0.0/0", "::/0"]
-        status = 403
+        type = "api_key"
+
+        [consumers.alice]
+        api_keys = ["sha256:2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"]  # "secret"
         """;
 
     private static string Url(TestProxy proxy, string path = "/api/items") => $"http://127.0.0.1:{proxy.Port()}{path}";
@@ -46,10 +46,11 @@ public sealed class CorsLoopbackTests
     public async Task A_preflight_is_answered_before_authentication_and_the_refusal_of_the_actual_request_is_readable()
     {
         await using var upstream = new RawUpstream();
-        // Listed after the authentication stand-in on purpose: cors runs first whatever the order.
+        // Listed after api_key on purpose: cors runs first whatever the order.
         await using var proxy = TestProxy.Start(Config(upstream.Port, "\"auth\", \"cors\""));
         foreach (bool h2 in new[] { false, true })
         {
+            // The browser's preflight carries no API key: answered 204, api_key never sees it.
             var preflight = await CurlAsync(h2, Url(proxy), null, PreflightHeaders);
             Assert.Equal(204, preflight.Status);
             Assert.Equal([App], preflight.Values("Access-Control-Allow-Origin"));
@@ -58,18 +59,26 @@ public sealed class CorsLoopbackTests
             Assert.Equal(["Authorization, Content-Type"], preflight.Values("Access-Control-Allow-Headers"));
             Assert.Equal(["600"], preflight.Values("Access-Control-Max-Age"));
             Assert.Equal(["Origin, Access-Control-Request-Method, Access-Control-Request-Headers"], preflight.Values("Vary"));
+            Assert.Empty(preflight.Values("WWW-Authenticate"));
             Assert.DoesNotContain(preflight.Values("Content-Length"), v => v != "0");
             Assert.Equal("", preflight.Body);
 
-            // The actual request is refused by "authentication", with the CORS headers on the refusal: the page can read it.
+            // The actual request without a key is refused by api_key, with the CORS headers on the 401: the page can read it.
             var refused = await CurlAsync(h2, Url(proxy), null, "-X", "PUT", "-H", "Origin: " + App, "-d", "{}");
-            Assert.Equal(403, refused.Status);
+            Assert.Equal(401, refused.Status);
+            Assert.NotEmpty(refused.Values("WWW-Authenticate"));
             Assert.Equal([App], refused.Values("Access-Control-Allow-Origin"));
             Assert.Equal(["true"], refused.Values("Access-Control-Allow-Credentials"));
             Assert.Equal(["X-Request-Id"], refused.Values("Access-Control-Expose-Headers"));
             Assert.Equal(["Origin"], refused.Values("Vary"));
         }
         Assert.Equal(0, upstream.Connections);
+
+        // With the key, the actual request reaches the upstream and its answer carries the CORS headers too.
+        var allowed = await CurlAsync(true, Url(proxy), null, "-X", "PUT", "-H", "Origin: " + App, "-H", "X-Api-Key: secret", "-d", "{}");
+        Assert.Equal(200, allowed.Status);
+        Assert.Equal([App], allowed.Values("Access-Control-Allow-Origin"));
+        Assert.Equal("alice", Assert.Single(upstream.Requests).Header("x-consumer"));
     }
 
     [Fact]
