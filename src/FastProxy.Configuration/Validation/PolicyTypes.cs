@@ -6,7 +6,13 @@ internal static class PolicyTypes
     public static readonly IReadOnlyList<IPolicyType> All =
     [
         // Access control (issue 14). Keep in the order docs/configuration.md describes them.
+        new Policies.IpFilterPolicyType(),
+        new Policies.CorsPolicyType(),
+        new Policies.ApiKeyPolicyType(),
+        new Policies.BasicAuthPolicyType(),
         new Policies.JwtPolicyType(),
+        new Policies.ForwardAuthPolicyType(),
+        new Policies.AuthorizePolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

@@ -31,6 +31,7 @@ internal static class ProxyConfigValidator
 
         RouteReferenceValidator.Check(context, routes, listeners, upstreams, policies);
         GatewayReferenceValidator.Check(context, listeners, policies, consumers, clientIp);
+        PolicyOrderValidator.Check(context, listeners, routes, policies);
         TcpListenerValidator.Check(context, listeners, routes, upstreams);
         RequestBufferingValidator.Check(context, routes, listeners, upstreams);
         UsageValidator.Check(context, listeners, routes, upstreams);

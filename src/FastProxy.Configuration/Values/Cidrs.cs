@@ -27,18 +27,27 @@ internal static class Cidrs
         error = null;
         int slash = text.IndexOf('/');
         var addressText = slash < 0 ? text : text[..slash];
-        if (!IPAddress.TryParse(addressText, out var address) || addressText.Contains('%'))
+        // IPAddress.TryParse also takes the inet_aton forms ("10" is 0.0.0.10, "010.0.0.1" is 8.0.0.1, "127.1" is
+        // 127.0.0.1): in an access list they are typos that would silently name another network, so IPv4 is read
+        // strictly, four decimal parts.
+        if (!IPAddress.TryParse(addressText, out var address) || addressText.Contains('%')
+            || (!addressText.Contains(':') && !IsDottedQuad(addressText)))
         {
             error = $"\"{text}\" is not an IP address or CIDR block (e.g. \"10.0.0.0/8\", \"2001:db8::/32\")";
             return false;
         }
-        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
         int max = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
         int prefix = max;
         if (slash >= 0 && (!int.TryParse(text.AsSpan(slash + 1), System.Globalization.NumberStyles.None, null, out prefix) || prefix > max))
         {
             error = $"\"{text}\": the prefix length must be between 0 and {max}";
             return false;
+        }
+        if (address.IsIPv4MappedToIPv6 && prefix >= 96)
+        {
+            // ::ffff:10.0.0.0/104 is 10.0.0.0/8: clients are matched as IPv4 (mapped addresses are converted).
+            address = address.MapToIPv4();
+            prefix -= 96;
         }
         var network = Mask(address, prefix);
         if (!network.Equals(address))
@@ -49,6 +58,17 @@ internal static class Cidrs
         }
         block = new CidrBlock(network, prefix);
         return true;
+    }
+
+    private static bool IsDottedQuad(string text)
+    {
+        var parts = text.Split('.');
+        if (parts.Length != 4) return false;
+        foreach (var part in parts)
+        {
+            if (part.Length is 0 or > 3 || (part.Length > 1 && part[0] == '0') || !part.All(char.IsAsciiDigit)) return false;
+        }
+        return true; // each part <= 255 is IPAddress.TryParse's check
     }
 
     private static IPAddress Mask(IPAddress address, int prefix)

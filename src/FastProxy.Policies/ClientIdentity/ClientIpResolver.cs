@@ -41,14 +41,18 @@ public sealed class ClientIpResolver
             while (true)
             {
                 int comma = list.LastIndexOf((byte)',');
-                var element = comma < 0 ? list : list[(comma + 1)..];
-                if (!TryReadElement(element, out var hop))
+                var element = (comma < 0 ? list : list[(comma + 1)..]).Trim(" \t"u8);
+                // Empty list elements ("a, , b", a trailing comma, an empty field line) count for nothing (RFC 9110 §5.6.1).
+                if (!element.IsEmpty)
                 {
-                    // Garbage (or "unknown", or an obfuscated node) where an address should be: stop at the last good one.
-                    return client;
+                    if (!TryReadElement(element, out var hop))
+                    {
+                        // Garbage (or "unknown", or an obfuscated node) where an address should be: stop at the last good one.
+                        return client;
+                    }
+                    client = hop;
+                    if (!_trusted.Contains(hop)) return hop;
                 }
-                client = hop;
-                if (!_trusted.Contains(hop)) return hop;
                 if (comma < 0) break;
                 list = list[..comma];
             }

@@ -101,13 +101,17 @@ public readonly record struct IpValue(UInt128 Bits, bool IsV4)
         if (text.IsEmpty || text.Length > 64) return false;
         if (text[0] == (byte)'[')
         {
+            // RFC 3986 IP-literal: an IPv6 address in brackets, then nothing or a port.
             int close = text.IndexOf((byte)']');
-            if (close < 0) return false;
+            if (close < 0 || !IsPortOrNothing(text[(close + 1)..])) return false;
             text = text[1..close];
+            if (!text.Contains((byte)':')) return false;
         }
         else if (text.IndexOf((byte)':') is int colon && colon >= 0 && text.LastIndexOf((byte)':') == colon && text.Contains((byte)'.'))
         {
-            text = text[..colon]; // IPv4 with a port
+            // IPv4 with a port
+            if (!IsPortOrNothing(text[colon..])) return false;
+            text = text[..colon];
         }
         Span<char> chars = stackalloc char[text.Length];
         for (int i = 0; i < text.Length; i++)
@@ -117,5 +121,19 @@ public readonly record struct IpValue(UInt128 Bits, bool IsV4)
             chars[i] = (char)b;
         }
         return IpText.TryParse(chars, out value);
+    }
+
+    /// <summary>Empty, or ':' and a port number (1 to 5 digits, at most 65535).</summary>
+    private static bool IsPortOrNothing(ReadOnlySpan<byte> text)
+    {
+        if (text.IsEmpty) return true;
+        if (text[0] != (byte)':' || text.Length is < 2 or > 6) return false;
+        int port = 0;
+        foreach (var b in text[1..])
+        {
+            if (b is < (byte)'0' or > (byte)'9') return false;
+            port = port * 10 + (b - '0');
+        }
+        return port <= 65535;
     }
 }

@@ -27,9 +27,11 @@ public sealed class Consumer
 
     public bool InGroup(string group)
     {
-        foreach (var g in Groups)
+        // By index: foreach over the IReadOnlyList would box an enumerator on every request.
+        var groups = Groups;
+        for (int i = 0; i < groups.Count; i++)
         {
-            if (string.Equals(g, group, StringComparison.Ordinal)) return true;
+            if (string.Equals(groups[i], group, StringComparison.Ordinal)) return true;
         }
         return false;
     }

@@ -11,6 +11,12 @@ internal static class PolicyKinds
 {
     public static IPolicy Build(PolicyConfig config, PolicyBuildContext context) => config.Options switch
     {
+        IpFilterOptions o => new IpFilter.IpFilterPolicy(config.Name, o),
+        CorsOptions o => new Cors.CorsPolicy(config.Name, o),
+        ApiKeyOptions o => new ApiKey.ApiKeyPolicy(config.Name, o, context.Consumers),
+        BasicAuthOptions o => new BasicAuth.BasicAuthPolicy(config.Name, o, context.Consumers, context.Time),
+        ForwardAuthOptions o => new ForwardAuth.ForwardAuthPolicy(config.Name, o, context),
+        AuthorizeOptions o => new Authorize.AuthorizePolicy(config.Name, o),
         JwtOptions jwt => new Jwt.JwtPolicy(config.Name, jwt, context),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };

@@ -1,6 +1,6 @@
 namespace FastProxy.Diagnostics;
 
-/// <summary>The failures of one server (or upstream) whose log lines are throttled, each on its own.</summary>
+/// <summary>The failures of one server (or upstream, or listener) whose log lines are throttled, each on its own.</summary>
 internal enum RepeatedFailure
 {
     /// <summary>A connect refused or timed out, a TLS handshake or HTTP/2 start that failed.</summary>
@@ -11,6 +11,10 @@ internal enum RepeatedFailure
     Timeout,
     /// <summary>A tcp connection closed because no server of the upstream could be connected.</summary>
     NoServer,
+    /// <summary>A listener's connection closed for a malformed, cut or late PROXY protocol header (proxy_protocol).</summary>
+    ProxyHeader,
+    /// <summary>A listener's connection closed because its peer may not send PROXY protocol headers (not in trusted_proxies).</summary>
+    UntrustedPeer,
 }
 
 /// <summary>
@@ -29,7 +33,7 @@ internal sealed class LogThrottle
     /// <summary>Ten seconds: a new problem still shows at once, an ongoing one costs six lines a minute at most.</summary>
     public const long IntervalMs = 10_000;
 
-    private const int Kinds = (int)RepeatedFailure.NoServer + 1;
+    private const int Kinds = (int)RepeatedFailure.UntrustedPeer + 1;
 
     private readonly Slot[] _slots = new Slot[Kinds];
 

@@ -35,6 +35,7 @@ internal sealed partial class Http1Connection
         _services = services;
         clientAddress.CopyTo(_clientAddress);
         _clientAddressLength = clientAddress.Length;
+        _peerParsed = false; // a pooled instance: the last stream's peer may have been another connection's
         _clientHash = clientHash;
         _input = input;
         _output = output;

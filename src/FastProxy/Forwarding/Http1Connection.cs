@@ -21,8 +21,9 @@ namespace FastProxy.Forwarding;
 /// handled one at a time, so pipelined requests are answered in order.
 /// Instances are pooled (the parser state and arrays are reused); nothing here allocates per request.
 /// </summary>
-/// <remarks>Split by concern: .Request (head and body intake), .Policies (the gateway chain and client address), .Forward (the upstream
-/// exchange), .Answers (the proxy's own responses), .Body (streaming), .Tunnel (upgrades).</remarks>
+/// <remarks>Split by concern: .ProxyProtocol (the header before everything), .Tls, .Request (head and body intake), .Policies (the
+/// gateway chain and client address), .Forward (the upstream exchange), .Answers (the proxy's own responses), .Body (streaming),
+/// .Tunnel (upgrades).</remarks>
 internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
 {
     /// <summary>IPv6 text is at most 45 characters.</summary>
@@ -57,21 +58,19 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     {
         _listener = listener;
         _services = services;
-        var remote = socket.RemoteEndPoint as IPEndPoint;
-        if (remote is not null)
-        {
-            var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
-            address.TryFormat(_clientAddress, out _clientAddressLength);
-            _clientHash = ClientAddressHash.Compute(address);
-        }
-        else
-        {
-            _clientAddressLength = 0;
-            _clientHash = 0;
-        }
+        var peer = (socket.RemoteEndPoint as IPEndPoint)?.Address;
+        if (peer is { IsIPv4MappedToIPv6: true }) peer = peer.MapToIPv4();
+        SetClient(peer);
         _heartbeatSlot = services.Heartbeat.Register(this);
         services.ConnectionOpened();
-        if (Runtime.Tls is { } tls)
+        var runtime = Runtime;
+        if (runtime.ProxyProtocol is { } proxyProtocol)
+        {
+            // proxy_protocol = true: the header comes before anything else, TLS included (.ProxyProtocol).
+            _ = RunProxyProtocolAsync(socket, proxyProtocol, peer);
+            return;
+        }
+        if (runtime.Tls is { } tls)
         {
             _ = RunTlsAsync(socket, tls);
             return;
@@ -81,6 +80,25 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _input = transport;
         _output = transport.Output;
         _ = RunAsync();
+    }
+
+    /// <summary>
+    /// The client's address (text for X-Forwarded-For, hash for ip_hash), for the life of the connection: the socket's
+    /// peer, or what a PROXY protocol header names. IPv4-mapped addresses come unmapped.
+    /// </summary>
+    private void SetClient(IPAddress? address)
+    {
+        // [client_ip] starts from this address, parsed when first needed (.Policies): a pooled instance's last peer, or
+        // the socket's when a PROXY header replaces it, must not be used.
+        _peerParsed = false;
+        if (address is null)
+        {
+            _clientAddressLength = 0;
+            _clientHash = 0;
+            return;
+        }
+        address.TryFormat(_clientAddress, out _clientAddressLength);
+        _clientHash = ClientAddressHash.Compute(address);
     }
 
     private ListenerRuntime Runtime => ((Http1Dispatcher)_listener.Dispatcher).Runtime;

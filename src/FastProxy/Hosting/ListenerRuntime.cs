@@ -4,14 +4,16 @@ using FastProxy.Policies.ClientIdentity;
 using FastProxy.Policies.Pipeline;
 using FastProxy.Routing;
 using FastProxy.Tls;
+using FastProxy.Transport;
 
 namespace FastProxy.Hosting;
 
 /// <summary>One listener's view of a configuration generation: its routes and limits. Immutable; a reload makes a new one.</summary>
 internal sealed class ListenerRuntime
 {
-    public ListenerRuntime(ListenerConfig config, Router router, TlsServer? tls, PolicySet? gateway = null)
+    public ListenerRuntime(ListenerConfig config, Router router, TlsServer? tls, PolicySet? gateway = null, ProxyHeaderReader? proxyProtocol = null)
     {
+        ProxyProtocol = proxyProtocol;
         Gateway = gateway;
         ClientIp = gateway is { ClientIp.PeerOnly: false } ? gateway.ClientIp : null;
         ListenerPolicies = gateway?.ChainFor(config.Policies, []);
@@ -39,6 +41,8 @@ internal sealed class ListenerRuntime
     public byte[] Scheme { get; }
     /// <summary>Null: plain HTTP. Else the certificates and TLS settings of [[listeners.tls]].</summary>
     public TlsServer? Tls { get; }
+    /// <summary>Null unless proxy_protocol = true: then every connection starts with a PROXY protocol header, read first.</summary>
+    public ProxyHeaderReader? ProxyProtocol { get; }
 
     /// <summary>The gateway of this configuration generation (policies, consumers); null only in tests that build a runtime by hand.</summary>
     public PolicySet? Gateway { get; }

@@ -1,9 +1,11 @@
 using FastProxy.Configuration;
+using FastProxy.Outbound;
 using FastProxy.Diagnostics;
 using FastProxy.Policies.Pipeline;
 using FastProxy.Routing;
 using FastProxy.Tcp;
 using FastProxy.Tls;
+using FastProxy.Transport;
 using FastProxy.Upstreams;
 
 namespace FastProxy.Hosting;
@@ -15,11 +17,14 @@ namespace FastProxy.Hosting;
 internal sealed class ProxyRuntime
 {
     private readonly Upstream[] _upstreamList;
+    private readonly ProxyHeaderReader[] _proxyProtocolList;
 
     private ProxyRuntime(ProxyConfig config, Dictionary<string, Upstream> upstreams, Dictionary<string, ListenerRuntime> listeners,
-        Dictionary<string, TcpListenerRuntime> tcpListeners)
+        Dictionary<string, TcpListenerRuntime> tcpListeners, Dictionary<string, ProxyHeaderReader> proxyProtocol)
     {
         Config = config;
+        ProxyProtocol = proxyProtocol;
+        _proxyProtocolList = [.. proxyProtocol.Values];
         Upstreams = upstreams;
         Listeners = listeners;
         TcpListeners = tcpListeners;
@@ -32,6 +37,8 @@ internal sealed class ProxyRuntime
     public IReadOnlyDictionary<string, ListenerRuntime> Listeners { get; }
     /// <summary>The tcp listeners (L4, optionally routed by TLS server name).</summary>
     public IReadOnlyDictionary<string, TcpListenerRuntime> TcpListeners { get; }
+    /// <summary>The PROXY protocol side of the listeners (http or tcp) with proxy_protocol = true, by listener name.</summary>
+    public IReadOnlyDictionary<string, ProxyHeaderReader> ProxyProtocol { get; }
 
     /// <summary>What this build of the proxy cannot serve yet, as config errors: better refused at start than half-served.</summary>
     public static IReadOnlyList<string> Unsupported(ProxyConfig config)
@@ -129,6 +136,16 @@ internal sealed class ProxyRuntime
             upstreams[u.Name] = new Upstream(u, old, idleShare);
         }
 
+        var proxyProtocol = new Dictionary<string, ProxyHeaderReader>(StringComparer.Ordinal);
+        foreach (var listener in config.Listeners)
+        {
+            if (!listener.ProxyProtocol) continue;
+            ProxyHeaderReader? old = null;
+            previous?.ProxyProtocol.TryGetValue(listener.Name, out old);
+            proxyProtocol[listener.Name] = new ProxyHeaderReader(listener.Name, config.ClientIp,
+                (long)listener.Limits.HeaderTimeout.TotalMilliseconds, old?.FailureLog);
+        }
+
         // Every [policies.NAME] built once; each (listener, route) pair gets its compiled chain.
         var gateway = new PolicySet(config, OutboundHttp.Shared, logger: Log.Logger);
         var listeners = new Dictionary<string, ListenerRuntime>(StringComparer.Ordinal);
@@ -142,9 +159,9 @@ internal sealed class ProxyRuntime
                 routes.Add(new Route(route, route.Upstream is null ? null : upstreams[route.Upstream], gateway.ChainFor(listener.Policies, route.Policies)));
             }
             var tls = listener.Tls.Count > 0 ? TlsServer.Load(listener, TlsAlpn.Http) : null;
-            listeners[listener.Name] = new ListenerRuntime(listener, new Router([.. routes]), tls, gateway);
+            listeners[listener.Name] = new ListenerRuntime(listener, new Router([.. routes]), tls, gateway, proxyProtocol.GetValueOrDefault(listener.Name));
         }
-        return new ProxyRuntime(config, upstreams, listeners, TcpListenerRuntime.Build(config, upstreams));
+        return new ProxyRuntime(config, upstreams, listeners, TcpListenerRuntime.Build(config, upstreams, proxyProtocol), proxyProtocol);
     }
 
     /// <summary>Starts the active health checks of this generation (when it starts serving).</summary>
@@ -167,6 +184,7 @@ internal sealed class ProxyRuntime
             upstream.Outliers.Tick(nowMs);
             upstream.FlushSuppressedLogs(nowMs);
         }
+        foreach (var reader in _proxyProtocolList) reader.FlushSuppressedLogs(nowMs);
     }
 
     /// <summary>Every upstream of this generation, in no particular order (admin output).</summary>

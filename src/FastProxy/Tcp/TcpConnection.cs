@@ -19,7 +19,7 @@ namespace FastProxy.Tcp;
 /// each side has finished, each direction closing on its own (half-close).
 /// Instances are pooled; timeouts are deadlines checked by the shared <see cref="Heartbeat"/>.
 /// </summary>
-/// <remarks>Split by concern: .Hello (SNI), .Connect (server choice and failover), .Relay (the byte copy).</remarks>
+/// <remarks>Split by concern: .ProxyProtocol (the header before everything), .Tls, .Hello (SNI), .Connect (server choice and failover), .Relay (the byte copy).</remarks>
 internal sealed partial class TcpConnection : IHeartbeatTarget, IAbortable
 {
     private enum Phase
@@ -77,9 +77,10 @@ internal sealed partial class TcpConnection : IHeartbeatTarget, IAbortable
         // only cut syscalls (an idle connection holds none at all: zero-length reads).
         services.ConnectionOpened();
         _heartbeatSlot = services.Heartbeat.Register(this);
-        if (runtime.Tls is not null)
+        if (runtime.Tls is not null || runtime.ProxyProtocol is not null)
         {
-            // The client side becomes a TlsTransport once the handshake is done (RunAsync).
+            // The client side becomes a TlsTransport once the handshake is done, or a SocketConnection once the PROXY
+            // protocol header has been taken from the socket (RunAsync).
             _handshakeSocket = socket;
         }
         else
@@ -95,6 +96,7 @@ internal sealed partial class TcpConnection : IHeartbeatTarget, IAbortable
         try
         {
             var upstream = _runtime.DefaultUpstream;
+            if (_runtime.ProxyProtocol is { } proxyProtocol && !await ReadProxyHeaderAsync(proxyProtocol)) return;
             if (_runtime.Tls is { } tls)
             {
                 if (!await HandshakeAsync(tls)) return;

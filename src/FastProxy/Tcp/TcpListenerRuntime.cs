@@ -1,5 +1,6 @@
 using FastProxy.Configuration;
 using FastProxy.Tls;
+using FastProxy.Transport;
 using FastProxy.Upstreams;
 
 namespace FastProxy.Tcp;
@@ -10,8 +11,9 @@ namespace FastProxy.Tcp;
 /// </summary>
 internal sealed class TcpListenerRuntime
 {
-    private TcpListenerRuntime(ListenerConfig config, TcpUpstream? defaultUpstream, SniRouter? router, TlsServer? tls)
+    private TcpListenerRuntime(ListenerConfig config, TcpUpstream? defaultUpstream, SniRouter? router, TlsServer? tls, ProxyHeaderReader? proxyProtocol)
     {
+        ProxyProtocol = proxyProtocol;
         Tls = tls;
         Name = config.Name;
         Config = config;
@@ -36,14 +38,19 @@ internal sealed class TcpListenerRuntime
     /// <summary>Null: bytes are relayed as they come (or read for SNI, without terminating). Else TLS is terminated here.</summary>
     public TlsServer? Tls { get; }
 
-    /// <summary>The whole ClientHello must arrive within this (SNI-routed listeners only).</summary>
+    /// <summary>Null unless proxy_protocol = true: then every connection starts with a PROXY protocol header, read first.</summary>
+    public ProxyHeaderReader? ProxyProtocol { get; }
+
+    /// <summary>The whole ClientHello must arrive within this (SNI-routed listeners only), and a PROXY protocol header.</summary>
     public long HeaderTimeoutMs { get; }
 
     /// <summary>No byte either way for this long closes both sides.</summary>
     public long IdleTimeoutMs { get; }
 
     /// <summary>The tcp listeners of <paramref name="config"/>, by name. Tcp upstreams are shared between listeners.</summary>
-    public static Dictionary<string, TcpListenerRuntime> Build(ProxyConfig config, IReadOnlyDictionary<string, Upstream> upstreams)
+    /// <param name="proxyProtocol">The PROXY protocol readers of the listeners that have one, by name.</param>
+    public static Dictionary<string, TcpListenerRuntime> Build(ProxyConfig config, IReadOnlyDictionary<string, Upstream> upstreams,
+        IReadOnlyDictionary<string, ProxyHeaderReader> proxyProtocol)
     {
         var tcpUpstreams = new Dictionary<string, TcpUpstream>(StringComparer.Ordinal);
         TcpUpstream For(string name)
@@ -66,7 +73,7 @@ internal sealed class TcpListenerRuntime
             }
             var defaultUpstream = listener.Upstream is null ? null : For(listener.Upstream);
             listeners[listener.Name] = new TcpListenerRuntime(listener, defaultUpstream, routes.Count == 0 ? null : new SniRouter([.. routes]),
-                listener.Tls.Count > 0 ? TlsServer.Load(listener, alpn: null) : null);
+                listener.Tls.Count > 0 ? TlsServer.Load(listener, alpn: null) : null, proxyProtocol.GetValueOrDefault(listener.Name));
         }
         return listeners;
     }
