@@ -10,6 +10,7 @@ internal static class PolicyTypes
         new Policies.CorsPolicyType(),
         new Policies.ApiKeyPolicyType(),
         new Policies.BasicAuthPolicyType(),
+        new Policies.JwtPolicyType(),
         new Policies.ForwardAuthPolicyType(),
         new Policies.AuthorizePolicyType(),
     ];

@@ -2,6 +2,8 @@ using FastProxy.Configuration;
 using FastProxy.Policies.ClientIdentity;
 using FastProxy.Policies.Consumers;
 using FastProxy.Policies.Types;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastProxy.Policies.Pipeline;
 
@@ -12,6 +14,8 @@ public sealed class PolicyBuildContext
     public required IOutboundHttp Http { get; init; }
     public required string BaseDirectory { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
+    /// <summary>Where policies log what happens outside a request (a key set fetched or not, ...).</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
 }
 
 /// <summary>
@@ -23,7 +27,7 @@ public sealed class PolicySet
     private readonly Dictionary<string, IPolicy> _byName = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PolicyChain> _chains = new(StringComparer.Ordinal);
 
-    public PolicySet(ProxyConfig config, IOutboundHttp http, TimeProvider? time = null)
+    public PolicySet(ProxyConfig config, IOutboundHttp http, TimeProvider? time = null, ILogger? logger = null)
     {
         ClientIp = new ClientIpResolver(config.ClientIp);
         Consumers = new ConsumerDirectory(config.Consumers);
@@ -33,6 +37,7 @@ public sealed class PolicySet
             Http = http,
             BaseDirectory = config.BaseDirectory,
             Time = time ?? TimeProvider.System,
+            Logger = logger ?? NullLogger.Instance,
         };
         foreach (var policy in config.Policies)
         {

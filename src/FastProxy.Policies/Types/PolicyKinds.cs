@@ -17,6 +17,7 @@ internal static class PolicyKinds
         BasicAuthOptions o => new BasicAuth.BasicAuthPolicy(config.Name, o, context.Consumers, context.Time),
         ForwardAuthOptions o => new ForwardAuth.ForwardAuthPolicy(config.Name, o, context),
         AuthorizeOptions o => new Authorize.AuthorizePolicy(config.Name, o),
+        JwtOptions jwt => new Jwt.JwtPolicy(config.Name, jwt, context),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }

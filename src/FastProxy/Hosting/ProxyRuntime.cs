@@ -1,5 +1,6 @@
 using FastProxy.Configuration;
 using FastProxy.Outbound;
+using FastProxy.Diagnostics;
 using FastProxy.Policies.Pipeline;
 using FastProxy.Routing;
 using FastProxy.Tcp;
@@ -146,7 +147,7 @@ internal sealed class ProxyRuntime
         }
 
         // Every [policies.NAME] built once; each (listener, route) pair gets its compiled chain.
-        var gateway = new PolicySet(config, OutboundHttp.Shared);
+        var gateway = new PolicySet(config, OutboundHttp.Shared, logger: Log.Logger);
         var listeners = new Dictionary<string, ListenerRuntime>(StringComparer.Ordinal);
         foreach (var listener in config.Listeners)
         {

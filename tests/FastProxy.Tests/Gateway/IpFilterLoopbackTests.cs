@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using FastProxy.Tests.Infrastructure;
 using static FastProxy.Tests.Gateway.IpCorsTestKit;
 
@@ -143,5 +146,49 @@ public sealed class IpFilterLoopbackTests
             Assert.Equal(200, (await CurlAsync(h2, V4(proxy, "/api/x"), from: "127.0.0.1")).Status);
         }
         Assert.Equal(2, upstream.Requests.Count);
+    }
+    [Fact]
+    public async Task An_HTTP2_stream_is_judged_by_its_own_connections_address()
+    {
+        await using var upstream = new RawUpstream();
+        await using var proxy = TestProxy.Start(Config(upstream.Port, "allow = [\"127.0.0.1\"]"));
+        // Four connections at once from 127.0.0.2, refused; their (pooled) exchange instances go back to the pool
+        // having judged 127.0.0.2. An HTTP/2 stream's exchange is one of them, started for another connection.
+        var sockets = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                sockets.Add(socket);
+                socket.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 0));
+                await socket.ConnectAsync(proxy.EndPoint());
+            }
+            foreach (var socket in sockets) await socket.SendAsync("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            foreach (var socket in sockets)
+            {
+                var received = new StringBuilder();
+                var buffer = new byte[1024];
+                while (!received.ToString().EndsWith("403 Forbidden\n", StringComparison.Ordinal))
+                {
+                    int n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+                    Assert.True(n > 0, "closed before the answer: " + received);
+                    received.Append(Encoding.ASCII.GetString(buffer, 0, n));
+                }
+                Assert.StartsWith("HTTP/1.1 403 ", received.ToString());
+            }
+        }
+        finally
+        {
+            foreach (var socket in sockets) socket.Dispose();
+        }
+        await Wait.UntilAsync(() => proxy.Host.Services.ActiveConnections == 0, "the refused connections to close");
+
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.Equal(200, (await CurlAsync(h2: true, V4(proxy), from: "127.0.0.1")).Status);
+        }
+        Assert.Equal(4, upstream.Requests.Count);
     }
 }
