@@ -206,6 +206,25 @@ public sealed class BasicAuthPolicyTests : IDisposable
     }
 
     [Fact]
+    public async Task An_unknown_user_costs_bcrypt_even_when_the_first_user_is_sha()
+    {
+        File.WriteAllText(Path.Combine(_dir, "mixed"), string.Join("\n",
+            await HtpasswdLineAsync("bob", "battery staple", bcrypt: false),
+            await HtpasswdLineAsync("alice", "correct horse", bcrypt: true)) + "\n");
+        var set = AuthnTestKit.Build($$"""
+            {{ConfigText.Minimal}}
+            [policies.login]
+            type = "basic_auth"
+            htpasswd = "mixed"
+            """, _dir);
+        var policy = Policy<BasicAuthPolicy>(set, "login");
+
+        Assert.NotNull(await RunAsync(policy, Request("GET / HTTP/1.1", "Host: app", Basic("mallory", "x"))));
+
+        Assert.Equal(1, policy.SlowChecks);
+    }
+
+    [Fact]
     public async Task The_cache_is_keyed_by_user_and_password_together()
     {
         var (policy, _) = await BuildAsync();

@@ -54,7 +54,8 @@ internal sealed class BasicAuthPolicy : IPolicy
         }
         if (_users.Count == 0) throw new InvalidOperationException($"policy \"{name}\": basic_auth has no users");
         _byName = _users.GetAlternateLookup<ReadOnlySpan<byte>>();
-        _decoy = _users.Values.First().Password;
+        // The slowest kind there is: were it {SHA} while some user is bcrypt, a quick refusal would say "no such user".
+        _decoy = _users.Values.Select(u => u.Password).FirstOrDefault(p => p.IsSlow) ?? _users.Values.First().Password;
         _forward = options.ForwardCredentials;
         _cache = options.CacheTtl > TimeSpan.Zero ? new VerifiedCache(options.CacheTtl, time) : null;
         // charset: the server expects UTF-8 user names and passwords (RFC 7617 §2.1).
