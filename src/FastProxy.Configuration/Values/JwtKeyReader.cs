@@ -30,7 +30,7 @@ public static class JwtKeyReader
         var bytes = File.ReadAllBytes(file);
         var name = Path.GetFileName(file);
         var text = bytes.AsSpan().TrimStart(" \t\r\n\uFEFF"u8);
-        if (text.StartsWith("{"u8)) return ReadJson(bytes, name, allowSecrets: true, problems);
+        if (text.StartsWith("{"u8)) return ReadJson(bytes.AsMemory(bytes.Length - text.Length), name, allowSecrets: true, problems);
         return ReadPem(Encoding.UTF8.GetString(bytes), name, problems);
     }
 
@@ -203,7 +203,7 @@ public static class JwtKeyReader
                 };
                 if (key is not null) keys.Add(key);
             }
-            catch (CryptographicException)
+            catch (Exception e) when (e is CryptographicException or AsnContentException)
             {
                 problems.Add($"{where}: PEM \"{label}\" could not be read as a key");
             }

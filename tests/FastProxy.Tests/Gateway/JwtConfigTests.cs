@@ -116,6 +116,16 @@ public sealed class JwtConfigTests : IDisposable
             Error("keys = [\"text.txt\"]"));
         Assert.Equal("proxy.toml:10:9: policies.auth.keys[0]: enc.jwk: \"use\" is \"enc\", not \"sig\": left out", Error("keys = [\"enc.jwk\"]"));
         Assert.StartsWith("proxy.toml:10:9: policies.auth.keys[0]: file not found: ", Error("keys = [\"missing.pem\"]"), StringComparison.Ordinal);
+        Write("garbage.pem", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
+        Assert.Equal("proxy.toml:10:9: policies.auth.keys[0]: garbage.pem: PEM \"PUBLIC KEY\" could not be read as a key", Error("keys = [\"garbage.pem\"]"));
+    }
+
+    [Fact]
+    public void A_jwk_file_saved_with_a_byte_order_mark_is_read()
+    {
+        File.WriteAllText(Path.Combine(_dir.FullName, "bom.jwk"), TestKey.Ed("e1").Jwk(), new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+
+        Assert.Equal("e1", Assert.Single(Load("keys = [\"bom.jwk\"]").Keys).Kid);
     }
 
     [Fact]

@@ -144,6 +144,28 @@ public sealed class JwtLoopbackTests : IDisposable
         Assert.Equal(2, origin.Requests.Count);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Authorize_reads_the_verified_claims(bool h2)
+    {
+        await using var origin = new RawUpstream(_ => RawUpstream.Ok("ok"));
+        var config = Config(origin.Port).Replace("policies = [\"auth\"]", "policies = [\"auth\", \"writers\"]", StringComparison.Ordinal) + """
+
+            [policies.writers]
+            type = "authorize"
+            claims = { roles = "writer", scope = "orders:write" }
+            """;
+        await using var proxy = TestProxy.Start(config);
+        long exp = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds();
+        var writer = _key.Sign(TestKey.Payload("alice", exp, "\"iss\":\"https://idp.test\",\"roles\":[\"reader\",\"writer\"],\"scope\":\"orders:read orders:write\""));
+        var reader = _key.Sign(TestKey.Payload("alice", exp, "\"iss\":\"https://idp.test\",\"roles\":[\"reader\"],\"scope\":\"orders:read orders:write\""));
+
+        Assert.Equal(200, (await CurlAsync(h2, proxy.Port(), "-H", $"Authorization: Bearer {writer}")).Status);
+        Assert.Equal(403, (await CurlAsync(h2, proxy.Port(), "-H", $"Authorization: Bearer {reader}")).Status);
+        Assert.Single(origin.Requests);
+    }
+
     [Fact]
     public async Task The_proxy_fetches_a_jwks_and_takes_a_rotated_key_after_one_more_fetch()
     {

@@ -150,8 +150,13 @@ internal sealed class JwksSource
         }
     }
 
-    private void ScheduleIn(TimeSpan delay) =>
-        Volatile.Write(ref _refreshDue, _time.GetTimestamp() + (long)(delay.TotalSeconds * _time.TimestampFrequency));
+    /// <summary>Never before the rate limit allows a fetch: a due refresh that could not start would take the lock on every request.</summary>
+    private void ScheduleIn(TimeSpan delay)
+    {
+        long due = _time.GetTimestamp() + (long)(delay.TotalSeconds * _time.TimestampFrequency);
+        lock (_gate) due = Math.Max(due, _lastAttempt + _minIntervalTicks);
+        Volatile.Write(ref _refreshDue, due);
+    }
 
     /// <summary>max-age (RFC 9111 §5.2.2.1) kept between a minute and jwks_refresh; jwks_refresh without one.</summary>
     private TimeSpan Interval(string? cacheControl)

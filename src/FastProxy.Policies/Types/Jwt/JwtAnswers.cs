@@ -70,6 +70,7 @@ internal sealed class JwtAnswers
         JwtRefusal.NotYetValid => "not_yet_valid",
         JwtRefusal.Issuer => "issuer",
         JwtRefusal.Audience => "audience",
+        JwtRefusal.ClaimMissing => "claim_missing",
         _ => reason.ToString().ToLowerInvariant(),
     };
 

@@ -1,0 +1,76 @@
+using FastProxy.Tests.Forwarding;
+using FastProxy.Tests.Infrastructure;
+
+namespace FastProxy.Tests.Gateway;
+
+/// <summary>
+/// A route behind a jwt policy allocates nothing per request once a client's token is verified: the allocation probe
+/// (tests/FastProxy.AllocationProbe) with the policy on its route and wrk / h2load sending the same bearer token on
+/// every request, as a client holding one access token does. A refused request would fail the probe (it checks
+/// every answer), so these also show the token passes all along.
+/// </summary>
+[Collection(NonParallel.Name)]
+public sealed class JwtAllocationTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("fastproxy-jwt-alloc-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private Dictionary<string, string> Environment()
+    {
+        var key = TestKey.Ec("k1");
+        var file = Path.Combine(_dir.FullName, "issuer.pem");
+        File.WriteAllText(file, key.PublicPem());
+        var token = key.Sign(TestKey.Payload("alice", DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds(), "\"iss\":\"https://idp.test\",\"aud\":\"orders\",\"roles\":[\"a\",\"b\"]"));
+        return new()
+        {
+            ["FASTPROXY_PROBE_GATEWAY"] = $$"""
+                [consumers.alice]
+                jwt_subject = "alice"
+                groups = ["gold"]
+
+                [policies.auth]
+                type = "jwt"
+                keys = ["{{file}}"]
+                issuer = "https://idp.test"
+                audiences = ["orders"]
+                claims_to_headers = { sub = "x-user", roles = "x-roles" }
+                """,
+            ["FASTPROXY_PROBE_ROUTE_POLICIES"] = "[\"auth\"]",
+            ["FASTPROXY_PROBE_HEADERS"] = $"Authorization: Bearer {token}",
+        };
+    }
+
+    [Fact]
+    public async Task Http1_requests_with_a_verified_token_allocate_nothing()
+    {
+        var runs = new List<string>();
+        for (int run = 0; run < 3; run++)
+        {
+            // Best of three, as AllocationTests: one-off growth on a loaded machine is not a per-request cost.
+            var lines = await AllocationTests.RunPinnedProbeAsync(Environment(), "--wrk", "64", "6");
+            long requests = long.Parse(lines["requests"]);
+            long allocated = long.Parse(lines["allocated-bytes"]);
+            Assert.True(requests > 10_000, $"only {requests} requests");
+            if (allocated < requests) return;
+            runs.Add($"{allocated / (double)requests:F1} bytes per request over {requests} (runs {lines["per-run"]})");
+        }
+        Assert.Fail("allocations in every run: " + string.Join("; ", runs));
+    }
+
+    [Fact]
+    public async Task Http2_streams_with_a_verified_token_allocate_nothing()
+    {
+        var runs = new List<string>();
+        for (int run = 0; run < 3; run++)
+        {
+            var lines = await AllocationTests.RunPinnedProbeAsync(Environment(), "--h2load", "4", "8", "6");
+            long requests = long.Parse(lines["requests"]);
+            long allocated = long.Parse(lines["allocated-bytes"]);
+            Assert.True(requests > 10_000, $"only {requests} requests");
+            if (allocated < requests) return;
+            runs.Add($"{allocated / (double)requests:F1} bytes per request over {requests} (runs {lines["per-run"]})");
+        }
+        Assert.Fail("HTTP/2 allocations in every run: " + string.Join("; ", runs));
+    }
+}
