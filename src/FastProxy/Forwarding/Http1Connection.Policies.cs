@@ -54,7 +54,6 @@ internal sealed partial class Http1Connection
     /// <summary>Per request, before the route's chain: the client as [client_ip] says, the peer by default.</summary>
     private void ResolveClient(ListenerRuntime runtime)
     {
-        _chain = null;
         _trustedPeer = false;
         _resolvedAddressLength = 0;
         _requestClientHash = _clientHash;

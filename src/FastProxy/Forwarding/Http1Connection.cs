@@ -187,6 +187,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 var head = RequestHeadBytes;
                 var route = runtime.Router.Match(_request, head);
                 ResolveClient(runtime);
+                _chain = null; // set by RunPoliciesAsync when a chain runs; its response side reads it
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.
                 var chain = route is null ? runtime.ListenerPolicies : route.Policies;
                 if (chain is not null && await RunPoliciesAsync(chain, route, runtime) is { } answer)
