@@ -20,9 +20,9 @@ public sealed class GatewayAllocationTests
     public async Task Ip_filter_api_key_and_headers_allocate_nothing_over_http1()
         => await AssertAllocatesNothingAsync(Environment(), "--wrk", "64", "6");
 
-    // Over HTTP/2 the same chain still allocates (about 350 B per stream) when a policy adds response lines: such a
-    // response takes the pump rather than the direct answer. Known gap, noted in the closing note of 2026-12-07;
-    // AuthnAllocationTests proves a chain without response lines allocates nothing over HTTP/2.
+    [Fact]
+    public async Task Ip_filter_api_key_and_headers_allocate_nothing_over_http2()
+        => await AssertAllocatesNothingAsync(Environment(), "--h2load", "4", "8", "6");
 
     // A cached jwt on the same path: JwtAllocationTests.
 
