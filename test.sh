@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: installs the real clients the tests drive (curl, htpasswd, nghttp, openssl, wrk, strace) and systemd-analyze,
+# Runs every test: installs the real clients and servers the tests drive (curl, htpasswd, nghttp, openssl, wrk, strace, redis-server, chromium, promtool) and systemd-analyze,
 # builds the native AOT binary the process-level tests start, then runs the whole xunit suite.
 set -euo pipefail
 cd "$(dirname "$0")"
