@@ -140,7 +140,6 @@ internal sealed partial class Http1Connection
                 connection.Dispose();
                 return false;
             }
-            if (_recording) _record!.Retries++;
             if (outcome == Exchange.RetryFresh)
             {
                 connection.Dispose();
@@ -161,7 +160,17 @@ internal sealed partial class Http1Connection
             if (attempts-- <= 0) return await FailAsync(_failStatus);
             if (RequestTimedOut) return await FailAsync(504);
             int next = Pick(upstream);
-            if (next < 0 || !upstream.Limits.TryBeginRetry()) return await FailAsync(_failStatus);
+            if (next < 0) return await FailAsync(_failStatus);
+            if (!upstream.Limits.TryBeginRetry())
+            {
+                RecordFlag(Observability.RequestFlags.RetryBudgetExhausted);
+                return await FailAsync(_failStatus);
+            }
+            if (_recording)
+            {
+                _record!.Retries++;
+                _record.Flags |= Observability.RequestFlags.Retried;
+            }
             try
             {
                 var retry = await AcquireAsync(upstream, next);

@@ -18,6 +18,11 @@ internal sealed partial class Http1Connection
     /// <summary>A request is being recorded on <see cref="_record"/> (opened, not yet completed).</summary>
     private bool _recording;
 
+    /// <summary>The listener's metrics when the connection opened (null while metrics are off), and what it counts as.</summary>
+    private Observability.Metrics.ListenerSeries? _connectionMetrics;
+    private Observability.Metrics.ConnectionProtocol _connectionProtocol;
+    private bool _connectionTls;
+
     /// <summary>The request's first byte arrived: a record starts if anyone observes requests.</summary>
     private void OpenRecord(ListenerRuntime runtime)
     {

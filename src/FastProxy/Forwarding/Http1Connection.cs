@@ -10,6 +10,7 @@ using FastProxy.Hosting;
 using FastProxy.Http1;
 using FastProxy.Http2.Frames;
 using FastProxy.Observability;
+using FastProxy.Observability.Metrics;
 using FastProxy.Transport;
 using FastProxy.Upstreams;
 using Pipelines.Sockets.Unofficial;
@@ -65,6 +66,10 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _heartbeatSlot = services.Heartbeat.Register(this);
         services.ConnectionOpened();
         var runtime = Runtime;
+        _connectionMetrics = runtime.Metrics;
+        _connectionTls = runtime.Tls is not null;
+        _connectionProtocol = ConnectionProtocol.Http1;
+        _connectionMetrics?.ConnectionOpened(ConnectionProtocol.Http1, _connectionTls);
         if (runtime.ProxyProtocol is { } proxyProtocol)
         {
             // proxy_protocol = true: the header comes before anything else, TLS included (.ProxyProtocol).
@@ -309,6 +314,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             try { _output.Complete(); } catch { /* already completed */ }
             transport.Dispose();
         }
+        _connectionMetrics?.ConnectionClosed(_connectionProtocol, _connectionTls);
+        _connectionMetrics = null;
         _services.ConnectionClosed();
         _services.Limiter.Release();
         _services.ConnectionPool.Return(this);
