@@ -20,6 +20,9 @@ internal sealed class ProxyServices : IDisposable
 
     public Heartbeat Heartbeat { get; } = new();
 
+    /// <summary>[access_log]: its writer follows reloads; SIGUSR1 reopens its file.</summary>
+    public Observability.AccessLog.AccessLogSink AccessLog { get; } = new();
+
     public ConnectionLimiter Limiter { get; }
 
     public ObjectPool<Http1Connection> ConnectionPool { get; }
