@@ -29,4 +29,9 @@ internal static partial class Log
     public static void AccessLogOpenFailed(string path, string error) => AccessLogOpenFailedCore(Logger, path, error);
     [LoggerMessage(1506, LogLevel.Error, "access log: cannot open {Path}, the old access log configuration stays: {Error}")]
     private static partial void AccessLogOpenFailedCore(ILogger logger, string path, string error);
+
+    /// <summary>At stop and when a reload replaces the log: the process's totals so far (also fastproxy_access_log_*_total).</summary>
+    public static void AccessLogClosed(string path, long lines, long dropped) => AccessLogClosedCore(Logger, path, lines, dropped);
+    [LoggerMessage(1507, LogLevel.Information, "access log: {Lines} line(s) written, {Dropped} dropped (queue full or output failing) since start; closed {Path}")]
+    private static partial void AccessLogClosedCore(ILogger logger, string path, long lines, long dropped);
 }

@@ -12,7 +12,15 @@ namespace FastProxy.Observability.AccessLog;
 internal sealed class AccessLogSink
 {
     private readonly Lock _lock = new();
+    private readonly ObservabilityHub _hub;
+    private readonly AccessLogObserver _observer;
     private volatile AccessLogWriter? _writer;
+
+    public AccessLogSink(ObservabilityHub hub)
+    {
+        _hub = hub;
+        _observer = new AccessLogObserver(this);
+    }
 
     /// <summary>The writer requests write to; null: no access log.</summary>
     public AccessLogWriter? Writer => _writer;
@@ -48,6 +56,7 @@ internal sealed class AccessLogSink
             }
             if (!next.Enabled)
             {
+                _hub.Remove(_observer);
                 _writer = null;
                 current?.Stop(TimeSpan.FromSeconds(2));
                 return;
@@ -68,6 +77,7 @@ internal sealed class AccessLogSink
     {
         var writer = AccessLogWriter.Start(config.AccessLog, RedactionFor(config));
         _writer = writer;
+        _hub.Add(_observer);
         Log.AccessLogOpened(config.AccessLog.Path!, writer.Formatter.Name);
     }
 
@@ -80,6 +90,7 @@ internal sealed class AccessLogSink
         lock (_lock)
         {
             var writer = _writer;
+            _hub.Remove(_observer);
             _writer = null;
             writer?.Stop(TimeSpan.FromSeconds(5));
         }

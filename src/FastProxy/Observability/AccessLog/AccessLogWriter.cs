@@ -88,6 +88,7 @@ internal sealed class AccessLogWriter
         _stop = true;
         _wake.Set();
         _thread.Join(timeout);
+        Log.AccessLogClosed(Config.Path!, AccessLogCounters.Lines, AccessLogCounters.Dropped);
     }
 
     private void Run()

@@ -44,7 +44,7 @@ internal sealed class CombinedAccessLogFormatter : IAccessLogFormatter
         line.EndField();
         line.Byte((byte)' ');
         line.BeginField(RequestLinePartCap);
-        redaction.WritePath(ref line, entry.Path, json: false);
+        redaction.WritePath(ref line, entry.Path, entry.Query, json: false);
         line.EndField();
         line.Byte((byte)' ');
         line.BeginField(ShortCap);

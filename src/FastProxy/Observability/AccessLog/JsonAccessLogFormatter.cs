@@ -51,7 +51,7 @@ internal sealed class JsonAccessLogFormatter : IAccessLogFormatter
         {
             line.Byte((byte)'"');
             line.BeginField(PathCap);
-            redaction.WritePath(ref line, entry.Path, json: true);
+            redaction.WritePath(ref line, entry.Path, entry.Query, json: true);
             line.EndField();
             line.Byte((byte)'"');
         }
@@ -81,17 +81,22 @@ internal sealed class JsonAccessLogFormatter : IAccessLogFormatter
         line.Raw(",\"user_agent\":"u8);
         String(ref line, entry.UserAgent, UserAgentCap);
         line.Raw(",\"flags\":["u8);
+        line.BeginField(LineQueue.SlotSize);
         var flags = (uint)entry.Flags;
         bool first = true;
         for (int bit = 0; flags != 0 && bit < AccessLogFlagNames.Utf8.Length; bit++, flags >>= 1)
         {
             if ((flags & 1) == 0) continue;
+            // A name whole or not at all: the flags come last, after whatever text the line holds.
+            var name = AccessLogFlagNames.Utf8[bit];
+            if (!line.TryRaw(first ? 2 + name.Length : 3 + name.Length)) break;
             if (!first) line.Byte((byte)',');
             first = false;
             line.Byte((byte)'"');
-            line.Raw(AccessLogFlagNames.Utf8[bit]);
+            line.Raw(name);
             line.Byte((byte)'"');
         }
+        line.EndField(ellipsis: false);
         line.Raw("]}\n"u8);
         return line.Length;
     }

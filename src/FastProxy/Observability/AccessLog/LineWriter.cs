@@ -12,10 +12,11 @@ namespace FastProxy.Observability.AccessLog;
 internal ref struct LineWriter
 {
     /// <summary>
-    /// More than every constant part of a line put together: the JSON keys and punctuation (~260 bytes), a time,
-    /// six numbers and every flag name (~250), with room to spare. Checked by a unit test that fills every field.
+    /// More than every constant part of a line put together: the JSON keys and punctuation (~260 bytes), a time and
+    /// six numbers (~130), with room to spare. The flags are written like text (each name whole, or not at all).
+    /// Checked by a unit test that fills every field.
     /// </summary>
-    public const int TailReserve = 768;
+    public const int TailReserve = 512;
 
     private const byte Ellipsis = (byte)'.';
     private static readonly long TicksPerMicrosecond = Math.Max(1, Stopwatch.Frequency / 1_000_000);
@@ -45,6 +46,9 @@ internal ref struct LineWriter
     }
 
     public void Byte(byte b) => _buffer[_position++] = b;
+
+    /// <summary>Inside a field: whether <paramref name="count"/> more bytes fit (false, and the field marked cut, when not).</summary>
+    public bool TryRaw(int count) => Fits(count);
 
     public void Long(long value)
     {
@@ -86,14 +90,14 @@ internal ref struct LineWriter
     /// <summary>Starts a variable field of at most <paramref name="cap"/> bytes (escapes included).</summary>
     public void BeginField(int cap)
     {
-        _fieldEnd = Math.Min(_position + cap, _guard);
+        _fieldEnd = (int)Math.Min((long)_position + cap, _guard);
         _truncated = false;
     }
 
-    /// <summary>Ends the field: "..." when something was cut.</summary>
-    public void EndField()
+    /// <summary>Ends the field: "..." when something was cut (unless <paramref name="ellipsis"/> is false).</summary>
+    public void EndField(bool ellipsis = true)
     {
-        if (_truncated)
+        if (_truncated && ellipsis)
         {
             Byte(Ellipsis);
             Byte(Ellipsis);

@@ -34,17 +34,18 @@ internal sealed class QueryRedaction
         return false;
     }
 
-    /// <summary>Writes the path and query with the values of the redacted parameters replaced (every occurrence).</summary>
-    public void WritePath(ref LineWriter line, ReadOnlySpan<byte> target, bool json)
+    /// <summary>Writes the path, and '?' and the query with the values of the redacted parameters replaced (every occurrence).</summary>
+    public void WritePath(ref LineWriter line, ReadOnlySpan<byte> path, ReadOnlySpan<byte> query, bool json)
     {
-        int question = target.IndexOf((byte)'?');
-        if (question < 0 || IsEmpty)
+        Text(ref line, path, json);
+        if (query.IsEmpty) return;
+        Text(ref line, "?"u8, json);
+        if (IsEmpty)
         {
-            Text(ref line, target, json);
+            Text(ref line, query, json);
             return;
         }
-        Text(ref line, target[..(question + 1)], json);
-        var rest = target[(question + 1)..];
+        var rest = query;
         while (true)
         {
             int amp = rest.IndexOf((byte)'&');

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using FastProxy.Observability;
 using FastProxy.Observability.AccessLog;
 
 namespace FastProxy.Tests.Observability.AccessLog;
@@ -26,7 +27,8 @@ public sealed class AccessLogFormatterTests
         ClientIp = "127.0.0.1"u8,
         Method = "GET"u8,
         Host = "example.test"u8,
-        Path = "/api/items?page=2"u8,
+        Path = "/api/items"u8,
+        Query = "page=2"u8,
         Protocol = "HTTP/1.1"u8,
         Status = 200,
         BytesIn = 78,
@@ -40,7 +42,7 @@ public sealed class AccessLogFormatterTests
         RequestId = "0123456789abcdef0000000000000001"u8,
         UserAgent = "curl/8.5.0"u8,
         Referer = "https://example.test/"u8,
-        Flags = AccessLogFlags.None,
+        Flags = RequestFlags.None,
     };
 
     [Fact]
@@ -67,7 +69,7 @@ public sealed class AccessLogFormatterTests
             Protocol = "HTTP/2.0"u8,
             Status = 504,
             UpstreamTicks = -1,
-            Flags = AccessLogFlags.UpstreamTimeout | AccessLogFlags.Retried,
+            Flags = RequestFlags.UpstreamTimeout | RequestFlags.Retried,
         };
         using var json = JsonDocument.Parse(Format(AccessLogFormatters.Json, entry));
         var root = json.RootElement;
@@ -118,17 +120,28 @@ public sealed class AccessLogFormatterTests
             RequestId = Long(0x06, 5000),
             UserAgent = Long(0x07, 5000),
             Referer = Long(0x08, 5000),
-            Flags = (AccessLogFlags)0xFFFF,
+            Flags = (RequestFlags)0x1FFFF,
         };
         var json = Format(AccessLogFormatters.Json, entry);
         using (var document = JsonDocument.Parse(json))
         {
             Assert.EndsWith("...", document.RootElement.GetProperty("path").GetString());
-            Assert.Equal(AccessLogFlagNames.All, document.RootElement.GetProperty("flags").EnumerateArray().Select(e => e.GetString()));
+            // The flags come after the text: with every text field at its cap, as many whole names as fit, in order.
+            var flags = document.RootElement.GetProperty("flags").EnumerateArray().Select(e => e.GetString()).ToList();
+            Assert.Equal(AccessLogFlagNames.All.Take(flags.Count), flags);
         }
         var combined = Format(AccessLogFormatters.Combined, entry);
         Assert.EndsWith("\"\n", combined);
         Assert.Single(combined.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void Every_flag_is_named_on_an_ordinary_line()
+    {
+        var entry = Proxied();
+        entry.Flags = (RequestFlags)((1u << RequestFlagNames.Names.Length) - 1);
+        using var json = JsonDocument.Parse(Format(AccessLogFormatters.Json, entry));
+        Assert.Equal(RequestFlagNames.Names, json.RootElement.GetProperty("flags").EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]
@@ -137,6 +150,7 @@ public sealed class AccessLogFormatterTests
         var entry = Proxied();
         // 3-byte characters: wherever the cap falls, the text before "..." must be whole characters.
         entry.Path = Encoding.UTF8.GetBytes("/" + new string('€', 400));
+        entry.Query = default;
         using var json = JsonDocument.Parse(Format(AccessLogFormatters.Json, entry));
         var path = json.RootElement.GetProperty("path").GetString()!;
         Assert.EndsWith("...", path);
@@ -156,7 +170,8 @@ public sealed class AccessLogFormatterTests
     {
         var entry = Proxied();
         entry.Referer = default;
-        entry.UserAgent = [.. "x\"y\\"u8, 0x0A, 0xC3, 0xA9];
+        byte[] agent = [.. "x\"y\\"u8, 0x0A, 0xC3, 0xA9];
+        entry.UserAgent = agent;
         var line = Format(AccessLogFormatters.Combined, entry);
         Assert.EndsWith(" 200 152 \"-\" \"x\\x22y\\x5C\\x0A\\xC3\\xA9\"\n", line);
     }
@@ -166,7 +181,8 @@ public sealed class AccessLogFormatterTests
     {
         var redaction = new QueryRedaction(["api_key", "access_token"]);
         var entry = Proxied();
-        entry.Path = "/p?a=1&api_key=s3cret&access_token=eyJ.x.y&api_keyx=kept&api_key=again&z"u8;
+        entry.Path = "/p"u8;
+        entry.Query = "a=1&api_key=s3cret&access_token=eyJ.x.y&api_keyx=kept&api_key=again&z"u8;
         const string Expected = "/p?a=1&api_key=REDACTED&access_token=REDACTED&api_keyx=kept&api_key=REDACTED&z";
 
         var json = Format(AccessLogFormatters.Json, entry, redaction);
@@ -183,7 +199,8 @@ public sealed class AccessLogFormatterTests
     public void Without_names_to_redact_the_path_is_copied()
     {
         var entry = Proxied();
-        entry.Path = "/p?api_key=visible"u8;
+        entry.Path = "/p"u8;
+        entry.Query = "api_key=visible"u8;
         Assert.Contains("\"path\":\"/p?api_key=visible\"", Format(AccessLogFormatters.Json, entry));
     }
 }
