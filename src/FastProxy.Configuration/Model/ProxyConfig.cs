@@ -24,6 +24,8 @@ public sealed class ProxyConfig
     public IReadOnlyList<ConsumerConfig> Consumers { get; init; } = [];
     /// <summary>[metrics]: what /metrics exports beyond the defaults.</summary>
     public MetricsConfig Metrics { get; init; } = new();
+    /// <summary>[access_log]; absent section: off (<see cref="AccessLogConfig.Enabled"/> false).</summary>
+    public AccessLogConfig AccessLog { get; init; } = new();
     /// <summary>Things that are valid but worth telling the operator (e.g. a section that is accepted but not implemented yet).</summary>
     public IReadOnlyList<ConfigDiagnostic> Warnings { get; init; } = [];
 

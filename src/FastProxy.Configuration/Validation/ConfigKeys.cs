@@ -37,6 +37,7 @@ internal static class ConfigKeys
             new("[client_ip]", ClientIpValidator.Keys),
             new("[consumers.NAME]", ConsumerSetValidator.Keys),
             new("[metrics]", MetricsValidator.Keys),
+            new("[access_log]", AccessLogValidator.Keys),
             // `type` picks the kind, and the kind its keys (PolicySetValidator).
             new("[policies.NAME]", ["type"]),
         ];

@@ -9,7 +9,7 @@ namespace FastProxy.Configuration.Validation;
 /// </summary>
 internal static class ProxyConfigValidator
 {
-    public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies", "client_ip", "consumers", "metrics"];
+    public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies", "client_ip", "consumers", "metrics", "access_log"];
 
     /// <summary>Section keys written at the top of the file, before any [section]: say where they go.</summary>
     private static readonly IReadOnlyDictionary<string, string> Misplaced = MisplacedKeys.Homes(
@@ -29,6 +29,7 @@ internal static class ProxyConfigValidator
         var clientIp = ClientIpValidator.Read(root.Table("client_ip", ClientIpValidator.Keys));
         var consumers = ConsumerSetValidator.Read(root.Table("consumers", keys: null));
         var metrics = MetricsValidator.Read(root.Table("metrics", MetricsValidator.Keys), admin, consumers);
+        var accessLog = AccessLogValidator.Read(root.Table("access_log", AccessLogValidator.Keys));
 
         RouteReferenceValidator.Check(context, routes, listeners, upstreams, policies);
         GatewayReferenceValidator.Check(context, listeners, policies, consumers, clientIp);
@@ -51,6 +52,7 @@ internal static class ProxyConfigValidator
             ClientIp = clientIp,
             Consumers = consumers,
             Metrics = metrics,
+            AccessLog = accessLog,
             Warnings = context.Diagnostics.Warnings,
         };
     }

@@ -31,6 +31,7 @@ internal sealed partial class ProxyHost
                 bool adminMoves = !SameAdmin(_admin, config.Admin);
                 var sockets = BindNewSockets(config, runtime, adminMoves);
                 Commit(config, runtime, sockets, adminMoves);
+                _services.AccessLog.Apply(config);
             }
         }
         catch

@@ -73,6 +73,15 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         var host = new ProxyHost(config);
         try
         {
+            host._services.AccessLog.Start(config);
+        }
+        catch (Observability.AccessLog.AccessLogOpenException ex)
+        {
+            _ = host.DisposeAsync().AsTask();
+            throw new ProxyStartException([ex.Message]);
+        }
+        try
+        {
             foreach (var listener in config.Listeners) host.BindListener(listener, host._runtime);
             if (config.Admin is not null) host._admin = AdminServer.Bind(config.Admin.EndPoint, () => host._runtime, host._services);
         }
@@ -130,11 +139,16 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         int abandoned = _services.ActiveConnections;
         if (abandoned > 0) _services.Heartbeat.ForEach(static t => (t as IAbortable)?.Abort());
         _runtime.Retire();
+        // After the requests: their lines are queued, and the writer writes them out before it closes the file.
+        _services.AccessLog.Stop();
         AdminServer? admin;
         lock (_reloadLock) admin = _admin;
         if (admin is not null) await admin.StopAsync();
         return abandoned;
     }
+
+    /// <summary>SIGUSR1: files this process writes are opened again by name (logrotate renamed them).</summary>
+    public void ReopenLogs() => _services.AccessLog.Reopen();
 
     public void OnHeartbeat(long nowMs)
     {

@@ -18,6 +18,7 @@ internal sealed class ProxyServices : IDisposable
         ConnectionPool = new DefaultObjectPool<Http1Connection>(new Http1ConnectionPolicy(), maximumRetained: 1024);
         TcpConnectionPool = TcpConnection.CreatePool();
         Metrics = new Observability.Metrics.MetricsRegistry(Observability);
+        AccessLog = new(Observability);
     }
 
     public Heartbeat Heartbeat { get; } = new();
@@ -27,6 +28,8 @@ internal sealed class ProxyServices : IDisposable
 
     /// <summary>The Prometheus metrics served on the admin listener's /metrics (recording only while [admin] is configured).</summary>
     public Observability.Metrics.MetricsRegistry Metrics { get; }
+    /// <summary>[access_log]: its writer follows reloads (an observer of <see cref="Observability"/> while on); SIGUSR1 reopens its file.</summary>
+    public FastProxy.Observability.AccessLog.AccessLogSink AccessLog { get; }
 
     public ConnectionLimiter Limiter { get; }
 

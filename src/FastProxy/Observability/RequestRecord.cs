@@ -30,7 +30,7 @@ internal sealed class RequestRecord
 
     private byte[] _text = [];
     private int _textLength;
-    private (int Start, int Length) _method, _host, _path, _query, _userAgent, _requestId, _client;
+    private (int Start, int Length) _method, _host, _path, _query, _userAgent, _referer, _requestId, _client;
 
     /// <summary>Stopwatch ticks when the request's first byte was read (HTTP/2: when its HEADERS were handed to the exchange).</summary>
     public long StartTimestamp;
@@ -105,6 +105,8 @@ internal sealed class RequestRecord
     /// <summary>The query without its '?'; empty when none.</summary>
     public ReadOnlySpan<byte> Query => Slice(_query);
     public ReadOnlySpan<byte> UserAgent => Slice(_userAgent);
+    /// <summary>The Referer field's value (the access log's combined format); empty when none.</summary>
+    public ReadOnlySpan<byte> Referer => Slice(_referer);
     /// <summary>The request id (the policy chain's, or whatever <see cref="SetRequestId"/> was given); empty when none.</summary>
     public ReadOnlySpan<byte> RequestId => Slice(_requestId);
     /// <summary>The client address as text (the resolved client's, else the peer's).</summary>
@@ -136,7 +138,7 @@ internal sealed class RequestRecord
         Flags = RequestFlags.None;
         HasText = false;
         _textLength = 0;
-        _method = _host = _path = _query = _userAgent = _requestId = _client = default;
+        _method = _host = _path = _query = _userAgent = _referer = _requestId = _client = default;
     }
 
     /// <summary>Lets go of the last request's references (the connection goes back to its pool, or idles).</summary>
@@ -163,13 +165,16 @@ internal sealed class RequestRecord
         _path = Append(head.Path(bytes));
         var pathAndQuery = head.PathAndQuery(bytes);
         _query = pathAndQuery.Length > head.PathLength + 1 ? Append(pathAndQuery[(head.PathLength + 1)..]) : default;
-        _userAgent = default;
+        _userAgent = _referer = default;
         foreach (var field in head.Fields)
         {
-            if (field.NameLength == 10 && Ascii.EqualsIgnoreCase(field.Name(bytes), "user-agent"u8))
+            if (field.NameLength == 10 && _userAgent.Length == 0 && Ascii.EqualsIgnoreCase(field.Name(bytes), "user-agent"u8))
             {
                 _userAgent = Append(bytes.Slice(field.ValueStart, field.ValueLength));
-                break;
+            }
+            else if (field.NameLength == 7 && _referer.Length == 0 && Ascii.EqualsIgnoreCase(field.Name(bytes), "referer"u8))
+            {
+                _referer = Append(bytes.Slice(field.ValueStart, field.ValueLength));
             }
         }
     }
