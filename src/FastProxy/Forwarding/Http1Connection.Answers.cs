@@ -23,7 +23,7 @@ internal sealed partial class Http1Connection
         bool keepAlive = _request.KeepAlive && _bodyComplete && !_services.Draining;
         _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
-        response.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+        response.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
         var flush = await _output.FlushAsync();
         return keepAlive && !flush.IsCompleted;
     }
@@ -48,7 +48,7 @@ internal sealed partial class Http1Connection
             ConsumeRequest();
         }
         bool keepAlive = whole && _request.KeepAlive && !_services.Draining;
-        ProxyResponses.For(status).WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+        ProxyResponses.For(status).WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
         var flush = await _output.FlushAsync();
         return keepAlive && !flush.IsCompleted;
     }

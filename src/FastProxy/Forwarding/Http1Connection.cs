@@ -9,6 +9,7 @@ using FastProxy.Diagnostics;
 using FastProxy.Hosting;
 using FastProxy.Http1;
 using FastProxy.Http2.Frames;
+using FastProxy.Observability.Tracing;
 using FastProxy.Transport;
 using FastProxy.Upstreams;
 using Pipelines.Sockets.Unofficial;
@@ -37,6 +38,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     private int _clientAddressLength;
     private ulong _clientHash;
     private ulong[] _excluded = new ulong[1];
+    /// <summary>The request's trace context and id (Observability/Tracing), refilled for each request.</summary>
+    private readonly RequestTrace _trace = new();
 
     /// <summary>The client's SocketConnection, or its <see cref="TlsTransport"/> on a TLS listener; the pipes are <see cref="_input"/> and <see cref="_output"/>.</summary>
     private IDisposable? _transport;
@@ -187,6 +190,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 var head = RequestHeadBytes;
                 var route = runtime.Router.Match(_request, head);
                 ResolveClient(runtime);
+                // Trace context and request id, for every request (forwarded or answered here).
+                _trace.Begin(_request, head, runtime.Tracer);
                 _chain = null; // set by RunPoliciesAsync when a chain runs; its response side reads it
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.
                 var chain = route is null ? runtime.ListenerPolicies : route.Policies;

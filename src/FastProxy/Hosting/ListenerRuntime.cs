@@ -53,6 +53,9 @@ internal sealed class ListenerRuntime
     /// <summary>The listener's own policies, for requests no route matched (routes carry the listener's policies in their chains).</summary>
     public PolicyChain? ListenerPolicies { get; }
 
+    /// <summary>[tracing] with an otlp_endpoint: sampling and export. Null: trace context is propagated, nothing recorded.</summary>
+    public Observability.Tracing.Tracer? Tracer { get; init; }
+
     /// <summary>The most bytes a request head can have before a limit refuses it: what is worth copying when it straddles segments.</summary>
     public int MaxHeadBytes => HeadLimits.MaxStartLine + HeadLimits.MaxHeaderBytes + 64;
 }
