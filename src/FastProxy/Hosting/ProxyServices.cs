@@ -1,4 +1,5 @@
 using FastProxy.Forwarding;
+using FastProxy.Observability;
 using FastProxy.Tcp;
 using FastProxy.Transport;
 using Microsoft.Extensions.ObjectPool;
@@ -19,6 +20,9 @@ internal sealed class ProxyServices : IDisposable
     }
 
     public Heartbeat Heartbeat { get; } = new();
+
+    /// <summary>Who is told of each finished request (metrics, access log, tracing); empty: requests are not recorded.</summary>
+    public ObservabilityHub Observability { get; } = new();
 
     public ConnectionLimiter Limiter { get; }
 
