@@ -276,6 +276,7 @@ internal sealed partial class Http1Connection
             _record!.Upstream = route.Upstream;
             _record.Server = server;
         }
+        if (_trace.Sampled) _trace.OnAttempt(server);
         // Aborted before the connection was published (a retry racing the end of a stop): cut it at once.
         if (_aborted) connection.Abort();
         try

@@ -195,7 +195,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 var route = runtime.Router.Match(_request, head);
                 ResolveClient(runtime);
                 // Trace context and request id, for every request (forwarded or answered here).
-                _trace.Begin(_request, head, runtime.Tracer);
+                _trace.Begin(_request, head, runtime.Tracer,
+                    _resolvedAddressLength > 0 ? _resolvedAddress.AsSpan(0, _resolvedAddressLength) : ClientAddress);
                 _chain = null; // set by RunPoliciesAsync when a chain runs; its response side reads it
                 if (_recording) RecordHead(route);
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.

@@ -54,7 +54,7 @@ internal sealed class ListenerRuntime
     public PolicyChain? ListenerPolicies { get; }
 
     /// <summary>[tracing] with an otlp_endpoint: sampling and export. Null: trace context is propagated, nothing recorded.</summary>
-    public Observability.Tracing.Tracer? Tracer { get; init; }
+    public Observability.Tracing.Tracer? Tracer { get; set; }
 
     /// <summary>The most bytes a request head can have before a limit refuses it: what is worth copying when it straddles segments.</summary>
     public int MaxHeadBytes => HeadLimits.MaxStartLine + HeadLimits.MaxHeaderBytes + 64;
