@@ -38,6 +38,7 @@ internal static class ConfigKeys
             new("[consumers.NAME]", ConsumerSetValidator.Keys),
             new("[metrics]", MetricsValidator.Keys),
             new("[access_log]", AccessLogValidator.Keys),
+            new("[tracing]", TracingValidator.Keys),
             // `type` picks the kind, and the kind its keys (PolicySetValidator).
             new("[policies.NAME]", ["type"]),
         ];

@@ -285,6 +285,7 @@ internal sealed partial class Http1Connection
             _record!.Upstream = route.Upstream;
             _record.Server = server;
         }
+        if (_trace.Sampled) _trace.OnAttempt(server);
         // Aborted before the connection was published (a retry racing the end of a stop): cut it at once.
         if (_aborted) connection.Abort();
         try
@@ -304,6 +305,7 @@ internal sealed partial class Http1Connection
                 BufferedLength = _bodyBuffered ? _bufferedBody!.Length : null,
                 TrustForwardedFor = _trustedPeer,
                 Policies = _chain is null ? null : _policyContext,
+                Trace = _trace,
             });
             if (_bodyBuffered)
             {
@@ -477,11 +479,11 @@ internal sealed partial class Http1Connection
                 var body = _responseBuffer.Slice(_response.HeadLength, bodyLength);
                 PreparePolicyResponse();
                 bool answered = _streamMode && _output is Http2ResponseWriter { CanAnswer: true } stream
-                    && await stream.AnswerAsync(_response, ResponseHeadMemory, body, ResponsePolicies);
+                    && await stream.AnswerAsync(_response, ResponseHeadMemory, body, ResponsePolicies, _trace);
                 if (!answered)
                 {
                     ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
-                        ResponsePolicies);
+                        ResponsePolicies, _trace);
                     if (bodyLength > 0) WriteSequence(_output, body);
                 }
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength + bodyLength));
@@ -493,7 +495,7 @@ internal sealed partial class Http1Connection
             {
                 PreparePolicyResponse();
                 ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
-                    ResponsePolicies);
+                    ResponsePolicies, _trace);
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
                 ReleaseResponseScratch();
                 try

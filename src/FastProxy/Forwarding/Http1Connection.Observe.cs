@@ -114,7 +114,16 @@ internal sealed partial class Http1Connection
         if (_chain is not null && _policyContext is { } context)
         {
             record.Consumer = context.Consumer;
-            if (record.HasText && context.HasRequestId) record.SetRequestId(context.RequestId);
+        }
+        // The id the upstream and the client got (the policy chain was handed the same one).
+        if (_trace.Active)
+        {
+            record.Trace = _trace;
+            if (record.HasText)
+            {
+                Span<byte> id = stackalloc byte[RequestIds.MaxLength];
+                record.SetRequestId(id[.._trace.WriteRequestId(id)]);
+            }
         }
         _services.Observability.Complete(record);
         record.Clear();

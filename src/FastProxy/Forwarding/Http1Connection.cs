@@ -9,6 +9,7 @@ using FastProxy.Diagnostics;
 using FastProxy.Hosting;
 using FastProxy.Http1;
 using FastProxy.Http2.Frames;
+using FastProxy.Observability.Tracing;
 using FastProxy.Observability;
 using FastProxy.Observability.Metrics;
 using FastProxy.Transport;
@@ -39,6 +40,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     private int _clientAddressLength;
     private ulong _clientHash;
     private ulong[] _excluded = new ulong[1];
+    /// <summary>The request's trace context and id (Observability/Tracing), refilled for each request.</summary>
+    private readonly RequestTrace _trace = new();
 
     /// <summary>The client's SocketConnection, or its <see cref="TlsTransport"/> on a TLS listener; the pipes are <see cref="_input"/> and <see cref="_output"/>.</summary>
     private IDisposable? _transport;
@@ -196,6 +199,9 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 var head = RequestHeadBytes;
                 var route = runtime.Router.Match(_request, head);
                 ResolveClient(runtime);
+                // Trace context and request id, for every request (forwarded or answered here).
+                _trace.Begin(_request, head, runtime.Tracer,
+                    _resolvedAddressLength > 0 ? _resolvedAddress.AsSpan(0, _resolvedAddressLength) : ClientAddress);
                 _chain = null; // set by RunPoliciesAsync when a chain runs; its response side reads it
                 if (_recording) RecordHead(route);
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.

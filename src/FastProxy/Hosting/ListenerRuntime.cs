@@ -58,6 +58,8 @@ internal sealed class ListenerRuntime
 
     /// <summary>The request counts of requests no route matched (route=""); null while metrics are off.</summary>
     public Observability.Metrics.RequestSeries? UnroutedMetrics { get; set; }
+    /// <summary>[tracing] with an otlp_endpoint: sampling and export. Null: trace context is propagated, nothing recorded.</summary>
+    public Observability.Tracing.Tracer? Tracer { get; set; }
 
     /// <summary>The most bytes a request head can have before a limit refuses it: what is worth copying when it straddles segments.</summary>
     public int MaxHeadBytes => HeadLimits.MaxStartLine + HeadLimits.MaxHeaderBytes + 64;

@@ -201,6 +201,7 @@ internal sealed partial class ProxyHost
 
         _services.Limiter.Max = config.Global.MaxConnections;
         var old = _runtime;
+        Observability.Tracing.TracingObserver.Apply(_services.Observability, runtime.Tracer);
         _runtime = runtime;
         foreach (var listener in sockets.Listeners)
         {

@@ -32,6 +32,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         _runtime = ProxyRuntime.Build(config);
         _services = new ProxyServices(config.Global.MaxConnections);
         _services.Metrics.Bind(_runtime);
+        Observability.Tracing.TracingObserver.Apply(_services.Observability, _runtime.Tracer);
         _heartbeatSlot = _services.Heartbeat.Register(this);
     }
 
