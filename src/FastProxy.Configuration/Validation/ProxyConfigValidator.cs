@@ -49,6 +49,7 @@ internal static class ProxyConfigValidator
             Policies = policies,
             ClientIp = clientIp,
             Consumers = consumers,
+            Document = document,
             Warnings = context.Diagnostics.Warnings,
         };
     }
