@@ -28,6 +28,8 @@ public sealed class ProxyConfig
     public AccessLogConfig AccessLog { get; init; } = new();
     /// <summary>[tracing]: span export over OTLP/HTTP and sampling. Default: nothing exported (trace context still propagated).</summary>
     public TracingConfig Tracing { get; init; } = new();
+    /// <summary>The file's TOML table as parsed (before defaults), for /config's sections the model does not describe; null when built in code.</summary>
+    internal Tomlyn.Model.TomlTable? Document { get; init; }
     /// <summary>Things that are valid but worth telling the operator (e.g. a section that is accepted but not implemented yet).</summary>
     public IReadOnlyList<ConfigDiagnostic> Warnings { get; init; } = [];
 
@@ -79,6 +81,13 @@ public sealed class AdminConfig
 {
     public required string Bind { get; init; }
     public required System.Net.IPEndPoint EndPoint { get; init; }
+    /// <summary>
+    /// token: the SHA-256 of the bearer token that state-changing admin requests (POST) must carry; null: none set
+    /// (then only a loopback admin listener accepts them). Only the digest is kept, compared in constant time.
+    /// </summary>
+    public byte[]? TokenHash { get; init; }
+    /// <summary>Where the token came from, for /config: "env:NAME", or null when it was written in the file (shown redacted).</summary>
+    public string? TokenSource { get; init; }
 }
 
 public sealed class LimitsConfig

@@ -55,6 +55,7 @@ internal static class ProxyConfigValidator
             Metrics = metrics,
             AccessLog = accessLog,
             Tracing = tracing,
+            Document = document,
             Warnings = context.Diagnostics.Warnings,
         };
     }

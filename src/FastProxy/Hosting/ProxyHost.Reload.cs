@@ -99,7 +99,7 @@ internal sealed partial class ProxyHost
         var sockets = new NewSockets();
         try
         {
-            if (newAdmin is not null && !TakesOurs(newAdmin)) sockets.Admin = AdminServer.Bind(newAdmin, () => _runtime, _services);
+            if (newAdmin is not null && !TakesOurs(newAdmin)) sockets.Admin = AdminServer.Bind(newAdmin, this);
             foreach (var (listener, endPoint) in pending)
             {
                 if (!TakesOurs(endPoint)) sockets.Listeners.Add(BindFor(listener, endPoint, runtime));
@@ -127,7 +127,7 @@ internal sealed partial class ProxyHost
             {
                 if (TakesOurs(endPoint)) sockets.Listeners.Add(BindFor(listener, endPoint, runtime));
             }
-            if (adminTakesOver) sockets.Admin = AdminServer.Bind(newAdmin!, () => _runtime, _services);
+            if (adminTakesOver) sockets.Admin = AdminServer.Bind(newAdmin!, this);
             return sockets;
         }
         catch
@@ -165,7 +165,7 @@ internal sealed partial class ProxyHost
         {
             try
             {
-                _admin = AdminServer.Bind(admin.EndPoint, () => _runtime, _services);
+                _admin = AdminServer.Bind(admin.EndPoint, this);
                 _admin.Start();
             }
             catch (ListenerBindException ex)

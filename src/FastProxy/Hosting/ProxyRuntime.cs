@@ -34,6 +34,8 @@ internal sealed class ProxyRuntime
     public ProxyConfig Config { get; }
     /// <summary>[tracing] with an otlp_endpoint (sampling, exporter); null: propagation only.</summary>
     public Observability.Tracing.Tracer? Tracer { get; private init; }
+    /// <summary>When this generation was built (start or reload), for /config.</summary>
+    public DateTimeOffset LoadedAt { get; } = DateTimeOffset.UtcNow;
     public IReadOnlyDictionary<string, Upstream> Upstreams { get; }
     /// <summary>The http listeners.</summary>
     public IReadOnlyDictionary<string, ListenerRuntime> Listeners { get; }
