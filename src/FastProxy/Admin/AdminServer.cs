@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using FastProxy.Admin.Dashboard;
 using FastProxy.Diagnostics;
 using FastProxy.Hosting;
 using FastProxy.Transport;
@@ -15,6 +16,7 @@ namespace FastProxy.Admin;
 /// <item>GET /healthz: 200 while the process runs (liveness).</item>
 /// <item>GET /readyz: 200, or 503 once a graceful stop began (readiness: take this instance out of rotation).</item>
 /// <item>GET /upstreams: every upstream's servers with their health, ejections, in-flight requests and totals, as JSON.</item>
+/// <item>GET /dashboard: a live HTML page of the same figures, polling /metrics and /upstreams (Dashboard/).</item>
 /// </list>
 /// </summary>
 internal sealed class AdminServer
@@ -24,6 +26,8 @@ internal sealed class AdminServer
 
     /// <summary>A client that does not send its request within this is closed.</summary>
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
+
+    private const string DashboardType = "text/html; charset=utf-8";
 
     private readonly Socket _socket;
     private readonly Func<ProxyRuntime> _runtime;
@@ -143,6 +147,7 @@ internal sealed class AdminServer
                 ? (503, "text/plain", "draining\n"u8.ToArray(), head)
                 : (200, "text/plain", "ready\n"u8.ToArray(), head),
             "/upstreams" => (200, "application/json", UpstreamsJson.Write(_runtime(), Heartbeat.NowMs), head),
+            "/dashboard" => (200, DashboardType, DashboardPage.Body, head),
             _ => (404, "text/plain", "not found (try /healthz, /readyz, /upstreams)\n"u8.ToArray(), head),
         };
     }
@@ -151,8 +156,10 @@ internal sealed class AdminServer
     {
         string reason = status switch { 200 => "OK", 400 => "Bad Request", 404 => "Not Found", 405 => "Method Not Allowed", 431 => "Request Header Fields Too Large", _ => "Service Unavailable" };
         string allow = status == 405 ? "Allow: GET, HEAD\r\n" : "";
+        // The dashboard is the one HTML document here: it carries its Content-Security-Policy and nosniff.
+        string page = type == DashboardType ? DashboardPage.Headers : "";
         var headBytes = Encoding.ASCII.GetBytes(
-            $"HTTP/1.1 {status} {reason}\r\nContent-Type: {type}\r\nContent-Length: {body.Length}\r\nCache-Control: no-store\r\n{allow}Connection: close\r\n\r\n");
+            $"HTTP/1.1 {status} {reason}\r\nContent-Type: {type}\r\nContent-Length: {body.Length}\r\nCache-Control: no-store\r\n{allow}{page}Connection: close\r\n\r\n");
         await client.SendAsync(headBytes, SocketFlags.None).ConfigureAwait(false);
         if (!head && body.Length > 0) await client.SendAsync(body, SocketFlags.None).ConfigureAwait(false);
     }
