@@ -61,14 +61,15 @@ public sealed partial class DashboardTests
         await using var b = new RawUpstream(_ => RawUpstream.Ok("b"));
         // A server nobody listens on: the health checks take it down, and the page must say so.
         int dead = ProxyProcess.FreePort();
-        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([a.Port, b.Port, dead], extraTop: Admin, extraUpstream: """
+        string config = TestProxy.SimpleConfig([a.Port, b.Port, dead], extraTop: Admin, extraUpstream: """
             [upstreams.app.health]
             path = "/healthz"
             interval = "200ms"
             timeout = "500ms"
             unhealthy = 1
             healthy = 1
-            """));
+            """);
+        await using var proxy = TestProxy.Start(config);
         string admin = $"http://{proxy.Host.AdminEndPoint}";
         string[] servers = [$"127.0.0.1:{a.Port}", $"127.0.0.1:{b.Port}", $"127.0.0.1:{dead}"];
 
@@ -81,6 +82,22 @@ public sealed partial class DashboardTests
             $"'{servers[0]} up,{servers[1]} up,{servers[2]} down'",
             "the three servers, the dead one down", TimeSpan.FromSeconds(15));
         Assert.Equal("app", await chromium.TextAsync("document.querySelector('#upstreams tr td').textContent"));
+
+        // One reload applied, one refused (a second listener on a port someone else holds): both listed, in order.
+        proxy.Reload(config);
+        using (var holder = PortHolder.Plain())
+        {
+            Assert.Throws<FastProxy.Transport.ListenerBindException>(() => proxy.Reload(config + $$"""
+
+                [[listeners]]
+                name = "taken"
+                bind = "127.0.0.1:{{holder.Port}}"
+                """));
+        }
+        await chromium.UntilAsync("[...document.querySelectorAll('#reloads li')].map(l => l.className).join(',') === 'refused,ok'",
+            "the refused reload above the applied one", TimeSpan.FromSeconds(10));
+        Assert.Contains("refused (the old configuration kept serving)", await chromium.TextAsync("document.querySelector('#reloads li').textContent"));
+
         double before2xx = await Figure(chromium, "count-2xx");
 
         var load = Wrk.RunAsync(proxy.Url("/").ToString(), connections: 4, TimeSpan.FromSeconds(4));
