@@ -137,6 +137,62 @@ public sealed partial class DashboardTests
         await File.WriteAllBytesAsync(path, png);
     }
 
+    [Fact]
+    public async Task The_page_reads_the_exposition_format_and_estimates_percentiles_as_histogram_quantile_does()
+    {
+        await using var origin = new RawUpstream(_ => RawUpstream.Ok("a"));
+        await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([origin.Port], extraTop: Admin));
+        await using var chromium = await HeadlessChromium.StartAsync(800, 600);
+        await chromium.NavigateAsync($"http://{proxy.Host.AdminEndPoint}/dashboard");
+
+        // Two scrapes a second apart. Between them: 50 requests in (5 ms, 10 ms] on one listener (a route name with
+        // an escaped quote and backslash, a comma and a brace), 40 in (10 ms, 25 ms] and 10 above 10 s on another.
+        string before = Scrape(web: [0, 0, 0, 10], api: [0, 0, 0, 0, 0], webCount: 10, apiCount: 0);
+        string after = Scrape(web: [0, 0, 0, 60], api: [0, 0, 0, 0, 40], webCount: 60, apiCount: 50);
+        string script = $$"""
+            (() => {
+              const d = window.fastproxyDashboard.internals;
+              const a = d.sampleOf(d.parseMetrics({{System.Text.Json.Nodes.JsonValue.Create(before)!.ToJsonString()}}), 0);
+              const b = d.sampleOf(d.parseMetrics({{System.Text.Json.Nodes.JsonValue.Create(after)!.ToJsonString()}}), 1000);
+              const labels = d.parseMetrics({{System.Text.Json.Nodes.JsonValue.Create(after)!.ToJsonString()}}).get('fastproxy_requests_total')[0].labels;
+              return [0.5, 0.75, 0.9, 0.99].map(q => Number(d.quantile(q, a, b).toPrecision(12))).join(' ')
+                + ' | ' + b.total + ' ' + b.classes['2xx'] + ' ' + b.classes['5xx'] + ' | ' + labels.route + ' | ' + window.fastproxyDashboard.unreadableLines;
+            })()
+            """;
+
+        string? result = await chromium.TextAsync(script);
+
+        // p50: rank 50 of 100 ends the (5 ms, 10 ms] bucket; p75: rank 75 is 25 of the 40 in (10 ms, 25 ms], linear
+        // inside it; p90: the top of that bucket; p99 falls in +Inf, which answers the highest finite bound, 10 s.
+        Assert.Equal("0.01 0.019375 0.025 10 | 110 100 10 | x\"y\\z,}w | 1", result);
+        Assert.Empty(chromium.Errors);
+    }
+
+    private static readonly string[] Bounds = ["0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"];
+
+    /// <summary>An exposition with both listeners' duration histograms (cumulative counts given up to where they stop rising) and their requests.</summary>
+    private static string Scrape(long[] web, long[] api, long webCount, long apiCount)
+    {
+        var text = new StringBuilder();
+        text.Append("# HELP fastproxy_requests_total Requests answered {with braces} and \"quotes\".\n# TYPE fastproxy_requests_total counter\n");
+        text.Append($"fastproxy_requests_total{{listener=\"web\",route=\"x\\\"y\\\\z,}}w\",upstream=\"app\",method=\"GET\",code=\"2xx\"}} {webCount}\n");
+        text.Append($"fastproxy_requests_total{{listener=\"api\",route=\"\",upstream=\"\",method=\"other\",code=\"2xx\"}} {Math.Max(0, apiCount - 10)}\n");
+        text.Append($"fastproxy_requests_total{{listener=\"api\",route=\"\",upstream=\"\",method=\"other\",code=\"5xx\"}} {(apiCount == 0 ? 0 : 10)}\n");
+        text.Append("this line is not a sample\n");
+        text.Append("# TYPE fastproxy_request_duration_seconds histogram\n");
+        foreach (var (listener, counts, total) in new[] { ("web", web, webCount), ("api", api, apiCount) })
+        {
+            string route = listener == "web" ? "x\\\"y\\\\z,}w" : "";
+            for (int i = 0; i < Bounds.Length; i++)
+            {
+                long cumulative = Bounds[i] == "+Inf" ? total : i < counts.Length ? counts[i] : counts[^1];
+                text.Append($"fastproxy_request_duration_seconds_bucket{{listener=\"{listener}\",route=\"{route}\",le=\"{Bounds[i]}\"}} {cumulative}\n");
+            }
+            text.Append($"fastproxy_request_duration_seconds_count{{listener=\"{listener}\",route=\"{route}\"}} {total}\n");
+        }
+        return text.ToString();
+    }
+
     private static async Task<double> Figure(HeadlessChromium chromium, string id)
     {
         string? value = await chromium.TextAsync($"document.getElementById('{id}').dataset.value");
