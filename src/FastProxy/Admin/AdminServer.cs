@@ -16,6 +16,7 @@ namespace FastProxy.Admin;
 /// <item>GET /healthz: 200 while the process runs (liveness).</item>
 /// <item>GET /readyz: 200, or 503 once a graceful stop began (readiness: take this instance out of rotation).</item>
 /// <item>GET /upstreams: every upstream's servers with their health, ejections, in-flight requests and totals, as JSON.</item>
+/// <item>GET /metrics: Prometheus text exposition (Observability/Metrics).</item>
 /// <item>GET /dashboard: a live HTML page of the same figures, polling /metrics and /upstreams (Dashboard/).</item>
 /// </list>
 /// </summary>
@@ -147,8 +148,9 @@ internal sealed class AdminServer
                 ? (503, "text/plain", "draining\n"u8.ToArray(), head)
                 : (200, "text/plain", "ready\n"u8.ToArray(), head),
             "/upstreams" => (200, "application/json", UpstreamsJson.Write(_runtime(), Heartbeat.NowMs), head),
+            "/metrics" => (200, Observability.Metrics.PrometheusText.ContentType, _services.Metrics.Scrape(_runtime()), head),
             "/dashboard" => (200, DashboardType, DashboardPage.Body, head),
-            _ => (404, "text/plain", "not found (try /healthz, /readyz, /upstreams)\n"u8.ToArray(), head),
+            _ => (404, "text/plain", "not found (try /healthz, /readyz, /upstreams, /metrics, /dashboard)\n"u8.ToArray(), head),
         };
     }
 

@@ -114,6 +114,11 @@ internal sealed partial class Http1Connection
         _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
         PolicyAnswerWriter.Write(_output, answer, _policyContext!.ResponseLines, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+        if (_recording)
+        {
+            RecordPolicyAnswer(answer);
+            _record!.BytesOut = _output.UnflushedBytes;
+        }
         var flush = await _output.FlushAsync();
         return keepAlive && !flush.IsCompleted;
     }

@@ -9,6 +9,8 @@ using FastProxy.Diagnostics;
 using FastProxy.Hosting;
 using FastProxy.Http1;
 using FastProxy.Http2.Frames;
+using FastProxy.Observability;
+using FastProxy.Observability.Metrics;
 using FastProxy.Transport;
 using FastProxy.Upstreams;
 using Pipelines.Sockets.Unofficial;
@@ -64,6 +66,10 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _heartbeatSlot = services.Heartbeat.Register(this);
         services.ConnectionOpened();
         var runtime = Runtime;
+        _connectionMetrics = runtime.Metrics;
+        _connectionTls = runtime.Tls is not null;
+        _connectionProtocol = ConnectionProtocol.Http1;
+        _connectionMetrics?.ConnectionOpened(ConnectionProtocol.Http1, _connectionTls);
         if (runtime.ProxyProtocol is { } proxyProtocol)
         {
             // proxy_protocol = true: the header comes before anything else, TLS included (.ProxyProtocol).
@@ -176,6 +182,9 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, intakeRuntime);
                 if (intake != Intake.Ready)
                 {
+                    // Closed mid-head or mid-body: the client went away (a refusal recorded its status in RejectAsync).
+                    if (intake == Intake.Closed) RecordFlag(RequestFlags.ClientAborted);
+                    CompleteRecord();
                     if (intake == Intake.Rejected) await LingerAsync();
                     break;
                 }
@@ -188,6 +197,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 var route = runtime.Router.Match(_request, head);
                 ResolveClient(runtime);
                 _chain = null; // set by RunPoliciesAsync when a chain runs; its response side reads it
+                if (_recording) RecordHead(route);
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.
                 var chain = route is null ? runtime.ListenerPolicies : route.Policies;
                 if (chain is not null && await RunPoliciesAsync(chain, route, runtime) is { } answer)
@@ -203,16 +213,20 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                         if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, runtime);
                         if (intake != Intake.Ready)
                         {
+                            if (intake == Intake.Closed) RecordFlag(RequestFlags.ClientAborted);
+                            CompleteRecord();
                             if (intake == Intake.Rejected) await LingerAsync();
                             break;
                         }
                     }
                     if (route is null)
                     {
+                        RecordFlag(RequestFlags.NoRoute);
                         keepAlive = await RespondAsync(ProxyResponses.For(404), runtime);
                     }
                     else if (route.Respond is not null)
                     {
+                        RecordFlag(RequestFlags.Responded);
                         keepAlive = await RespondAsync(route.Respond, runtime);
                     }
                     else if (!route.Upstream!.Limits.TryEnter())
@@ -220,6 +234,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                         // Circuit breaking: max_requests already in flight to this upstream. (BeginForward did not run:
                         // the request is still unconsumed, whatever the previous request on this pooled state left.)
                         _requestConsumed = false;
+                        RecordFlag(RequestFlags.CircuitOpen);
                         keepAlive = await FailAsync(503);
                     }
                     else
@@ -245,6 +260,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                         }
                     }
                 }
+                CompleteRecord();
                 ReleaseRequestScratch();
                 if (!keepAlive || _services.Draining)
                 {
@@ -264,6 +280,12 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         }
         finally
         {
+            if (_recording)
+            {
+                // Ended by an exception (a socket gone mid-exchange) or a bug: still counted, as cut short.
+                RecordFlag(RequestFlags.ClientAborted);
+                CompleteRecord();
+            }
             Close();
         }
     }
@@ -292,6 +314,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             try { _output.Complete(); } catch { /* already completed */ }
             transport.Dispose();
         }
+        _connectionMetrics?.ConnectionClosed(_connectionProtocol, _connectionTls);
+        _connectionMetrics = null;
         _services.ConnectionClosed();
         _services.Limiter.Release();
         _services.ConnectionPool.Return(this);
@@ -317,6 +341,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _stream = null;
         _streamParts?.Response.Clear();
         _http2 = null;
+        _recording = false;
+        _record?.Clear();
         _clientDeadline.Disarm();
         _upstreamDeadline.Disarm();
         ParkHeads();

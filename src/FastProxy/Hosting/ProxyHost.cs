@@ -31,6 +31,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         // Built first: a certificate that cannot be loaded must not leave the heartbeat's timer running.
         _runtime = ProxyRuntime.Build(config);
         _services = new ProxyServices(config.Global.MaxConnections);
+        _services.Metrics.Bind(_runtime);
         _heartbeatSlot = _services.Heartbeat.Register(this);
     }
 
