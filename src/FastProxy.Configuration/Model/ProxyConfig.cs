@@ -22,6 +22,8 @@ public sealed class ProxyConfig
     public ClientIpConfig ClientIp { get; init; } = new();
     /// <summary>[consumers.NAME], in file order: the identities authentication policies resolve to.</summary>
     public IReadOnlyList<ConsumerConfig> Consumers { get; init; } = [];
+    /// <summary>[redis]: the server shared rate-limit state lives in; null: none configured.</summary>
+    public RedisConfig? Redis { get; init; }
     /// <summary>Things that are valid but worth telling the operator (e.g. a section that is accepted but not implemented yet).</summary>
     public IReadOnlyList<ConfigDiagnostic> Warnings { get; init; } = [];
 

@@ -36,6 +36,7 @@ internal static class ConfigKeys
             new("[upstreams.NAME.limits]", UpstreamLimitsValidator.Keys),
             new("[client_ip]", ClientIpValidator.Keys),
             new("[consumers.NAME]", ConsumerSetValidator.Keys),
+            new("[redis]", RedisValidator.Keys),
             // `type` picks the kind, and the kind its keys (PolicySetValidator).
             new("[policies.NAME]", ["type"]),
         ];

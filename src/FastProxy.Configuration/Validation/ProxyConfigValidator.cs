@@ -9,7 +9,7 @@ namespace FastProxy.Configuration.Validation;
 /// </summary>
 internal static class ProxyConfigValidator
 {
-    public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies", "client_ip", "consumers"];
+    public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies", "client_ip", "consumers", "redis"];
 
     /// <summary>Section keys written at the top of the file, before any [section]: say where they go.</summary>
     private static readonly IReadOnlyDictionary<string, string> Misplaced = MisplacedKeys.Homes(
@@ -28,6 +28,7 @@ internal static class ProxyConfigValidator
         var routes = RouteSetValidator.Read(root);
         var clientIp = ClientIpValidator.Read(root.Table("client_ip", ClientIpValidator.Keys));
         var consumers = ConsumerSetValidator.Read(root.Table("consumers", keys: null));
+        var redis = RedisValidator.Read(root.Table("redis", RedisValidator.Keys));
 
         RouteReferenceValidator.Check(context, routes, listeners, upstreams, policies);
         GatewayReferenceValidator.Check(context, listeners, policies, consumers, clientIp);
@@ -49,6 +50,7 @@ internal static class ProxyConfigValidator
             Policies = policies,
             ClientIp = clientIp,
             Consumers = consumers,
+            Redis = redis,
             Warnings = context.Diagnostics.Warnings,
         };
     }
