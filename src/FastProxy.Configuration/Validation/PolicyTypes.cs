@@ -14,6 +14,8 @@ internal static class PolicyTypes
         new Policies.ForwardAuthPolicyType(),
         new Policies.AuthorizePolicyType(),
         new Policies.HeadersPolicyType(),
+        // Traffic (issue 16).
+        new Policies.RateLimitPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

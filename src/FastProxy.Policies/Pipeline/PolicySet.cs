@@ -16,6 +16,8 @@ public sealed class PolicyBuildContext
     public TimeProvider Time { get; init; } = TimeProvider.System;
     /// <summary>Where policies log what happens outside a request (a key set fetched or not, ...).</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
+    /// <summary>Makes rate_limit's store = "redis" stores; null when no [redis] is configured.</summary>
+    public Types.RateLimit.IRemoteRateLimitStores? RemoteRateLimitStores { get; init; }
 }
 
 /// <summary>
@@ -27,7 +29,8 @@ public sealed class PolicySet
     private readonly Dictionary<string, IPolicy> _byName = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PolicyChain> _chains = new(StringComparer.Ordinal);
 
-    public PolicySet(ProxyConfig config, IOutboundHttp http, TimeProvider? time = null, ILogger? logger = null)
+    public PolicySet(ProxyConfig config, IOutboundHttp http, TimeProvider? time = null, ILogger? logger = null,
+        Types.RateLimit.IRemoteRateLimitStores? remoteRateLimitStores = null)
     {
         ClientIp = new ClientIpResolver(config.ClientIp);
         Consumers = new ConsumerDirectory(config.Consumers);
@@ -38,6 +41,7 @@ public sealed class PolicySet
             BaseDirectory = config.BaseDirectory,
             Time = time ?? TimeProvider.System,
             Logger = logger ?? NullLogger.Instance,
+            RemoteRateLimitStores = remoteRateLimitStores,
         };
         foreach (var policy in config.Policies)
         {
