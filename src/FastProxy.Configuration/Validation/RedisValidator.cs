@@ -63,6 +63,20 @@ internal static class RedisValidator
         };
     }
 
+    /// <summary>A rate_limit policy with store = "redis" needs a [redis] section to find the server.</summary>
+    public static void CheckReferences(LoadContext context, IReadOnlyList<PolicyConfig> policies, RedisConfig? redis)
+    {
+        if (redis is not null) return;
+        foreach (var policy in policies)
+        {
+            if (policy.Options is RateLimitOptions { Store: RateLimitStoreKind.Redis })
+            {
+                context.Error(KeyPath.Child(KeyPath.Child("policies", policy.Name), "store"),
+                    "store = \"redis\" needs a [redis] section naming the server (address = \"127.0.0.1:6379\")");
+            }
+        }
+    }
+
     /// <summary>"host:port", "redis://host:port" or "redis+tls://host:port"; the host is resolved now so a typo is found by `check`.</summary>
     private static bool TryAddress(TableReader table, string address, out string host, out int port, out bool tls)
     {
