@@ -18,6 +18,8 @@ public sealed class PolicyBuildContext
     public ILogger Logger { get; init; } = NullLogger.Instance;
     /// <summary>Makes rate_limit's store = "redis" stores; null when no [redis] is configured.</summary>
     public Types.RateLimit.IRemoteRateLimitStores? RemoteRateLimitStores { get; init; }
+    /// <summary>The gateway this one replaces (a reload), so a policy can carry its state over (rate-limit counts); null at start.</summary>
+    public PolicySet? Previous { get; init; }
 }
 
 /// <summary>
@@ -30,7 +32,7 @@ public sealed class PolicySet
     private readonly Dictionary<string, PolicyChain> _chains = new(StringComparer.Ordinal);
 
     public PolicySet(ProxyConfig config, IOutboundHttp http, TimeProvider? time = null, ILogger? logger = null,
-        Types.RateLimit.IRemoteRateLimitStores? remoteRateLimitStores = null)
+        Types.RateLimit.IRemoteRateLimitStores? remoteRateLimitStores = null, PolicySet? previous = null)
     {
         ClientIp = new ClientIpResolver(config.ClientIp);
         Consumers = new ConsumerDirectory(config.Consumers);
@@ -42,6 +44,7 @@ public sealed class PolicySet
             Time = time ?? TimeProvider.System,
             Logger = logger ?? NullLogger.Instance,
             RemoteRateLimitStores = remoteRateLimitStores,
+            Previous = previous,
         };
         foreach (var policy in config.Policies)
         {
@@ -52,6 +55,9 @@ public sealed class PolicySet
     public ClientIpResolver ClientIp { get; }
     public ConsumerDirectory Consumers { get; }
     public IReadOnlyCollection<IPolicy> Policies => _byName.Values;
+
+    /// <summary>The policy built from [policies.<paramref name="name"/>]; null when there is none.</summary>
+    public IPolicy? Find(string name) => _byName.GetValueOrDefault(name);
 
     /// <summary>The chain for a listener's and a route's policy lists; null when both are empty (nothing to run).</summary>
     public PolicyChain? ChainFor(IReadOnlyList<string> listenerPolicies, IReadOnlyList<string> routePolicies)

@@ -19,6 +19,7 @@ internal static class PolicyKinds
         AuthorizeOptions o => new Authorize.AuthorizePolicy(config.Name, o),
         JwtOptions jwt => new Jwt.JwtPolicy(config.Name, jwt, context),
         HeadersOptions o => Headers.HeadersPolicy.Create(config.Name, o),
+        RateLimitOptions o => new RateLimit.RateLimitPolicy(config.Name, o, context),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }

@@ -176,7 +176,10 @@ internal sealed class ProxyRuntime
         }
 
         // Every [policies.NAME] built once; each (listener, route) pair gets its compiled chain.
-        var gateway = new PolicySet(config, OutboundHttp.Shared, logger: Log.Logger, remoteRateLimitStores: redisStores);
+        // The previous gateway lets a policy keep its state across the reload (rate_limit's counts).
+        var gateway = new PolicySet(config, OutboundHttp.Shared, logger: Log.Logger,
+            previous: previous?.Listeners.Values.Select(l => l.Gateway).FirstOrDefault(g => g is not null),
+            remoteRateLimitStores: redisStores);
         var listeners = new Dictionary<string, ListenerRuntime>(StringComparer.Ordinal);
         foreach (var listener in config.Listeners)
         {
