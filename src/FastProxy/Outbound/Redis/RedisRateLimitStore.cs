@@ -6,14 +6,17 @@ namespace FastProxy.Outbound.Redis;
 
 /// <summary>
 /// rate_limit's store = "redis": every request is one EVALSHA of <see cref="GcraScript"/> on the shared connection,
-/// under the key <c>fastproxy:rl:POLICY:</c> followed by the policy's key bytes (which hold the rule's index: each plan
-/// has its own state). Decides exactly what the local store would (same GCRA, same microseconds) but on Redis's clock
+/// under the key <c>fastproxy:rl:POLICY:</c> followed by the policy's key bytes in lower-case hex (they hold the rule's
+/// index, so each plan has its own state, and binary parts such as the client address's 16 bytes: in hex a key
+/// prints and scans cleanly in redis-cli). Decides exactly what the local store would (same GCRA, same microseconds) but on Redis's clock
 /// and for every proxy at once. A failure, a call later than [redis] timeout, or an open breaker is
 /// <see cref="RateLimitDecision.StoreError"/> (the policy's on_store_error decides) and is counted.
 /// </summary>
 internal sealed class RedisRateLimitStore : IRateLimitStore
 {
     public const string KeyPrefix = "fastproxy:rl:";
+
+    private static ReadOnlySpan<byte> Hex => "0123456789abcdef"u8;
 
     private readonly RedisConnection _connection;
     private readonly RateLimitStoreCounters _counters;
@@ -42,9 +45,14 @@ internal sealed class RedisRateLimitStore : IRateLimitStore
     public ValueTask<RateLimitDecision> AcquireAsync(ReadOnlySpan<byte> key, RateLimitRule rule)
     {
         // The command keeps the key until Redis answers: it has to be copied off the caller's scratch buffer anyway.
-        var full = new byte[_prefix.Length + key.Length];
+        var full = new byte[_prefix.Length + 2 * key.Length];
         _prefix.CopyTo(full, 0);
-        key.CopyTo(full.AsSpan(_prefix.Length));
+        int n = _prefix.Length;
+        foreach (var b in key)
+        {
+            full[n++] = Hex[b >> 4];
+            full[n++] = Hex[b & 0xF];
+        }
         return new ValueTask<RateLimitDecision>(RunAsync(full, rule));
     }
 
