@@ -15,6 +15,8 @@ namespace FastProxy.Tests.Outbound.Redis;
 public sealed class RedisStoreTests
 {
     private static readonly RateLimitRule PerMinute100 = new("default", 0, new RateLimitRate(100, TimeSpan.FromMinutes(1)), null);
+    // 100 an hour: one slot frees every 36 s, so a test that takes a few seconds on a loaded machine still sees exactly 100.
+    private static readonly RateLimitRule PerHour100 = new("default", 0, new RateLimitRate(100, TimeSpan.FromHours(1)), null);
 
     private static RedisConfig Config(RedisServer server, TimeSpan? timeout = null, int maxInFlight = 10_000) => new()
     {
@@ -45,28 +47,28 @@ public sealed class RedisStoreTests
         {
             var store = new RedisRateLimitStore(connection, "exact");
             // 500 at once over one multiplexed connection, from 8 threads: the read and the write are one script.
-            var tasks = Enumerable.Range(0, 500).Select(i => Task.Run(() => AcquireAsync(store, "0|10.0.0.1", PerMinute100))).ToArray();
+            var tasks = Enumerable.Range(0, 500).Select(i => Task.Run(() => AcquireAsync(store, "0|10.0.0.1", PerHour100))).ToArray();
             var decisions = await Task.WhenAll(tasks);
             Assert.Equal(100, decisions.Count(d => d.Outcome == RateLimitOutcome.Allowed));
             Assert.Equal(400, decisions.Count(d => d.Outcome == RateLimitOutcome.Limited));
             foreach (var refused in decisions.Where(d => d.Outcome == RateLimitOutcome.Limited))
             {
-                // The bucket is full (100 in a minute): the next slot frees 0.6 s after the first admitted one, at most.
-                Assert.InRange(refused.RetryAfterMicros, 1, 600_000);
+                // The bucket is full (100 an hour): the next slot frees 36 s after the first admitted one, at most.
+                Assert.InRange(refused.RetryAfterMicros, 1, 36_000_000);
                 Assert.Equal(0, refused.Remaining);
             }
             Assert.Contains(decisions, d => d.IsAllowed && d.Remaining == 99);
 
             // Another key, 50 requests deep: its own budget, half of it used.
-            for (int i = 0; i < 50; i++) Assert.True((await AcquireAsync(store, "0|10.0.0.2", PerMinute100)).IsAllowed);
+            for (int i = 0; i < 50; i++) Assert.True((await AcquireAsync(store, "0|10.0.0.2", PerHour100)).IsAllowed);
 
             var keys = await server.KeysWithTtlAsync();
             string first = RedisKey("exact", "0|10.0.0.1"), second = RedisKey("exact", "0|10.0.0.2");
             Assert.Equal([first, second], keys.Keys.Order().ToArray());
-            // TTL = until the bucket is full again: about a minute for the full key, 30 s for the half-used one
+            // TTL = until the bucket is full again: about an hour for the full key, half an hour for the half-used one
             // (less what this slow machine took between the calls and the PTTL).
-            Assert.InRange(keys[first], 40_000, 60_000);
-            Assert.InRange(keys[second], 10_000, 30_000);
+            Assert.InRange(keys[first], 3_500_000, 3_600_000);
+            Assert.InRange(keys[second], 1_700_000, 1_800_000);
         }
         finally
         {
