@@ -29,6 +29,11 @@
 #     jwt: the same with an ES256 bearer token instead (one token, generated with openssl for the run and valid for
 #     hours, reused by every connection): FastProxy's jwt policy with the public key file against HAProxy's jwt_verify
 #     (2.5+) with alg and exp checks. nginx's open-source build cannot verify a JWT, so it sits this one out;
+#     ratelimit: the 13-byte body at 64 connections through a per-client-address rate limit on a listener of its own,
+#     set at 100,000 a second (6,000,000 a minute), which one wrk client never reaches: the cost of counting every
+#     request (FastProxy rate_limit key = "ip", store = "local"; nginx limit_req_zone $binary_remote_addr + limit_req;
+#     HAProxy a stick-table type ip storing http_req_rate(60s) + track-sc0 src + deny 429 above the limit). Before
+#     measuring, each proxy's twin listener limited to 5 a minute must admit 5 of 8 requests and refuse 3 with 429;
 #   - idle: the proxy's RSS before and after IDLE_CONNS idle keep-alive client connections (each has
 #     completed one request), as KB per connection; twice, each time on a fresh proxy: "idle", the requests a
 #     hundred at a time (the connections arrive one after another), and "idle-burst", every connection sending its
@@ -45,7 +50,7 @@
 # counts any non-2xx response or socket error (the figures are still written, with the error counts).
 #
 # Knobs (environment): ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 PROXIES="fastproxy nginx haproxy"
-#   SCENARIOS="small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0
+#   SCENARIOS="small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt ratelimit idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0
 #   H2_CONNS=10 H2_STREAMS=100 OUT_DIR=<auto>
 # e.g. a quick FastProxy-only check while tuning:  ROUNDS=1 PROXIES=fastproxy SCENARIOS=small bench/compare.sh
 # (the ratio columns then read "n/a"; compare ratios only within one full run).
@@ -60,7 +65,7 @@ WARMUP_S=${WARMUP_S:-3}
 MEASURE_S=${MEASURE_S:-10}
 IDLE_CONNS=${IDLE_CONNS:-5000}
 PROXIES=${PROXIES:-"fastproxy nginx haproxy"}
-SCENARIOS=${SCENARIOS:-"small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt idle"}
+SCENARIOS=${SCENARIOS:-"small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt ratelimit idle"}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-18180}
@@ -90,15 +95,21 @@ declare -A H2_PORT=([fastproxy]=$((PORT_BASE + 60)) [nginx]=$((PORT_BASE + 61)) 
 # API gateway checks (the "gateway" scenario) and JWT verification ("jwt"; nginx has none), each on a listener of its own.
 declare -A GW_PORT=([fastproxy]=$((PORT_BASE + 70)) [nginx]=$((PORT_BASE + 71)) [haproxy]=$((PORT_BASE + 72)))
 declare -A JWT_PORT=([fastproxy]=$((PORT_BASE + 80)) [haproxy]=$((PORT_BASE + 82)))
+# Rate limiting ("ratelimit"): a per-IP limit never reached (measured), and one of 5 a minute that must refuse (checked).
+declare -A RL_PORT=([fastproxy]=$((PORT_BASE + 90)) [nginx]=$((PORT_BASE + 91)) [haproxy]=$((PORT_BASE + 92)))
+declare -A RLCHECK_PORT=([fastproxy]=$((PORT_BASE + 95)) [nginx]=$((PORT_BASE + 96)) [haproxy]=$((PORT_BASE + 97)))
 # scenario -> "path connections"
 declare -A SCENARIO=([small]="/small 64" [16k]="/16k 64" [c1000]="/small 1000" [l4]="/small 64" [https]="/small 64" [tls-l4]="/small 64"
-    [h2c]="/small $H2_CONNS" [h2]="/small $H2_CONNS" [gateway]="/small 64" [jwt]="/small 64")
+    [h2c]="/small $H2_CONNS" [h2]="/small $H2_CONNS" [gateway]="/small 64" [jwt]="/small 64" [ratelimit]="/small 64")
 SMALL_BODY="hello, world\n" # 13 bytes
 WRK_TIMEOUT=2s
 NGINX_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 # The gateway listeners (and their key material) exist only when the gateway or jwt scenario runs.
 GATEWAY_ON=0
 [[ " $SCENARIOS " == *" gateway "* || " $SCENARIOS " == *" jwt "* ]] && GATEWAY_ON=1
+# The rate-limit listeners exist only when the ratelimit scenario runs.
+RATELIMIT_ON=0
+[[ " $SCENARIOS " == *" ratelimit "* ]] && RATELIMIT_ON=1
 
 STARTED_AT=$(date +%s)
 FAILURES=()
@@ -237,10 +248,10 @@ check_machine() {
 # ---------------------------------------------------------------------------------------------------------------
 # Configs and processes under test.
 
-substitute() { # template [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2PORT] [GWPORT] [JWTPORT] -> stdout
+substitute() { # template [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2PORT] [GWPORT] [JWTPORT] [RLPORT] [RLCHECKPORT] -> stdout
     sed -e "s|@RUN@|$RUN|g" -e "s|@LOGS@|$RAW|g" -e "s|@ORIGIN_A@|$ORIGIN_A|g" -e "s|@ORIGIN_B@|$ORIGIN_B|g" -e "s|@PORT@|${2:-0}|g" \
         -e "s|@L4PORT@|${3:-0}|g" -e "s|@TLSPORT@|${4:-0}|g" -e "s|@TLSL4PORT@|${5:-0}|g" -e "s|@H2CPORT@|${6:-0}|g" -e "s|@H2PORT@|${7:-0}|g" \
-        -e "s|@GWPORT@|${8:-0}|g" -e "s|@JWTPORT@|${9:-0}|g" \
+        -e "s|@GWPORT@|${8:-0}|g" -e "s|@JWTPORT@|${9:-0}|g" -e "s|@RLPORT@|${10:-0}|g" -e "s|@RLCHECKPORT@|${11:-0}|g" \
         -e "s|@CERT@|$RUN/tls/cert.pem|g" -e "s|@KEY@|$RUN/tls/key.pem|g" -e "s|@CERTKEY@|$RUN/tls/cert-key.pem|g" \
         -e "s|@APIKEY@|${API_KEY:-}|g" -e "s|@APIKEY_SHA256@|${API_KEY_SHA256:-}|g" -e "s|@JWT_PUBLIC@|$RUN/jwt/public.pem|g" \
         -e "s|@NGINX_STREAM_MODULE@|$NGINX_STREAM_MODULE|g" "$1"
@@ -248,7 +259,7 @@ substitute() { # template [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2POR
 
 # Renders a proxy's config; its "@GATEWAY@" line becomes the gateway snippet (proxy-NAME-gateway.*.in) when the
 # gateway or jwt scenario runs, and goes away otherwise, so other runs measure exactly the configs they always did.
-render() { # template output [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2PORT] [GWPORT] [JWTPORT]
+render() { # template output [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2PORT] [GWPORT] [JWTPORT] [RLPORT] [RLCHECKPORT]
     local template=$1 output=$2
     shift 2
     substitute "$template" "$@" >"$output"
@@ -261,6 +272,17 @@ render() { # template output [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2
         rm -f "$output.gateway"
     else
         sed -i '/@GATEWAY@/d' "$output"
+    fi
+    # The same for "@RATELIMIT@" and proxy-NAME-ratelimit.*.in when the ratelimit scenario runs.
+    snippet=${template/%.toml.in/-ratelimit.toml.in}
+    [[ $snippet == "$template" ]] && snippet=${template/%.cfg.in/-ratelimit.cfg.in}
+    [[ $snippet == "$template" ]] && snippet=${template/%.conf.in/-ratelimit.conf.in}
+    if [[ $RATELIMIT_ON == 1 && -f $snippet ]]; then
+        substitute "$snippet" "$@" >"$output.ratelimit"
+        sed -i -e "/@RATELIMIT@/{r $output.ratelimit" -e "d}" "$output"
+        rm -f "$output.ratelimit"
+    else
+        sed -i '/@RATELIMIT@/d' "$output"
     fi
     cp "$output" "$RAW/config-$(basename "$output")"
 }
@@ -313,6 +335,11 @@ declare -A PROXY_PID=()
 start_proxy() {
     local name=$1 port=${PROXY_PORT[$1]} l4port=${L4_PORT[$1]} tlsport=${TLS_PORT[$1]} tlsl4port=${TLSL4_PORT[$1]} logfile="$RAW/$1-$2.log"
     local h2cport=${H2C_PORT[$1]} h2port=${H2_PORT[$1]} gwport=${GW_PORT[$1]} jwtport=${JWT_PORT[$1]:-}
+    local rlport=${RL_PORT[$1]} rlcheckport=${RLCHECK_PORT[$1]}
+    if [[ $RATELIMIT_ON == 1 ]]; then
+        port_free "$rlport" || die "port $rlport (for $name, ratelimit) is in use"
+        port_free "$rlcheckport" || die "port $rlcheckport (for $name, ratelimit check) is in use"
+    fi
     port_free "$port" || die "port $port (for $name) is in use"
     if [[ $GATEWAY_ON == 1 ]]; then
         port_free "$gwport" || die "port $gwport (for $name, gateway) is in use"
@@ -325,16 +352,16 @@ start_proxy() {
     port_free "$h2port" || die "port $h2port (for $name, h2) is in use"
     case $name in
     fastproxy)
-        render "$LOAD/proxy-fastproxy.toml.in" "$RUN/fastproxy.toml" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port" "$gwport" "$jwtport"
+        render "$LOAD/proxy-fastproxy.toml.in" "$RUN/fastproxy.toml" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port" "$gwport" "$jwtport" "$rlport" "$rlcheckport"
         FASTPROXY_LOG_LEVEL=warn taskset -c "$PROXY_CPU" "$ROOT/artifacts/fastproxy" -c "$RUN/fastproxy.toml" >"$logfile" 2>&1 &
         ;;
     nginx)
         mkdir -p "$RUN/nginx-proxy-tmp"
-        render "$LOAD/proxy-nginx.conf.in" "$RUN/nginx-proxy.conf" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port" "$gwport" "$jwtport"
+        render "$LOAD/proxy-nginx.conf.in" "$RUN/nginx-proxy.conf" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port" "$gwport" "$jwtport" "$rlport" "$rlcheckport"
         taskset -c "$PROXY_CPU" nginx -p "$RUN" -e "$RAW/nginx-proxy-error.log" -c "$RUN/nginx-proxy.conf" >"$logfile" 2>&1 &
         ;;
     haproxy)
-        render "$LOAD/proxy-haproxy.cfg.in" "$RUN/haproxy.cfg" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port" "$gwport" "$jwtport"
+        render "$LOAD/proxy-haproxy.cfg.in" "$RUN/haproxy.cfg" "$port" "$l4port" "$tlsport" "$tlsl4port" "$h2cport" "$h2port" "$gwport" "$jwtport" "$rlport" "$rlcheckport"
         taskset -c "$PROXY_CPU" haproxy -db -f "$RUN/haproxy.cfg" >"$logfile" 2>&1 &
         ;;
     esac
@@ -360,6 +387,25 @@ start_proxy() {
             check_jwt "$name" "$jwtport"
         fi
     fi
+    if [[ $RATELIMIT_ON == 1 ]]; then
+        wait_port "$rlport" 15 || die "$name did not start listening on :$rlport (ratelimit): $(tail -5 "$logfile")"
+        wait_port "$rlcheckport" 15 || die "$name did not start listening on :$rlcheckport (ratelimit check): $(tail -5 "$logfile")"
+        check_ratelimit "$name" "$rlport" "$rlcheckport"
+    fi
+}
+
+# The ratelimit listeners: the measured one answers like the plain one (its limit is never reached); the check one,
+# limited to 5 a minute per client address, admits exactly 5 of 8 quick requests and refuses the rest with 429, so the
+# measured figure is known to come from a proxy that really counts.
+check_ratelimit() { # name port checkport
+    local name=$1 port=$2 checkport=$3 statuses="" i
+    check_proxy "$name" "$port"
+    for i in 1 2 3 4 5 6 7 8; do
+        statuses+="$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$checkport/small") "
+    done
+    [[ $statuses == "200 200 200 200 200 429 429 429 " ]] ||
+        die "$name (ratelimit check, 5 a minute) answered: $statuses(expected 5 x 200 then 429)"
+    log "$name ratelimit on :$port; its 5-a-minute twin on :$checkport refused the 6th request with 429"
 }
 
 # The gateway listener: with the key, what check_proxy checks plus the response header set; without it, or with
@@ -490,6 +536,7 @@ measure_load() { # proxy scenario round
     local script="$LOAD/wrk-summary.lua"
     [[ $scen == gateway ]] && port=${GW_PORT[$1]} script="$RUN/wrk-gateway.lua"
     [[ $scen == jwt ]] && port=${JWT_PORT[$1]} script="$RUN/wrk-jwt.lua"
+    [[ $scen == ratelimit ]] && port=${RL_PORT[$1]}
     read -r path conns <<<"${SCENARIO[$scen]}"
     local load=run_wrk
     [[ $scheme == h2c || $scheme == h2 ]] && load=run_h2load
@@ -609,7 +656,7 @@ measure_idle() { # proxy kind
 knobs() {
     local k v d out=""
     for k in ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 "PROXIES=fastproxy nginx haproxy" \
-        "SCENARIOS=small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 H2_CONNS=10 H2_STREAMS=100; do
+        "SCENARIOS=small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt ratelimit idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 H2_CONNS=10 H2_STREAMS=100; do
         d=${k#*=} k=${k%%=*} v=${!k}
         [[ $v == "$d" ]] || out+="$k=\"$v\" "
     done
@@ -662,7 +709,7 @@ main() {
     # Only a full run (every proxy, every scenario, the default lengths) goes to perf-results/: a quick partial run
     # must never overwrite the full results of the same commit.
     local partial=""
-    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS $H2_CONNS $H2_STREAMS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt idle 10 100" ]] ||
+    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS $H2_CONNS $H2_STREAMS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt ratelimit idle 10 100" ]] ||
         partial="/tmp/fastproxy-bench-results/$(date +%F-%H%M%S)-$COMMIT"
     OUT=${OUT_DIR:-${partial:-$ROOT/perf-results/$(date +%F)-$COMMIT}}
     RAW="$OUT/raw-logs"

@@ -28,6 +28,8 @@ SCENARIOS = [
                 "13-byte body, 64 connections"),
     ("jwt", "JWT: an ES256 bearer token (one token, reused) verified with a public key; 13-byte body, 64 connections "
             "(nginx: none, its open-source build cannot verify a JWT)"),
+    ("ratelimit", "Rate limit per client address, never reached (100,000/s): FastProxy rate_limit (local GCRA), nginx "
+                  "limit_req, HAProxy stick-table http_req_rate; 13-byte body, 64 connections"),
 ]
 # The gateway summary: each proxy's CPU per request with its gateway checks against its own figure without them.
 GATEWAY_BASE = "small"
@@ -141,6 +143,34 @@ def load_table(rows):
     return out
 
 
+def ratelimit_table(rows):
+    """CPU ms per 1,000 requests with a never-reached per-IP rate limit, against each proxy's own no-policy figure,
+    and FastProxy's against the peers' (issue 16: below both)."""
+    present = [(p, label) for p, label in PROXIES if (p, "ratelimit") in rows]
+    if not present:
+        return []
+    def cpu(p, s):
+        return num(rows[(p, s)]["cpu_ms_per_1k"]) if (p, s) in rows else math.nan
+    out = ["**Rate-limit cost: proxy CPU ms per 1,000 requests** (HTTP/1.1, 64 connections, 13-byte body, a per-IP "
+           "limit never reached; the same run's `small` scenario is the no-limit figure)\n",
+           "| proxy | no limit | rate limit | rate limit ÷ no limit |",
+           "|---|---|---|---|"]
+    for p, label in present:
+        base, rl = cpu(p, GATEWAY_BASE), cpu(p, "ratelimit")
+        out.append(f"| {label} | {fmt(base)} | {fmt(rl)} | {ratio(rl, base)} |")
+    if any(p == "fastproxy" for p, _ in present):
+        peers = [(o, label) for o, label in PROXIES[1:] if (o, "ratelimit") in rows]
+        for other, label in peers:
+            out.append(f"| *FastProxy ÷ {label}* | {ratio(cpu('fastproxy', GATEWAY_BASE), cpu(other, GATEWAY_BASE))} "
+                       f"| {ratio(cpu('fastproxy', 'ratelimit'), cpu(other, 'ratelimit'))} | |")
+        if peers:
+            above = [label for o, label in peers if cpu("fastproxy", "ratelimit") >= cpu(o, "ratelimit")]
+            target = "met" if not above else f"not met: not below {' and '.join(above)}"
+            out += ["", f"FastProxy's target (issue 16): rate limit below {' and '.join(l for _, l in peers)} ({target})."]
+    out.append("")
+    return out
+
+
 def gateway_table(rows):
     """CPU ms per 1,000 requests: each proxy without policies (the 13-byte scenario), with its gateway checks and with
     JWT verification, the cost of each over its own no-policy figure, and FastProxy's figures over the peers'."""
@@ -233,7 +263,7 @@ def idle_table(rows):
 # Tick labels for the chart (the tables carry the full titles).
 SHORT = {"small": "13 B\n64 conns", "16k": "16 KiB\n64 conns", "c1000": "13 B\n1,000 conns", "l4": "L4 tcp\n13 B",
          "https": "HTTPS\n13 B", "tls-l4": "TLS on L4\n13 B", "h2c": "h2c\n10 x 100", "h2": "h2 (TLS)\n10 x 100",
-         "gateway": "gateway\nIP+key+hdr", "jwt": "jwt\nES256"}
+         "gateway": "gateway\nIP+key+hdr", "jwt": "jwt\nES256", "ratelimit": "rate limit\nper IP"}
 
 
 def chart(rows, path):
@@ -324,6 +354,7 @@ def results_markdown(results_dir, rows):
     ]
     out += rounds_note(rows)
     out += gateway_table(rows)
+    out += ratelimit_table(rows)
     out += load_table(rows)
     out += idle_table(rows)
     out += ["![throughput, CPU per 1k requests, memory per idle connection](chart.png)", "", "## Machine and method", ""]
@@ -411,6 +442,7 @@ def readme(perf_dir):
         out += [f"## Latest load comparison: [{latest}]({latest}/results.md)", ""]
         out += rounds_note(rows)
         out += gateway_table(rows)
+        out += ratelimit_table(rows)
         out += load_table(rows)
         out += idle_table(rows)
         out += [f"![chart]({latest}/chart.png)", ""]

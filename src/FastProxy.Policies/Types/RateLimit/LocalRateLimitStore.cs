@@ -165,11 +165,12 @@ public sealed partial class LocalRateLimitStore : IRateLimitStore
             while (true)
             {
                 var result = rule.Apply(word & TatMask, now, out long tat);
-                // A refusal changes nothing, so it needs no swap: it was true of the word read.
+                // A refusal changes nothing, so it needs no swap; but the key compared must still be this word's: a
+                // slot taken over since the word was read has a new generation (set before its key bytes change).
                 if (!result.IsAllowed)
                 {
                     decision = result;
-                    return true;
+                    return (Volatile.Read(ref chunk.Words[i]) & ~TatMask) == generation;
                 }
                 long seen = Interlocked.CompareExchange(ref chunk.Words[i], generation | (tat & TatMask), word);
                 if (seen == word)
