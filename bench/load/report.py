@@ -188,7 +188,7 @@ def redis_store_table(rows):
     cpu = num(redis["cpu_ms_per_1k"]) - num(local["cpu_ms_per_1k"])
     p50 = num(redis["p50_ms"]) - num(local["p50_ms"])
     out += ["", f"Added by Redis: {fmt(cpu, 2)} ms of proxy CPU per 1,000 requests ({fmt(cpu, 2)} µs per request); "
-                f"latency {fmt(p50 * 1000, 0)} µs more at the median (64 requests in flight).", ""]
+                f"median latency {'+' if p50 >= 0 else '−'}{fmt(abs(p50) * 1000, 0)} µs (64 requests in flight).", ""]
     return out
 
 
