@@ -39,6 +39,10 @@
 #     FastProxy's access log as JSON lines to a file with its /metrics scraped every second (a bounded curl loop),
 #     nginx's access_log to a file (JSON, the same fields, buffer=64k flush=1s), HAProxy's `option httplog` to a local
 #     syslog socket (UDP, bench/load/syslog_sink.py, which counts the lines); read against the same proxy's "small";
+#     ratelimit-redis: FastProxy only (not in the default list): the same never-reached limit with store = "redis",
+#     against a redis-server (no persistence) the script starts on LOAD_CPU at PORT_BASE+87: what one EVALSHA round
+#     trip per request adds, read against the same run's "ratelimit" (local store) figure; its 5-a-minute twin is
+#     checked the same way. The proxy's CPU is measured, not Redis's;
 #   - idle: the proxy's RSS before and after IDLE_CONNS idle keep-alive client connections (each has
 #     completed one request), as KB per connection; twice, each time on a fresh proxy: "idle", the requests a
 #     hundred at a time (the connections arrive one after another), and "idle-burst", every connection sending its
@@ -103,9 +107,14 @@ declare -A JWT_PORT=([fastproxy]=$((PORT_BASE + 80)) [haproxy]=$((PORT_BASE + 82
 # Rate limiting ("ratelimit"): a per-IP limit never reached (measured), and one of 5 a minute that must refuse (checked).
 declare -A RL_PORT=([fastproxy]=$((PORT_BASE + 90)) [nginx]=$((PORT_BASE + 91)) [haproxy]=$((PORT_BASE + 92)))
 declare -A RLCHECK_PORT=([fastproxy]=$((PORT_BASE + 95)) [nginx]=$((PORT_BASE + 96)) [haproxy]=$((PORT_BASE + 97)))
+# The same through Redis ("ratelimit-redis", FastProxy only), and the redis-server it uses.
+declare -A RLR_PORT=([fastproxy]=$((PORT_BASE + 85)))
+declare -A RLRCHECK_PORT=([fastproxy]=$((PORT_BASE + 86)))
+REDIS_PORT=$((PORT_BASE + 87))
 # scenario -> "path connections"
 declare -A SCENARIO=([small]="/small 64" [16k]="/16k 64" [c1000]="/small 1000" [l4]="/small 64" [https]="/small 64" [tls-l4]="/small 64"
-    [h2c]="/small $H2_CONNS" [h2]="/small $H2_CONNS" [gateway]="/small 64" [jwt]="/small 64" [ratelimit]="/small 64" [observed]="/small 64")
+    [h2c]="/small $H2_CONNS" [h2]="/small $H2_CONNS" [gateway]="/small 64" [jwt]="/small 64" [ratelimit]="/small 64" [observed]="/small 64"
+    [ratelimit-redis]="/small 64")
 # The observed phase: FastProxy's admin listener (its /metrics scraped every second) and the syslog socket HAProxy logs to.
 ADMIN_PORT=$((PORT_BASE + 100))
 SYSLOG_PORT=$((PORT_BASE + 101))
@@ -120,6 +129,9 @@ GATEWAY_ON=0
 # The rate-limit listeners exist only when the ratelimit scenario runs.
 RATELIMIT_ON=0
 [[ " $SCENARIOS " == *" ratelimit "* ]] && RATELIMIT_ON=1
+# The Redis-backed rate-limit listeners, and redis-server, only when the ratelimit-redis scenario runs.
+RATELIMIT_REDIS_ON=0
+[[ " $SCENARIOS " == *" ratelimit-redis "* ]] && RATELIMIT_REDIS_ON=1
 
 STARTED_AT=$(date +%s)
 FAILURES=()
@@ -264,6 +276,7 @@ substitute() { # template [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2POR
         -e "s|@GWPORT@|${8:-0}|g" -e "s|@JWTPORT@|${9:-0}|g" -e "s|@RLPORT@|${10:-0}|g" -e "s|@RLCHECKPORT@|${11:-0}|g" -e "s|@ADMINPORT@|$ADMIN_PORT|g" -e "s|@SYSLOGPORT@|$SYSLOG_PORT|g" \
         -e "s|@CERT@|$RUN/tls/cert.pem|g" -e "s|@KEY@|$RUN/tls/key.pem|g" -e "s|@CERTKEY@|$RUN/tls/cert-key.pem|g" \
         -e "s|@APIKEY@|${API_KEY:-}|g" -e "s|@APIKEY_SHA256@|${API_KEY_SHA256:-}|g" -e "s|@JWT_PUBLIC@|$RUN/jwt/public.pem|g" \
+        -e "s|@RLRPORT@|${RLR_PORT[fastproxy]}|g" -e "s|@RLRCHECKPORT@|${RLRCHECK_PORT[fastproxy]}|g" -e "s|@REDISPORT@|$REDIS_PORT|g" \
         -e "s|@NGINX_STREAM_MODULE@|$NGINX_STREAM_MODULE|g" "$1"
 }
 
@@ -293,6 +306,15 @@ render() { # template output [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2
         rm -f "$output.ratelimit"
     else
         sed -i '/@RATELIMIT@/d' "$output"
+    fi
+    # And "@RATELIMIT_REDIS@" with proxy-NAME-ratelimit-redis.*.in (FastProxy's only) for the ratelimit-redis scenario.
+    snippet=${template/%.toml.in/-ratelimit-redis.toml.in}
+    if [[ $RATELIMIT_REDIS_ON == 1 && $snippet != "$template" && -f $snippet ]]; then
+        substitute "$snippet" "$@" >"$output.ratelimit-redis"
+        sed -i -e "/@RATELIMIT_REDIS@/{r $output.ratelimit-redis" -e "d}" "$output"
+        rm -f "$output.ratelimit-redis"
+    else
+        sed -i '/@RATELIMIT_REDIS@/d' "$output"
     fi
     # The observed phase: the "@OBSERVED@" line becomes proxy-NAME-observed.*.in, and lines marked "# not-observed"
     # (nginx's "access_log off") go; otherwise the marker goes and the configs are exactly what they always were.
@@ -349,6 +371,19 @@ make_gateway_material() {
     JWT_TOKEN=$(cat "$RUN/jwt/token")
     { printf 'wrk.headers["X-Api-Key"] = "%s"\n' "$API_KEY"; cat "$LOAD/wrk-summary.lua"; } >"$RUN/wrk-gateway.lua"
     { printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$JWT_TOKEN"; cat "$LOAD/wrk-summary.lua"; } >"$RUN/wrk-jwt.lua"
+}
+
+# The ratelimit-redis scenario's store: a redis-server without persistence, on the load CPU (its CPU is not the proxy's).
+start_redis() {
+    port_free "$REDIS_PORT" || die "port $REDIS_PORT (redis-server) is in use; set PORT_BASE"
+    command -v redis-server >/dev/null || die "redis-server is missing (Debian package redis-server; scripts/deps.sh installs it)"
+    mkdir -p "$RUN/redis"
+    taskset -c "$LOAD_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$RUN/redis" \
+        --protected-mode no >"$RAW/redis.log" 2>&1 &
+    PIDS+=($!)
+    REDIS_PID=$!
+    wait_port "$REDIS_PORT" 10 || die "redis-server did not start: $(tail -5 "$RAW/redis.log")"
+    log "redis-server $(redis-server --version | awk '{ print $3 }') (pid $REDIS_PID) on :$REDIS_PORT, CPU $LOAD_CPU"
 }
 
 declare -A PROXY_PID=()
@@ -413,6 +448,11 @@ start_proxy() {
         wait_port "$rlport" 15 || die "$name did not start listening on :$rlport (ratelimit): $(tail -5 "$logfile")"
         wait_port "$rlcheckport" 15 || die "$name did not start listening on :$rlcheckport (ratelimit check): $(tail -5 "$logfile")"
         check_ratelimit "$name" "$rlport" "$rlcheckport"
+    fi
+    if [[ $RATELIMIT_REDIS_ON == 1 && -n ${RLR_PORT[$name]:-} ]]; then
+        wait_port "${RLR_PORT[$name]}" 15 || die "$name did not start listening on :${RLR_PORT[$name]} (ratelimit-redis): $(tail -5 "$logfile")"
+        wait_port "${RLRCHECK_PORT[$name]}" 15 || die "$name did not start listening on :${RLRCHECK_PORT[$name]} (ratelimit-redis check): $(tail -5 "$logfile")"
+        check_ratelimit "$name" "${RLR_PORT[$name]}" "${RLRCHECK_PORT[$name]}"
     fi
 }
 
@@ -605,6 +645,7 @@ measure_load() { # proxy scenario round
     [[ $scen == gateway ]] && port=${GW_PORT[$1]} script="$RUN/wrk-gateway.lua"
     [[ $scen == jwt ]] && port=${JWT_PORT[$1]} script="$RUN/wrk-jwt.lua"
     [[ $scen == ratelimit ]] && port=${RL_PORT[$1]}
+    [[ $scen == ratelimit-redis ]] && port=${RLR_PORT[$1]}
     read -r path conns <<<"${SCENARIO[$scen]}"
     local load=run_wrk
     [[ $scheme == h2c || $scheme == h2 ]] && load=run_h2load
@@ -804,6 +845,7 @@ main() {
     start_origin
     make_certificate
     [[ $GATEWAY_ON == 1 ]] && make_gateway_material
+    [[ $RATELIMIT_REDIS_ON == 1 ]] && start_redis
 
     local name scen load_scenarios=()
     for scen in $SCENARIOS; do
@@ -825,6 +867,8 @@ main() {
                     k=$(((i + round - 1) % ${#proxies[@]}))
                     # nginx's open-source build cannot verify a JWT: the jwt scenario is FastProxy and HAProxy only.
                     [[ $scen == jwt && -z ${JWT_PORT[${proxies[k]}]:-} ]] && continue
+                    # Only FastProxy has a Redis-backed limit to measure.
+                    [[ $scen == ratelimit-redis && -z ${RLR_PORT[${proxies[k]}]:-} ]] && continue
                     measure_load "${proxies[k]}" "$scen" "$round"
                 done
             done

@@ -32,6 +32,8 @@ SCENARIOS = [
                   "limit_req, HAProxy stick-table http_req_rate; 13-byte body, 64 connections"),
     ("observed", "Observed: the 13-byte scenario with the request log on (FastProxy: JSON access log to a file and /metrics "
                  "scraped every second; nginx: access_log to a file; HAProxy: option httplog to a local syslog socket)"),
+    ("ratelimit-redis", "The same limit with store = \"redis\" (FastProxy only): one EVALSHA per request to a local "
+                        "redis-server; 13-byte body, 64 connections"),
 ]
 # The gateway summary: each proxy's CPU per request with its gateway checks against its own figure without them.
 GATEWAY_BASE = "small"
@@ -173,6 +175,25 @@ def ratelimit_table(rows):
             target = "met" if not above else f"not met: not below {' and '.join(above)}"
             out += ["", f"FastProxy's target (issue 16): rate limit below {' and '.join(l for _, l in peers)} ({target})."]
     out.append("")
+    return out
+
+
+def redis_store_table(rows):
+    """What store = "redis" adds to FastProxy's rate limit against the local store, same run (issue 16)."""
+    if ("fastproxy", "ratelimit-redis") not in rows or ("fastproxy", "ratelimit") not in rows:
+        return []
+    local, redis = rows[("fastproxy", "ratelimit")], rows[("fastproxy", "ratelimit-redis")]
+    out = ["**Rate limit through Redis: what store = \"redis\" adds per request** (FastProxy, HTTP/1.1, 64 connections, "
+           "the same never-reached per-IP limit; the proxy's CPU only, Redis's own is not counted)\n",
+           "| store | CPU ms / 1k req | req/s | p50 ms | p99 ms |",
+           "|---|---|---|---|---|"]
+    for label, r in (("local", local), ("redis", redis)):
+        out.append(f"| {label} | {fmt(num(r['cpu_ms_per_1k']), 2)} | {fmt(num(r['rps']), 0, True)} | "
+                   f"{fmt(num(r['p50_ms']), 3)} | {fmt(num(r['p99_ms']), 3)} |")
+    cpu = num(redis["cpu_ms_per_1k"]) - num(local["cpu_ms_per_1k"])
+    p50 = num(redis["p50_ms"]) - num(local["p50_ms"])
+    out += ["", f"Added by Redis: {fmt(cpu, 2)} ms of proxy CPU per 1,000 requests ({fmt(cpu, 2)} µs per request); "
+                f"median latency {'+' if p50 >= 0 else '−'}{fmt(abs(p50) * 1000, 0)} µs (64 requests in flight).", ""]
     return out
 
 
@@ -395,6 +416,7 @@ def results_markdown(results_dir, rows):
     out += gateway_table(rows)
     out += ratelimit_table(rows)
     out += observed_table(rows)
+    out += redis_store_table(rows)
     out += load_table(rows)
     out += idle_table(rows)
     out += ["![throughput, CPU per 1k requests, memory per idle connection](chart.png)", "", "## Machine and method", ""]
@@ -489,6 +511,7 @@ def readme(perf_dir):
         out += gateway_table(rows)
         out += ratelimit_table(rows)
         out += observed_table(rows)
+        out += redis_store_table(rows)
         out += load_table(rows)
         out += idle_table(rows)
         out += [f"![chart]({latest}/chart.png)", ""]

@@ -30,6 +30,8 @@ public sealed class ProxyConfig
     public TracingConfig Tracing { get; init; } = new();
     /// <summary>The file's TOML table as parsed (before defaults), for /config's sections the model does not describe; null when built in code.</summary>
     internal Tomlyn.Model.TomlTable? Document { get; init; }
+    /// <summary>[redis]: the server shared rate-limit state lives in; null: none configured.</summary>
+    public RedisConfig? Redis { get; init; }
     /// <summary>Things that are valid but worth telling the operator (e.g. a section that is accepted but not implemented yet).</summary>
     public IReadOnlyList<ConfigDiagnostic> Warnings { get; init; } = [];
 

@@ -39,6 +39,7 @@ internal static class ConfigKeys
             new("[metrics]", MetricsValidator.Keys),
             new("[access_log]", AccessLogValidator.Keys),
             new("[tracing]", TracingValidator.Keys),
+            new("[redis]", RedisValidator.Keys),
             // `type` picks the kind, and the kind its keys (PolicySetValidator).
             new("[policies.NAME]", ["type"]),
         ];

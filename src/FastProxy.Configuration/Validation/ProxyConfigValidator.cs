@@ -9,7 +9,7 @@ namespace FastProxy.Configuration.Validation;
 /// </summary>
 internal static class ProxyConfigValidator
 {
-    public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies", "client_ip", "consumers", "metrics", "access_log", "tracing"];
+    public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies", "client_ip", "consumers", "metrics", "access_log", "tracing", "redis"];
 
     /// <summary>Section keys written at the top of the file, before any [section]: say where they go.</summary>
     private static readonly IReadOnlyDictionary<string, string> Misplaced = MisplacedKeys.Homes(
@@ -31,9 +31,11 @@ internal static class ProxyConfigValidator
         var metrics = MetricsValidator.Read(root.Table("metrics", MetricsValidator.Keys), admin, consumers);
         var accessLog = AccessLogValidator.Read(root.Table("access_log", AccessLogValidator.Keys));
         var tracing = TracingValidator.Read(root.Table("tracing", TracingValidator.Keys));
+        var redis = RedisValidator.Read(root.Table("redis", RedisValidator.Keys));
 
         RouteReferenceValidator.Check(context, routes, listeners, upstreams, policies);
         GatewayReferenceValidator.Check(context, listeners, policies, consumers, clientIp);
+        RedisValidator.CheckReferences(context, policies, redis);
         PolicyOrderValidator.Check(context, listeners, routes, policies);
         TcpListenerValidator.Check(context, listeners, routes, upstreams);
         RequestBufferingValidator.Check(context, routes, listeners, upstreams);
@@ -56,6 +58,7 @@ internal static class ProxyConfigValidator
             AccessLog = accessLog,
             Tracing = tracing,
             Document = document,
+            Redis = redis,
             Warnings = context.Diagnostics.Warnings,
         };
     }

@@ -1,5 +1,6 @@
 using FastProxy.Configuration;
 using FastProxy.Outbound;
+using FastProxy.Outbound.Redis;
 using FastProxy.Diagnostics;
 using FastProxy.Policies.Pipeline;
 using FastProxy.Routing;
@@ -18,6 +19,8 @@ internal sealed class ProxyRuntime
 {
     private readonly Upstream[] _upstreamList;
     private readonly ProxyHeaderReader[] _proxyProtocolList;
+    // The shared Redis connection this generation's rate_limit policies use (store = "redis"); released on retirement.
+    private RedisConnection? _redis;
 
     private ProxyRuntime(ProxyConfig config, Dictionary<string, Upstream> upstreams, Dictionary<string, ListenerRuntime> listeners,
         Dictionary<string, TcpListenerRuntime> tcpListeners, Dictionary<string, ProxyHeaderReader> proxyProtocol)
@@ -126,6 +129,32 @@ internal sealed class ProxyRuntime
 
     private static ProxyRuntime BuildCore(ProxyConfig config, ProxyRuntime? previous)
     {
+        // Connected only when a policy uses it; a reload naming the same server keeps the same connection.
+        var redis = config.Redis is not null && UsesRedis(config) ? RedisConnection.Acquire(config.Redis) : null;
+        try
+        {
+            var runtime = BuildCore(config, previous, redis is null ? null : new RedisRateLimitStores(redis));
+            runtime._redis = redis;
+            return runtime;
+        }
+        catch
+        {
+            redis?.Release();
+            throw;
+        }
+    }
+
+    private static bool UsesRedis(ProxyConfig config)
+    {
+        foreach (var policy in config.Policies)
+        {
+            if (policy.Options is RateLimitOptions { Store: RateLimitStoreKind.Redis }) return true;
+        }
+        return false;
+    }
+
+    private static ProxyRuntime BuildCore(ProxyConfig config, ProxyRuntime? previous, RedisRateLimitStores? redisStores)
+    {
         var upstreams = new Dictionary<string, Upstream>(StringComparer.Ordinal);
         int pooledServers = 0;
         foreach (var u in config.Upstreams)
@@ -153,7 +182,8 @@ internal sealed class ProxyRuntime
         // Every [policies.NAME] built once; each (listener, route) pair gets its compiled chain.
         // The previous gateway lets a policy keep its state across the reload (rate_limit's counts).
         var gateway = new PolicySet(config, OutboundHttp.Shared, logger: Log.Logger,
-            previous: previous?.Listeners.Values.Select(l => l.Gateway).FirstOrDefault(g => g is not null));
+            previous: previous?.Listeners.Values.Select(l => l.Gateway).FirstOrDefault(g => g is not null),
+            remoteRateLimitStores: redisStores);
         var listeners = new Dictionary<string, ListenerRuntime>(StringComparer.Ordinal);
         foreach (var listener in config.Listeners)
         {
@@ -185,6 +215,7 @@ internal sealed class ProxyRuntime
     {
         foreach (var upstream in _upstreamList) upstream.Retire();
         Tracer?.Retire();
+        Interlocked.Exchange(ref _redis, null)?.Release();
     }
 
     /// <summary>Heartbeat: ejections that are over end; failures the log left out are counted in a line. Allocation-free.</summary>
