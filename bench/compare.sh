@@ -29,6 +29,11 @@
 #     jwt: the same with an ES256 bearer token instead (one token, generated with openssl for the run and valid for
 #     hours, reused by every connection): FastProxy's jwt policy with the public key file against HAProxy's jwt_verify
 #     (2.5+) with alg and exp checks. nginx's open-source build cannot verify a JWT, so it sits this one out;
+#     observed: the 13-byte scenario again, with each proxy's request log on (issue 15 "Speed"), in a phase of its
+#     own after the others (the proxies are started again with the observed snippets, proxy-NAME-observed.*.in):
+#     FastProxy's access log as JSON lines to a file with its /metrics scraped every second (a bounded curl loop),
+#     nginx's access_log to a file (JSON, the same fields, buffer=64k flush=1s), HAProxy's `option httplog` to a local
+#     syslog socket (UDP, bench/load/syslog_sink.py, which counts the lines); read against the same proxy's "small";
 #   - idle: the proxy's RSS before and after IDLE_CONNS idle keep-alive client connections (each has
 #     completed one request), as KB per connection; twice, each time on a fresh proxy: "idle", the requests a
 #     hundred at a time (the connections arrive one after another), and "idle-burst", every connection sending its
@@ -45,7 +50,7 @@
 # counts any non-2xx response or socket error (the figures are still written, with the error counts).
 #
 # Knobs (environment): ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 PROXIES="fastproxy nginx haproxy"
-#   SCENARIOS="small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0
+#   SCENARIOS="small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt observed idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0
 #   H2_CONNS=10 H2_STREAMS=100 OUT_DIR=<auto>
 # e.g. a quick FastProxy-only check while tuning:  ROUNDS=1 PROXIES=fastproxy SCENARIOS=small bench/compare.sh
 # (the ratio columns then read "n/a"; compare ratios only within one full run).
@@ -60,7 +65,7 @@ WARMUP_S=${WARMUP_S:-3}
 MEASURE_S=${MEASURE_S:-10}
 IDLE_CONNS=${IDLE_CONNS:-5000}
 PROXIES=${PROXIES:-"fastproxy nginx haproxy"}
-SCENARIOS=${SCENARIOS:-"small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt idle"}
+SCENARIOS=${SCENARIOS:-"small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt observed idle"}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-18180}
@@ -92,7 +97,12 @@ declare -A GW_PORT=([fastproxy]=$((PORT_BASE + 70)) [nginx]=$((PORT_BASE + 71)) 
 declare -A JWT_PORT=([fastproxy]=$((PORT_BASE + 80)) [haproxy]=$((PORT_BASE + 82)))
 # scenario -> "path connections"
 declare -A SCENARIO=([small]="/small 64" [16k]="/16k 64" [c1000]="/small 1000" [l4]="/small 64" [https]="/small 64" [tls-l4]="/small 64"
-    [h2c]="/small $H2_CONNS" [h2]="/small $H2_CONNS" [gateway]="/small 64" [jwt]="/small 64")
+    [h2c]="/small $H2_CONNS" [h2]="/small $H2_CONNS" [gateway]="/small 64" [jwt]="/small 64" [observed]="/small 64")
+# The observed phase: FastProxy's admin listener (its /metrics scraped every second) and the syslog socket HAProxy logs to.
+ADMIN_PORT=$((PORT_BASE + 90))
+SYSLOG_PORT=$((PORT_BASE + 91))
+# 1 while the observed phase runs: render() puts the proxies' observed snippets in (their logs on).
+OBSERVED_ON=0
 SMALL_BODY="hello, world\n" # 13 bytes
 WRK_TIMEOUT=2s
 NGINX_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
@@ -240,7 +250,7 @@ check_machine() {
 substitute() { # template [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2PORT] [GWPORT] [JWTPORT] -> stdout
     sed -e "s|@RUN@|$RUN|g" -e "s|@LOGS@|$RAW|g" -e "s|@ORIGIN_A@|$ORIGIN_A|g" -e "s|@ORIGIN_B@|$ORIGIN_B|g" -e "s|@PORT@|${2:-0}|g" \
         -e "s|@L4PORT@|${3:-0}|g" -e "s|@TLSPORT@|${4:-0}|g" -e "s|@TLSL4PORT@|${5:-0}|g" -e "s|@H2CPORT@|${6:-0}|g" -e "s|@H2PORT@|${7:-0}|g" \
-        -e "s|@GWPORT@|${8:-0}|g" -e "s|@JWTPORT@|${9:-0}|g" \
+        -e "s|@GWPORT@|${8:-0}|g" -e "s|@JWTPORT@|${9:-0}|g" -e "s|@ADMINPORT@|$ADMIN_PORT|g" -e "s|@SYSLOGPORT@|$SYSLOG_PORT|g" \
         -e "s|@CERT@|$RUN/tls/cert.pem|g" -e "s|@KEY@|$RUN/tls/key.pem|g" -e "s|@CERTKEY@|$RUN/tls/cert-key.pem|g" \
         -e "s|@APIKEY@|${API_KEY:-}|g" -e "s|@APIKEY_SHA256@|${API_KEY_SHA256:-}|g" -e "s|@JWT_PUBLIC@|$RUN/jwt/public.pem|g" \
         -e "s|@NGINX_STREAM_MODULE@|$NGINX_STREAM_MODULE|g" "$1"
@@ -261,6 +271,18 @@ render() { # template output [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2
         rm -f "$output.gateway"
     else
         sed -i '/@GATEWAY@/d' "$output"
+    fi
+    # The observed phase: the "@OBSERVED@" line becomes proxy-NAME-observed.*.in, and lines marked "# not-observed"
+    # (nginx's "access_log off") go; otherwise the marker goes and the configs are exactly what they always were.
+    snippet=${template/%.toml.in/-observed.toml.in}
+    [[ $snippet == "$template" ]] && snippet=${template/%.cfg.in/-observed.cfg.in}
+    [[ $snippet == "$template" ]] && snippet=${template/%.conf.in/-observed.conf.in}
+    if [[ $OBSERVED_ON == 1 && -f $snippet ]]; then
+        substitute "$snippet" "$@" >"$output.observed"
+        sed -i -e "/@OBSERVED@/{r $output.observed" -e "d}" -e '/# not-observed$/d' "$output"
+        rm -f "$output.observed"
+    else
+        sed -i -e '/@OBSERVED@/d' -e 's/ # not-observed$//' "$output"
     fi
     cp "$output" "$RAW/config-$(basename "$output")"
 }
@@ -420,6 +442,52 @@ check_proxy() { # name port [scheme: http, https, h2c, h2] [curl arguments: head
     log "$name (pid ${PROXY_PID[$name]}) answers $scheme on :$port, CPU $PROXY_CPU; origins seen: $seen"
 }
 
+# observed: what FastProxy's admin listener serves for scraping: /metrics when this build has it, else /upstreams.
+SCRAPE_PATH=""
+scrape_loop() { # count logfile: one scrape a second, on the load CPU, at most count times
+    local i ok=0
+    for ((i = 0; i < $1; i++)); do
+        taskset -c "$LOAD_CPU" curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$ADMIN_PORT$SCRAPE_PATH" && ok=$((ok + 1))
+        echo "scrapes ok: $ok of $((i + 1))" >"$2"
+        sleep 1
+    done
+}
+
+# The observed phase: each proxy's log must receive lines before it is measured (a log that is silently off would
+# make the scenario measure nothing). FastProxy and nginx write files (within their 1 s flush); HAProxy's lines reach
+# the syslog sink, which counts them.
+check_observed() { # name
+    local name=$1 port=${PROXY_PORT[$1]} i lines=0
+    curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$port/small" || die "$name (observed) does not answer GET /small"
+    for ((i = 0; i < 50; i++)); do
+        case $name in
+        fastproxy) lines=$(wc -l 2>/dev/null <"$RUN/fastproxy-access.log" || echo 0) ;;
+        nginx) lines=$(wc -l 2>/dev/null <"$RUN/nginx-access.log" || echo 0) ;;
+        haproxy) lines=$(cat "$RUN/syslog-count" 2>/dev/null || echo 0) ;;
+        esac
+        ((lines > 0)) && break
+        sleep 0.1
+    done
+    ((lines > 0)) || die "$name (observed) logged nothing within 5 s of a request"
+    if [[ $name == fastproxy ]]; then
+        SCRAPE_PATH=/metrics
+        curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$ADMIN_PORT/metrics" 2>/dev/null || SCRAPE_PATH=/upstreams
+        curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$ADMIN_PORT$SCRAPE_PATH" || die "fastproxy (observed): the admin listener does not answer $SCRAPE_PATH"
+        head -c 400 "$RUN/fastproxy-access.log" >"$RAW/fastproxy-access-sample.txt"
+    fi
+    log "$name (observed) logs requests ($lines line(s) so far)${SCRAPE_PATH:+; FastProxy scraped at $SCRAPE_PATH}"
+}
+
+start_syslog_sink() {
+    taskset -c "$LOAD_CPU" "$PLOT_PYTHON" "$LOAD/syslog_sink.py" --port "$SYSLOG_PORT" --count-file "$RUN/syslog-count" \
+        >"$RAW/syslog-sink.log" 2>&1 &
+    SYSLOG_PID=$!
+    PIDS+=("$SYSLOG_PID")
+    local i
+    for ((i = 0; i < 50; i++)); do [[ -s "$RUN/syslog-count" ]] && break; sleep 0.1; done
+    [[ -s "$RUN/syslog-count" ]] || die "the syslog sink did not start: $(tail -3 "$RAW/syslog-sink.log")"
+}
+
 # Connections the origin has accepted so far (nginx stub_status; the request that asks is one of them).
 origin_accepts() {
     curl -fsS --max-time 5 "http://127.0.0.1:$ORIGIN_A/origin-status" | awk 'NR == 3 { print $1 }' ||
@@ -494,6 +562,13 @@ measure_load() { # proxy scenario round
     local load=run_wrk
     [[ $scheme == h2c || $scheme == h2 ]] && load=run_h2load
     W_mean_us=""
+    # observed: FastProxy's metrics are scraped every second for the whole warm-up and measured run (bounded).
+    local scraper=""
+    if [[ $scen == observed && $name == fastproxy ]]; then
+        scrape_loop $((WARMUP_S + MEASURE_S + 8)) "$logbase-scrapes.txt" &
+        scraper=$!
+        PIDS+=("$scraper")
+    fi
 
     # Syscalls are counted during the warm-up, never during the measured run: counting costs the proxy a little CPU.
     local perf_pid="" syscalls=""
@@ -536,7 +611,8 @@ measure_load() { # proxy scenario round
     accepts1=$(origin_accepts)
     local rss
     rss=$(rss_kb "$pid")
-    alive_or_die "$name" "$RAW/$name-load.log"
+    [[ -n $scraper ]] && stop_pid "$scraper"
+    alive_or_die "$name" "$RAW/$name-$([[ $scen == observed ]] && echo observed || echo load).log"
 
     local row
     row=$(awk -v r="$round" -v p="$name" -v s="$scen" -v path="$path" -v c="$conns" -v req="$W_requests" -v dur="$W_duration_us" \
@@ -609,7 +685,7 @@ measure_idle() { # proxy kind
 knobs() {
     local k v d out=""
     for k in ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 "PROXIES=fastproxy nginx haproxy" \
-        "SCENARIOS=small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 H2_CONNS=10 H2_STREAMS=100; do
+        "SCENARIOS=small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt observed idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 H2_CONNS=10 H2_STREAMS=100; do
         d=${k#*=} k=${k%%=*} v=${!k}
         [[ $v == "$d" ]] || out+="$k=\"$v\" "
     done
@@ -662,7 +738,7 @@ main() {
     # Only a full run (every proxy, every scenario, the default lengths) goes to perf-results/: a quick partial run
     # must never overwrite the full results of the same commit.
     local partial=""
-    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS $H2_CONNS $H2_STREAMS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt idle 10 100" ]] ||
+    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS $H2_CONNS $H2_STREAMS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt observed idle 10 100" ]] ||
         partial="/tmp/fastproxy-bench-results/$(date +%F-%H%M%S)-$COMMIT"
     OUT=${OUT_DIR:-${partial:-$ROOT/perf-results/$(date +%F)-$COMMIT}}
     RAW="$OUT/raw-logs"
@@ -685,7 +761,7 @@ main() {
     local name scen load_scenarios=()
     for scen in $SCENARIOS; do
         [[ $scen == idle || -n ${SCENARIO[$scen]:-} ]] || die "unknown scenario $scen (known: ${!SCENARIO[*]} idle)"
-        [[ $scen == idle ]] || load_scenarios+=("$scen")
+        [[ $scen == idle || $scen == observed ]] || load_scenarios+=("$scen")
     done
     local proxies=($PROXIES)
     for name in "${proxies[@]}"; do
@@ -709,6 +785,35 @@ main() {
         for name in "${proxies[@]}"; do stop_pid "${PROXY_PID[$name]}"; done
     fi
 
+    # observed: a phase of its own, the proxies started again with their logs on (and FastProxy's admin listener).
+    if [[ " $SCENARIOS " == *" observed "* ]]; then
+        port_free "$ADMIN_PORT" || die "port $ADMIN_PORT (FastProxy's admin listener, observed) is in use"
+        [[ " $PROXIES " == *" haproxy "* ]] && start_syslog_sink
+        OBSERVED_ON=1
+        for name in "${proxies[@]}"; do
+            start_proxy "$name" observed
+            check_observed "$name"
+        done
+        local round i k
+        for ((round = 1; round <= ROUNDS; round++)); do
+            for ((i = 0; i < ${#proxies[@]}; i++)); do
+                k=$(((i + round - 1) % ${#proxies[@]}))
+                measure_load "${proxies[k]}" observed "$round"
+            done
+        done
+        for name in "${proxies[@]}"; do stop_pid "${PROXY_PID[$name]}"; done
+        OBSERVED_ON=0
+        local lines=""
+        [[ -f "$RUN/fastproxy-access.log" ]] && lines+="FastProxy $(wc -l <"$RUN/fastproxy-access.log") "
+        [[ -f "$RUN/nginx-access.log" ]] && lines+="nginx $(wc -l <"$RUN/nginx-access.log") "
+        if [[ -n ${SYSLOG_PID:-} ]]; then
+            stop_pid "$SYSLOG_PID"
+            lines+="HAProxy $(cat "$RUN/syslog-count")"
+        fi
+        log "observed: lines logged: $lines"
+        echo "observed lines logged: $lines" >>"$OUT/machine.txt"
+    fi
+
     if [[ " $SCENARIOS " == *" idle "* ]]; then
         local kind
         for kind in sequential burst; do
@@ -723,7 +828,7 @@ main() {
 
     # Anything a proxy or the origin logged (warnings and errors only) is worth a look before trusting the figures.
     local f
-    for f in "$RAW"/*-load.log "$RAW"/*-idle.log "$RAW"/*-idle-burst.log "$RAW"/*-error.log; do
+    for f in "$RAW"/*-load.log "$RAW"/*-observed.log "$RAW"/*-idle.log "$RAW"/*-idle-burst.log "$RAW"/*-error.log; do
         [[ -s $f ]] && log "note: ${f#"$ROOT"/} is not empty ($(wc -l <"$f") lines): $(head -c 300 "$f" | head -3 | tr '\n' ' ')"
     done
 

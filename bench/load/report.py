@@ -28,11 +28,16 @@ SCENARIOS = [
                 "13-byte body, 64 connections"),
     ("jwt", "JWT: an ES256 bearer token (one token, reused) verified with a public key; 13-byte body, 64 connections "
             "(nginx: none, its open-source build cannot verify a JWT)"),
+    ("observed", "Observed: the 13-byte scenario with the request log on (FastProxy: JSON access log to a file and /metrics "
+                 "scraped every second; nginx: access_log to a file; HAProxy: option httplog to a local syslog socket)"),
 ]
 # The gateway summary: each proxy's CPU per request with its gateway checks against its own figure without them.
 GATEWAY_BASE = "small"
 GATEWAY_SCENARIOS = [("gateway", "gateway"), ("jwt", "jwt")]
 GATEWAY_TARGET = 1.10  # issue 14: FastProxy's gateway at most 1.10x its own no-policy CPU per request
+# The observability summary (issue 15 "Speed"): each proxy's CPU per request with its request log on against its own
+# figure without it; FastProxy's target: at most 1.10x its own "small", and below nginx's observed figure.
+OBSERVED_TARGET = 1.10
 COLOURS = {"fastproxy": "#7b3fa0", "nginx": "#2f8a3b", "haproxy": "#2463a6"}
 REPRODUCE = "bench/compare.sh"
 IDLE_TARGET_KB = 2.5
@@ -183,6 +188,40 @@ def gateway_table(rows):
     return out
 
 
+def observed_table(rows):
+    """CPU ms per 1,000 requests: each proxy without its request log (the 13-byte scenario) and with it ("observed"),
+    the cost over its own figure, and FastProxy's figures over the peers'."""
+    present = [(p, label) for p, label in PROXIES if (p, "observed") in rows]
+    if not present:
+        return []
+    def cpu(p, s):
+        return num(rows[(p, s)]["cpu_ms_per_1k"]) if (p, s) in rows else math.nan
+    out = ["**Observability cost: proxy CPU ms per 1,000 requests** (HTTP/1.1, 64 connections, 13-byte body; the same "
+           "run's `small` scenario is the figure without a request log)\n",
+           "| proxy | no log | observed | observed ÷ no log |",
+           "|---|---|---|---|"]
+    for p, label in present:
+        base, obs = cpu(p, GATEWAY_BASE), cpu(p, "observed")
+        out.append(f"| {label} | {fmt(base)} | {fmt(obs)} | {ratio(obs, base)} |")
+    if any(p == "fastproxy" for p, _ in present):
+        for other, label in PROXIES[1:]:
+            if any(p == other for p, _ in present):
+                out.append(f"| *FastProxy ÷ {label}* | {ratio(cpu('fastproxy', GATEWAY_BASE), cpu(other, GATEWAY_BASE))} "
+                           f"| {ratio(cpu('fastproxy', 'observed'), cpu(other, 'observed'))} | |")
+        verdicts = []
+        base = cpu("fastproxy", GATEWAY_BASE)
+        own = cpu("fastproxy", "observed") / base if base else math.nan
+        if not math.isnan(own):
+            verdicts.append(f"observed ÷ no log {own:.2f}× (target ≤ {OBSERVED_TARGET:.2f}×: {'met' if own <= OBSERVED_TARGET else 'not met'})")
+        if not math.isnan(cpu("nginx", "observed")):
+            below = cpu("fastproxy", "observed") < cpu("nginx", "observed")
+            verdicts.append(f"observed below nginx's (target: {'met' if below else 'not met'})")
+        if verdicts:
+            out += ["", "FastProxy's targets (issue 15): " + "; ".join(verdicts) + "."]
+    out.append("")
+    return out
+
+
 IDLE_SCENARIOS = ("idle", "idle-burst")
 BURST_QUIET_S = 10  # bench/compare.sh BURST_QUIET_S
 
@@ -233,7 +272,7 @@ def idle_table(rows):
 # Tick labels for the chart (the tables carry the full titles).
 SHORT = {"small": "13 B\n64 conns", "16k": "16 KiB\n64 conns", "c1000": "13 B\n1,000 conns", "l4": "L4 tcp\n13 B",
          "https": "HTTPS\n13 B", "tls-l4": "TLS on L4\n13 B", "h2c": "h2c\n10 x 100", "h2": "h2 (TLS)\n10 x 100",
-         "gateway": "gateway\nIP+key+hdr", "jwt": "jwt\nES256"}
+         "gateway": "gateway\nIP+key+hdr", "jwt": "jwt\nES256", "observed": "observed\nlog+metrics"}
 
 
 def chart(rows, path):
@@ -324,6 +363,7 @@ def results_markdown(results_dir, rows):
     ]
     out += rounds_note(rows)
     out += gateway_table(rows)
+    out += observed_table(rows)
     out += load_table(rows)
     out += idle_table(rows)
     out += ["![throughput, CPU per 1k requests, memory per idle connection](chart.png)", "", "## Machine and method", ""]
@@ -353,6 +393,11 @@ def results_markdown(results_dir, rows):
         "unknown), `add_header`. Each removes the key and names the consumer to the origin. Jwt: FastProxy's `jwt` policy "
         "(`keys` = the public key file, `algorithms = [\"ES256\"]`) against HAProxy's `jwt_verify` with alg and exp checks; "
         "nginx has no JWT verification outside NGINX Plus, so it has no jwt row.",
+        "- Observed: the proxies started again with their request logs on (bench/load/proxy-*-observed.*.in), the 13-byte "
+        "scenario at 64 connections: FastProxy `[access_log]` JSON to a file (64 KiB batches, flushed every second) and its "
+        "admin `/metrics` scraped every second by a curl loop on the load CPU; nginx `access_log` to a file with a JSON "
+        "`log_format` of the same fields (`escape=json`, `buffer=64k flush=1s`); HAProxy `option httplog` sent to a UDP "
+        "syslog socket on the load CPU (bench/load/syslog_sink.py counts the lines). Read against the same proxy's `small`.",
         "- results.csv holds every figure; raw-logs/ (wrk output, proxy logs, rendered configs) stays on the machine.",
         "",
     ]
@@ -411,6 +456,7 @@ def readme(perf_dir):
         out += [f"## Latest load comparison: [{latest}]({latest}/results.md)", ""]
         out += rounds_note(rows)
         out += gateway_table(rows)
+        out += observed_table(rows)
         out += load_table(rows)
         out += idle_table(rows)
         out += [f"![chart]({latest}/chart.png)", ""]

@@ -21,7 +21,7 @@ public static class Program
         usage: fastproxy [-c FILE]            run with FILE (default ./proxy.toml)
                fastproxy check [-c FILE]      validate FILE and exit: 0 and "FILE: ok", or 2 and one line per problem
                fastproxy --version            print the version
-        signals: SIGHUP reloads the configuration; SIGTERM and SIGINT stop gracefully.
+        signals: SIGHUP reloads the configuration; SIGUSR1 reopens the access log; SIGTERM and SIGINT stop gracefully.
         environment: FASTPROXY_LOG_LEVEL = debug | info | warn | error (default info)
         """;
 
@@ -113,6 +113,14 @@ public static class Program
             // Off the signal thread: loading reads files and may resolve names.
             ThreadPool.QueueUserWorkItem(_ => Reload(host, path));
         });
+        // SIGUSR1 (10 on Linux; PosixSignal names only the portable signals, raw numbers are accepted): reopen the
+        // access log by name, after logrotate renamed it. Registered even without an access log: the default action
+        // of SIGUSR1 is to terminate, and a logrotate script must not kill the proxy.
+        using var reopen = PosixSignalRegistration.Create(SigUsr1, ctx =>
+        {
+            ctx.Cancel = true;
+            host.ReopenLogs();
+        });
 
         stop.Task.Wait();
         var timeout = host.Config.Global.ShutdownTimeout;
@@ -122,12 +130,16 @@ public static class Program
         return ExitOk;
     }
 
+    /// <summary>SIGUSR1's number on Linux (signal(7)); other systems number it differently.</summary>
+    private const PosixSignal SigUsr1 = (PosixSignal)10;
+
     private static void Reload(ProxyHost host, string path)
     {
         var loaded = ConfigLoader.Load(path);
         if (loaded.Config is null)
         {
             Log.ReloadRefused(string.Join("; ", loaded.Errors));
+            host.Services.Metrics.ReloadFinished(ok: false);
             return;
         }
         try

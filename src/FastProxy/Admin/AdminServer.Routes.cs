@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using FastProxy.Admin.Dashboard;
 using FastProxy.Configuration.Export;
 using FastProxy.Diagnostics;
 using FastProxy.Hosting;
@@ -17,7 +18,7 @@ internal readonly record struct AdminAnswer(int Status, string Type, byte[] Body
 /// <summary>Which endpoint answers a request, and who may change state.</summary>
 internal sealed partial class AdminServer
 {
-    private const string NotFoundText = "not found (try /healthz, /readyz, /upstreams, /config; POST /upstreams/NAME/servers/ADDRESS/drain or /enable)\n";
+    private const string NotFoundText = "not found (try /healthz, /readyz, /upstreams, /metrics, /config, /dashboard; POST /upstreams/NAME/servers/ADDRESS/drain or /enable)\n";
 
     private AdminAnswer Answer(string requestHead, string client)
     {
@@ -42,7 +43,7 @@ internal sealed partial class AdminServer
         bool head = method == "HEAD";
         if (method != "GET" && !head)
         {
-            return path is "/healthz" or "/readyz" or "/upstreams" or "/config"
+            return path is "/healthz" or "/readyz" or "/upstreams" or "/metrics" or "/config" or "/dashboard"
                 ? AdminAnswer.Text(405, "only GET and HEAD\n", extraHeaders: "Allow: GET, HEAD\r\n")
                 : AdminAnswer.Text(404, NotFoundText);
         }
@@ -51,7 +52,9 @@ internal sealed partial class AdminServer
             "/healthz" => AdminAnswer.Text(200, "ok\n", head),
             "/readyz" => _host.Services.Draining ? AdminAnswer.Text(503, "draining\n", head) : AdminAnswer.Text(200, "ready\n", head),
             "/upstreams" => new AdminAnswer(200, "application/json", UpstreamsJson.Write(_host.Runtime, Heartbeat.NowMs), head),
+            "/metrics" => new AdminAnswer(200, Observability.Metrics.PrometheusText.ContentType, _host.Services.Metrics.Scrape(_host.Runtime), head),
             "/config" => ConfigAnswer(head),
+            "/dashboard" => new AdminAnswer(200, DashboardType, DashboardPage.Body, head, DashboardPage.Headers),
             _ => AdminAnswer.Text(404, NotFoundText, head),
         };
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using FastProxy.Admin.Dashboard;
 using FastProxy.Diagnostics;
 using FastProxy.Hosting;
 using FastProxy.Transport;
@@ -15,9 +16,11 @@ namespace FastProxy.Admin;
 /// <item>GET /healthz: 200 while the process runs (liveness).</item>
 /// <item>GET /readyz: 200, or 503 once a graceful stop began (readiness: take this instance out of rotation).</item>
 /// <item>GET /upstreams: every upstream's servers with their health, ejections, in-flight requests and totals, as JSON.</item>
+/// <item>GET /metrics: Prometheus text exposition (Observability/Metrics).</item>
 /// <item>GET /config: the effective configuration as JSON, secrets redacted.</item>
 /// <item>POST /upstreams/NAME/servers/ADDRESS/drain and /enable: take a server out of rotation and back
 /// (<see cref="AdminAuth"/> says who may).</item>
+/// <item>GET /dashboard: a live HTML page of the same figures, polling /metrics and /upstreams (Dashboard/).</item>
 /// </list>
 /// The routing of requests to these is in AdminServer.Routes.cs.
 /// </summary>
@@ -28,6 +31,8 @@ internal sealed partial class AdminServer
 
     /// <summary>A client that does not send its request within this is closed.</summary>
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
+
+    private const string DashboardType = "text/html; charset=utf-8";
 
     private readonly Socket _socket;
     private readonly ProxyHost _host;

@@ -23,7 +23,12 @@ internal sealed partial class Http1Connection
         bool keepAlive = _request.KeepAlive && _bodyComplete && !_services.Draining;
         _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
-        response.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+        response.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
+        if (_recording)
+        {
+            _record!.Status = response.Status;
+            _record.BytesOut = response.Length(ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+        }
         var flush = await _output.FlushAsync();
         return keepAlive && !flush.IsCompleted;
     }
@@ -48,7 +53,13 @@ internal sealed partial class Http1Connection
             ConsumeRequest();
         }
         bool keepAlive = whole && _request.KeepAlive && !_services.Draining;
-        ProxyResponses.For(status).WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+        var answer = ProxyResponses.For(status);
+        answer.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
+        if (_recording)
+        {
+            RecordOwnAnswer(status, DefaultReason(status));
+            _record!.BytesOut = answer.Length(ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+        }
         var flush = await _output.FlushAsync();
         return keepAlive && !flush.IsCompleted;
     }

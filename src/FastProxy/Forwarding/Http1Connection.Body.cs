@@ -214,6 +214,7 @@ internal sealed partial class Http1Connection
                 }
 
                 input.AdvanceTo(buffer.GetPosition(take));
+                if (_recording) _record!.BytesOut += take;
                 if (done) return BodyCopy.Complete;
                 if (result.IsCompleted)
                 {

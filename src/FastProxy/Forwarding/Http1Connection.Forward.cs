@@ -160,7 +160,17 @@ internal sealed partial class Http1Connection
             if (attempts-- <= 0) return await FailAsync(_failStatus);
             if (RequestTimedOut) return await FailAsync(504);
             int next = Pick(upstream);
-            if (next < 0 || !upstream.Limits.TryBeginRetry()) return await FailAsync(_failStatus);
+            if (next < 0) return await FailAsync(_failStatus);
+            if (!upstream.Limits.TryBeginRetry())
+            {
+                RecordFlag(Observability.RequestFlags.RetryBudgetExhausted);
+                return await FailAsync(_failStatus);
+            }
+            if (_recording)
+            {
+                _record!.Retries++;
+                _record.Flags |= Observability.RequestFlags.Retried;
+            }
             try
             {
                 var retry = await AcquireAsync(upstream, next);
@@ -220,6 +230,7 @@ internal sealed partial class Http1Connection
         if (!upstream.Limits.TryBeginPending())
         {
             _connectStatus = 503;
+            RecordFlag(Observability.RequestFlags.CircuitOpen);
             return null;
         }
         try
@@ -232,6 +243,7 @@ internal sealed partial class Http1Connection
             // trusted or for another host, no common protocol: all as unusable as a refused connect.
             server.LogConnectFailure(upstream.Name, ex);
             upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
+            RecordFlag(Observability.RequestFlags.UpstreamConnectFailed);
             return null;
         }
         catch (UpstreamBusyException ex)
@@ -239,6 +251,7 @@ internal sealed partial class Http1Connection
             // Every HTTP/2 connection to the server is at its stream limit: busy, not broken.
             server.LogConnectFailure(upstream.Name, ex);
             _connectStatus = 503;
+            RecordFlag(Observability.RequestFlags.CircuitOpen);
             return null;
         }
         finally
@@ -267,6 +280,12 @@ internal sealed partial class Http1Connection
         balanced.RequestStarted();
         server.Health.CountRequest();
         Volatile.Write(ref _exchangeUpstream, connection);
+        if (_recording)
+        {
+            _record!.Upstream = route.Upstream;
+            _record.Server = server;
+        }
+        if (_trace.Sampled) _trace.OnAttempt(server);
         // Aborted before the connection was published (a retry racing the end of a stop): cut it at once.
         if (_aborted) connection.Abort();
         try
@@ -286,6 +305,7 @@ internal sealed partial class Http1Connection
                 BufferedLength = _bodyBuffered ? _bufferedBody!.Length : null,
                 TrustForwardedFor = _trustedPeer,
                 Policies = _chain is null ? null : _policyContext,
+                Trace = _trace,
             });
             if (_bodyBuffered)
             {
@@ -321,6 +341,7 @@ internal sealed partial class Http1Connection
             }
 
             Volatile.Write(ref _requestProgressMs, Transport.Heartbeat.NowMs);
+            if (_recording) _record!.UpstreamSentTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
 
             // 2. A body still arriving is streamed from here, concurrently with waiting for the response.
             ValueTask<BodyCopy> pump = default;
@@ -387,12 +408,17 @@ internal sealed partial class Http1Connection
                 switch (intake)
                 {
                     case ResponseIntake.TimedOut:
+                        RecordFlag(Observability.RequestFlags.UpstreamTimeout);
                         if (server.FailureLog.ShouldLog(RepeatedFailure.Timeout, out var timeouts))
                             Log.UpstreamTimeout(upstream.Name, server.Address, RequestTimedOut ? "request_timeout" : "response_timeout", timeouts);
                         return await FailExchangeAsync(504);
                     case ResponseIntake.RequestFailed:
                         // A client that went away gets nothing; one that sent garbage or stalled is told so.
-                        if (_pumpFailure == BodyCopy.Truncated) return Exchange.Close;
+                        if (_pumpFailure == BodyCopy.Truncated)
+                        {
+                            RecordFlag(Observability.RequestFlags.ClientAborted);
+                            return Exchange.Close;
+                        }
                         return await FailExchangeAsync(_pumpFailure == BodyCopy.TimedOut ? 408
                             : _requestDecoder.Error == ChunkedError.BodyTooLarge ? 413 : 400);
                     case ResponseIntake.Malformed:
@@ -411,6 +437,12 @@ internal sealed partial class Http1Connection
                 }
             }
 
+            if (_recording)
+            {
+                _record!.UpstreamHeadTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+                _record.Status = _response.StatusCode;
+                _record.BytesOut = _response.HeadLength;
+            }
             // Outlier detection: a 5xx continues a failure streak, anything else ends it.
             if (_response.StatusCode >= 500) upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
             else OutlierDetector.Succeeded(server);
@@ -424,6 +456,7 @@ internal sealed partial class Http1Connection
                     ReleaseResponseScratch();
                     return await FailExchangeAsync(502);
                 }
+                RecordFlag(Observability.RequestFlags.Upgraded);
                 return await TunnelAsync(connection);
             }
 
@@ -446,22 +479,23 @@ internal sealed partial class Http1Connection
                 var body = _responseBuffer.Slice(_response.HeadLength, bodyLength);
                 PreparePolicyResponse();
                 bool answered = _streamMode && _output is Http2ResponseWriter { CanAnswer: true } stream
-                    && await stream.AnswerAsync(_response, ResponseHeadMemory, body, ResponsePolicies);
+                    && await stream.AnswerAsync(_response, ResponseHeadMemory, body, ResponsePolicies, _trace);
                 if (!answered)
                 {
                     ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
-                        ResponsePolicies);
+                        ResponsePolicies, _trace);
                     if (bodyLength > 0) WriteSequence(_output, body);
                 }
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength + bodyLength));
                 ReleaseResponseScratch();
                 copied = BodyCopy.Complete;
+                if (_recording) _record!.BytesOut += bodyLength;
             }
             else
             {
                 PreparePolicyResponse();
                 ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
-                    ResponsePolicies);
+                    ResponsePolicies, _trace);
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
                 ReleaseResponseScratch();
                 try
@@ -505,6 +539,7 @@ internal sealed partial class Http1Connection
 
             if (copied != BodyCopy.Complete)
             {
+                RecordFlag(copied == BodyCopy.DestinationClosed ? Observability.RequestFlags.ClientAborted : Observability.RequestFlags.ResponseTruncated);
                 // The response started and cannot be finished: cut the client off so that it sees an incomplete message,
                 // never a short body that looks whole.
                 return Exchange.Close;
@@ -512,7 +547,11 @@ internal sealed partial class Http1Connection
             // The end of the response goes to the client only now that the upstream connection is back in the pool: a
             // client that has its answer and asks again at once finds it there, and a slow reader does not hold it.
             var flushed = await _output.FlushAsync();
-            if (flushed.IsCompleted) return Exchange.Close;
+            if (flushed.IsCompleted)
+            {
+                RecordFlag(Observability.RequestFlags.ClientAborted);
+                return Exchange.Close;
+            }
             return clientKeepAlive ? Exchange.KeepAlive : Exchange.Close;
         }
         finally

@@ -57,6 +57,7 @@ internal sealed partial class Http1Connection
     private void BeginRequest(ListenerRuntime runtime)
     {
         ParkHeads();
+        _trace.Clear();
         _bodyAvailable = 0;
         _bodyComplete = false;
         _idle = true;
@@ -87,6 +88,7 @@ internal sealed partial class Http1Connection
         {
             started = true;
             TakeHeads();
+            OpenRecord(runtime);
             _idle = false;
             // header_timeout bounds the whole head from its first byte (slowloris).
             _clientDeadline.Arm(_input, runtime.HeaderTimeoutMs);
@@ -221,6 +223,13 @@ internal sealed partial class Http1Connection
     {
         _clientDeadline.Disarm();
         Log.RequestRejected(runtime.Name, status, reason);
+        if (_recording)
+        {
+            _record!.Method = _request.Method;
+            _record.Version = _request.Version;
+            RecordOwnAnswer(status, DefaultReason(status));
+            _record.BytesOut = ProxyResponses.For(status).Length(ConnectionHeader.Close, headRequest: false);
+        }
         // Whatever is buffered is garbage now; release it before writing.
         _input.AdvanceTo(_requestBuffer.End);
         _requestBuffer = default;

@@ -9,6 +9,9 @@ using FastProxy.Diagnostics;
 using FastProxy.Hosting;
 using FastProxy.Http1;
 using FastProxy.Http2.Frames;
+using FastProxy.Observability.Tracing;
+using FastProxy.Observability;
+using FastProxy.Observability.Metrics;
 using FastProxy.Transport;
 using FastProxy.Upstreams;
 using Pipelines.Sockets.Unofficial;
@@ -37,6 +40,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     private int _clientAddressLength;
     private ulong _clientHash;
     private ulong[] _excluded = new ulong[1];
+    /// <summary>The request's trace context and id (Observability/Tracing), refilled for each request.</summary>
+    private readonly RequestTrace _trace = new();
 
     /// <summary>The client's SocketConnection, or its <see cref="TlsTransport"/> on a TLS listener; the pipes are <see cref="_input"/> and <see cref="_output"/>.</summary>
     private IDisposable? _transport;
@@ -64,6 +69,10 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _heartbeatSlot = services.Heartbeat.Register(this);
         services.ConnectionOpened();
         var runtime = Runtime;
+        _connectionMetrics = runtime.Metrics;
+        _connectionTls = runtime.Tls is not null;
+        _connectionProtocol = ConnectionProtocol.Http1;
+        _connectionMetrics?.ConnectionOpened(ConnectionProtocol.Http1, _connectionTls);
         if (runtime.ProxyProtocol is { } proxyProtocol)
         {
             // proxy_protocol = true: the header comes before anything else, TLS included (.ProxyProtocol).
@@ -176,6 +185,9 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, intakeRuntime);
                 if (intake != Intake.Ready)
                 {
+                    // Closed mid-head or mid-body: the client went away (a refusal recorded its status in RejectAsync).
+                    if (intake == Intake.Closed) RecordFlag(RequestFlags.ClientAborted);
+                    CompleteRecord();
                     if (intake == Intake.Rejected) await LingerAsync();
                     break;
                 }
@@ -187,7 +199,11 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 var head = RequestHeadBytes;
                 var route = runtime.Router.Match(_request, head);
                 ResolveClient(runtime);
+                // Trace context and request id, for every request (forwarded or answered here).
+                _trace.Begin(_request, head, runtime.Tracer,
+                    _resolvedAddressLength > 0 ? _resolvedAddress.AsSpan(0, _resolvedAddressLength) : ClientAddress);
                 _chain = null; // set by RunPoliciesAsync when a chain runs; its response side reads it
+                if (_recording) RecordHead(route);
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.
                 var chain = route is null ? runtime.ListenerPolicies : route.Policies;
                 if (chain is not null && await RunPoliciesAsync(chain, route, runtime) is { } answer)
@@ -203,16 +219,20 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                         if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, runtime);
                         if (intake != Intake.Ready)
                         {
+                            if (intake == Intake.Closed) RecordFlag(RequestFlags.ClientAborted);
+                            CompleteRecord();
                             if (intake == Intake.Rejected) await LingerAsync();
                             break;
                         }
                     }
                     if (route is null)
                     {
+                        RecordFlag(RequestFlags.NoRoute);
                         keepAlive = await RespondAsync(ProxyResponses.For(404), runtime);
                     }
                     else if (route.Respond is not null)
                     {
+                        RecordFlag(RequestFlags.Responded);
                         keepAlive = await RespondAsync(route.Respond, runtime);
                     }
                     else if (!route.Upstream!.Limits.TryEnter())
@@ -220,6 +240,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                         // Circuit breaking: max_requests already in flight to this upstream. (BeginForward did not run:
                         // the request is still unconsumed, whatever the previous request on this pooled state left.)
                         _requestConsumed = false;
+                        RecordFlag(RequestFlags.CircuitOpen);
                         keepAlive = await FailAsync(503);
                     }
                     else
@@ -245,6 +266,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                         }
                     }
                 }
+                CompleteRecord();
                 ReleaseRequestScratch();
                 if (!keepAlive || _services.Draining)
                 {
@@ -264,6 +286,12 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         }
         finally
         {
+            if (_recording)
+            {
+                // Ended by an exception (a socket gone mid-exchange) or a bug: still counted, as cut short.
+                RecordFlag(RequestFlags.ClientAborted);
+                CompleteRecord();
+            }
             Close();
         }
     }
@@ -292,6 +320,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             try { _output.Complete(); } catch { /* already completed */ }
             transport.Dispose();
         }
+        _connectionMetrics?.ConnectionClosed(_connectionProtocol, _connectionTls);
+        _connectionMetrics = null;
         _services.ConnectionClosed();
         _services.Limiter.Release();
         _services.ConnectionPool.Return(this);
@@ -317,6 +347,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _stream = null;
         _streamParts?.Response.Clear();
         _http2 = null;
+        _recording = false;
+        _record?.Clear();
         _clientDeadline.Disarm();
         _upstreamDeadline.Disarm();
         ParkHeads();

@@ -21,15 +21,25 @@ internal sealed partial class ProxyHost
     /// </summary>
     public void Reload(ProxyConfig config)
     {
-        var unsupported = ProxyRuntime.Unsupported(config);
-        if (unsupported.Count > 0) throw new ProxyStartException(unsupported);
-        lock (_reloadLock)
+        try
         {
-            var runtime = ProxyRuntime.Build(config, _runtime);
-            bool adminMoves = !SameAdmin(_admin, config.Admin);
-            var sockets = BindNewSockets(config, runtime, adminMoves);
-            Commit(config, runtime, sockets, adminMoves);
+            var unsupported = ProxyRuntime.Unsupported(config);
+            if (unsupported.Count > 0) throw new ProxyStartException(unsupported);
+            lock (_reloadLock)
+            {
+                var runtime = ProxyRuntime.Build(config, _runtime);
+                bool adminMoves = !SameAdmin(_admin, config.Admin);
+                var sockets = BindNewSockets(config, runtime, adminMoves);
+                Commit(config, runtime, sockets, adminMoves);
+                _services.AccessLog.Apply(config);
+            }
         }
+        catch
+        {
+            _services.Metrics.ReloadFinished(ok: false);
+            throw;
+        }
+        _services.Metrics.ReloadFinished(ok: true);
         foreach (var note in ProxyRuntime.NotEnforced(config)) Log.ConfigWarning(note);
     }
 
@@ -169,6 +179,8 @@ internal sealed partial class ProxyHost
     /// <summary>Every socket is bound: the new generation takes over, and old sockets not carried over close.</summary>
     private void Commit(ProxyConfig config, ProxyRuntime runtime, NewSockets sockets, bool adminMoves)
     {
+        // The new generation's label sets, before its first connection (series of kept names carry their counts on).
+        _services.Metrics.Bind(runtime);
         var next = new Dictionary<string, Listener>(StringComparer.Ordinal);
         foreach (var listener in sockets.Listeners) next[listener.Name] = listener;
         foreach (var (name, listener) in _listeners)
@@ -189,6 +201,7 @@ internal sealed partial class ProxyHost
 
         _services.Limiter.Max = config.Global.MaxConnections;
         var old = _runtime;
+        Observability.Tracing.TracingObserver.Apply(_services.Observability, runtime.Tracer);
         _runtime = runtime;
         foreach (var listener in sockets.Listeners)
         {

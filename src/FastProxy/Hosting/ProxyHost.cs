@@ -31,6 +31,8 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         // Built first: a certificate that cannot be loaded must not leave the heartbeat's timer running.
         _runtime = ProxyRuntime.Build(config);
         _services = new ProxyServices(config.Global.MaxConnections);
+        _services.Metrics.Bind(_runtime);
+        Observability.Tracing.TracingObserver.Apply(_services.Observability, _runtime.Tracer);
         _heartbeatSlot = _services.Heartbeat.Register(this);
     }
 
@@ -70,6 +72,15 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         if (unsupported.Count > 0) throw new ProxyStartException(unsupported);
 
         var host = new ProxyHost(config);
+        try
+        {
+            host._services.AccessLog.Start(config);
+        }
+        catch (Observability.AccessLog.AccessLogOpenException ex)
+        {
+            _ = host.DisposeAsync().AsTask();
+            throw new ProxyStartException([ex.Message]);
+        }
         try
         {
             foreach (var listener in config.Listeners) host.BindListener(listener, host._runtime);
@@ -129,12 +140,16 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         int abandoned = _services.ActiveConnections;
         if (abandoned > 0) _services.Heartbeat.ForEach(static t => (t as IAbortable)?.Abort());
         _runtime.Retire();
+        // After the requests: their lines are queued, and the writer writes them out before it closes the file.
+        _services.AccessLog.Stop();
         AdminServer? admin;
         lock (_reloadLock) admin = _admin;
         if (admin is not null) await admin.StopAsync();
         return abandoned;
     }
 
+    /// <summary>SIGUSR1: files this process writes are opened again by name (logrotate renamed them).</summary>
+    public void ReopenLogs() => _services.AccessLog.Reopen();
     /// <summary>
     /// POST /upstreams/NAME/servers/ADDRESS/drain (true) or /enable (false) on the serving generation. Under the reload
     /// lock: a reload builds its generation from the current one's server states and swaps it in under the same lock,

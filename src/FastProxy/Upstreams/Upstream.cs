@@ -133,6 +133,9 @@ internal sealed class Upstream
     public UpstreamLimits Limits { get; }
     /// <summary>Active checks; null without [upstreams.X.health].</summary>
     public HealthChecker? Checker { get; }
+
+    /// <summary>This upstream's metrics (response times, retries, circuit breaking); null while metrics are off.</summary>
+    public Observability.Metrics.UpstreamSeries? Metrics { get; set; }
     /// <summary>Failures of the upstream as a whole (tcp connections no server took), throttled as its servers' are.</summary>
     public LogThrottle FailureLog { get; } = new();
 
