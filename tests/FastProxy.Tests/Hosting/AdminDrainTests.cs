@@ -94,6 +94,11 @@ public sealed class AdminDrainTests
         var done = await slow!;
         Assert.Equal(200, done.Status);
         Assert.Equal("a", done.BodyText);
+        // The pool takes a connection back before the request stops counting in flight: once it does not count, the
+        // connection was closed or pooled, and for a drained server it must not be pooled.
+        var serverA = proxy.Host.Runtime.Upstreams["app"].Servers[0];
+        await Wait.UntilAsync(() => serverA.State.InFlight == 0, "the slow request ended at the proxy");
+        Assert.Equal(0, serverA.Pool.IdleCount);
         await Wait.UntilAsync(() => a.ClosedByPeer == a.Connections, "every connection to the drained server closed by the proxy");
         (_, upstreams) = await CurlAsync(admin + "/upstreams");
         Assert.Equal(0, Server(upstreams, 0).GetProperty("idle_connections").GetInt32());
