@@ -24,6 +24,12 @@ public enum KnownHeader : byte
     Date,
     /// <summary>x-consumer and anything starting with it: set by the gateway only, never taken from a client.</summary>
     Consumer,
+    /// <summary>W3C Trace Context traceparent: the proxy writes its own (continued or started), never the client's line.</summary>
+    TraceParent,
+    /// <summary>W3C Trace Context tracestate: passed on only with a valid traceparent.</summary>
+    TraceState,
+    /// <summary>X-Request-Id: kept when usable, else replaced by a generated one (the forwarder writes the line).</summary>
+    RequestId,
 }
 
 public static class KnownHeaders
@@ -55,6 +61,15 @@ public static class KnownHeaders
                 break;
             case (10, 'c'):
                 if (Ascii.EqualsIgnoreCase(name, "connection"u8)) return KnownHeader.Connection;
+                break;
+            case (10, 't'):
+                if (Ascii.EqualsIgnoreCase(name, "tracestate"u8)) return KnownHeader.TraceState;
+                break;
+            case (11, 't'):
+                if (Ascii.EqualsIgnoreCase(name, "traceparent"u8)) return KnownHeader.TraceParent;
+                break;
+            case (12, 'x'):
+                if (Ascii.EqualsIgnoreCase(name, "x-request-id"u8)) return KnownHeader.RequestId;
                 break;
             case (10, 'k'):
                 if (Ascii.EqualsIgnoreCase(name, "keep-alive"u8)) return KnownHeader.KeepAlive;

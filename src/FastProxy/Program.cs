@@ -139,6 +139,7 @@ public static class Program
         if (loaded.Config is null)
         {
             Log.ReloadRefused(string.Join("; ", loaded.Errors));
+            host.Services.Metrics.ReloadFinished(ok: false);
             return;
         }
         try

@@ -22,8 +22,14 @@ public sealed class ProxyConfig
     public ClientIpConfig ClientIp { get; init; } = new();
     /// <summary>[consumers.NAME], in file order: the identities authentication policies resolve to.</summary>
     public IReadOnlyList<ConsumerConfig> Consumers { get; init; } = [];
+    /// <summary>[metrics]: what /metrics exports beyond the defaults.</summary>
+    public MetricsConfig Metrics { get; init; } = new();
     /// <summary>[access_log]; absent section: off (<see cref="AccessLogConfig.Enabled"/> false).</summary>
     public AccessLogConfig AccessLog { get; init; } = new();
+    /// <summary>[tracing]: span export over OTLP/HTTP and sampling. Default: nothing exported (trace context still propagated).</summary>
+    public TracingConfig Tracing { get; init; } = new();
+    /// <summary>The file's TOML table as parsed (before defaults), for /config's sections the model does not describe; null when built in code.</summary>
+    internal Tomlyn.Model.TomlTable? Document { get; init; }
     /// <summary>Things that are valid but worth telling the operator (e.g. a section that is accepted but not implemented yet).</summary>
     public IReadOnlyList<ConfigDiagnostic> Warnings { get; init; } = [];
 
@@ -55,10 +61,33 @@ public sealed class GlobalConfig
     public int MaxConnections { get; init; } = 100_000;
 }
 
+public sealed class TracingConfig
+{
+    /// <summary>The collector's OTLP/HTTP base URL (spans go to /v1/traces); null: no export.</summary>
+    public Uri? OtlpEndpoint { get; init; }
+    /// <summary>The share of traces the proxy starts that it samples (0 to 1); a client's sampled flag is followed as it is.</summary>
+    public double Sample { get; init; } = 0.01;
+    /// <summary>The resource's service.name.</summary>
+    public string ServiceName { get; init; } = "fastproxy";
+    /// <summary>Spans per export request at most.</summary>
+    public int BatchSize { get; init; } = 512;
+    /// <summary>How often the queue is sent when it does not fill a batch first.</summary>
+    public TimeSpan ExportInterval { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Spans waiting for export at most; beyond, new spans are dropped and counted.</summary>
+    public int QueueSize { get; init; } = 2048;
+}
+
 public sealed class AdminConfig
 {
     public required string Bind { get; init; }
     public required System.Net.IPEndPoint EndPoint { get; init; }
+    /// <summary>
+    /// token: the SHA-256 of the bearer token that state-changing admin requests (POST) must carry; null: none set
+    /// (then only a loopback admin listener accepts them). Only the digest is kept, compared in constant time.
+    /// </summary>
+    public byte[]? TokenHash { get; init; }
+    /// <summary>Where the token came from, for /config: "env:NAME", or null when it was written in the file (shown redacted).</summary>
+    public string? TokenSource { get; init; }
 }
 
 public sealed class LimitsConfig

@@ -36,7 +36,9 @@ internal static class ConfigKeys
             new("[upstreams.NAME.limits]", UpstreamLimitsValidator.Keys),
             new("[client_ip]", ClientIpValidator.Keys),
             new("[consumers.NAME]", ConsumerSetValidator.Keys),
+            new("[metrics]", MetricsValidator.Keys),
             new("[access_log]", AccessLogValidator.Keys),
+            new("[tracing]", TracingValidator.Keys),
             // `type` picks the kind, and the kind its keys (PolicySetValidator).
             new("[policies.NAME]", ["type"]),
         ];

@@ -9,7 +9,7 @@ namespace FastProxy.Configuration.Validation;
 /// </summary>
 internal static class ProxyConfigValidator
 {
-    public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies", "client_ip", "consumers", "access_log"];
+    public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies", "client_ip", "consumers", "metrics", "access_log", "tracing"];
 
     /// <summary>Section keys written at the top of the file, before any [section]: say where they go.</summary>
     private static readonly IReadOnlyDictionary<string, string> Misplaced = MisplacedKeys.Homes(
@@ -28,7 +28,9 @@ internal static class ProxyConfigValidator
         var routes = RouteSetValidator.Read(root);
         var clientIp = ClientIpValidator.Read(root.Table("client_ip", ClientIpValidator.Keys));
         var consumers = ConsumerSetValidator.Read(root.Table("consumers", keys: null));
+        var metrics = MetricsValidator.Read(root.Table("metrics", MetricsValidator.Keys), admin, consumers);
         var accessLog = AccessLogValidator.Read(root.Table("access_log", AccessLogValidator.Keys));
+        var tracing = TracingValidator.Read(root.Table("tracing", TracingValidator.Keys));
 
         RouteReferenceValidator.Check(context, routes, listeners, upstreams, policies);
         GatewayReferenceValidator.Check(context, listeners, policies, consumers, clientIp);
@@ -50,7 +52,10 @@ internal static class ProxyConfigValidator
             Policies = policies,
             ClientIp = clientIp,
             Consumers = consumers,
+            Metrics = metrics,
             AccessLog = accessLog,
+            Tracing = tracing,
+            Document = document,
             Warnings = context.Diagnostics.Warnings,
         };
     }

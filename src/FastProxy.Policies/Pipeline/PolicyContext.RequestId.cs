@@ -5,20 +5,13 @@ namespace FastProxy.Policies.Pipeline;
 /// <summary>
 /// The request's id, for templates ({request_id}) and whoever else wants one (the access log): the client's
 /// X-Request-Id when it sent a usable one, otherwise generated on first use. Either way it is written into a buffer of
-/// this context, so reading it allocates nothing.
+/// this context, so reading it allocates nothing. The rules and the generator are <see cref="RequestIds"/>'s, which the
+/// forwarder uses for every request (policies or not); it then hands its id over with <see cref="SetRequestId"/>.
 /// </summary>
 public sealed partial class PolicyContext
 {
     /// <summary>A longer X-Request-Id is not taken (a generated one is 32 characters).</summary>
-    public const int MaxRequestIdLength = 128;
-
-    /// <summary>
-    /// 16 hex characters drawn once per process, then a 16-hex-character counter: unique within the process (the
-    /// counter does not wrap in practice), unlikely to repeat across restarts (64 random bits), sortable by arrival
-    /// within one process, and cheap (one interlocked increment, no randomness per request).
-    /// </summary>
-    private static readonly byte[] s_requestIdPrefix = RandomPrefix();
-    private static long s_requestIdCounter;
+    public const int MaxRequestIdLength = RequestIds.MaxLength;
 
     private readonly byte[] _requestId = new byte[MaxRequestIdLength];
     private int _requestIdLength;
@@ -39,7 +32,7 @@ public sealed partial class PolicyContext
     /// <summary>Sets the id (e.g. the host's own, when it makes one before the chain runs). False when it is empty, too long or not visible ASCII.</summary>
     public bool SetRequestId(ReadOnlySpan<byte> id)
     {
-        if (!IsUsableRequestId(id)) return false;
+        if (!RequestIds.IsUsable(id)) return false;
         id.CopyTo(_requestId);
         _requestIdLength = id.Length;
         return true;
@@ -48,16 +41,43 @@ public sealed partial class PolicyContext
     private void ResolveRequestId()
     {
         if (TryGetHeader("x-request-id"u8, out var sent) && SetRequestId(sent)) return;
-        s_requestIdPrefix.CopyTo(_requestId, 0);
-        ulong n = (ulong)Interlocked.Increment(ref s_requestIdCounter);
-        n.TryFormat(_requestId.AsSpan(16), out _, "x16");
-        _requestIdLength = 32;
+        _requestIdLength = RequestIds.Format(RequestIds.Next(), _requestId);
+    }
+}
+
+/// <summary>
+/// Request ids: which X-Request-Id a client may set, and the generator of the others. 16 hex characters drawn once
+/// per process, then a 16-hex-character counter: unique within the process (the counter does not wrap in practice),
+/// unlikely to repeat across restarts (64 random bits), sortable by arrival within one process, and cheap (one
+/// interlocked increment, no randomness per request). A generated id is kept as its counter value (a ulong) until
+/// it is written, so holding one costs no buffer.
+/// </summary>
+public static class RequestIds
+{
+    /// <summary>A longer X-Request-Id is not taken.</summary>
+    public const int MaxLength = 128;
+
+    /// <summary>The length of a generated id.</summary>
+    public const int GeneratedLength = 32;
+
+    private static readonly byte[] s_prefix = RandomPrefix();
+    private static long s_counter;
+
+    /// <summary>The next generated id's number (never 0, so 0 can mean "none").</summary>
+    public static ulong Next() => (ulong)Interlocked.Increment(ref s_counter);
+
+    /// <summary>Writes generated id <paramref name="n"/> (<see cref="GeneratedLength"/> characters) into <paramref name="destination"/>; returns its length.</summary>
+    public static int Format(ulong n, Span<byte> destination)
+    {
+        s_prefix.CopyTo(destination);
+        n.TryFormat(destination[16..], out _, "x16");
+        return GeneratedLength;
     }
 
-    /// <summary>Visible ASCII only (no spaces): an id goes into logs and header values as it is.</summary>
-    private static bool IsUsableRequestId(ReadOnlySpan<byte> id)
+    /// <summary>Visible ASCII only (no spaces), 1 to <see cref="MaxLength"/> characters: an id goes into logs and header values as it is.</summary>
+    public static bool IsUsable(ReadOnlySpan<byte> id)
     {
-        if (id.IsEmpty || id.Length > MaxRequestIdLength) return false;
+        if (id.IsEmpty || id.Length > MaxLength) return false;
         foreach (var b in id)
         {
             if (b is <= 0x20 or >= 0x7F) return false;

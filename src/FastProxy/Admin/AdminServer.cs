@@ -15,9 +15,14 @@ namespace FastProxy.Admin;
 /// <item>GET /healthz: 200 while the process runs (liveness).</item>
 /// <item>GET /readyz: 200, or 503 once a graceful stop began (readiness: take this instance out of rotation).</item>
 /// <item>GET /upstreams: every upstream's servers with their health, ejections, in-flight requests and totals, as JSON.</item>
+/// <item>GET /metrics: Prometheus text exposition (Observability/Metrics).</item>
+/// <item>GET /config: the effective configuration as JSON, secrets redacted.</item>
+/// <item>POST /upstreams/NAME/servers/ADDRESS/drain and /enable: take a server out of rotation and back
+/// (<see cref="AdminAuth"/> says who may).</item>
 /// </list>
+/// The routing of requests to these is in AdminServer.Routes.cs.
 /// </summary>
-internal sealed class AdminServer
+internal sealed partial class AdminServer
 {
     /// <summary>A request head bigger than this is refused (431): nothing the endpoints take needs more.</summary>
     private const int MaxHead = 8 * 1024;
@@ -26,27 +31,25 @@ internal sealed class AdminServer
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
 
     private readonly Socket _socket;
-    private readonly Func<ProxyRuntime> _runtime;
-    private readonly ProxyServices _services;
+    private readonly ProxyHost _host;
     private readonly CancellationTokenSource _stop = new();
     private Task? _acceptLoop;
 
-    private AdminServer(Socket socket, Func<ProxyRuntime> runtime, ProxyServices services)
+    private AdminServer(Socket socket, ProxyHost host)
     {
         _socket = socket;
-        _runtime = runtime;
-        _services = services;
+        _host = host;
         EndPoint = (IPEndPoint)socket.LocalEndPoint!;
     }
 
     public IPEndPoint EndPoint { get; }
 
     /// <summary>Binds <paramref name="endPoint"/>; a failure throws a <see cref="ListenerBindException"/> naming it.</summary>
-    public static AdminServer Bind(IPEndPoint endPoint, Func<ProxyRuntime> runtime, ProxyServices services)
+    public static AdminServer Bind(IPEndPoint endPoint, ProxyHost host)
     {
         // Never shared (no SO_REUSEPORT): a second instance must not answer health checks meant for this one.
         var socket = ListenSocket.Open("admin", endPoint, reusePort: false, backlog: 64);
-        return new AdminServer(socket, runtime, services);
+        return new AdminServer(socket, host);
     }
 
     public void Start()
@@ -106,15 +109,15 @@ internal sealed class AdminServer
                 {
                     if (length == buffer.Length)
                     {
-                        await SendAsync(client, 431, "text/plain", "request head too large\n"u8.ToArray(), head: false).ConfigureAwait(false);
+                        await SendAsync(client, AdminAnswer.Text(431, "request head too large\n")).ConfigureAwait(false);
                         return;
                     }
                     int n = await client.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None, timeout.Token).ConfigureAwait(false);
                     if (n == 0) return;
                     length += n;
                 }
-                var (status, type, body, head) = Answer(Encoding.Latin1.GetString(buffer, 0, end));
-                await SendAsync(client, status, type, body, head).ConfigureAwait(false);
+                var answer = Answer(Encoding.Latin1.GetString(buffer, 0, end), client.RemoteEndPoint?.ToString() ?? "?");
+                await SendAsync(client, answer).ConfigureAwait(false);
                 try { client.Shutdown(SocketShutdown.Send); } catch (SocketException) { }
             }
             catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
@@ -124,36 +127,16 @@ internal sealed class AdminServer
         }
     }
 
-    private (int Status, string Type, byte[] Body, bool Head) Answer(string requestHead)
+    private static async Task SendAsync(Socket client, AdminAnswer answer)
     {
-        int lineEnd = requestHead.IndexOf("\r\n", StringComparison.Ordinal);
-        var parts = (lineEnd < 0 ? requestHead : requestHead[..lineEnd]).Split(' ');
-        if (parts.Length != 3 || !parts[2].StartsWith("HTTP/1.", StringComparison.Ordinal))
-            return (400, "text/plain", "bad request\n"u8.ToArray(), false);
-        string method = parts[0];
-        string path = parts[1];
-        int query = path.IndexOf('?');
-        if (query >= 0) path = path[..query];
-        bool head = method == "HEAD";
-        if (method != "GET" && !head) return (405, "text/plain", "only GET and HEAD\n"u8.ToArray(), false);
-        return path switch
+        string reason = answer.Status switch
         {
-            "/healthz" => (200, "text/plain", "ok\n"u8.ToArray(), head),
-            "/readyz" => _services.Draining
-                ? (503, "text/plain", "draining\n"u8.ToArray(), head)
-                : (200, "text/plain", "ready\n"u8.ToArray(), head),
-            "/upstreams" => (200, "application/json", UpstreamsJson.Write(_runtime(), Heartbeat.NowMs), head),
-            _ => (404, "text/plain", "not found (try /healthz, /readyz, /upstreams)\n"u8.ToArray(), head),
+            200 => "OK", 400 => "Bad Request", 401 => "Unauthorized", 403 => "Forbidden", 404 => "Not Found",
+            405 => "Method Not Allowed", 431 => "Request Header Fields Too Large", _ => "Service Unavailable",
         };
-    }
-
-    private static async Task SendAsync(Socket client, int status, string type, byte[] body, bool head)
-    {
-        string reason = status switch { 200 => "OK", 400 => "Bad Request", 404 => "Not Found", 405 => "Method Not Allowed", 431 => "Request Header Fields Too Large", _ => "Service Unavailable" };
-        string allow = status == 405 ? "Allow: GET, HEAD\r\n" : "";
         var headBytes = Encoding.ASCII.GetBytes(
-            $"HTTP/1.1 {status} {reason}\r\nContent-Type: {type}\r\nContent-Length: {body.Length}\r\nCache-Control: no-store\r\n{allow}Connection: close\r\n\r\n");
+            $"HTTP/1.1 {answer.Status} {reason}\r\nContent-Type: {answer.Type}\r\nContent-Length: {answer.Body.Length}\r\nCache-Control: no-store\r\n{answer.ExtraHeaders}Connection: close\r\n\r\n");
         await client.SendAsync(headBytes, SocketFlags.None).ConfigureAwait(false);
-        if (!head && body.Length > 0) await client.SendAsync(body, SocketFlags.None).ConfigureAwait(false);
+        if (!answer.Head && answer.Body.Length > 0) await client.SendAsync(answer.Body, SocketFlags.None).ConfigureAwait(false);
     }
 }

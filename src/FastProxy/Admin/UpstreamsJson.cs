@@ -6,7 +6,8 @@ namespace FastProxy.Admin;
 
 /// <summary>
 /// The /upstreams document, written by hand with <see cref="Utf8JsonWriter"/> (no reflection: native AOT clean).
-/// Upstreams and servers in configuration order; state is "up", "down" (active checks) or "ejected" (outlier detection).
+/// Upstreams and servers in configuration order; state is "up", "down" (active checks), "ejected" (outlier detection)
+/// or "drained" (by the operator, through POST .../drain; it wins over the others, which keep being tracked).
 /// </summary>
 internal static class UpstreamsJson
 {
@@ -29,6 +30,10 @@ internal static class UpstreamsJson
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>"drained", "ejected", "down" or "up", in that order of precedence.</summary>
+    public static string StateOf(ServerHealth health)
+        => health.Drained ? "drained" : health.EjectedUntilMs != 0 ? "ejected" : health.ActiveUp ? "up" : "down";
+
     private static void WriteUpstream(Utf8JsonWriter json, Upstream upstream, long nowMs)
     {
         json.WriteStartObject();
@@ -48,7 +53,8 @@ internal static class UpstreamsJson
             json.WriteStartObject();
             json.WriteString("address", server.Address);
             json.WriteNumber("weight", server.State.Weight);
-            json.WriteString("state", until != 0 ? "ejected" : health.ActiveUp ? "up" : "down");
+            json.WriteString("state", StateOf(health));
+            json.WriteBoolean("drained", health.Drained);
             json.WriteBoolean("healthy", server.State.IsAvailable);
             json.WriteNumber("ejections", health.Ejections);
             json.WriteNumber("ejected_for_ms", until == 0 ? 0 : Math.Max(until - nowMs, 0));

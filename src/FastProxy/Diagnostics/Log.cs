@@ -116,6 +116,6 @@ internal static partial class Log
     private static partial void Http2StreamRefusedCore(ILogger logger, string listener, int stream, string reason);
 
     public static void MemoryReclaimed(long releasedKiB, long committedKiB, long afterKiB, long pauseMs) => MemoryReclaimedCore(Logger, releasedKiB, committedKiB, afterKiB, pauseMs);
-    [LoggerMessage(19, LogLevel.Debug, "quiet after a burst: about {ReleasedKiB} KiB of pooled memory let go and collected; GC heap committed {CommittedKiB} -> {AfterKiB} KiB, {PauseMs} ms")]
+    [LoggerMessage(21, LogLevel.Debug, "quiet after a burst: about {ReleasedKiB} KiB of pooled memory let go and collected; GC heap committed {CommittedKiB} -> {AfterKiB} KiB, {PauseMs} ms")]
     private static partial void MemoryReclaimedCore(ILogger logger, long releasedKiB, long committedKiB, long afterKiB, long pauseMs);
 }

@@ -68,12 +68,18 @@ internal sealed class CannedResponse
 
     public int Status { get; }
 
-    /// <summary>Writes the response, with the current Date, into <paramref name="output"/> (not flushed).</summary>
-    public void WriteTo(IBufferWriter<byte> output, ConnectionHeader connection, bool headRequest)
+    /// <summary>Writes the response, with the current Date, into <paramref name="output"/> (not flushed).
+    /// <paramref name="trace"/>: the request's, whose x-request-id follows the Date.</summary>
+    public void WriteTo(IBufferWriter<byte> output, ConnectionHeader connection, bool headRequest, Observability.Tracing.RequestTrace? trace = null)
     {
         var bytes = _variants[Index(connection, headRequest)];
         output.Write(bytes.AsSpan(0, _dateAt));
         output.Write(DateHeader.Line);
+        if (trace is not null)
+        {
+            var span = output.GetSpan(Observability.Tracing.RequestTrace.MaxRequestIdLineLength);
+            output.Advance(trace.WriteRequestIdLine(span));
+        }
         output.Write(bytes.AsSpan(_dateAt));
     }
 

@@ -23,7 +23,7 @@ internal sealed partial class Http1Connection
         bool keepAlive = _request.KeepAlive && _bodyComplete && !_services.Draining;
         _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
-        response.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+        response.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
         if (_recording)
         {
             _record!.Status = response.Status;
@@ -54,7 +54,7 @@ internal sealed partial class Http1Connection
         }
         bool keepAlive = whole && _request.KeepAlive && !_services.Draining;
         var answer = ProxyResponses.For(status);
-        answer.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+        answer.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
         if (_recording)
         {
             RecordOwnAnswer(status, DefaultReason(status));

@@ -140,7 +140,6 @@ internal sealed partial class Http1Connection
                 connection.Dispose();
                 return false;
             }
-            if (_recording) _record!.Retries++;
             if (outcome == Exchange.RetryFresh)
             {
                 connection.Dispose();
@@ -161,7 +160,17 @@ internal sealed partial class Http1Connection
             if (attempts-- <= 0) return await FailAsync(_failStatus);
             if (RequestTimedOut) return await FailAsync(504);
             int next = Pick(upstream);
-            if (next < 0 || !upstream.Limits.TryBeginRetry()) return await FailAsync(_failStatus);
+            if (next < 0) return await FailAsync(_failStatus);
+            if (!upstream.Limits.TryBeginRetry())
+            {
+                RecordFlag(Observability.RequestFlags.RetryBudgetExhausted);
+                return await FailAsync(_failStatus);
+            }
+            if (_recording)
+            {
+                _record!.Retries++;
+                _record.Flags |= Observability.RequestFlags.Retried;
+            }
             try
             {
                 var retry = await AcquireAsync(upstream, next);
@@ -276,6 +285,7 @@ internal sealed partial class Http1Connection
             _record!.Upstream = route.Upstream;
             _record.Server = server;
         }
+        if (_trace.Sampled) _trace.OnAttempt(server);
         // Aborted before the connection was published (a retry racing the end of a stop): cut it at once.
         if (_aborted) connection.Abort();
         try
@@ -295,6 +305,7 @@ internal sealed partial class Http1Connection
                 BufferedLength = _bodyBuffered ? _bufferedBody!.Length : null,
                 TrustForwardedFor = _trustedPeer,
                 Policies = _chain is null ? null : _policyContext,
+                Trace = _trace,
             });
             if (_bodyBuffered)
             {
@@ -468,11 +479,11 @@ internal sealed partial class Http1Connection
                 var body = _responseBuffer.Slice(_response.HeadLength, bodyLength);
                 PreparePolicyResponse();
                 bool answered = _streamMode && _output is Http2ResponseWriter { CanAnswer: true } stream
-                    && await stream.AnswerAsync(_response, ResponseHeadMemory, body, ResponsePolicies);
+                    && await stream.AnswerAsync(_response, ResponseHeadMemory, body, ResponsePolicies, _trace);
                 if (!answered)
                 {
                     ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
-                        ResponsePolicies);
+                        ResponsePolicies, _trace);
                     if (bodyLength > 0) WriteSequence(_output, body);
                 }
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength + bodyLength));
@@ -484,7 +495,7 @@ internal sealed partial class Http1Connection
             {
                 PreparePolicyResponse();
                 ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
-                    ResponsePolicies);
+                    ResponsePolicies, _trace);
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
                 ReleaseResponseScratch();
                 try

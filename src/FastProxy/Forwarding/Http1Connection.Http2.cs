@@ -110,6 +110,11 @@ internal sealed partial class Http1Connection
     private async ValueTask ServeHttp2Async()
     {
         _idle = false;
+        if (_connectionMetrics is { } metrics)
+        {
+            metrics.ConnectionSwitchedToH2(_connectionTls);
+            _connectionProtocol = Observability.Metrics.ConnectionProtocol.H2;
+        }
         var http2 = new Http2Connection(_input, _output, _listener, _services, ClientAddress, _clientHash, ClientCertificateSubject, _clientDeadline);
         _http2 = http2;
         try

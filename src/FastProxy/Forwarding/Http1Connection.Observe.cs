@@ -18,6 +18,11 @@ internal sealed partial class Http1Connection
     /// <summary>A request is being recorded on <see cref="_record"/> (opened, not yet completed).</summary>
     private bool _recording;
 
+    /// <summary>The listener's metrics when the connection opened (null while metrics are off), and what it counts as.</summary>
+    private Observability.Metrics.ListenerSeries? _connectionMetrics;
+    private Observability.Metrics.ConnectionProtocol _connectionProtocol;
+    private bool _connectionTls;
+
     /// <summary>The request's first byte arrived: a record starts if anyone observes requests.</summary>
     private void OpenRecord(ListenerRuntime runtime)
     {
@@ -109,7 +114,16 @@ internal sealed partial class Http1Connection
         if (_chain is not null && _policyContext is { } context)
         {
             record.Consumer = context.Consumer;
-            if (record.HasText && context.HasRequestId) record.SetRequestId(context.RequestId);
+        }
+        // The id the upstream and the client got (the policy chain was handed the same one).
+        if (_trace.Active)
+        {
+            record.Trace = _trace;
+            if (record.HasText)
+            {
+                Span<byte> id = stackalloc byte[RequestIds.MaxLength];
+                record.SetRequestId(id[.._trace.WriteRequestId(id)]);
+            }
         }
         _services.Observability.Complete(record);
         record.Clear();

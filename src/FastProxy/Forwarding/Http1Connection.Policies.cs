@@ -81,6 +81,8 @@ internal sealed partial class Http1Connection
         {
             context.Begin(_request, RequestHeadMemory, Peer, ClientAddress, route?.Name, runtime.Tls is not null);
         }
+        // One id for the request: what {request_id} templates see is what the upstream and the access log get.
+        _trace.HandIdTo(context);
         var pending = chain.RunAsync(context);
         var answer = pending.IsCompletedSuccessfully ? pending.Result : await pending;
         if (answer is null && context.Consumer is { } consumer)
@@ -113,7 +115,7 @@ internal sealed partial class Http1Connection
         bool keepAlive = _request.KeepAlive && _bodyComplete && !_services.Draining;
         _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
-        PolicyAnswerWriter.Write(_output, answer, _policyContext!.ResponseLines, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+        PolicyAnswerWriter.Write(_output, answer, _policyContext!.ResponseLines, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
         if (_recording)
         {
             RecordPolicyAnswer(answer);

@@ -57,6 +57,7 @@ internal sealed partial class Http1Connection
     private void BeginRequest(ListenerRuntime runtime)
     {
         ParkHeads();
+        _trace.Clear();
         _bodyAvailable = 0;
         _bodyComplete = false;
         _idle = true;

@@ -32,7 +32,7 @@ internal sealed partial class Http1Connection
     private async Task RunTlsAsync(Socket socket, TlsServer tls)
     {
         Volatile.Write(ref _handshakeSocket, socket);
-        var ssl = await TlsHandshake.AcceptAsync(socket, tls, _listener.Name, http: true).ConfigureAwait(false);
+        var ssl = await TlsHandshake.AcceptAsync(socket, tls, _listener.Name, http: true, Runtime.Metrics).ConfigureAwait(false);
         Volatile.Write(ref _handshakeSocket, null);
         if (ssl is null || _services.Draining)
         {

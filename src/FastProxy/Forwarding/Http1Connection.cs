@@ -9,7 +9,9 @@ using FastProxy.Diagnostics;
 using FastProxy.Hosting;
 using FastProxy.Http1;
 using FastProxy.Http2.Frames;
+using FastProxy.Observability.Tracing;
 using FastProxy.Observability;
+using FastProxy.Observability.Metrics;
 using FastProxy.Transport;
 using FastProxy.Upstreams;
 using Pipelines.Sockets.Unofficial;
@@ -38,6 +40,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     private int _clientAddressLength;
     private ulong _clientHash;
     private ulong[] _excluded = new ulong[1];
+    /// <summary>The request's trace context and id (Observability/Tracing), refilled for each request.</summary>
+    private readonly RequestTrace _trace = new();
 
     /// <summary>The client's SocketConnection, or its <see cref="TlsTransport"/> on a TLS listener; the pipes are <see cref="_input"/> and <see cref="_output"/>.</summary>
     private IDisposable? _transport;
@@ -65,6 +69,10 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _heartbeatSlot = services.Heartbeat.Register(this);
         services.ConnectionOpened();
         var runtime = Runtime;
+        _connectionMetrics = runtime.Metrics;
+        _connectionTls = runtime.Tls is not null;
+        _connectionProtocol = ConnectionProtocol.Http1;
+        _connectionMetrics?.ConnectionOpened(ConnectionProtocol.Http1, _connectionTls);
         if (runtime.ProxyProtocol is { } proxyProtocol)
         {
             // proxy_protocol = true: the header comes before anything else, TLS included (.ProxyProtocol).
@@ -191,6 +199,9 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 var head = RequestHeadBytes;
                 var route = runtime.Router.Match(_request, head);
                 ResolveClient(runtime);
+                // Trace context and request id, for every request (forwarded or answered here).
+                _trace.Begin(_request, head, runtime.Tracer,
+                    _resolvedAddressLength > 0 ? _resolvedAddress.AsSpan(0, _resolvedAddressLength) : ClientAddress);
                 _chain = null; // set by RunPoliciesAsync when a chain runs; its response side reads it
                 if (_recording) RecordHead(route);
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.
@@ -309,6 +320,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
             try { _output.Complete(); } catch { /* already completed */ }
             transport.Dispose();
         }
+        _connectionMetrics?.ConnectionClosed(_connectionProtocol, _connectionTls);
+        _connectionMetrics = null;
         _services.ConnectionClosed();
         _services.Limiter.Release();
         _services.ConnectionPool.Return(this);

@@ -5,6 +5,7 @@ using FastProxy.Async;
 using FastProxy.Http1;
 using FastProxy.Http2.Frames;
 using FastProxy.Http2.HPack;
+using FastProxy.Observability.Tracing;
 using FastProxy.Policies.Pipeline;
 
 namespace FastProxy.Forwarding;
@@ -65,24 +66,24 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     /// the flush. <paramref name="headBytes"/> and <paramref name="body"/> stay the caller's until this ends.
     /// </summary>
     internal ValueTask<bool> AnswerAsync(Http2Stream stream, ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body,
-        PolicyContext? policies = null)
+        PolicyContext? policies = null, RequestTrace? trace = null)
     {
         if (head.StatusCode < 200 || body.Length > _peerMaxFrameSize) return new ValueTask<bool>(false);
-        if (_writeLock.TryEnter()) return AnswerLocked(stream, head, headBytes.Span, body, policies);
-        return AnswerAfterLockAsync(stream, head, headBytes, body, policies);
+        if (_writeLock.TryEnter()) return AnswerLocked(stream, head, headBytes.Span, body, policies, trace);
+        return AnswerAfterLockAsync(stream, head, headBytes, body, policies, trace);
     }
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> AnswerAfterLockAsync(Http2Stream stream, ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body,
-        PolicyContext? policies)
+        PolicyContext? policies, RequestTrace? trace)
     {
         await _writeLock.EnterAsync();
-        return await AnswerLocked(stream, head, headBytes.Span, body, policies);
+        return await AnswerLocked(stream, head, headBytes.Span, body, policies, trace);
     }
 
     /// <summary>Caller holds the write lock; it is released here, or after the flush this returns waiting for.</summary>
     private ValueTask<bool> AnswerLocked(Http2Stream stream, ResponseHead head, ReadOnlySpan<byte> headBytes, in ReadOnlySequence<byte> body,
-        PolicyContext? policies)
+        PolicyContext? policies, RequestTrace? trace)
     {
         bool release = true;
         try
@@ -99,7 +100,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
                 }
             }
             bool endOnHeaders = length == 0;
-            if (!WriteHeaders(stream, head, headBytes, endOnHeaders, policies))
+            if (!WriteHeaders(stream, head, headBytes, endOnHeaders, policies, trace))
             {
                 // As in SendHeadersAsync: the block is sized so this cannot happen; HPACK state would be lost.
                 _closing = true;
@@ -517,7 +518,8 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     /// The same, from the head's contiguous bytes. <paramref name="policies"/> (the direct answer only; the pump's
     /// HTTP/1.1 bytes have the edits in them already): the gateway's response edits, fields dropped and lines added.
     /// </summary>
-    private bool WriteHeaders(Http2Stream stream, ResponseHead head, ReadOnlySpan<byte> bytes, bool endStream, PolicyContext? policies = null)
+    private bool WriteHeaders(Http2Stream stream, ResponseHead head, ReadOnlySpan<byte> bytes, bool endStream, PolicyContext? policies = null,
+        RequestTrace? trace = null)
     {
         ApplyPendingTableSize();
 
@@ -526,7 +528,8 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         // A literal costs at most a few octets more than the field's own bytes (Huffman is used only when shorter). A
         // policy line of L >= 5 bytes ("a: \r\n") becomes a literal of at most L + 3 (one type octet and two length
         // prefixes of up to 3 octets each, less its ": " and CRLF): 2L covers it.
-        var block = ArrayPool<byte>.Shared.Rent(head.HeadLength + 64 + 16 * head.FieldCount + DateHeader.LineLength + 2 * lines.Length);
+        var block = ArrayPool<byte>.Shared.Rent(head.HeadLength + 64 + 16 * head.FieldCount + DateHeader.LineLength + 2 * lines.Length
+            + (trace is null ? 0 : RequestTrace.MaxRequestIdLineLength + 8));
         try
         {
             Span<byte> name = stackalloc byte[256];
@@ -538,7 +541,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
             status[1] = (byte)('0' + code / 10 % 10);
             status[2] = (byte)('0' + code % 10);
             if (!_encoder.TryEncode(":status"u8, status, HPackIndexing.Incremental, block, ref written)) return false;
-            bool dated = false;
+            bool dated = false, identified = false;
             foreach (ref readonly var field in head.Fields)
             {
                 // §8.2.2: connection-specific fields do not exist in HTTP/2.
@@ -547,6 +550,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
                 var raw = field.Name(bytes);
                 if (removals && policies!.IsResponseHeaderRemoved(raw)) continue;
                 dated |= field.Known == KnownHeader.Date;
+                identified |= field.Known == KnownHeader.RequestId;
                 // HTTP/2 field names are lowercase (§8.2.1). A name over 256 octets is not worth a buffer: dropped.
                 if (raw.Length > name.Length || System.Text.Ascii.ToLower(raw, name, out int n) != OperationStatus.Done) continue;
                 // Values that change with every response or every second (lengths, dates) would only churn the client's table.
@@ -556,6 +560,12 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
             // A server's response without Date gets the proxy's (RFC 9110 §6.6.1), as over HTTP/1.1 (ResponseHeadWriter;
             // the proxy's own answers have theirs already). Not indexed, like a server's Date above (and as nginx does).
             if (!dated && code >= 200 && !_encoder.TryEncode("date"u8, DateHeader.Value, HPackIndexing.Without, block, ref written)) return false;
+            // The request's id, as over HTTP/1.1 (ResponseHeadWriter); never indexed: it changes with every response.
+            if (trace is not null && !identified)
+            {
+                Span<byte> id = stackalloc byte[RequestIds.MaxLength];
+                if (!_encoder.TryEncode("x-request-id"u8, id[..trace.WriteRequestId(id)], HPackIndexing.Without, block, ref written)) return false;
+            }
             // The lines gateway policies add, after the server's own as over HTTP/1.1: "name: value\r\n" each, as
             // PolicyContext records them (checked there: a token-like name, a value without CR, LF or NUL).
             while (!lines.IsEmpty)

@@ -67,9 +67,9 @@ internal sealed class Http2ResponseWriter : PipeWriter
     /// </summary>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<bool> AnswerAsync(Http1.ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body,
-        Policies.Pipeline.PolicyContext? policies = null)
+        Policies.Pipeline.PolicyContext? policies = null, Observability.Tracing.RequestTrace? trace = null)
     {
-        var answering = _connection.AnswerAsync(_stream, head, headBytes, body, policies);
+        var answering = _connection.AnswerAsync(_stream, head, headBytes, body, policies, trace);
         bool answered = answering.IsCompletedSuccessfully ? answering.Result : await answering;
         if (answered) _state = State.Answered;
         return answered;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using FastProxy.Http1;
+using FastProxy.Observability.Tracing;
 using FastProxy.Policies.Pipeline;
 
 namespace FastProxy.Forwarding;
@@ -29,6 +30,11 @@ internal readonly ref struct RequestRewrite
     public bool TrustForwardedFor { get; init; }
     /// <summary>What gateway policies changed (fields dropped, lines added, query parameters dropped); null: no policies ran.</summary>
     public PolicyContext? Policies { get; init; }
+    /// <summary>
+    /// The request's trace context and id: the client's traceparent and x-request-id lines are replaced by the
+    /// proxy's (tracestate kept only with a continued trace). Null: the fields pass as they came.
+    /// </summary>
+    public RequestTrace? Trace { get; init; }
 }
 
 /// <summary>
@@ -45,7 +51,8 @@ internal static class RequestHeadWriter
         // Upper bound: the head itself, the authority twice (Host and X-Forwarded-Host), the address and the fixed lines.
         var policies = rewrite.Policies;
         int bound = request.HeadLength + 2 * request.HostLength + rewrite.ClientAddress.Length + rewrite.FallbackHost.Length + 224
-            + (rewrite.BufferedLength is null ? 0 : 40) + (policies is null ? 0 : policies.RequestLines.Length);
+            + (rewrite.BufferedLength is null ? 0 : 40) + (policies is null ? 0 : policies.RequestLines.Length)
+            + (rewrite.Trace is null ? 0 : RequestTrace.MaxRequestLinesLength);
         var span = output.GetSpan(bound);
         int w = 0;
 
@@ -59,6 +66,10 @@ internal static class RequestHeadWriter
         int runStart = -1, runEnd = -1;
         bool anyForwardedFor = false;
         bool buffered = rewrite.BufferedLength is not null;
+        var trace = rewrite.Trace;
+        // With a trace, the proxy writes traceparent and x-request-id itself; tracestate belongs to the client's
+        // traceparent and goes only with it (W3C Trace Context §3.3: not without a valid traceparent).
+        bool traced = trace is not null, continued = trace is { Continued: true };
         var removed = policies is null ? default : policies.RemovedHeaders;
         int index = -1, nextRemoved = 0;
         foreach (ref readonly HeaderField field in request.Fields)
@@ -69,7 +80,8 @@ internal static class RequestHeadWriter
             bool keep = !dropped && !field.HopByHop
                 && field.Known is not (KnownHeader.XForwardedFor or KnownHeader.XForwardedProto or KnownHeader.XForwardedHost or KnownHeader.Consumer)
                 && !(field.Known == KnownHeader.Host && request.HostFromTarget)
-                && !(buffered && field.Known is (KnownHeader.TransferEncoding or KnownHeader.ContentLength or KnownHeader.Expect));
+                && !(buffered && field.Known is (KnownHeader.TransferEncoding or KnownHeader.ContentLength or KnownHeader.Expect))
+                && !(traced && (field.Known is KnownHeader.TraceParent or KnownHeader.RequestId || (field.Known == KnownHeader.TraceState && !continued)));
             anyForwardedFor |= field.Known == KnownHeader.XForwardedFor && !field.HopByHop;
             if (keep)
             {
@@ -134,6 +146,8 @@ internal static class RequestHeadWriter
             w += digits;
             Put(span, ref w, Crlf);
         }
+
+        if (trace is not null) w += trace.WriteRequestLines(span[w..]);
 
         // The gateway's lines: x-consumer, claims, copied auth headers... (each checked for CR/LF when recorded).
         if (policies is not null) Put(span, ref w, policies.RequestLines);
@@ -205,12 +219,13 @@ internal static class RequestHeadWriter
 internal static class ResponseHeadWriter
 {
     public static void Write(IBufferWriter<byte> output, ResponseHead response, ReadOnlySpan<byte> head, ConnectionHeader connection,
-        bool dropTransferEncoding, bool upgrade, PolicyContext? policies = null)
+        bool dropTransferEncoding, bool upgrade, PolicyContext? policies = null, RequestTrace? trace = null)
     {
         var extraLines = policies is null ? default : policies.ResponseLines;
         // Only a chain that removed something costs a name comparison per field.
         bool removals = policies is { HasResponseRemovals: true };
-        var span = output.GetSpan(response.HeadLength + 48 + DateHeader.LineLength + extraLines.Length);
+        var span = output.GetSpan(response.HeadLength + 48 + DateHeader.LineLength + extraLines.Length
+            + (trace is null ? 0 : RequestTrace.MaxRequestIdLineLength));
         int w = 0;
         // We speak HTTP/1.1 to the client whatever the server spoke (RFC 9110 §2.5).
         "HTTP/1.1 "u8.CopyTo(span);
@@ -220,7 +235,7 @@ internal static class ResponseHeadWriter
         w += statusLine.Length;
 
         int runStart = -1, runEnd = -1;
-        bool dated = false;
+        bool dated = false, identified = false;
         foreach (ref readonly HeaderField field in response.Fields)
         {
             bool keep = (!field.HopByHop || (upgrade && field.Known == KnownHeader.Upgrade))
@@ -228,6 +243,7 @@ internal static class ResponseHeadWriter
                 && !(removals && policies!.IsResponseHeaderRemoved(field.Name(head)));
             // A Date that is not passed on is no Date: the client gets the proxy's.
             dated |= keep && field.Known == KnownHeader.Date;
+            identified |= keep && field.Known == KnownHeader.RequestId;
             if (keep)
             {
                 if (runStart < 0) runStart = field.LineStart;
@@ -251,6 +267,9 @@ internal static class ResponseHeadWriter
             DateHeader.Line.CopyTo(span[w..]);
             w += DateHeader.LineLength;
         }
+
+        // The request's id, so that a client can quote it (the access log has it): unless the server answered with one.
+        if (trace is not null && !identified) w += trace.WriteRequestIdLine(span[w..]);
 
         // Lines gateway policies add (CORS, headers policy), after the server's own.
         extraLines.CopyTo(span[w..]);

@@ -21,16 +21,25 @@ internal sealed partial class ProxyHost
     /// </summary>
     public void Reload(ProxyConfig config)
     {
-        var unsupported = ProxyRuntime.Unsupported(config);
-        if (unsupported.Count > 0) throw new ProxyStartException(unsupported);
-        lock (_reloadLock)
+        try
         {
-            var runtime = ProxyRuntime.Build(config, _runtime);
-            bool adminMoves = !SameAdmin(_admin, config.Admin);
-            var sockets = BindNewSockets(config, runtime, adminMoves);
-            Commit(config, runtime, sockets, adminMoves);
-            _services.AccessLog.Apply(config);
+            var unsupported = ProxyRuntime.Unsupported(config);
+            if (unsupported.Count > 0) throw new ProxyStartException(unsupported);
+            lock (_reloadLock)
+            {
+                var runtime = ProxyRuntime.Build(config, _runtime);
+                bool adminMoves = !SameAdmin(_admin, config.Admin);
+                var sockets = BindNewSockets(config, runtime, adminMoves);
+                Commit(config, runtime, sockets, adminMoves);
+                _services.AccessLog.Apply(config);
+            }
         }
+        catch
+        {
+            _services.Metrics.ReloadFinished(ok: false);
+            throw;
+        }
+        _services.Metrics.ReloadFinished(ok: true);
         foreach (var note in ProxyRuntime.NotEnforced(config)) Log.ConfigWarning(note);
     }
 
@@ -90,7 +99,7 @@ internal sealed partial class ProxyHost
         var sockets = new NewSockets();
         try
         {
-            if (newAdmin is not null && !TakesOurs(newAdmin)) sockets.Admin = AdminServer.Bind(newAdmin, () => _runtime, _services);
+            if (newAdmin is not null && !TakesOurs(newAdmin)) sockets.Admin = AdminServer.Bind(newAdmin, this);
             foreach (var (listener, endPoint) in pending)
             {
                 if (!TakesOurs(endPoint)) sockets.Listeners.Add(BindFor(listener, endPoint, runtime));
@@ -118,7 +127,7 @@ internal sealed partial class ProxyHost
             {
                 if (TakesOurs(endPoint)) sockets.Listeners.Add(BindFor(listener, endPoint, runtime));
             }
-            if (adminTakesOver) sockets.Admin = AdminServer.Bind(newAdmin!, () => _runtime, _services);
+            if (adminTakesOver) sockets.Admin = AdminServer.Bind(newAdmin!, this);
             return sockets;
         }
         catch
@@ -156,7 +165,7 @@ internal sealed partial class ProxyHost
         {
             try
             {
-                _admin = AdminServer.Bind(admin.EndPoint, () => _runtime, _services);
+                _admin = AdminServer.Bind(admin.EndPoint, this);
                 _admin.Start();
             }
             catch (ListenerBindException ex)
@@ -170,6 +179,8 @@ internal sealed partial class ProxyHost
     /// <summary>Every socket is bound: the new generation takes over, and old sockets not carried over close.</summary>
     private void Commit(ProxyConfig config, ProxyRuntime runtime, NewSockets sockets, bool adminMoves)
     {
+        // The new generation's label sets, before its first connection (series of kept names carry their counts on).
+        _services.Metrics.Bind(runtime);
         var next = new Dictionary<string, Listener>(StringComparer.Ordinal);
         foreach (var listener in sockets.Listeners) next[listener.Name] = listener;
         foreach (var (name, listener) in _listeners)
@@ -190,6 +201,7 @@ internal sealed partial class ProxyHost
 
         _services.Limiter.Max = config.Global.MaxConnections;
         var old = _runtime;
+        Observability.Tracing.TracingObserver.Apply(_services.Observability, runtime.Tracer);
         _runtime = runtime;
         foreach (var listener in sockets.Listeners)
         {

@@ -31,6 +31,8 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         // Built first: a certificate that cannot be loaded must not leave the heartbeat's timer running.
         _runtime = ProxyRuntime.Build(config);
         _services = new ProxyServices(config.Global.MaxConnections);
+        _services.Metrics.Bind(_runtime);
+        Observability.Tracing.TracingObserver.Apply(_services.Observability, _runtime.Tracer);
         _heartbeatSlot = _services.Heartbeat.Register(this);
     }
 
@@ -82,7 +84,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         try
         {
             foreach (var listener in config.Listeners) host.BindListener(listener, host._runtime);
-            if (config.Admin is not null) host._admin = AdminServer.Bind(config.Admin.EndPoint, () => host._runtime, host._services);
+            if (config.Admin is not null) host._admin = AdminServer.Bind(config.Admin.EndPoint, host);
         }
         catch
         {
@@ -148,6 +150,40 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
 
     /// <summary>SIGUSR1: files this process writes are opened again by name (logrotate renamed them).</summary>
     public void ReopenLogs() => _services.AccessLog.Reopen();
+    /// <summary>
+    /// POST /upstreams/NAME/servers/ADDRESS/drain (true) or /enable (false) on the serving generation. Under the reload
+    /// lock: a reload builds its generation from the current one's server states and swaps it in under the same lock,
+    /// so a drain lands either before (and is carried over) or after (on the new generation), never in between.
+    /// </summary>
+    /// <param name="address">The server as written in the file ("10.0.0.1:9001", "[::1]:9001"), or an IP endpoint
+    /// that exactly one server of the upstream resolved to.</param>
+    internal (DrainOutcome Outcome, Upstreams.UpstreamServer? Server) SetDrained(string upstream, string address, bool drained)
+    {
+        lock (_reloadLock)
+        {
+            if (!_runtime.Upstreams.TryGetValue(upstream, out var found)) return (DrainOutcome.NoUpstream, null);
+            var server = FindServer(found, address);
+            if (server is null) return (DrainOutcome.NoServer, null);
+            server.SetDrained(drained);
+            return (DrainOutcome.Done, server);
+        }
+    }
+
+    private static Upstreams.UpstreamServer? FindServer(Upstreams.Upstream upstream, string address)
+    {
+        foreach (var server in upstream.Servers)
+            if (string.Equals(server.Address, address, StringComparison.OrdinalIgnoreCase)) return server;
+        // "[::1]:8080" for a server written "[0:0::1]:8080", or its resolved address for a host name: only when unambiguous.
+        if (!IPEndPoint.TryParse(address, out var endPoint)) return null;
+        Upstreams.UpstreamServer? match = null;
+        foreach (var server in upstream.Servers)
+        {
+            if (!server.EndPoint.Equals(endPoint)) continue;
+            if (match is not null) return null;
+            match = server;
+        }
+        return match;
+    }
 
     public void OnHeartbeat(long nowMs)
     {
@@ -166,6 +202,9 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         _services.Dispose();
     }
 }
+
+/// <summary>What a drain or enable found.</summary>
+internal enum DrainOutcome { Done, NoUpstream, NoServer }
 
 /// <summary>The configuration is valid but asks for something this build cannot serve.</summary>
 internal sealed class ProxyStartException(IReadOnlyList<string> problems) : Exception(string.Join(Environment.NewLine, problems))

@@ -32,6 +32,10 @@ internal sealed class ProxyRuntime
     }
 
     public ProxyConfig Config { get; }
+    /// <summary>[tracing] with an otlp_endpoint (sampling, exporter); null: propagation only.</summary>
+    public Observability.Tracing.Tracer? Tracer { get; private init; }
+    /// <summary>When this generation was built (start or reload), for /config.</summary>
+    public DateTimeOffset LoadedAt { get; } = DateTimeOffset.UtcNow;
     public IReadOnlyDictionary<string, Upstream> Upstreams { get; }
     /// <summary>The http listeners.</summary>
     public IReadOnlyDictionary<string, ListenerRuntime> Listeners { get; }
@@ -161,7 +165,11 @@ internal sealed class ProxyRuntime
             var tls = listener.Tls.Count > 0 ? TlsServer.Load(listener, TlsAlpn.Http) : null;
             listeners[listener.Name] = new ListenerRuntime(listener, new Router([.. routes]), tls, gateway, proxyProtocol.GetValueOrDefault(listener.Name));
         }
-        return new ProxyRuntime(config, upstreams, listeners, TcpListenerRuntime.Build(config, upstreams, proxyProtocol), proxyProtocol);
+        var tcp = TcpListenerRuntime.Build(config, upstreams, proxyProtocol);
+        // Last: nothing after it can fail and leave an exporter running for a generation that never serves.
+        var tracer = Observability.Tracing.Tracer.For(config.Tracing, previous?.Tracer);
+        foreach (var listener in listeners.Values) listener.Tracer = tracer;
+        return new ProxyRuntime(config, upstreams, listeners, tcp, proxyProtocol) { Tracer = tracer };
     }
 
     /// <summary>Starts the active health checks of this generation (when it starts serving).</summary>
@@ -174,6 +182,7 @@ internal sealed class ProxyRuntime
     public void Retire()
     {
         foreach (var upstream in _upstreamList) upstream.Retire();
+        Tracer?.Retire();
     }
 
     /// <summary>Heartbeat: ejections that are over end; failures the log left out are counted in a line. Allocation-free.</summary>

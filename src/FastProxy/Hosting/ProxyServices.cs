@@ -17,6 +17,7 @@ internal sealed class ProxyServices : IDisposable
         // Pooled per-connection state: a new client connection reuses the parser state and arrays of a finished one.
         ConnectionPool = new DefaultObjectPool<Http1Connection>(new Http1ConnectionPolicy(), maximumRetained: 1024);
         TcpConnectionPool = TcpConnection.CreatePool();
+        Metrics = new Observability.Metrics.MetricsRegistry(Observability);
         AccessLog = new(Observability);
     }
 
@@ -25,6 +26,8 @@ internal sealed class ProxyServices : IDisposable
     /// <summary>Who is told of each finished request (metrics, access log, tracing); empty: requests are not recorded.</summary>
     public ObservabilityHub Observability { get; } = new();
 
+    /// <summary>The Prometheus metrics served on the admin listener's /metrics (recording only while [admin] is configured).</summary>
+    public Observability.Metrics.MetricsRegistry Metrics { get; }
     /// <summary>[access_log]: its writer follows reloads (an observer of <see cref="Observability"/> while on); SIGUSR1 reopens its file.</summary>
     public FastProxy.Observability.AccessLog.AccessLogSink AccessLog { get; }
 

@@ -42,6 +42,8 @@ internal enum RequestFlags : uint
     ResponseTruncated = 1 << 15,
     /// <summary>The connection was upgraded (101) and became a tunnel.</summary>
     Upgraded = 1 << 16,
+    /// <summary>A retry was wanted but the upstream's retry budget (budget_percent) refused it.</summary>
+    RetryBudgetExhausted = 1 << 17,
 }
 
 /// <summary>The wire protocol a request came in on.</summary>
@@ -58,6 +60,6 @@ internal static class RequestFlagNames
     [
         "no_route", "rate_limited", "auth_refused", "policy_answer", "upstream_timeout", "upstream_reset",
         "upstream_connect_failed", "no_server", "circuit_open", "client_aborted", "malformed", "body_too_large",
-        "client_timeout", "responded", "retried", "response_truncated", "upgraded",
+        "client_timeout", "responded", "retried", "response_truncated", "upgraded", "retry_budget_exhausted",
     ];
 }

@@ -88,6 +88,9 @@ internal sealed class RequestRecord
 
     public RequestFlags Flags;
 
+    /// <summary>The request's trace context and id (set at completion; null when the request never got a parsed head).</summary>
+    public Tracing.RequestTrace? Trace;
+
     /// <summary>True once <see cref="CaptureHead"/> copied the request's text.</summary>
     public bool HasText { get; private set; }
 
@@ -136,6 +139,7 @@ internal sealed class RequestRecord
         Client = default;
         HasClient = false;
         Flags = RequestFlags.None;
+        Trace = null;
         HasText = false;
         _textLength = 0;
         _method = _host = _path = _query = _userAgent = _referer = _requestId = _client = default;
@@ -150,6 +154,7 @@ internal sealed class RequestRecord
         Server = null;
         Consumer = null;
         AnsweredBy = null;
+        Trace = null;
     }
 
     /// <summary>The parsed head: method and version always; the text only when <paramref name="text"/> (some observer reads it).</summary>

@@ -59,6 +59,9 @@ internal sealed class Route
     /// <summary>The listener's policies then the route's, compiled; null when there are none (the route pays nothing).</summary>
     public PolicyChain? Policies { get; }
 
+    /// <summary>This route's request counts on its listener; null while metrics are off. Set at bind, before serving.</summary>
+    public Observability.Metrics.RequestSeries? Metrics { get; set; }
+
     /// <summary>Removed from the front of the path before forwarding.</summary>
     public byte[]? StripPrefix { get; }
 

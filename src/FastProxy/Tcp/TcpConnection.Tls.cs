@@ -27,7 +27,7 @@ internal sealed partial class TcpConnection
     private async Task<bool> HandshakeAsync(TlsServer tls)
     {
         var socket = _handshakeSocket!;
-        var ssl = await TlsHandshake.AcceptAsync(socket, tls, _runtime.Name, http: false);
+        var ssl = await TlsHandshake.AcceptAsync(socket, tls, _runtime.Name, http: false, _runtime.Metrics);
         Volatile.Write(ref _handshakeSocket, null);
         if (ssl is null || _aborted)
         {

@@ -67,6 +67,9 @@ internal sealed partial class TcpConnection : IHeartbeatTarget, IAbortable
         connection.Begin(socket, runtime, services);
     }
 
+    /// <summary>The listener's metrics when it opened (null while metrics are off): its close is counted on the same series.</summary>
+    private Observability.Metrics.ListenerSeries? _metrics;
+
     private void Begin(Socket socket, TcpListenerRuntime runtime, ProxyServices services)
     {
         _runtime = runtime;
@@ -76,6 +79,9 @@ internal sealed partial class TcpConnection : IHeartbeatTarget, IAbortable
         // Receive buffers are the large ones on both sides: nothing is held across requests here, so large reads
         // only cut syscalls (an idle connection holds none at all: zero-length reads).
         services.ConnectionOpened();
+        // The series of the generation it was accepted under (by listener name, so the same across reloads).
+        _metrics = runtime.Metrics;
+        _metrics?.ConnectionOpened(Observability.Metrics.ConnectionProtocol.Tcp, runtime.Tls is not null);
         _heartbeatSlot = services.Heartbeat.Register(this);
         if (runtime.Tls is not null || runtime.ProxyProtocol is not null)
         {
@@ -154,6 +160,8 @@ internal sealed partial class TcpConnection : IHeartbeatTarget, IAbortable
         Shut(_upstream);
         Shut(_client);
         _server?.State.ConnectionClosed();
+        _metrics?.ConnectionClosed(Observability.Metrics.ConnectionProtocol.Tcp, _runtime.Tls is not null);
+        _metrics = null;
         _services.ConnectionClosed();
         _services.Limiter.Release();
         _services.TcpConnectionPool.Return(this);

@@ -41,6 +41,9 @@ internal sealed class TcpListenerRuntime
     /// <summary>Null unless proxy_protocol = true: then every connection starts with a PROXY protocol header, read first.</summary>
     public ProxyHeaderReader? ProxyProtocol { get; }
 
+    /// <summary>This listener's metrics (connections, TLS); null while metrics are off. Set at bind, before serving.</summary>
+    public Observability.Metrics.ListenerSeries? Metrics { get; set; }
+
     /// <summary>The whole ClientHello must arrive within this (SNI-routed listeners only), and a PROXY protocol header.</summary>
     public long HeaderTimeoutMs { get; }
 

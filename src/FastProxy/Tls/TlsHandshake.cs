@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.Security;
 using System.Net.Sockets;
 using FastProxy.Diagnostics;
+using FastProxy.Observability.Metrics;
 
 namespace FastProxy.Tls;
 
@@ -34,7 +35,8 @@ internal static class TlsHandshake
     /// An http listener: a client that speaks plain HTTP to it is answered 400 in plain HTTP before the close. A tcp
     /// listener only closes (its clients need not speak HTTP at all).
     /// </param>
-    public static async Task<SslStream?> AcceptAsync(Socket socket, TlsServer tls, string listener, bool http)
+    /// <param name="metrics">The listener's metrics (null while metrics are off): the handshake, or why it failed, is counted there.</param>
+    public static async Task<SslStream?> AcceptAsync(Socket socket, TlsServer tls, string listener, bool http, Observability.Metrics.ListenerSeries? metrics = null)
     {
         SslStream? ssl = null;
         using var timeout = new CancellationTokenSource();
@@ -43,18 +45,24 @@ internal static class TlsHandshake
             if (tls.HandshakeTimeoutMs > 0) timeout.CancelAfter(TimeSpan.FromMilliseconds(tls.HandshakeTimeoutMs));
             // Cutting the socket ends the handshake whatever it waits on (a read, or our own write to a client that stopped reading).
             using var cut = timeout.Token.UnsafeRegister(static state => ((Socket)state!).Dispose(), socket);
-            if (await IsTlsAsync(socket, listener, http, timeout.Token).ConfigureAwait(false))
+            if (await IsTlsAsync(socket, listener, http, metrics, timeout.Token).ConfigureAwait(false))
             {
                 // Inside the try: a client that reset right after the accept makes even this throw.
                 ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
                 await ssl.AuthenticateAsServerAsync(TlsServer.SelectOptions, tls, timeout.Token).ConfigureAwait(false);
-                if (!timeout.IsCancellationRequested) return ssl;
+                if (!timeout.IsCancellationRequested)
+                {
+                    metrics?.TlsHandshakeSucceeded();
+                    return ssl;
+                }
                 Log.TlsHandshakeFailed(listener, "not complete within header_timeout");
+                metrics?.TlsHandshakeFailed(TlsFailureReason.Timeout);
             }
         }
         catch (Exception ex)
         {
             Log.TlsHandshakeFailed(listener, timeout.IsCancellationRequested ? "not complete within header_timeout" : TlsFailure.Describe(ex, "client"));
+            metrics?.TlsHandshakeFailed(timeout.IsCancellationRequested ? TlsFailureReason.Timeout : TlsFailureReason.Classify(ex));
         }
         ssl?.Dispose();
         socket.Dispose();
@@ -66,7 +74,7 @@ internal static class TlsHandshake
     /// record, or not. Not: logged, and for an http listener a plain HTTP request is answered 400, as nginx does. One
     /// receive more per connection, none per request.
     /// </summary>
-    private static async ValueTask<bool> IsTlsAsync(Socket socket, string listener, bool http, CancellationToken timeout)
+    private static async ValueTask<bool> IsTlsAsync(Socket socket, string listener, bool http, Observability.Metrics.ListenerSeries? metrics, CancellationToken timeout)
     {
         var first = ArrayPool<byte>.Shared.Rent(SniffLength);
         try
@@ -75,10 +83,12 @@ internal static class TlsHandshake
             if (length == 0)
             {
                 Log.TlsHandshakeFailed(listener, "the client closed the connection before sending a ClientHello");
+                metrics?.TlsHandshakeFailed(TlsFailureReason.Closed);
                 return false;
             }
             if (first[0] == HandshakeRecord) return true;
             bool plainHttp = LooksLikeHttp(first.AsSpan(0, length));
+            metrics?.TlsHandshakeFailed(plainHttp ? TlsFailureReason.PlainHttp : TlsFailureReason.NotTls);
             if (plainHttp && http)
             {
                 Log.TlsPlainHttp(listener);

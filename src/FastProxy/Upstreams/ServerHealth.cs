@@ -3,9 +3,9 @@ using FastProxy.Balancing;
 namespace FastProxy.Upstreams;
 
 /// <summary>
-/// Whether one server may take traffic, from the two sources that can take it out: active checks (down after
-/// `unhealthy` failed checks in a row, back after `healthy` passes) and outlier detection on live traffic (ejected
-/// until a time). The result is published to <see cref="BalancedServer.IsAvailable"/>, the one flag every balancer
+/// Whether one server may take traffic, from the three sources that can take it out: active checks (down after
+/// `unhealthy` failed checks in a row, back after `healthy` passes), outlier detection on live traffic (ejected
+/// until a time), and the operator (drained through the admin listener until enabled again). The result is published to <see cref="BalancedServer.IsAvailable"/>, the one flag every balancer
 /// already reads, so a pick costs nothing more than before. Also keeps the totals the admin listener reports.
 /// </summary>
 /// <remarks>
@@ -17,6 +17,8 @@ internal sealed class ServerHealth
 {
     private readonly BalancedServer _state;
     private volatile bool _activeUp = true;
+    private volatile bool _drained;
+    private readonly Lock _publishLock = new();
     private long _ejectedUntilMs;
 
     // Totals for /upstreams.
@@ -32,6 +34,12 @@ internal sealed class ServerHealth
     public long EjectedUntilMs => Volatile.Read(ref _ejectedUntilMs);
 
     public bool Ejected => EjectedUntilMs != 0;
+
+    /// <summary>
+    /// Drained by the operator (POST /upstreams/NAME/servers/ADDRESS/drain): no balancer picks it, health checks go on,
+    /// and it stays out, whatever they say, until enabled again.
+    /// </summary>
+    public bool Drained => _drained;
 
     /// <summary>Times outlier detection ejected this server (the next ejection lasts longer the more there were).</summary>
     public int Ejections { get; internal set; }
@@ -66,6 +74,12 @@ internal sealed class ServerHealth
         Publish();
     }
 
+    public void SetDrained(bool drained)
+    {
+        _drained = drained;
+        Publish();
+    }
+
     internal void SetEjectedUntil(long untilMs)
     {
         Volatile.Write(ref _ejectedUntilMs, untilMs);
@@ -76,6 +90,7 @@ internal sealed class ServerHealth
     internal void CarryOver(ServerHealth previous)
     {
         _activeUp = previous._activeUp;
+        _drained = previous._drained;
         CheckPasses = previous.CheckPasses;
         CheckFailures = previous.CheckFailures;
         Volatile.Write(ref _ejectedUntilMs, previous.EjectedUntilMs);
@@ -87,5 +102,11 @@ internal sealed class ServerHealth
         Publish();
     }
 
-    private void Publish() => _state.IsAvailable = _activeUp && Volatile.Read(ref _ejectedUntilMs) == 0;
+    // Under a lock: a check, an ejection and a drain come from different threads, and without it one could publish
+    // "available" from a field read just before another changed it (a drained server picked again). Rare events only:
+    // the request path only reads IsAvailable.
+    private void Publish()
+    {
+        lock (_publishLock) _state.IsAvailable = _activeUp && !_drained && Volatile.Read(ref _ejectedUntilMs) == 0;
+    }
 }

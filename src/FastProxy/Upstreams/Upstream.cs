@@ -42,6 +42,16 @@ internal sealed class UpstreamServer
     public LogThrottle FailureLog { get; } = new();
 
     /// <summary>
+    /// Drains (true: no balancer picks it, its pooled connections close as they become idle) or enables it again. The
+    /// caller serialises this with reloads (ProxyHost), so a drain is never lost between two generations.
+    /// </summary>
+    public void SetDrained(bool drained)
+    {
+        Health.SetDrained(drained);
+        Pool.SetDraining(drained);
+    }
+
+    /// <summary>
     /// A connect to this server that failed, logged unless the interval's line was written already (then counted);
     /// the reason is put into words only when it is written.
     /// </summary>
@@ -95,6 +105,8 @@ internal sealed class Upstream
                 {
                     if (old.Address != server.Address) continue;
                     server.Health.CarryOver(old.Health);
+                    // A drained server stays drained in the new generation (its pool keeps nothing either).
+                    if (server.Health.Drained) server.Pool.SetDraining(true);
                     server.FailureLog.CarryOver(old.FailureLog);
                     break;
                 }
@@ -121,6 +133,9 @@ internal sealed class Upstream
     public UpstreamLimits Limits { get; }
     /// <summary>Active checks; null without [upstreams.X.health].</summary>
     public HealthChecker? Checker { get; }
+
+    /// <summary>This upstream's metrics (response times, retries, circuit breaking); null while metrics are off.</summary>
+    public Observability.Metrics.UpstreamSeries? Metrics { get; set; }
     /// <summary>Failures of the upstream as a whole (tcp connections no server took), throttled as its servers' are.</summary>
     public LogThrottle FailureLog { get; } = new();
 

@@ -37,6 +37,7 @@ internal sealed class UpstreamConnectionPool
     /// <summary>When the load last reached <see cref="_target"/> (the decay waits <see cref="DecayHoldMs"/> after it).</summary>
     private long _peakSeenMs;
     private bool _retired;
+    private bool _draining;
 
     /// <param name="load">The server's counters: its requests in flight and their peak size the pool.</param>
     /// <param name="ceiling">The most idle connections ever kept (max_idle_per_server, or the descriptor share).</param>
@@ -79,7 +80,7 @@ internal sealed class UpstreamConnectionPool
         }
     }
 
-    /// <summary>Keeps the connection for reuse, or closes it when the pool is full or retired.</summary>
+    /// <summary>Keeps the connection for reuse, or closes it when the pool is full, retired or draining.</summary>
     public void Return(UpstreamConnection connection, long nowMs)
     {
         if (_http2 is not null)
@@ -93,7 +94,7 @@ internal sealed class UpstreamConnectionPool
         lock (_lock)
         {
             // The request this connection served is still counted in flight, so the peak is at least 1 here.
-            if (!_retired && _count < Limit())
+            if (!_retired && !_draining && _count < Limit())
             {
                 // Only when the load reaches a new high: the steady state reuses the slots it has.
                 if (_count == _idle.Length) Array.Resize(ref _idle, Math.Min(_ceiling, Math.Max(_idle.Length * 2, InitialSlots)));
@@ -112,6 +113,19 @@ internal sealed class UpstreamConnectionPool
     {
         lock (_lock) _retired = true;
         _http2?.Retire();
+        CloseIdle(long.MaxValue);
+    }
+
+    /// <summary>
+    /// The server was drained (true) or enabled again (false). Draining: idle connections close now, busy ones when
+    /// their request ends (they are not kept); HTTP/2 connections close once their last stream ends. Enabled: the pool
+    /// keeps connections again (new ones are opened as requests come).
+    /// </summary>
+    public void SetDraining(bool draining)
+    {
+        lock (_lock) _draining = draining;
+        if (!draining) return;
+        _http2?.Drain();
         CloseIdle(long.MaxValue);
     }
 

@@ -146,7 +146,7 @@ public class LoadTests
             [admin]
             bind = "0.0.0.0:9901"
             """);
-        Assert.Contains(open.Warnings, w => w.ToString().EndsWith("admin.bind: 0.0.0.0:9901 is not a loopback address: the admin endpoints are reachable from the network", StringComparison.Ordinal));
+        Assert.Contains(open.Warnings, w => w.ToString().EndsWith("admin.bind: 0.0.0.0:9901 is not a loopback address: the admin endpoints are reachable from the network, and with no [admin] token its POST endpoints (drain, enable) refuse every request (403); set token = \"env:NAME\" to use them", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -38,6 +38,47 @@ public sealed class ApiKeyPolicyTests
     }
 
     [Fact]
+    public void A_key_seen_before_is_found_again_and_a_near_miss_after_it_is_still_refused()
+    {
+        // The second request with alice's key is answered from the verified-key cache; a key differing in its last
+        // byte (same length, same slot more often than not) must not ride on it, nor must bob's key turn into alice.
+        var policy = Build();
+        for (int i = 0; i < 3; i++)
+        {
+            var context = Request("GET / HTTP/1.1", "Host: api", "x-api-key: " + AliceKey);
+            Assert.Null(Now(policy, context));
+            Assert.Equal("alice", context.Consumer?.Name);
+        }
+        var nearMiss = AliceKey[..^1] + (char)(AliceKey[^1] ^ 1);
+        var refused = Now(policy, Request("GET / HTTP/1.1", "Host: api", "x-api-key: " + nearMiss));
+        Assert.Equal("invalid", refused?.Counter.Reason);
+        var bob = Request("GET / HTTP/1.1", "Host: api", "x-api-key: " + BobKey);
+        Assert.Null(Now(policy, bob));
+        Assert.Equal("bob", bob.Consumer?.Name);
+    }
+
+    [Fact]
+    public void The_verified_key_cache_matches_whole_keys_only()
+    {
+        var alice = AuthnTestKit.Build(Config("")).Consumers.ByName("alice")!;
+        var cache = new VerifiedKeyCache();
+        var key = "k-0123456789abcdef"u8.ToArray();
+        Assert.Null(cache.Find(key));
+
+        cache.Remember(key, alice);
+
+        Assert.Same(alice, cache.Find(key));
+        Assert.Null(cache.Find(key.AsSpan(0, key.Length - 1)));      // a prefix
+        Assert.Null(cache.Find([.. key, (byte)'x']));                  // a longer key
+        var flipped = key.ToArray();
+        flipped[^1] ^= 1;
+        Assert.Null(cache.Find(flipped));
+        var tooLong = new byte[VerifiedKeyCache.MaxKeyBytes + 1];
+        cache.Remember(tooLong, alice);
+        Assert.Null(cache.Find(tooLong));                              // never remembered
+    }
+
+    [Fact]
     public void Hide_false_forwards_the_header()
     {
         var context = Request("GET / HTTP/1.1", "Host: api", "x-api-key: " + BobKey);

@@ -11,7 +11,8 @@ namespace FastProxy.Policies.Types.ApiKey;
 /// consumers' key digests. The directory never holds a key, only digests, and the lookup is by digest: its timing can
 /// tell an attacker about a digest, never about a key. Missing or unknown key: 401 with an ApiKey challenge.
 /// The query parameter is always taken out of the forwarded target (it would end up in upstream access logs); the
-/// header is taken out unless hide = false. Synchronous, no allocation.
+/// header is taken out unless hide = false. Keys verified lately are found again without SHA-256
+/// (<see cref="VerifiedKeyCache"/>). Synchronous, no allocation for a key already seen.
 /// </summary>
 internal sealed class ApiKeyPolicy : IPolicy
 {
@@ -24,6 +25,7 @@ internal sealed class ApiKeyPolicy : IPolicy
     private readonly ConsumerDirectory _consumers;
     private readonly PolicyAnswer _missing;
     private readonly PolicyAnswer _invalid;
+    private readonly VerifiedKeyCache _verified = new();
 
     public ApiKeyPolicy(string name, ApiKeyOptions options, ConsumerDirectory consumers)
     {
@@ -52,7 +54,7 @@ internal sealed class ApiKeyPolicy : IPolicy
 
     private PolicyAnswer? Check(PolicyContext context)
     {
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        Consumer? consumer = null;
         var found = Presented.None;
         if (_header is not null)
         {
@@ -64,14 +66,13 @@ internal sealed class ApiKeyPolicy : IPolicy
                 var value = context.HeaderValue(index);
                 if (!value.IsEmpty)
                 {
-                    SHA256.HashData(value, digest);
                     found = Presented.Valid;
+                    consumer = Verify(value);
                 }
             }
         }
-        if (found == Presented.None && _query is not null) found = HashQueryKey(context, _query, digest);
+        if (found == Presented.None && _query is not null) found = VerifyQueryKey(context, _query, out consumer);
         if (found == Presented.None) return _missing;
-        var consumer = found == Presented.Valid ? _consumers.ByKeyDigest(digest) : null;
         if (consumer is null) return _invalid;
 
         context.Consumer = consumer;
@@ -80,16 +81,29 @@ internal sealed class ApiKeyPolicy : IPolicy
         return null;
     }
 
+    /// <summary>The consumer a presented key belongs to: from the keys verified lately, else by its SHA-256 digest.</summary>
+    private Consumer? Verify(ReadOnlySpan<byte> key)
+    {
+        var consumer = _verified.Find(key);
+        if (consumer is not null) return consumer;
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(key, digest);
+        consumer = _consumers.ByKeyDigest(digest);
+        if (consumer is not null) _verified.Remember(key, consumer);
+        return consumer;
+    }
+
     private enum Presented : byte { None, Valid, Malformed }
 
-    private static Presented HashQueryKey(PolicyContext context, ReadOnlySpan<byte> name, Span<byte> digest)
+    private Presented VerifyQueryKey(PolicyContext context, ReadOnlySpan<byte> name, out Consumer? consumer)
     {
+        consumer = null;
         if (!context.TryGetQuery(name, out var raw, out _) || raw.IsEmpty) return Presented.None;
         if (raw.Length > MaxQueryKeyBytes * 3) return Presented.Malformed;
         Span<byte> key = stackalloc byte[MaxQueryKeyBytes];
         int length = PercentDecode(raw, key);
         if (length <= 0) return Presented.Malformed;
-        SHA256.HashData(key[..length], digest);
+        consumer = Verify(key[..length]);
         return Presented.Valid;
     }
 

@@ -164,6 +164,22 @@ internal sealed class Http2UpstreamPool(UpstreamServer server, string upstreamNa
         foreach (var victim in victims) victim.Close();
     }
 
+    /// <summary>
+    /// The server was drained: its connections leave the pool, idle ones closing now and busy ones after their last
+    /// stream. Unlike <see cref="Retire"/> the pool stays usable: a request after the server is enabled connects anew.
+    /// </summary>
+    public void Drain()
+    {
+        List<Http2UpstreamConnection> all;
+        lock (_lock)
+        {
+            all = [.. _connections];
+            _connections.Clear();
+        }
+        foreach (var connection in all) connection.CloseWhenIdle();
+        WakeWaiters();
+    }
+
     /// <summary>The configuration was replaced: idle connections close now, busy ones after their last stream.</summary>
     public void Retire()
     {
