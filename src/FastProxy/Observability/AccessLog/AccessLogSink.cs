@@ -20,6 +20,13 @@ internal sealed class AccessLogSink
     {
         _hub = hub;
         _observer = new AccessLogObserver(this);
+        // Always there (0 while the log is off), so an alert on drops never sees an absent series. Registering again
+        // (another host in the same process) replaces the reader with the same one.
+        Metrics.ExternalMetrics.AddCounter("fastproxy_access_log_lines_total", "Access log lines written.",
+            static () => AccessLogCounters.Lines);
+        Metrics.ExternalMetrics.AddCounter("fastproxy_access_log_dropped_total",
+            "Access log lines dropped: the queue was full (the request was served regardless), or the output failed.",
+            static () => AccessLogCounters.Dropped);
     }
 
     /// <summary>The writer requests write to; null: no access log.</summary>

@@ -43,15 +43,15 @@ public sealed class AccessLogConfigTests
     }
 
     [Theory]
-    [InlineData("format = \"clf\"", "proxy.toml:10:10: access_log.format: unknown access log format \"clf\" (known: json, combined)")]
-    [InlineData("path = \"/nonexistent-dir-fp/a.log\"", "proxy.toml:10:8: access_log.path: directory /nonexistent-dir-fp does not exist")]
-    [InlineData("path = \"/tmp\"", "proxy.toml:10:8: access_log.path: /tmp is a directory; name a file in it")]
-    [InlineData("path = \"\"", "proxy.toml:10:8: access_log.path: must not be empty (a file path, \"stdout\" or \"off\")")]
-    [InlineData("buffer = \"1KiB\"", "proxy.toml:10:10: access_log.buffer: must be at least 4KiB (a whole line must fit)")]
-    [InlineData("queue = 1", "proxy.toml:10:9: access_log.queue: must be between 16 and 1048576, got 1")]
-    [InlineData("flush_interval = \"0s\"", "proxy.toml:10:18: access_log.flush_interval: must be greater than 0")]
-    [InlineData("redact_query = [\"a=b\"]", "proxy.toml:10:17: access_log.redact_query[0]: \"a=b\" is not a query parameter name")]
-    [InlineData("formt = \"json\"", "proxy.toml:10:1: access_log.formt: unknown key (did you mean \"format\"?)")]
+    [InlineData("format = \"clf\"", "proxy.toml:9:10: access_log.format: unknown access log format \"clf\" (known: json, combined)")]
+    [InlineData("path = \"/nonexistent-dir-fp/a.log\"", "proxy.toml:9:8: access_log.path: directory /nonexistent-dir-fp does not exist")]
+    [InlineData("path = \"/tmp\"", "proxy.toml:9:8: access_log.path: /tmp is a directory; name a file in it")]
+    [InlineData("path = \"\"", "proxy.toml:9:8: access_log.path: must not be empty (a file path, \"stdout\" or \"off\")")]
+    [InlineData("buffer = \"1KiB\"", "proxy.toml:9:10: access_log.buffer: must be at least 4KiB (a whole line must fit)")]
+    [InlineData("queue = 1", "proxy.toml:9:9: access_log.queue: must be between 16 and 1048576, got 1")]
+    [InlineData("flush_interval = \"0s\"", "proxy.toml:9:18: access_log.flush_interval: must be greater than 0")]
+    [InlineData("redact_query = [\"a=b\"]", "proxy.toml:9:17: access_log.redact_query[0]: \"a=b\" is not a query parameter name")]
+    [InlineData("formt = \"json\"", "proxy.toml:9:1: access_log.formt: unknown key (did you mean \"format\"?)")]
     public void Errors_name_file_line_column_and_key(string line, string error)
     {
         Assert.Equal(error, ConfigText.Error(ConfigText.Minimal + "\n\n[access_log]\n" + line));

@@ -195,6 +195,22 @@ public sealed partial class AccessLogLoopbackTests
     }
 
     [Fact]
+    public async Task Lines_and_drops_are_counted_in_metrics()
+    {
+        using var log = new AccessLogFile();
+        await using var origin = new RawUpstream(_ => RawUpstream.Ok("hello"));
+        await using var proxy = TestProxy.Start(Config(origin.Port, log.Section() + "\n[admin]\nbind = \"127.0.0.1:0\"\n"));
+
+        await CurlAnswer.GetAsync(false, proxy.Url("/app/counted").ToString());
+        await log.WaitForLinesAsync(1);
+        var scrape = await MetricsScrape.FetchAsync(proxy.Host.AdminEndPoint!);
+
+        // Process-wide counters (other tests may log at the same time): at least this test's line, and a drop series.
+        Assert.True(scrape.Value("fastproxy_access_log_lines_total") >= 1, scrape.Text);
+        Assert.NotNull(scrape.Value("fastproxy_access_log_dropped_total"));
+    }
+
+    [Fact]
     public async Task A_reload_turns_the_log_on_moves_it_and_turns_it_off()
     {
         using var log = new AccessLogFile();
