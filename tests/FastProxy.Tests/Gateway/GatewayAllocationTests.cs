@@ -41,7 +41,7 @@ public sealed class GatewayAllocationTests
         Assert.Fail("allocations through the policy chain in every run: " + string.Join("; ", runs));
     }
 
-    private static Dictionary<string, string> Environment()
+    internal static Dictionary<string, string> Environment()
     {
         string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ApiKey)));
         var gateway = new StringBuilder($$"""
