@@ -163,7 +163,11 @@ internal sealed class RedisConnection
             // The call stays in flight until Redis answers or the library gives up on it: only then is its slot free,
             // so a stalled server cannot make calls pile up beyond max_in_flight.
             if (call is null) Interlocked.Decrement(ref _inFlight);
-            else _ = call.ContinueWith(static (t, state) => Interlocked.Decrement(ref ((RedisConnection)state!)._inFlight),
+            else _ = call.ContinueWith(static (t, state) =>
+                {
+                    _ = t.Exception; // observed: a late failure of a call we gave up on is not an unobserved task exception
+                    Interlocked.Decrement(ref ((RedisConnection)state!)._inFlight);
+                },
                 this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             Breaker.Failure(probe, $"no answer within {Durations(config.Timeout)}");
             return null;
