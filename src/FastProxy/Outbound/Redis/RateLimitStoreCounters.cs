@@ -4,7 +4,7 @@ namespace FastProxy.Outbound.Redis;
 /// Per rate_limit policy with store = "redis": how many requests met a store error (Redis down, too slow, breaker
 /// open), and whether the breaker is open now. The same object across reloads while the policy keeps its name, so the
 /// count runs on like a Prometheus counter. Exported as <c>fastproxy_rate_limit_store_errors_total{policy}</c> and
-/// <c>fastproxy_rate_limit_store_breaker_open{policy}</c> (0/1); the metrics exporter reads <see cref="All"/>.
+/// <c>fastproxy_rate_limit_store_breaker_open{policy}</c> (0/1); registered with ExternalMetrics when first built.
 /// </summary>
 public sealed class RateLimitStoreCounters
 {
@@ -38,6 +38,12 @@ public sealed class RateLimitStoreCounters
             }
             var counters = new RateLimitStoreCounters(policy) { _breaker = breaker };
             s_all.Add(counters);
+            Observability.Metrics.ExternalMetrics.AddCounter("fastproxy_rate_limit_store_errors_total",
+                "Requests whose rate_limit policy met a Redis store error (down, slower than [redis] timeout, or breaker open); on_store_error applied.",
+                () => counters.StoreErrors, ("policy", policy));
+            Observability.Metrics.ExternalMetrics.AddGauge("fastproxy_rate_limit_store_breaker_open",
+                "1 while the breaker in front of the policy's Redis is open (no calls are made), else 0.",
+                () => counters.BreakerOpen ? 1 : 0, ("policy", policy));
             return counters;
         }
     }
