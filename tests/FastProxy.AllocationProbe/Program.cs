@@ -29,10 +29,18 @@ public static class Program
     private static int DateAt = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\nDate: ".Length;
     private const int DateLength = 29;
 
+    /// <summary>
+    /// After the Date line comes the request's x-request-id (generated: 32 hex digits, different each time): the date's
+    /// value, that line's name and the id are the part not compared byte for byte (the name is checked).
+    /// </summary>
+    private const string RequestIdName = "\r\nx-request-id: ";
+    private const int VariableLength = DateLength + 16 + 32;
+
     /// <summary>A request for this path is answered by a respond route: the proxy's own response, no upstream.</summary>
     private const string RespondPath = "/respond";
 
-    private static byte[] Dated(string before, string after) => Encoding.ASCII.GetBytes(before + "Sun, 06 Nov 1994 08:49:37 GMT" + after);
+    private static byte[] Dated(string before, string after)
+        => Encoding.ASCII.GetBytes(before + "Sun, 06 Nov 1994 08:49:37 GMT" + RequestIdName + new string('0', 32) + after);
 
     public static async Task<int> Main(string[] args)
     {
@@ -232,7 +240,8 @@ public static class Program
             }
             var got = buffer.AsSpan(0, received);
             if (got.Length != Expected.Length || !got[..DateAt].SequenceEqual(Expected.AsSpan(0, DateAt))
-                || !got[(DateAt + DateLength)..].SequenceEqual(Expected.AsSpan(DateAt + DateLength))
+                || !got[(DateAt + VariableLength)..].SequenceEqual(Expected.AsSpan(DateAt + VariableLength))
+                || !got.Slice(DateAt + DateLength, 16).SequenceEqual(Expected.AsSpan(DateAt + DateLength, 16))
                 || got[DateAt + 3] != (byte)',' || !got.Slice(DateAt + DateLength - 4, 4).SequenceEqual(" GMT"u8))
                 throw new InvalidOperationException("unexpected response: " + System.Text.Encoding.ASCII.GetString(buffer, 0, received));
         }
