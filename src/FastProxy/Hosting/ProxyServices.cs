@@ -19,6 +19,7 @@ internal sealed class ProxyServices : IDisposable
         TcpConnectionPool = TcpConnection.CreatePool();
         Metrics = new Observability.Metrics.MetricsRegistry(Observability);
         AccessLog = new(Observability);
+        FastProxy.Observability.Tracing.TracingCounters.Register();
     }
 
     public Heartbeat Heartbeat { get; } = new();

@@ -37,12 +37,26 @@ internal static class TraceParent
         destination[0] = (byte)'0';
         destination[1] = (byte)'0';
         destination[2] = (byte)'-';
-        traceHigh.TryFormat(destination[3..], out _, "x16");
-        traceLow.TryFormat(destination[19..], out _, "x16");
+        WriteHex(destination.Slice(3, 16), traceHigh);
+        WriteHex(destination.Slice(19, 16), traceLow);
         destination[35] = (byte)'-';
-        spanId.TryFormat(destination[36..], out _, "x16");
+        WriteHex(destination.Slice(36, 16), spanId);
         destination[52] = (byte)'-';
-        flags.TryFormat(destination[53..], out _, "x2");
+        WriteHex(destination.Slice(53, 2), flags);
+    }
+
+    /// <summary>
+    /// <paramref name="value"/>'s low digits as lowercase hex filling <paramref name="destination"/> (zero-padded),
+    /// from a 16-byte table: several times cheaper than ulong.TryFormat("x16") on the request path.
+    /// </summary>
+    internal static void WriteHex(Span<byte> destination, ulong value)
+    {
+        ReadOnlySpan<byte> digits = "0123456789abcdef"u8;
+        for (int i = destination.Length - 1; i >= 0; i--)
+        {
+            destination[i] = digits[(int)(value & 0xF)];
+            value >>= 4;
+        }
     }
 
     /// <summary>Lowercase hex only (§3.2.2: "HEXDIGLC"), at most 16 digits.</summary>

@@ -16,4 +16,12 @@ internal static class TracingCounters
     public static void Exported(int spans) => Interlocked.Add(ref s_exported, spans);
     public static void Dropped(int spans) => Interlocked.Add(ref s_dropped, spans);
     public static void Failed(int spans) => Interlocked.Add(ref s_failed, spans);
+
+    /// <summary>Puts the three counts on /metrics (always shown; 0 while nothing is exported).</summary>
+    public static void Register()
+    {
+        Metrics.ExternalMetrics.AddCounter("fastproxy_tracing_spans_exported_total", "Spans the OTLP/HTTP exporter delivered.", () => SpansExported);
+        Metrics.ExternalMetrics.AddCounter("fastproxy_tracing_spans_dropped_total", "Spans dropped because the export queue was full.", () => SpansDropped);
+        Metrics.ExternalMetrics.AddCounter("fastproxy_tracing_spans_failed_total", "Spans lost because the collector refused them or could not be reached.", () => SpansFailed);
+    }
 }
