@@ -51,7 +51,7 @@ internal static class MetricsScraper
         int n;
         while ((n = socket.Receive(Buffer.AsSpan(length))) > 0) length += n;
         var answer = Buffer.AsSpan(0, length);
-        if (!answer.StartsWith("HTTP/1.1 200"u8) || answer.IndexOf("fastproxy_requests_total{"u8) < 0)
+        if (!answer.StartsWith("HTTP/1.1 200"u8) || answer.IndexOf("# TYPE fastproxy_requests_total counter"u8) < 0)
             throw new InvalidOperationException("unexpected /metrics answer: " + System.Text.Encoding.ASCII.GetString(Buffer, 0, Math.Min(length, 300)));
         Interlocked.Increment(ref s_completed);
     }

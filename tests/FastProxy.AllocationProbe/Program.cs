@@ -64,6 +64,7 @@ public static class Program
 
         var results = Measure(port, request, windows, perWindow, connections);
         Console.WriteLine($"requests-per-window {perWindow}");
+        Console.WriteLine($"metrics-enabled {host.Services.Metrics.Enabled}");
         Console.WriteLine($"allocated-bytes {string.Join(' ', results)}");
         Console.WriteLine($"upstream-connections {origin.Connections}");
         return 0;

@@ -20,7 +20,7 @@ public class RequestRecordBenchmarks
     private ProxyServices _on = null!;
     private ProxyServices _off = null!;
     private ListenerRuntime _listener = null!;
-    private Routing.Route _route = null!;
+    private FastProxy.Routing.Route _route = null!;
     private readonly RequestRecord _record = new();
     private readonly RequestHead _head = new();
     private byte[] _bytes = null!;

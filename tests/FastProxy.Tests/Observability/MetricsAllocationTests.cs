@@ -36,6 +36,8 @@ public sealed class MetricsAllocationTests
             environment: new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0", ["FASTPROXY_PROBE_GATEWAY"] = Admin });
         Assert.True(result.ExitCode == 0, result.StdErr);
         var lines = result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim().Split(' ')).ToDictionary(p => p[0], p => p[1..]);
+        // The probe's proxy had its [admin] listener: every request was recorded.
+        Assert.Equal("True", lines["metrics-enabled"][0]);
         long[] windows = lines["allocated-bytes"].Select(long.Parse).ToArray();
         Assert.True(windows.All(w => w < 20_000), $"bytes allocated per window of 20,000 recorded requests: {string.Join(", ", windows)}");
     }
