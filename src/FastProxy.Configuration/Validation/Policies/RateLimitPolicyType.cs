@@ -55,8 +55,7 @@ internal sealed class RateLimitPolicyType : IPolicyType
 
         var store = policy.Choice("store", "store", [("local", RateLimitStoreKind.Local), ("redis", RateLimitStoreKind.Redis)]);
         if (policy.Has("store") && store is null) ok = false;
-        // TODO(integrator): store = "redis" needs a [redis] section; the redis helper's branch adds it. Check the
-        // reference here (an error naming policies.NAME.store) once ProxyConfig has it.
+        // store = "redis" without a [redis] section is refused at policies.NAME.store by RedisValidator.CheckReferences.
         var onError = policy.Choice("on_store_error", "mode", [("allow", RateLimitStoreErrorMode.Allow), ("deny", RateLimitStoreErrorMode.Deny)]);
         if (policy.Has("on_store_error") && onError is null) ok = false;
 
