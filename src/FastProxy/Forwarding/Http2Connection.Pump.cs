@@ -553,8 +553,10 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
                 identified |= field.Known == KnownHeader.RequestId;
                 // HTTP/2 field names are lowercase (§8.2.1). A name over 256 octets is not worth a buffer: dropped.
                 if (raw.Length > name.Length || System.Text.Ascii.ToLower(raw, name, out int n) != OperationStatus.Done) continue;
-                // Values that change with every response or every second (lengths, dates) would only churn the client's table.
-                var indexing = field.Known is KnownHeader.ContentLength or KnownHeader.Date ? HPackIndexing.Without : HPackIndexing.Incremental;
+                // Values that change with every response or every second (lengths, dates, request ids) would only churn the
+                // client's table.
+                var indexing = field.Known is KnownHeader.ContentLength or KnownHeader.Date or KnownHeader.RequestId or KnownHeader.TraceParent
+                    ? HPackIndexing.Without : HPackIndexing.Incremental;
                 if (!_encoder.TryEncode(name[..n], field.Value(bytes), indexing, block, ref written)) return false;
             }
             // A server's response without Date gets the proxy's (RFC 9110 §6.6.1), as over HTTP/1.1 (ResponseHeadWriter;

@@ -52,12 +52,15 @@ public sealed class SmokeTests
         await using var upstream = new RawUpstream();
         await using var proxy = TestProxy.Start(TestProxy.SimpleConfig([upstream.Port]));
         using var client = new RawClient(proxy.Port());
-        client.Send("GET / HTTP/1.1\r\nHost: a\r\nTransfer_Encoding: chunked\r\nContent_Length: 5\r\nX_Request_Id: 42\r\n\r\n");
+        client.Send("GET / HTTP/1.1\r\nHost: a\r\nTransfer_Encoding: chunked\r\nContent_Length: 5\r\nX_Request_Id: 42\r\nX_Tenant: 42\r\n\r\n");
         Assert.StartsWith("HTTP/1.1 200", await client.ReadResponseAsync());
         var seen = Assert.Single(upstream.Requests);
         Assert.Null(seen.Header("Transfer_Encoding"));
         Assert.Null(seen.Header("Content_Length"));
-        Assert.Equal("42", seen.Header("X_Request_Id")); // an ordinary underscored name passes
+        // x-request-id is one the proxy sets itself (tracing): its underscore spelling could pass for it at a server
+        // that folds '_' into '-', so it goes like the framing fields.
+        Assert.Null(seen.Header("X_Request_Id"));
+        Assert.Equal("42", seen.Header("X_Tenant")); // an ordinary underscored name passes
     }
 }
 

@@ -264,7 +264,8 @@ internal sealed class Http2UpstreamStream : IDuplexPipe, IDisposable
     {
         // Credentials are never put in the table (RFC 7541 §7.1.3), and neither are one-off values that would only evict others.
         var indexing = name.SequenceEqual("authorization"u8) || name.SequenceEqual("proxy-authorization"u8) ? HPackIndexing.Never
-            : name.SequenceEqual(":path"u8) || name.SequenceEqual("content-length"u8) || name.SequenceEqual("x-forwarded-for"u8) ? HPackIndexing.Without
+            : name.SequenceEqual(":path"u8) || name.SequenceEqual("content-length"u8) || name.SequenceEqual("x-forwarded-for"u8)
+                || name.SequenceEqual("traceparent"u8) || name.SequenceEqual("x-request-id"u8) ? HPackIndexing.Without
             : HPackIndexing.Incremental;
         if (!encoder.TryEncode(name, value, indexing, block, ref written))
             throw new InvalidOperationException("request head larger than its field block bound");
