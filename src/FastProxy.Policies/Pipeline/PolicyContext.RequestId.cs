@@ -88,13 +88,22 @@ public static class RequestIds
     public static int Format(ulong n, Span<byte> destination)
     {
         s_prefix.CopyTo(destination);
-        ReadOnlySpan<byte> digits = "0123456789abcdef"u8;
-        for (int i = GeneratedLength - 1; i >= 16; i--)
-        {
-            destination[i] = digits[(int)(n & 0xF)];
-            n >>= 4;
-        }
+        WriteHex(destination[16..GeneratedLength], n);
         return GeneratedLength;
+    }
+
+    /// <summary>
+    /// <paramref name="value"/>'s low digits as lowercase hex filling <paramref name="destination"/> (zero-padded), from
+    /// a 16-byte table: several times cheaper than ulong.TryFormat("x16") on the request path. Trace ids use it too.
+    /// </summary>
+    public static void WriteHex(Span<byte> destination, ulong value)
+    {
+        ReadOnlySpan<byte> digits = "0123456789abcdef"u8;
+        for (int i = destination.Length - 1; i >= 0; i--)
+        {
+            destination[i] = digits[(int)(value & 0xF)];
+            value >>= 4;
+        }
     }
 
     /// <summary>Visible ASCII only (no spaces), 1 to <see cref="MaxLength"/> characters: an id goes into logs and header values as it is.</summary>
@@ -113,7 +122,7 @@ public static class RequestIds
         Span<byte> random = stackalloc byte[8];
         RandomNumberGenerator.Fill(random);
         var hex = new byte[16];
-        BitConverter.ToUInt64(random).TryFormat(hex, out _, "x16");
+        WriteHex(hex, BitConverter.ToUInt64(random));
         return hex;
     }
 }

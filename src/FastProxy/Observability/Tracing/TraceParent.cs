@@ -1,3 +1,4 @@
+using FastProxy.Policies.Pipeline;
 namespace FastProxy.Observability.Tracing;
 
 /// <summary>
@@ -37,26 +38,12 @@ internal static class TraceParent
         destination[0] = (byte)'0';
         destination[1] = (byte)'0';
         destination[2] = (byte)'-';
-        WriteHex(destination.Slice(3, 16), traceHigh);
-        WriteHex(destination.Slice(19, 16), traceLow);
+        RequestIds.WriteHex(destination.Slice(3, 16), traceHigh);
+        RequestIds.WriteHex(destination.Slice(19, 16), traceLow);
         destination[35] = (byte)'-';
-        WriteHex(destination.Slice(36, 16), spanId);
+        RequestIds.WriteHex(destination.Slice(36, 16), spanId);
         destination[52] = (byte)'-';
-        WriteHex(destination.Slice(53, 2), flags);
-    }
-
-    /// <summary>
-    /// <paramref name="value"/>'s low digits as lowercase hex filling <paramref name="destination"/> (zero-padded),
-    /// from a 16-byte table: several times cheaper than ulong.TryFormat("x16") on the request path.
-    /// </summary>
-    internal static void WriteHex(Span<byte> destination, ulong value)
-    {
-        ReadOnlySpan<byte> digits = "0123456789abcdef"u8;
-        for (int i = destination.Length - 1; i >= 0; i--)
-        {
-            destination[i] = digits[(int)(value & 0xF)];
-            value >>= 4;
-        }
+        RequestIds.WriteHex(destination.Slice(53, 2), flags);
     }
 
     /// <summary>Lowercase hex only (§3.2.2: "HEXDIGLC"), at most 16 digits.</summary>
