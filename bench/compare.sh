@@ -43,6 +43,11 @@
 #     against a redis-server (no persistence) the script starts on LOAD_CPU at PORT_BASE+87: what one EVALSHA round
 #     trip per request adds, read against the same run's "ratelimit" (local store) figure; its 5-a-minute twin is
 #     checked the same way. The proxy's CPU is measured, not Redis's;
+#     transform: the 13-byte body at 64 connections through header transforms on a listener of its own (issue 17):
+#     three request headers set (one the client's address), one the client sends (X-Internal-Debug, from wrk) removed,
+#     one response header set (FastProxy headers policy; nginx proxy_set_header + add_header; HAProxy http-request
+#     set-header/del-header + http-response set-header). Before measuring, the origin's /transform-echo must show the
+#     upstream received exactly the set fields and not the removed one, and the response must carry the set field;
 #   - idle: the proxy's RSS before and after IDLE_CONNS idle keep-alive client connections (each has
 #     completed one request), as KB per connection; twice, each time on a fresh proxy: "idle", the requests a
 #     hundred at a time (the connections arrive one after another), and "idle-burst", every connection sending its
@@ -74,7 +79,8 @@ WARMUP_S=${WARMUP_S:-3}
 MEASURE_S=${MEASURE_S:-10}
 IDLE_CONNS=${IDLE_CONNS:-5000}
 PROXIES=${PROXIES:-"fastproxy nginx haproxy"}
-SCENARIOS=${SCENARIOS:-"small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt ratelimit observed idle"}
+DEFAULT_SCENARIOS="small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt ratelimit transform observed idle"
+SCENARIOS=${SCENARIOS:-$DEFAULT_SCENARIOS}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-18180}
@@ -111,10 +117,12 @@ declare -A RLCHECK_PORT=([fastproxy]=$((PORT_BASE + 95)) [nginx]=$((PORT_BASE + 
 declare -A RLR_PORT=([fastproxy]=$((PORT_BASE + 85)))
 declare -A RLRCHECK_PORT=([fastproxy]=$((PORT_BASE + 86)))
 REDIS_PORT=$((PORT_BASE + 87))
+# Header transforms ("transform"), on a listener of its own.
+declare -A TF_PORT=([fastproxy]=$((PORT_BASE + 75)) [nginx]=$((PORT_BASE + 76)) [haproxy]=$((PORT_BASE + 77)))
 # scenario -> "path connections"
 declare -A SCENARIO=([small]="/small 64" [16k]="/16k 64" [c1000]="/small 1000" [l4]="/small 64" [https]="/small 64" [tls-l4]="/small 64"
     [h2c]="/small $H2_CONNS" [h2]="/small $H2_CONNS" [gateway]="/small 64" [jwt]="/small 64" [ratelimit]="/small 64" [observed]="/small 64"
-    [ratelimit-redis]="/small 64")
+    [ratelimit-redis]="/small 64" [transform]="/small 64")
 # The observed phase: FastProxy's admin listener (its /metrics scraped every second) and the syslog socket HAProxy logs to.
 ADMIN_PORT=$((PORT_BASE + 100))
 SYSLOG_PORT=$((PORT_BASE + 101))
@@ -132,6 +140,9 @@ RATELIMIT_ON=0
 # The Redis-backed rate-limit listeners, and redis-server, only when the ratelimit-redis scenario runs.
 RATELIMIT_REDIS_ON=0
 [[ " $SCENARIOS " == *" ratelimit-redis "* ]] && RATELIMIT_REDIS_ON=1
+# The transform listeners only when the transform scenario runs.
+TRANSFORM_ON=0
+[[ " $SCENARIOS " == *" transform "* ]] && TRANSFORM_ON=1
 
 STARTED_AT=$(date +%s)
 FAILURES=()
@@ -276,46 +287,37 @@ substitute() { # template [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2POR
         -e "s|@GWPORT@|${8:-0}|g" -e "s|@JWTPORT@|${9:-0}|g" -e "s|@RLPORT@|${10:-0}|g" -e "s|@RLCHECKPORT@|${11:-0}|g" -e "s|@ADMINPORT@|$ADMIN_PORT|g" -e "s|@SYSLOGPORT@|$SYSLOG_PORT|g" \
         -e "s|@CERT@|$RUN/tls/cert.pem|g" -e "s|@KEY@|$RUN/tls/key.pem|g" -e "s|@CERTKEY@|$RUN/tls/cert-key.pem|g" \
         -e "s|@APIKEY@|${API_KEY:-}|g" -e "s|@APIKEY_SHA256@|${API_KEY_SHA256:-}|g" -e "s|@JWT_PUBLIC@|$RUN/jwt/public.pem|g" \
-        -e "s|@RLRPORT@|${RLR_PORT[fastproxy]}|g" -e "s|@RLRCHECKPORT@|${RLRCHECK_PORT[fastproxy]}|g" -e "s|@REDISPORT@|$REDIS_PORT|g" \
+        -e "s|@RLRPORT@|${RLR_PORT[fastproxy]}|g" -e "s|@RLRCHECKPORT@|${RLRCHECK_PORT[fastproxy]}|g" -e "s|@REDISPORT@|$REDIS_PORT|g" -e "s|@TFPORT@|${tfport:-0}|g" \
         -e "s|@NGINX_STREAM_MODULE@|$NGINX_STREAM_MODULE|g" "$1"
 }
 
-# Renders a proxy's config; its "@GATEWAY@" line becomes the gateway snippet (proxy-NAME-gateway.*.in) when the
-# gateway or jwt scenario runs, and goes away otherwise, so other runs measure exactly the configs they always did.
+# Puts proxy-NAME-SUFFIX.{toml,cfg,conf}.in (the snippet next to a proxy's template) in place of the rendered config's
+# "@MARKER@" line when ON is 1; otherwise the marker line goes, so other runs measure exactly the configs they always did.
+splice() { # template output MARKER SUFFIX ON [PORTS...]
+    local template=$1 output=$2 marker=$3 suffix=$4 on=$5
+    shift 5
+    local snippet=${template/%.toml.in/-$suffix.toml.in}
+    [[ $snippet == "$template" ]] && snippet=${template/%.cfg.in/-$suffix.cfg.in}
+    [[ $snippet == "$template" ]] && snippet=${template/%.conf.in/-$suffix.conf.in}
+    if [[ $on == 1 && $snippet != "$template" && -f $snippet ]]; then
+        substitute "$snippet" "$@" >"$output.$suffix"
+        sed -i -e "/@$marker@/{r $output.$suffix" -e "d}" "$output"
+        rm -f "$output.$suffix"
+    else
+        sed -i "/@$marker@/d" "$output"
+    fi
+}
+
+# Renders a proxy's config with the snippets of the scenarios that run: gateway (also for jwt), ratelimit,
+# ratelimit-redis (FastProxy's only) and transform.
 render() { # template output [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2PORT] [GWPORT] [JWTPORT] [RLPORT] [RLCHECKPORT]
-    local template=$1 output=$2
+    local template=$1 output=$2 snippet
     shift 2
     substitute "$template" "$@" >"$output"
-    local snippet=${template/%.toml.in/-gateway.toml.in}
-    [[ $snippet == "$template" ]] && snippet=${template/%.cfg.in/-gateway.cfg.in}
-    [[ $snippet == "$template" ]] && snippet=${template/%.conf.in/-gateway.conf.in}
-    if [[ $GATEWAY_ON == 1 && -f $snippet ]]; then
-        substitute "$snippet" "$@" >"$output.gateway"
-        sed -i -e "/@GATEWAY@/{r $output.gateway" -e "d}" "$output"
-        rm -f "$output.gateway"
-    else
-        sed -i '/@GATEWAY@/d' "$output"
-    fi
-    # The same for "@RATELIMIT@" and proxy-NAME-ratelimit.*.in when the ratelimit scenario runs.
-    snippet=${template/%.toml.in/-ratelimit.toml.in}
-    [[ $snippet == "$template" ]] && snippet=${template/%.cfg.in/-ratelimit.cfg.in}
-    [[ $snippet == "$template" ]] && snippet=${template/%.conf.in/-ratelimit.conf.in}
-    if [[ $RATELIMIT_ON == 1 && -f $snippet ]]; then
-        substitute "$snippet" "$@" >"$output.ratelimit"
-        sed -i -e "/@RATELIMIT@/{r $output.ratelimit" -e "d}" "$output"
-        rm -f "$output.ratelimit"
-    else
-        sed -i '/@RATELIMIT@/d' "$output"
-    fi
-    # And "@RATELIMIT_REDIS@" with proxy-NAME-ratelimit-redis.*.in (FastProxy's only) for the ratelimit-redis scenario.
-    snippet=${template/%.toml.in/-ratelimit-redis.toml.in}
-    if [[ $RATELIMIT_REDIS_ON == 1 && $snippet != "$template" && -f $snippet ]]; then
-        substitute "$snippet" "$@" >"$output.ratelimit-redis"
-        sed -i -e "/@RATELIMIT_REDIS@/{r $output.ratelimit-redis" -e "d}" "$output"
-        rm -f "$output.ratelimit-redis"
-    else
-        sed -i '/@RATELIMIT_REDIS@/d' "$output"
-    fi
+    splice "$template" "$output" GATEWAY gateway "$GATEWAY_ON" "$@"
+    splice "$template" "$output" RATELIMIT ratelimit "$RATELIMIT_ON" "$@"
+    splice "$template" "$output" RATELIMIT_REDIS ratelimit-redis "$RATELIMIT_REDIS_ON" "$@"
+    splice "$template" "$output" TRANSFORM transform "$TRANSFORM_ON" "$@"
     # The observed phase: the "@OBSERVED@" line becomes proxy-NAME-observed.*.in, and lines marked "# not-observed"
     # (nginx's "access_log off") go; otherwise the marker goes and the configs are exactly what they always were.
     snippet=${template/%.toml.in/-observed.toml.in}
@@ -392,7 +394,10 @@ declare -A PROXY_PID=()
 start_proxy() {
     local name=$1 port=${PROXY_PORT[$1]} l4port=${L4_PORT[$1]} tlsport=${TLS_PORT[$1]} tlsl4port=${TLSL4_PORT[$1]} logfile="$RAW/$1-$2.log"
     local h2cport=${H2C_PORT[$1]} h2port=${H2_PORT[$1]} gwport=${GW_PORT[$1]} jwtport=${JWT_PORT[$1]:-}
-    local rlport=${RL_PORT[$1]} rlcheckport=${RLCHECK_PORT[$1]}
+    local rlport=${RL_PORT[$1]} rlcheckport=${RLCHECK_PORT[$1]} tfport=${TF_PORT[$1]}
+    if [[ $TRANSFORM_ON == 1 ]]; then
+        port_free "$tfport" || die "port $tfport (for $name, transform) is in use"
+    fi
     if [[ $RATELIMIT_ON == 1 ]]; then
         port_free "$rlport" || die "port $rlport (for $name, ratelimit) is in use"
         port_free "$rlcheckport" || die "port $rlcheckport (for $name, ratelimit check) is in use"
@@ -454,6 +459,25 @@ start_proxy() {
         wait_port "${RLRCHECK_PORT[$name]}" 15 || die "$name did not start listening on :${RLRCHECK_PORT[$name]} (ratelimit-redis check): $(tail -5 "$logfile")"
         check_ratelimit "$name" "${RLR_PORT[$name]}" "${RLRCHECK_PORT[$name]}"
     fi
+    if [[ $TRANSFORM_ON == 1 ]]; then
+        wait_port "$tfport" 15 || die "$name did not start listening on :$tfport (transform): $(tail -5 "$logfile")"
+        check_transform "$name" "$tfport"
+    fi
+}
+
+# The transform listener: what check_proxy checks (with the field to remove sent), the response field set, and the
+# origin's echo of the request fields it received: the three set, the removed one absent.
+check_transform() { # name port
+    local name=$1 port=$2 echo nosniff
+    check_proxy "$name" "$port" http -H "X-Internal-Debug: 1"
+    echo=$(curl -fsS --max-time 5 -H "X-Internal-Debug: 1" -H "X-Gw-Tier: client-sent" "http://127.0.0.1:$port/transform-echo") ||
+        die "$name (transform) does not answer GET /transform-echo"
+    [[ $echo == "version=2 tier=gold client=127.0.0.1 debug=" ]] ||
+        die "$name (transform): the origin received \"$echo\" (expected \"version=2 tier=gold client=127.0.0.1 debug=\")"
+    nosniff=$(curl -fsS --max-time 5 -D - -o /dev/null "http://127.0.0.1:$port/small" | tr -d '\r' |
+        awk -F': ' 'tolower($1) == "x-content-type-options" { print $2 }')
+    [[ $nosniff == nosniff ]] || die "$name (transform) answered without exactly one X-Content-Type-Options: nosniff (got: $(echo $nosniff))"
+    log "$name transform on :$port: the origin got the three fields set and not the removed one; response field set"
 }
 
 # The ratelimit listeners: the measured one answers like the plain one (its limit is never reached); the check one,
@@ -646,6 +670,7 @@ measure_load() { # proxy scenario round
     [[ $scen == jwt ]] && port=${JWT_PORT[$1]} script="$RUN/wrk-jwt.lua"
     [[ $scen == ratelimit ]] && port=${RL_PORT[$1]}
     [[ $scen == ratelimit-redis ]] && port=${RLR_PORT[$1]}
+    [[ $scen == transform ]] && port=${TF_PORT[$1]} script="$RUN/wrk-transform.lua"
     read -r path conns <<<"${SCENARIO[$scen]}"
     local load=run_wrk
     [[ $scheme == h2c || $scheme == h2 ]] && load=run_h2load
@@ -773,7 +798,7 @@ measure_idle() { # proxy kind
 knobs() {
     local k v d out=""
     for k in ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 "PROXIES=fastproxy nginx haproxy" \
-        "SCENARIOS=small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt ratelimit observed idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 H2_CONNS=10 H2_STREAMS=100; do
+        "SCENARIOS=$DEFAULT_SCENARIOS" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 H2_CONNS=10 H2_STREAMS=100; do
         d=${k#*=} k=${k%%=*} v=${!k}
         [[ $v == "$d" ]] || out+="$k=\"$v\" "
     done
@@ -826,7 +851,7 @@ main() {
     # Only a full run (every proxy, every scenario, the default lengths) goes to perf-results/: a quick partial run
     # must never overwrite the full results of the same commit.
     local partial=""
-    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS $H2_CONNS $H2_STREAMS" == "3 3 10 5000 fastproxy nginx haproxy small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt ratelimit observed idle 10 100" ]] ||
+    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS $H2_CONNS $H2_STREAMS" == "3 3 10 5000 fastproxy nginx haproxy $DEFAULT_SCENARIOS 10 100" ]] ||
         partial="/tmp/fastproxy-bench-results/$(date +%F-%H%M%S)-$COMMIT"
     OUT=${OUT_DIR:-${partial:-$ROOT/perf-results/$(date +%F)-$COMMIT}}
     RAW="$OUT/raw-logs"
@@ -846,6 +871,8 @@ main() {
     make_certificate
     [[ $GATEWAY_ON == 1 ]] && make_gateway_material
     [[ $RATELIMIT_REDIS_ON == 1 ]] && start_redis
+    # transform: wrk sends the field the proxies remove on every request.
+    [[ $TRANSFORM_ON == 1 ]] && { printf 'wrk.headers["X-Internal-Debug"] = "1"\n'; cat "$LOAD/wrk-summary.lua"; } >"$RUN/wrk-transform.lua"
 
     local name scen load_scenarios=()
     for scen in $SCENARIOS; do

@@ -34,6 +34,9 @@ SCENARIOS = [
                  "scraped every second; nginx: access_log to a file; HAProxy: option httplog to a local syslog socket)"),
     ("ratelimit-redis", "The same limit with store = \"redis\" (FastProxy only): one EVALSHA per request to a local "
                         "redis-server; 13-byte body, 64 connections"),
+    ("transform", "Header transforms: three request headers set (one the client's address), one removed, one response "
+                  "header set (FastProxy headers policy; nginx proxy_set_header + add_header; HAProxy http-request "
+                  "set-header/del-header + http-response set-header); 13-byte body, 64 connections"),
 ]
 # The gateway summary: each proxy's CPU per request with its gateway checks against its own figure without them.
 GATEWAY_BASE = "small"
@@ -150,32 +153,47 @@ def load_table(rows):
     return out
 
 
-def ratelimit_table(rows):
-    """CPU ms per 1,000 requests with a never-reached per-IP rate limit, against each proxy's own no-policy figure,
-    and FastProxy's against the peers' (issue 16: below both)."""
-    present = [(p, label) for p, label in PROXIES if (p, "ratelimit") in rows]
+def policy_cost_table(rows, scen, title, what, issue):
+    """CPU ms per 1,000 requests through one policy scenario, against each proxy's own no-policy figure (the same run's
+    "small"), and FastProxy's against the peers' (the issues' target: below both)."""
+    present = [(p, label) for p, label in PROXIES if (p, scen) in rows]
     if not present:
         return []
     def cpu(p, s):
         return num(rows[(p, s)]["cpu_ms_per_1k"]) if (p, s) in rows else math.nan
-    out = ["**Rate-limit cost: proxy CPU ms per 1,000 requests** (HTTP/1.1, 64 connections, 13-byte body, a per-IP "
-           "limit never reached; the same run's `small` scenario is the no-limit figure)\n",
-           "| proxy | no limit | rate limit | rate limit ÷ no limit |",
+    out = [f"**{title}: proxy CPU ms per 1,000 requests** (HTTP/1.1, 64 connections, 13-byte body, {what}; the same "
+           f"run's `small` scenario is the figure without it)\n",
+           f"| proxy | without | {scen} | {scen} ÷ without |",
            "|---|---|---|---|"]
     for p, label in present:
-        base, rl = cpu(p, GATEWAY_BASE), cpu(p, "ratelimit")
-        out.append(f"| {label} | {fmt(base)} | {fmt(rl)} | {ratio(rl, base)} |")
+        base, with_policy = cpu(p, GATEWAY_BASE), cpu(p, scen)
+        out.append(f"| {label} | {fmt(base)} | {fmt(with_policy)} | {ratio(with_policy, base)} |")
     if any(p == "fastproxy" for p, _ in present):
-        peers = [(o, label) for o, label in PROXIES[1:] if (o, "ratelimit") in rows]
+        peers = [(o, label) for o, label in PROXIES[1:] if (o, scen) in rows]
         for other, label in peers:
             out.append(f"| *FastProxy ÷ {label}* | {ratio(cpu('fastproxy', GATEWAY_BASE), cpu(other, GATEWAY_BASE))} "
-                       f"| {ratio(cpu('fastproxy', 'ratelimit'), cpu(other, 'ratelimit'))} | |")
+                       f"| {ratio(cpu('fastproxy', scen), cpu(other, scen))} | |")
         if peers:
-            above = [label for o, label in peers if cpu("fastproxy", "ratelimit") >= cpu(o, "ratelimit")]
+            above = [label for o, label in peers if cpu("fastproxy", scen) >= cpu(o, scen)]
             target = "met" if not above else f"not met: not below {' and '.join(above)}"
-            out += ["", f"FastProxy's target (issue 16): rate limit below {' and '.join(l for _, l in peers)} ({target})."]
+            out += ["", f"FastProxy's target ({issue}): {scen} below {' and '.join(l for _, l in peers)} ({target})."]
     out.append("")
     return out
+
+
+def ratelimit_table(rows):
+    return policy_cost_table(rows, "ratelimit", "Rate-limit cost", "a per-IP limit never reached", "issue 16")
+
+
+def transform_table(rows):
+    return policy_cost_table(rows, "transform", "Header-transform cost",
+                             "three request headers set, one removed, one response header set", "issue 17")
+
+
+def summary_tables(rows):
+    """The tables a run's results.md and perf-results/README.md both show, in that order."""
+    return (rounds_note(rows) + gateway_table(rows) + ratelimit_table(rows) + transform_table(rows) + observed_table(rows)
+            + redis_store_table(rows) + load_table(rows) + idle_table(rows))
 
 
 def redis_store_table(rows):
@@ -323,7 +341,7 @@ def idle_table(rows):
 # Tick labels for the chart (the tables carry the full titles).
 SHORT = {"small": "13 B\n64 conns", "16k": "16 KiB\n64 conns", "c1000": "13 B\n1,000 conns", "l4": "L4 tcp\n13 B",
          "https": "HTTPS\n13 B", "tls-l4": "TLS on L4\n13 B", "h2c": "h2c\n10 x 100", "h2": "h2 (TLS)\n10 x 100",
-         "gateway": "gateway\nIP+key+hdr", "jwt": "jwt\nES256", "ratelimit": "rate limit\nper IP", "observed": "observed\nlog+metrics"}
+         "gateway": "gateway\nIP+key+hdr", "jwt": "jwt\nES256", "ratelimit": "rate limit\nper IP", "transform": "transform\nheaders", "observed": "observed\nlog+metrics"}
 
 
 def chart(rows, path):
@@ -412,13 +430,7 @@ def results_markdown(results_dir, rows):
         "absolute req/s (wrk and the origin share one CPU, so req/s is capped by them as much as by the proxy).",
         "",
     ]
-    out += rounds_note(rows)
-    out += gateway_table(rows)
-    out += ratelimit_table(rows)
-    out += observed_table(rows)
-    out += redis_store_table(rows)
-    out += load_table(rows)
-    out += idle_table(rows)
+    out += summary_tables(rows)
     out += ["![throughput, CPU per 1k requests, memory per idle connection](chart.png)", "", "## Machine and method", ""]
     out += machine_lines(results_dir)
     out += [
@@ -451,6 +463,11 @@ def results_markdown(results_dir, rows):
         "admin `/metrics` scraped every second by a curl loop on the load CPU; nginx `access_log` to a file with a JSON "
         "`log_format` of the same fields (`escape=json`, `buffer=64k flush=1s`); HAProxy `option httplog` sent to a UDP "
         "syslog socket on the load CPU (bench/load/syslog_sink.py counts the lines). Read against the same proxy's `small`.",
+        "- Transform: wrk sends `X-Internal-Debug: 1` on every request; each proxy sets `X-Gw-Version`, `X-Gw-Tier` and "
+        "`X-Gw-Client` (the client's address), removes `X-Internal-Debug`, and sets `X-Content-Type-Options` on the response "
+        "(FastProxy `headers` policy on a listener; nginx `proxy_set_header` + `add_header`; HAProxy `http-request "
+        "set-header`/`del-header` + `http-response set-header`). Before measuring, the origin's `/transform-echo` must show "
+        "exactly the fields set and not the removed one. Read against the same proxy's `small`.",
         "- results.csv holds every figure; raw-logs/ (wrk output, proxy logs, rendered configs) stays on the machine.",
         "",
     ]
@@ -507,13 +524,7 @@ def readme(perf_dir):
     if latest:
         rows = load_rows(os.path.join(perf_dir, latest))
         out += [f"## Latest load comparison: [{latest}]({latest}/results.md)", ""]
-        out += rounds_note(rows)
-        out += gateway_table(rows)
-        out += ratelimit_table(rows)
-        out += observed_table(rows)
-        out += redis_store_table(rows)
-        out += load_table(rows)
-        out += idle_table(rows)
+        out += summary_tables(rows)
         out += [f"![chart]({latest}/chart.png)", ""]
         out += machine_lines(os.path.join(perf_dir, latest))
         out += [""]
