@@ -48,16 +48,6 @@ public sealed class AuthnAllocationTests : IDisposable
     public async Task Authenticated_requests_allocate_nothing_in_steady_state(params string[] args)
     {
         var gateway = await GatewayAsync();
-        var runs = new List<string>();
-        for (int run = 0; run < 3; run++)
-        {
-            var lines = await AllocationTests.RunPinnedProbeAsync(gateway, args);
-            long requests = long.Parse(lines["requests"]);
-            long allocated = long.Parse(lines["allocated-bytes"]);
-            Assert.True(requests > 10_000, $"only {requests} requests");
-            if (allocated < requests) return;
-            runs.Add($"{allocated / (double)requests:F1} bytes per request over {requests} (runs {lines["per-run"]})");
-        }
-        Assert.Fail("allocations in every run: " + string.Join("; ", runs));
+        await AllocationTests.AssertBestOfThreeAsync(gateway, "allocations", args);
     }
 }

@@ -44,33 +44,12 @@ public sealed class JwtAllocationTests : IDisposable
     [Fact]
     public async Task Http1_requests_with_a_verified_token_allocate_nothing()
     {
-        var runs = new List<string>();
-        for (int run = 0; run < 3; run++)
-        {
-            // Best of three, as AllocationTests: one-off growth on a loaded machine is not a per-request cost.
-            var lines = await AllocationTests.RunPinnedProbeAsync(Environment(), "--wrk", "64", "6");
-            long requests = long.Parse(lines["requests"]);
-            long allocated = long.Parse(lines["allocated-bytes"]);
-            Assert.True(requests > 10_000, $"only {requests} requests");
-            if (allocated < requests) return;
-            runs.Add($"{allocated / (double)requests:F1} bytes per request over {requests} (runs {lines["per-run"]})");
-        }
-        Assert.Fail("allocations in every run: " + string.Join("; ", runs));
+        await AllocationTests.AssertBestOfThreeAsync(Environment(), "allocations", ["--wrk", "64", "6"]);
     }
 
     [Fact]
     public async Task Http2_streams_with_a_verified_token_allocate_nothing()
     {
-        var runs = new List<string>();
-        for (int run = 0; run < 3; run++)
-        {
-            var lines = await AllocationTests.RunPinnedProbeAsync(Environment(), "--h2load", "4", "8", "6");
-            long requests = long.Parse(lines["requests"]);
-            long allocated = long.Parse(lines["allocated-bytes"]);
-            Assert.True(requests > 10_000, $"only {requests} requests");
-            if (allocated < requests) return;
-            runs.Add($"{allocated / (double)requests:F1} bytes per request over {requests} (runs {lines["per-run"]})");
-        }
-        Assert.Fail("HTTP/2 allocations in every run: " + string.Join("; ", runs));
+        await AllocationTests.AssertBestOfThreeAsync(Environment(), "HTTP/2 allocations", ["--h2load", "4", "8", "6"]);
     }
 }
