@@ -295,6 +295,63 @@ public sealed class RateLimitRedisTests
         }
     }
 
+    /// <summary>
+    /// A header-keyed limit in Redis keys by the value's SHA-256: a credential sent in the header (an API key here)
+    /// never appears in a Redis key name, in clear or in hex, and the limit still holds per value.
+    /// </summary>
+    [Fact]
+    public async Task A_header_keyed_limit_keeps_only_a_digest_of_the_header_value_in_redis()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var origin = new RawUpstream(_ => RawUpstream.Ok("ok"));
+        int port = ProxyProcess.FreePort();
+        const string secret = "sk-live-0123456789abcdef";
+        using var client = Client();
+        var proxy = await StartAsync($$"""
+            [[listeners]]
+            name = "web"
+            bind = "127.0.0.1:{{port}}"
+
+            [[routes]]
+            upstream = "app"
+            policies = ["per-key"]
+
+            [upstreams.app]
+            servers = [{ address = "127.0.0.1:{{origin.Port}}" }]
+
+            [redis]
+            address = "127.0.0.1:{{redis.Port}}"
+            timeout = "2s"
+
+            [policies.per-key]
+            type = "rate_limit"
+            key = "header:x-api-key"
+            rate = "2/m"
+            store = "redis"
+            on_store_error = "deny"
+            """);
+        try
+        {
+            for (int i = 0; i < 2; i++) Assert.Equal(HttpStatusCode.OK, (await GetAsync(client, port, "/", apiKey: secret)).Status);
+            Assert.Equal(HttpStatusCode.TooManyRequests, (await GetAsync(client, port, "/", h2: true, apiKey: secret)).Status);
+            // Another value is another key (the limit is per value, not per client address).
+            Assert.Equal(HttpStatusCode.OK, (await GetAsync(client, port, "/", apiKey: "another-key")).Status);
+        }
+        finally
+        {
+            await proxy.DisposeAsync();
+        }
+        var keys = await redis.KeysWithTtlAsync();
+        Assert.Equal(2, keys.Count);
+        string hex = Convert.ToHexStringLower(System.Text.Encoding.ASCII.GetBytes(secret));
+        Assert.All(keys, k =>
+        {
+            Assert.DoesNotContain(secret, k.Key, StringComparison.Ordinal);
+            Assert.DoesNotContain(hex, k.Key, StringComparison.Ordinal);
+            Assert.DoesNotContain(hex[..16], k.Key, StringComparison.Ordinal);
+        });
+    }
+
     private static int Count(string text, string what)
     {
         int count = 0;

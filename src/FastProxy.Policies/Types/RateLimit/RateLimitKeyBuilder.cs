@@ -11,7 +11,9 @@ namespace FastProxy.Policies.Types.RateLimit;
 /// so "ip" 10.0.0.1 and "header:x" "10.0.0.1" never meet. The client address is its 16 bytes; a consumer, route or
 /// header value its bytes with their length, or its SHA-256 when longer than <see cref="MaxPartBytes"/>. A part with
 /// nothing to say (no consumer, the header absent) counts the client address instead: one client cannot escape
-/// its limit by leaving a header out, and anonymous clients do not share one budget.
+/// its limit by leaving a header out, and anonymous clients do not share one budget. For a key kept outside the
+/// process (store = "redis") a header value is always its SHA-256: a header may carry a credential (an API key, a
+/// token), and Redis key names are visible to anyone who can SCAN.
 /// </summary>
 internal sealed class RateLimitKeyBuilder
 {
@@ -20,10 +22,13 @@ internal sealed class RateLimitKeyBuilder
 
     private readonly RateLimitKeyPart[] _parts;
     private readonly byte[][] _headerNames;
+    private readonly bool _digestHeaders;
 
-    public RateLimitKeyBuilder(IReadOnlyList<RateLimitKeyPart> parts)
+    /// <param name="digestHeaders">Header values always as their SHA-256 (a key stored outside the process).</param>
+    public RateLimitKeyBuilder(IReadOnlyList<RateLimitKeyPart> parts, bool digestHeaders = false)
     {
         _parts = [.. parts];
+        _digestHeaders = digestHeaders;
         _headerNames = [.. _parts.Select(p => p.HeaderName is null ? [] : Encoding.ASCII.GetBytes(p.HeaderName))];
         MaxLength = 1 + _parts.Length * MaxPartLength;
     }
@@ -49,7 +54,9 @@ internal sealed class RateLimitKeyBuilder
                     n += WriteRoute(context.Route, buffer[n..]);
                     break;
                 default:
-                    n += context.TryGetHeader(_headerNames[p], out var value) ? WriteBytes((byte)'h', value, buffer[n..]) : WriteIp(context, buffer[n..]);
+                    n += !context.TryGetHeader(_headerNames[p], out var value) ? WriteIp(context, buffer[n..])
+                        : _digestHeaders ? WriteDigest((byte)'H', value, buffer[n..])
+                        : WriteBytes((byte)'h', value, buffer[n..]);
                     break;
             }
         }
@@ -66,16 +73,18 @@ internal sealed class RateLimitKeyBuilder
 
     private static int WriteBytes(byte tag, ReadOnlySpan<byte> value, Span<byte> to)
     {
-        if (value.Length > MaxPartBytes)
-        {
-            to[0] = (byte)(tag - 32); // upper case: a digest
-            SHA256.HashData(value, to[1..33]);
-            return 33;
-        }
+        if (value.Length > MaxPartBytes) return WriteDigest((byte)(tag - 32), value, to); // upper case: a digest
         to[0] = tag;
         BinaryPrimitives.WriteUInt16BigEndian(to[1..], (ushort)value.Length);
         value.CopyTo(to[3..]);
         return 3 + value.Length;
+    }
+
+    private static int WriteDigest(byte tag, ReadOnlySpan<byte> value, Span<byte> to)
+    {
+        to[0] = tag;
+        SHA256.HashData(value, to[1..33]);
+        return 33;
     }
 
     private static int WriteRoute(string? route, Span<byte> to)

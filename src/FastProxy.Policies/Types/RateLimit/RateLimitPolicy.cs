@@ -26,7 +26,7 @@ internal sealed partial class RateLimitPolicy : IPolicy
     {
         Name = name;
         _options = options;
-        _key = new RateLimitKeyBuilder(options.Key);
+        _key = new RateLimitKeyBuilder(options.Key, digestHeaders: options.Store != RateLimitStoreKind.Local);
         var rules = new List<RateLimitRule> { new(name, 0, options.Rate, options.Burst) };
         foreach (var (plan, rate) in options.Plans) rules.Add(new RateLimitRule(plan, rules.Count, rate, burst: null));
         _rules = [.. rules];
