@@ -143,13 +143,20 @@ public sealed class RateLimitRedisTests
         await using var redis = await RedisServer.StartAsync();
         await using var origin = new RawUpstream(_ => RawUpstream.Ok("ok"));
         int port = ProxyProcess.FreePort();
-        await using var proxy = await StartAsync(Config(port, origin.Port, redis.Port, "rate = \"100000/m\"\non_store_error = \"allow\"", "timeout = \"100ms\""));
+        var admin = new IPEndPoint(IPAddress.Loopback, ProxyProcess.FreePort());
+        await using var proxy = await StartAsync(Config(port, origin.Port, redis.Port, "rate = \"100000/m\"\non_store_error = \"allow\"", "timeout = \"100ms\"")
+            + $"\n\n[admin]\nbind = \"{admin}\"\n");
         using var client = Client();
 
         // Enforced: 3 a minute on /low.
         var low = new List<HttpStatusCode>();
         for (int i = 0; i < 4; i++) low.Add((await GetAsync(client, port, "/low")).Status);
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], low);
+        // The store's metrics (promtool-checked scrapes): no error yet, the breaker closed, for each policy.
+        var scrape = await Observability.MetricsScrape.FetchAsync(admin);
+        Assert.Equal(0d, scrape.Value("fastproxy_rate_limit_store_errors_total", ("policy", "low")));
+        Assert.Equal(0d, scrape.Value("fastproxy_rate_limit_store_breaker_open", ("policy", "low")));
+        Assert.Equal(0d, scrape.Value("fastproxy_rate_limit_store_breaker_open", ("policy", "limit")));
 
         redis.Kill();
         // Mid-run: 300 requests from 8 clients, none fails; /low lets everything through while the store is away.
@@ -170,6 +177,11 @@ public sealed class RateLimitRedisTests
         var watch = Stopwatch.StartNew();
         for (int i = 0; i < 200; i++) Assert.Equal(HttpStatusCode.OK, (await GetAsync(client, port, "/")).Status);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(8), $"200 requests took {watch.Elapsed}");
+        // Every request of both policies while Redis was away is a store error; the breaker reads open.
+        scrape = await Observability.MetricsScrape.FetchAsync(admin);
+        Assert.Equal(30d, scrape.Value("fastproxy_rate_limit_store_errors_total", ("policy", "low")));
+        Assert.Equal(270d + 200, scrape.Value("fastproxy_rate_limit_store_errors_total", ("policy", "limit")));
+        Assert.Equal(1d, scrape.Value("fastproxy_rate_limit_store_breaker_open", ("policy", "limit")));
 
         await redis.RestartAsync();
         // Enforced again within seconds: /low refuses its fourth request a minute on the fresh Redis.
@@ -185,6 +197,8 @@ public sealed class RateLimitRedisTests
         // One warning per change of state, not one per request.
         Assert.Equal(1, Count(proxy.StdErr, "store unavailable"));
         Assert.Equal(1, Count(proxy.StdErr, "answering again"));
+        scrape = await Observability.MetricsScrape.FetchAsync(admin);
+        Assert.Equal(0d, scrape.Value("fastproxy_rate_limit_store_breaker_open", ("policy", "limit")));
     }
 
     [Fact]
