@@ -12,6 +12,7 @@ using FastProxy.Http2.Frames;
 using FastProxy.Observability.Tracing;
 using FastProxy.Observability;
 using FastProxy.Observability.Metrics;
+using FastProxy.Routing;
 using FastProxy.Transport;
 using FastProxy.Upstreams;
 using Pipelines.Sockets.Unofficial;
@@ -181,7 +182,22 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                     intake = OnRequestHeadData(result, intakeRuntime, ref started);
                 }
                 while (intake == Intake.Pending);
-                if (intake == Intake.NeedsBody) intake = await ReadBodyAsync(intakeRuntime);
+                Route? early = null;
+                if (intake == Intake.NeedsBody)
+                {
+                    // A route whose chain reads the body itself (a body policy, .BodyPolicies) must see it pass its cap as it
+                    // streams: no read-ahead here. The route found is kept for the request (same configuration).
+                    early = intakeRuntime.Router.Match(_request, RequestHeadBytes);
+                    if ((early is null ? intakeRuntime.ListenerPolicies : early.Policies) is { HasBodyPolicies: true })
+                    {
+                        _clientDeadline.Disarm();
+                        intake = Intake.Ready;
+                    }
+                    else
+                    {
+                        intake = await ReadBodyAsync(intakeRuntime);
+                    }
+                }
                 if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, intakeRuntime);
                 if (intake != Intake.Ready)
                 {
@@ -197,7 +213,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
 
                 bool keepAlive;
                 var head = RequestHeadBytes;
-                var route = runtime.Router.Match(_request, head);
+                var route = early is not null && ReferenceEquals(runtime, intakeRuntime) ? early : runtime.Router.Match(_request, head);
                 ResolveClient(runtime);
                 // Trace context and request id, for every request (forwarded or answered here).
                 _trace.Begin(_request, head, runtime.Tracer,
@@ -206,16 +222,31 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 if (_recording) RecordHead(route);
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.
                 var chain = route is null ? runtime.ListenerPolicies : route.Policies;
-                if (chain is not null && await RunPoliciesAsync(chain, route, runtime) is { } answer)
+                var answer = chain is null ? null : await RunPoliciesAsync(chain, route, runtime);
+                if (answer is null && chain is { HasBodyPolicies: true })
+                {
+                    // A body policy (validate, a JSON transform): the whole body first (.BodyPolicies).
+                    intake = await RunBodyPoliciesAsync(chain, runtime);
+                    if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, runtime);
+                    if (intake != Intake.Ready)
+                    {
+                        if (intake == Intake.Closed) RecordFlag(RequestFlags.ClientAborted);
+                        CompleteRecord();
+                        if (intake == Intake.Rejected) await LingerAsync();
+                        break;
+                    }
+                    answer = _bodyAnswer;
+                }
+                if (answer is not null)
                 {
                     keepAlive = await AnswerPolicyAsync(answer);
                 }
                 else
                 {
-                    if (route?.Upstream is { RequestBuffering: true } && _request.IsChunked)
+                    if (route?.Upstream is { RequestBuffering: true } && _request.IsChunked && !_bodyBuffered)
                     {
                         // The whole body before anything goes upstream (and before a slot of max_requests is taken).
-                        intake = await BufferBodyAsync(runtime);
+                        intake = await BufferBodyAsync(runtime, runtime.MaxBody);
                         if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, runtime);
                         if (intake != Intake.Ready)
                         {
