@@ -18,6 +18,7 @@ internal static class PolicyTypes
         new Policies.RateLimitPolicyType(),
         // Transformation and validation (issue 17).
         new Policies.ValidatePolicyType(),
+        new Policies.RewritePolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

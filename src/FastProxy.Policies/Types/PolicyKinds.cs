@@ -21,6 +21,7 @@ internal static class PolicyKinds
         HeadersOptions o => Headers.HeadersPolicy.Create(config.Name, o),
         RateLimitOptions o => new RateLimit.RateLimitPolicy(config.Name, o, context),
         ValidateOptions o => Validate.ValidatePolicy.Create(config.Name, o),
+        RewriteOptions o => new Rewrite.RewritePolicy(config.Name, o),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }
