@@ -16,6 +16,9 @@ internal static class PolicyTypes
         new Policies.HeadersPolicyType(),
         // Traffic (issue 16).
         new Policies.RateLimitPolicyType(),
+        // Transforms (issue 17).
+        new Policies.VersionPolicyType(),
+        new Policies.MockPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)
