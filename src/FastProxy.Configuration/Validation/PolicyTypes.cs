@@ -17,6 +17,7 @@ internal static class PolicyTypes
         // Traffic (issue 16).
         new Policies.RateLimitPolicyType(),
         // Transforms (issue 17).
+        new Policies.RewritePolicyType(),
         new Policies.VersionPolicyType(),
         new Policies.MockPolicyType(),
     ];

@@ -36,6 +36,7 @@ public sealed partial class PolicyContext
         _queryRemovalCount = 0;
         _responseRemovalCount = 0;
         _responseRemovalNamesLength = 0;
+        ResetTarget();
     }
 
     /// <summary>Indices of request fields not to forward, ascending.</summary>
@@ -47,7 +48,7 @@ public sealed partial class PolicyContext
     /// <summary>Field lines to add to the response the client receives (forwarded or answered by a policy).</summary>
     public ReadOnlySpan<byte> ResponseLines => _responseLines.AsSpan(0, _responseLinesLength);
 
-    public bool HasRequestEdits => _removedCount > 0 || _requestLinesLength > 0 || _queryRemovalCount > 0;
+    public bool HasRequestEdits => _removedCount > 0 || _requestLinesLength > 0 || QueryEdited || PathSet;
 
     /// <summary>Drops the request field at <paramref name="index"/> from what the upstream receives.</summary>
     public void RemoveHeader(int index)
@@ -117,6 +118,7 @@ public sealed partial class PolicyContext
     /// <summary>Drops a query parameter (every occurrence) from the target the upstream receives.</summary>
     public void RemoveQueryParameter(ReadOnlySpan<byte> name)
     {
+        DropQuerySets(name);
         var query = Query;
         int offset = 0;
         while (_queryRemovalCount < MaxQueryRemovals && offset < query.Length)
@@ -131,9 +133,12 @@ public sealed partial class PolicyContext
         }
     }
 
-    public bool QueryEdited => _queryRemovalCount > 0;
+    public bool QueryEdited => _queryRemovalCount > 0 || _querySetCount > 0;
 
-    /// <summary>The query with the removed parameters left out (no '?'); returns its length. <paramref name="destination"/> must hold <see cref="Query"/>.</summary>
+    /// <summary>
+    /// The query with the removed parameters left out and the set ones appended (no '?'); returns its length.
+    /// <paramref name="destination"/> must hold <see cref="Query"/>'s length plus <see cref="QueryGrowth"/>.
+    /// </summary>
     public int CopyEditedQuery(Span<byte> destination)
     {
         var query = Query;
@@ -152,7 +157,7 @@ public sealed partial class PolicyContext
             if (amp < 0) break;
             offset += amp + 1;
         }
-        return w;
+        return AppendQuerySets(destination, w);
     }
 
     private bool IsRemoved(int offset)

@@ -20,6 +20,7 @@ internal static class PolicyKinds
         JwtOptions jwt => new Jwt.JwtPolicy(config.Name, jwt, context),
         HeadersOptions o => Headers.HeadersPolicy.Create(config.Name, o),
         RateLimitOptions o => new RateLimit.RateLimitPolicy(config.Name, o, context),
+        RewriteOptions o => new Rewrite.RewritePolicy(config.Name, o),
         VersionOptions o => new Version.VersionPolicy(config.Name, o, context),
         MockOptions o => new Mock.MockPolicy(config.Name, o, context.Time),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),

@@ -51,7 +51,7 @@ internal static class RequestHeadWriter
         // Upper bound: the head itself, the authority twice (Host and X-Forwarded-Host), the address and the fixed lines.
         var policies = rewrite.Policies;
         int bound = request.HeadLength + 2 * request.HostLength + rewrite.ClientAddress.Length + rewrite.FallbackHost.Length + 224
-            + (rewrite.BufferedLength is null ? 0 : 40) + (policies is null ? 0 : policies.RequestLines.Length)
+            + (rewrite.BufferedLength is null ? 0 : 40) + (policies is null ? 0 : policies.RequestLines.Length + policies.TargetGrowth)
             + (rewrite.Trace is null ? 0 : RequestTrace.MaxRequestLinesLength);
         var span = output.GetSpan(bound);
         int w = 0;
@@ -183,17 +183,27 @@ internal static class RequestHeadWriter
         }
         var pathAndQuery = request.PathAndQuery(head);
         bool queryEdited = policies is { QueryEdited: true };
-        if (queryEdited) pathAndQuery = request.Path(head);
-        if (!stripPrefix.IsEmpty && pathAndQuery.StartsWith(stripPrefix))
+        if (policies is { PathSet: true })
         {
-            pathAndQuery = pathAndQuery[stripPrefix.Length..];
+            // A policy's path (rewrite, version) replaces the client's and strip_prefix's result; it starts with '/'
+            // and was checked and encoded when set. The query goes on, as the client sent it or as edited.
+            Put(span, ref w, policies.EditedPath);
+            if (!queryEdited) Put(span, ref w, pathAndQuery[request.PathLength..]);
         }
-        // origin-form always starts with '/': "http://host" or "http://host?q", or a fully stripped path, gets one.
-        if (pathAndQuery.IsEmpty || pathAndQuery[0] != (byte)'/') span[w++] = (byte)'/';
-        Put(span, ref w, pathAndQuery);
+        else
+        {
+            if (queryEdited) pathAndQuery = request.Path(head);
+            if (!stripPrefix.IsEmpty && pathAndQuery.StartsWith(stripPrefix))
+            {
+                pathAndQuery = pathAndQuery[stripPrefix.Length..];
+            }
+            // origin-form always starts with '/': "http://host" or "http://host?q", or a fully stripped path, gets one.
+            if (pathAndQuery.IsEmpty || pathAndQuery[0] != (byte)'/') span[w++] = (byte)'/';
+            Put(span, ref w, pathAndQuery);
+        }
         if (queryEdited)
         {
-            // A credential taken out of the query (api_key query = "..."): the rest of the query, if any, goes on.
+            // A credential taken out of the query (api_key query = "..."), parameters set by rewrite: the rest goes on.
             int length = policies!.CopyEditedQuery(span[(w + 1)..]);
             if (length > 0)
             {

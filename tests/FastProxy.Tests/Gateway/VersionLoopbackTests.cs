@@ -46,7 +46,7 @@ public sealed class VersionLoopbackTests
         }
     }
 
-    [Theory(Skip = "waits for PolicyContext.SetPath (fix/rewrite)")]
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task From_path_picks_the_origin_and_strips_the_segment(bool h2)
@@ -67,7 +67,7 @@ public sealed class VersionLoopbackTests
         Assert.Equal("/", origins.Target(origins.A));
     }
 
-    [Theory(Skip = "waits for PolicyContext.SetPath (fix/rewrite)")]
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task From_path_without_a_version_takes_the_default_and_an_unknown_one_is_refused(bool h2)

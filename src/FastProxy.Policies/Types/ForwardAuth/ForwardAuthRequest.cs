@@ -61,7 +61,7 @@ internal static class ForwardAuthRequest
         var query = context.Query;
         if (context.QueryEdited)
         {
-            var edited = new byte[query.Length];
+            var edited = new byte[query.Length + context.QueryGrowth];
             query = edited.AsSpan(0, context.CopyEditedQuery(edited));
         }
         var builder = new StringBuilder(path.Length + query.Length + 2);

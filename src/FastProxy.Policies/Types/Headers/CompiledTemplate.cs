@@ -73,7 +73,7 @@ internal sealed class CompiledTemplate
     }
 
     /// <summary>Writes as much as fits; <paramref name="length"/> is the whole value's length, so a caller can tell it did not fit.</summary>
-    private Expansion TryExpand(PolicyContext context, Span<byte> destination, out int length)
+    internal Expansion TryExpand(PolicyContext context, Span<byte> destination, out int length)
     {
         length = 0;
         foreach (var segment in _segments)

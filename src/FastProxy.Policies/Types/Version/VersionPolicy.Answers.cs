@@ -42,25 +42,25 @@ internal sealed partial class VersionPolicy
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>The path the upstream receives: <paramref name="prefix"/> (may be null) then <paramref name="rest"/> ("/" when both are empty).</summary>
+    /// <summary>
+    /// The path the upstream receives: <paramref name="prefix"/> (may be null) then <paramref name="rest"/> ("/" when both
+    /// are empty). Copied to the stack first: <paramref name="rest"/> may be the context's own edited path.
+    /// </summary>
     private static void SetPath(PolicyContext context, byte[]? prefix, ReadOnlySpan<byte> rest)
     {
-        int length = (prefix?.Length ?? 0) + rest.Length;
+        int prefixLength = prefix?.Length ?? 0;
+        int length = prefixLength + rest.Length;
         if (length == 0)
         {
             context.SetPath("/"u8);
             return;
         }
-        if (prefix is null)
-        {
-            context.SetPath(rest);
-            return;
-        }
         // Paths are bounded by the request head's size (max_header_size), so this stays a stack buffer in practice.
         byte[]? rented = length > 1024 ? ArrayPool<byte>.Shared.Rent(length) : null;
         Span<byte> path = rented is null ? stackalloc byte[1024] : rented;
-        prefix.CopyTo(path);
-        rest.CopyTo(path[prefix.Length..]);
+        prefix.AsSpan().CopyTo(path);
+        rest.CopyTo(path[prefixLength..]);
+        // A rest without its '/' cannot happen (segments end at one, or the path does); SetPath refuses it anyway.
         context.SetPath(path[..length]);
         if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
     }

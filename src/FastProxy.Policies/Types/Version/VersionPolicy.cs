@@ -111,13 +111,14 @@ internal sealed partial class VersionPolicy : IPolicy, ISelectsUpstream
             if (index < 0) return new ValueTask<PolicyAnswer?>(Unknown(asked));
         }
         Apply(context, _versions[index]);
-        if (_versions[index].PathPrefix is { } prefix) SetPath(context, prefix, context.Path);
+        if (_versions[index].PathPrefix is { } prefix) SetPath(context, prefix, context.CurrentPath);
         return default;
     }
 
     private ValueTask<PolicyAnswer?> FromPath(PolicyContext context)
     {
-        var path = context.Path;
+        // The path as earlier policies left it (a rewrite before this one), else the client's.
+        var path = context.CurrentPath;
         var segment = path.Length > 1 ? path[1..] : default;
         int slash = segment.IndexOf((byte)'/');
         if (slash >= 0) segment = segment[..slash];
