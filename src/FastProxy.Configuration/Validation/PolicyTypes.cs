@@ -19,6 +19,8 @@ internal static class PolicyTypes
         // Transformation and validation (issue 17).
         new Policies.ValidatePolicyType(),
         new Policies.RewritePolicyType(),
+        new Policies.VersionPolicyType(),
+        new Policies.MockPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

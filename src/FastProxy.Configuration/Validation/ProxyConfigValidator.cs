@@ -34,12 +34,13 @@ internal static class ProxyConfigValidator
         var redis = RedisValidator.Read(root.Table("redis", RedisValidator.Keys));
 
         RouteReferenceValidator.Check(context, routes, listeners, upstreams, policies);
+        PolicyUpstreamValidator.Check(context, routes, listeners, upstreams, policies);
         GatewayReferenceValidator.Check(context, listeners, policies, consumers, clientIp);
         RedisValidator.CheckReferences(context, policies, redis);
         PolicyOrderValidator.Check(context, listeners, routes, policies);
         TcpListenerValidator.Check(context, listeners, routes, upstreams);
         RequestBufferingValidator.Check(context, routes, listeners, upstreams);
-        UsageValidator.Check(context, listeners, routes, upstreams);
+        UsageValidator.Check(context, listeners, routes, upstreams, policies);
 
         return new ProxyConfig
         {

@@ -32,10 +32,7 @@ internal static class RouteValidator
         {
             table.Context.ErrorAtKey(table.PathOf("respond"), "give either upstream or respond, not both");
         }
-        else if (!table.Has("upstream") && !table.Has("respond"))
-        {
-            table.TableError("needs upstream = \"NAME\" or respond = { status = ..., body = ... }");
-        }
+        // Neither: allowed when the route's chain always answers (mock) or picks the upstream (version); see PolicyUpstreamValidator.
 
         var stripPrefix = table.String("strip_prefix");
         if (stripPrefix is not null && HttpSyntax.PathProblem(stripPrefix) is { } problem)

@@ -5,11 +5,13 @@ namespace FastProxy.Configuration.Validation;
 /// <summary>Valid but probably not what was meant: things defined and never used. Warnings, not errors.</summary>
 internal static class UsageValidator
 {
-    public static void Check(LoadContext context, List<Located<ListenerConfig>> listeners, List<Located<RouteConfig>> routes, List<UpstreamConfig> upstreams)
+    public static void Check(LoadContext context, List<Located<ListenerConfig>> listeners, List<Located<RouteConfig>> routes, List<UpstreamConfig> upstreams,
+        List<PolicyConfig> policies)
     {
         foreach (var upstream in upstreams)
         {
-            var used = routes.Exists(r => r.Value.Upstream == upstream.Name) || listeners.Exists(l => l.Value.Upstream == upstream.Name);
+            var used = routes.Exists(r => r.Value.Upstream == upstream.Name) || listeners.Exists(l => l.Value.Upstream == upstream.Name)
+                || policies.Exists(p => p.Options is IUpstreamReferences references && references.UpstreamReferences.Any(u => u.Upstream == upstream.Name));
             if (!used)
             {
                 context.Warning(KeyPath.Child("upstreams", upstream.Name), "not used by any route or listener");

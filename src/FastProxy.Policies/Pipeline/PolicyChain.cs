@@ -68,6 +68,8 @@ public sealed class PolicyChain
         }
         return null;
     }
+    /// <summary>A policy of the chain may pick the request's upstream (<see cref="ISelectsUpstream"/>): the route then needs a route per upstream.</summary>
+    public bool SelectsUpstream => Array.Exists(_policies, p => p is ISelectsUpstream);
 
     /// <summary>Runs the request side; the answer of the first policy that answers, or null when the request goes on.</summary>
     public ValueTask<PolicyAnswer?> RunAsync(PolicyContext context)

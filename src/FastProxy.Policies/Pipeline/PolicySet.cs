@@ -18,6 +18,11 @@ public sealed class PolicyBuildContext
     public ILogger Logger { get; init; } = NullLogger.Instance;
     /// <summary>Makes rate_limit's store = "redis" stores; null when no [redis] is configured.</summary>
     public Types.RateLimit.IRemoteRateLimitStores? RemoteRateLimitStores { get; init; }
+    /// <summary>
+    /// The configuration's [upstreams] names, in file order: a policy that picks upstreams (version) resolves its names to
+    /// indices here once, and hands the index to <see cref="PolicyContext.SelectUpstream"/> per request.
+    /// </summary>
+    public IReadOnlyList<string> UpstreamNames { get; init; } = [];
     /// <summary>The gateway this one replaces (a reload), so a policy can carry its state over (rate-limit counts); null at start.</summary>
     public PolicySet? Previous { get; init; }
 }
@@ -45,6 +50,7 @@ public sealed class PolicySet
             Logger = logger ?? NullLogger.Instance,
             RemoteRateLimitStores = remoteRateLimitStores,
             Previous = previous,
+            UpstreamNames = [.. config.Upstreams.Select(u => u.Name)],
         };
         foreach (var policy in config.Policies)
         {

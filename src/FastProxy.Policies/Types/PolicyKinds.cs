@@ -22,6 +22,8 @@ internal static class PolicyKinds
         RateLimitOptions o => new RateLimit.RateLimitPolicy(config.Name, o, context),
         ValidateOptions o => Validate.ValidatePolicy.Create(config.Name, o),
         RewriteOptions o => new Rewrite.RewritePolicy(config.Name, o),
+        VersionOptions o => new Version.VersionPolicy(config.Name, o, context),
+        MockOptions o => new Mock.MockPolicy(config.Name, o, context.Time),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }

@@ -94,6 +94,14 @@ internal sealed partial class Http1Connection
         return answer;
     }
 
+    /// <summary>The route as it forwards to the upstream a policy picked (its pool, balancer, health, retries, limits).</summary>
+    private Route PickedRoute(Route route)
+    {
+        route = route.For(_policyContext!.SelectedUpstream);
+        if (_recording) _record!.Route = route;
+        return route;
+    }
+
     /// <summary>
     /// Runs the response side of the request's chain (once per response). Its edits (fields of the server's to drop,
     /// lines to add) are then in <see cref="ResponsePolicies"/>, which both head writers apply: ResponseHeadWriter, and

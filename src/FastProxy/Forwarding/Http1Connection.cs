@@ -243,6 +243,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 }
                 else
                 {
+                    // A policy picked the upstream (version): the same route, forwarding to that one.
+                    if (chain is not null && route is not null && _policyContext!.SelectedUpstream >= 0) route = PickedRoute(route);
                     if (route?.Upstream is { RequestBuffering: true } && _request.IsChunked && !_bodyBuffered)
                     {
                         // The whole body before anything goes upstream (and before a slot of max_requests is taken).
@@ -266,7 +268,13 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                         RecordFlag(RequestFlags.Responded);
                         keepAlive = await RespondAsync(route.Respond, runtime);
                     }
-                    else if (!route.Upstream!.Limits.TryEnter())
+                    else if (route.Upstream is null)
+                    {
+                        // The chain was to answer (mock) or pick the upstream (version), and did neither.
+                        _requestConsumed = false;
+                        keepAlive = await FailAsync(502);
+                    }
+                    else if (!route.Upstream.Limits.TryEnter())
                     {
                         // Circuit breaking: max_requests already in flight to this upstream. (BeginForward did not run:
                         // the request is still unconsumed, whatever the previous request on this pooled state left.)
@@ -415,6 +423,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     public void Abort()
     {
         _aborted = true;
+        // A policy waiting (a mock's delay) stops waiting: the stream was reset or the connection is being cut.
+        _policyContext?.AbortRequest();
         _transport?.Dispose();
         Volatile.Read(ref _handshakeSocket)?.Dispose();
         Volatile.Read(ref _exchangeUpstream)?.Abort();

@@ -192,7 +192,11 @@ internal sealed class ProxyRuntime
             foreach (var route in config.Routes)
             {
                 if (route.Listeners is not null && !route.Listeners.Contains(listener.Name)) continue;
-                routes.Add(new Route(route, route.Upstream is null ? null : upstreams[route.Upstream], gateway.ChainFor(listener.Policies, route.Policies)));
+                var chain = gateway.ChainFor(listener.Policies, route.Policies);
+                var compiled = new Route(route, route.Upstream is null ? null : upstreams[route.Upstream], chain);
+                // A policy that picks the upstream (version) gets this route once per upstream, made here, not per request.
+                if (chain is { SelectsUpstream: true }) compiled.AddAlternates([.. config.Upstreams.Select(u => upstreams[u.Name])]);
+                routes.Add(compiled);
             }
             var tls = listener.Tls.Count > 0 ? TlsServer.Load(listener, TlsAlpn.Http) : null;
             listeners[listener.Name] = new ListenerRuntime(listener, new Router([.. routes]), tls, gateway, proxyProtocol.GetValueOrDefault(listener.Name));

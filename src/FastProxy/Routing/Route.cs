@@ -49,9 +49,65 @@ internal sealed class Route
         }
     }
 
+    /// <summary>The same route with another upstream, for a policy that picks it (version); built at load.</summary>
+    private Route(Route route, Upstream upstream)
+    {
+        Name = route.Name;
+        Policies = route.Policies;
+        Upstream = upstream;
+        StripPrefix = route.StripPrefix;
+        _hostExact = route._hostExact;
+        _hostSuffix = route._hostSuffix;
+        _path = route._path;
+        _pathPrefix = route._pathPrefix;
+        _methods = route._methods;
+        _headers = route._headers;
+    }
+
+    /// <summary>
+    /// This route as it forwards to each upstream of the configuration (by index in [upstreams] file order), when its chain
+    /// has a policy that picks the upstream; null otherwise (the route pays nothing).
+    /// </summary>
+    private Route?[]? _alternates;
+
+    /// <summary>Prepares <see cref="For"/> (at load, before serving): one route per upstream a policy may pick.</summary>
+    public void AddAlternates(IReadOnlyList<Upstream> upstreamsInFileOrder)
+    {
+        var alternates = new Route?[upstreamsInFileOrder.Count];
+        for (int i = 0; i < alternates.Length; i++)
+        {
+            var upstream = upstreamsInFileOrder[i];
+            // Only http upstreams serve requests (tcp upstreams are for L4 listeners; the check refuses naming them).
+            alternates[i] = ReferenceEquals(upstream, Upstream) ? this : new Route(this, upstream);
+        }
+        _alternates = alternates;
+    }
+
+    /// <summary>The alternate routes (for metrics), empty when none.</summary>
+    public IEnumerable<Route> Alternates
+    {
+        get
+        {
+            foreach (var r in _alternates ?? [])
+            {
+                if (r is not null && !ReferenceEquals(r, this)) yield return r;
+            }
+        }
+    }
+
+    /// <summary>The route to forward with when a policy picked upstream <paramref name="index"/> (-1: none picked, this one).</summary>
+    public Route For(int index)
+    {
+        var alternates = _alternates;
+        return index >= 0 && alternates is not null && (uint)index < (uint)alternates.Length && alternates[index] is { } picked ? picked : this;
+    }
+
     public string Name { get; }
 
-    /// <summary>Set for routes that forward; exactly one of <see cref="Upstream"/> and <see cref="Respond"/> is set.</summary>
+    /// <summary>
+    /// Set for routes that forward; at most one of <see cref="Upstream"/> and <see cref="Respond"/> is set (neither: the
+    /// chain always answers or picks the upstream, see <see cref="For"/>).
+    /// </summary>
     public Upstream? Upstream { get; }
 
     public CannedResponse? Respond { get; }

@@ -78,7 +78,7 @@ public class RouteTests
             name = "nothing"
             """);
 
-        Assert.Equal("proxy.toml:5:1: routes[0]: needs upstream = \"NAME\" or respond = { status = ..., body = ... }", error);
+        Assert.Equal("proxy.toml:5:1: routes[0]: needs upstream = \"NAME\" or respond = { status = ..., body = ... }, or a policy that answers every request (mock) or picks the upstream (version)", error);
     }
 
     [Fact]

@@ -71,6 +71,12 @@ internal sealed partial class MetricsRegistry : IRequestObserver
                     {
                         route.Metrics = RequestsFor(listenerConfig.Name, route.Name, route.Upstream?.Name ?? "");
                         requests.Add(route.Metrics);
+                        foreach (var alternate in route.Alternates)
+                        {
+                            // The same route forwarding to an upstream a policy picked (version).
+                            alternate.Metrics = RequestsFor(listenerConfig.Name, alternate.Name, alternate.Upstream?.Name ?? "");
+                            if (!requests.Contains(alternate.Metrics)) requests.Add(alternate.Metrics);
+                        }
                     }
                 }
                 else if (runtime.TcpListeners.TryGetValue(listenerConfig.Name, out var tcp))
