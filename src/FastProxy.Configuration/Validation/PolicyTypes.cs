@@ -16,6 +16,7 @@ internal static class PolicyTypes
         new Policies.HeadersPolicyType(),
         // Traffic (issue 16).
         new Policies.RateLimitPolicyType(),
+        new Policies.ErrorPagesPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

@@ -18,7 +18,12 @@ public sealed class PolicyChain
         // Stable: the IRunsFirst policies keep their relative order, and so do the rest.
         _policies = [.. list.Where(p => p is IRunsFirst), .. list.Where(p => p is not IRunsFirst)];
         _responsePolicies = [.. _policies.OfType<IResponsePolicy>()];
+        // The most specific wins: a route's error_pages over its listener's (the listener's come first in the list).
+        ErrorPages = list.OfType<IErrorPages>().LastOrDefault();
     }
+
+    /// <summary>The error_pages policy that shapes this chain's error answers (and the proxy's own); null: none.</summary>
+    public IErrorPages? ErrorPages { get; }
 
     public IReadOnlyList<IPolicy> Policies => _policies;
 

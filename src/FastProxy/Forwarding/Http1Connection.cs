@@ -206,6 +206,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 if (_recording) RecordHead(route);
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.
                 var chain = route is null ? runtime.ListenerPolicies : route.Policies;
+                if (chain is not null) SelectErrorPages(chain.ErrorPages);
                 if (chain is not null && await RunPoliciesAsync(chain, route, runtime) is { } answer)
                 {
                     keepAlive = await AnswerPolicyAsync(answer);
@@ -228,7 +229,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                     if (route is null)
                     {
                         RecordFlag(RequestFlags.NoRoute);
-                        keepAlive = await RespondAsync(ProxyResponses.For(404), runtime);
+                        keepAlive = _errorPages is null ? await RespondAsync(ProxyResponses.For(404), runtime) : await FailUnroutedAsync();
                     }
                     else if (route.Respond is not null)
                     {
