@@ -77,7 +77,7 @@ internal static class ErrorPageWriter
         foreach (ref readonly HeaderField field in response.Fields)
         {
             var name = field.Name(head);
-            if (field.HopByHop || field.Known == KnownHeader.ContentLength || DescribesBody(name)) continue;
+            if (field.HopByHop || field.Known is KnownHeader.ContentLength or KnownHeader.TransferEncoding || DescribesBody(name)) continue;
             if (removals && policies!.IsResponseHeaderRemoved(name)) continue;
             dated |= field.Known == KnownHeader.Date;
             identified |= field.Known == KnownHeader.RequestId;
