@@ -21,6 +21,7 @@ internal static class PolicyTypes
         new Policies.RewritePolicyType(),
         new Policies.VersionPolicyType(),
         new Policies.MockPolicyType(),
+        new Policies.ErrorPagesPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

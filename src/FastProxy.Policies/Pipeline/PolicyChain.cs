@@ -25,7 +25,12 @@ public sealed class PolicyChain
         {
             if (MaxBody == 0 || policy.MaxBody < MaxBody) MaxBody = policy.MaxBody;
         }
+        // The most specific wins: a route's error_pages over its listener's (the listener's come first in the list).
+        ErrorPages = list.OfType<IErrorPages>().LastOrDefault();
     }
+
+    /// <summary>The error_pages policy that shapes this chain's error answers (and the proxy's own); null: none.</summary>
+    public IErrorPages? ErrorPages { get; }
 
     public IReadOnlyList<IPolicy> Policies => _policies;
 

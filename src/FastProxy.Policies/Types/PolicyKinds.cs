@@ -24,6 +24,7 @@ internal static class PolicyKinds
         RewriteOptions o => new Rewrite.RewritePolicy(config.Name, o),
         VersionOptions o => new Version.VersionPolicy(config.Name, o, context),
         MockOptions o => new Mock.MockPolicy(config.Name, o, context.Time),
+        ErrorPagesOptions o => new ErrorPages.ErrorPagesPolicy(config.Name, o),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }

@@ -54,12 +54,23 @@ internal sealed partial class Http1Connection
             ConsumeRequest();
         }
         bool keepAlive = whole && _request.KeepAlive && !_services.Draining;
-        var answer = ProxyResponses.For(status);
-        answer.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
+        bool headRequest = _request.Method == HttpMethod.Head;
+        long written;
+        if (FindErrorPage(status) is { } page)
+        {
+            // error_pages: the same status, the policy's page for a body (.ErrorPages).
+            written = ErrorPageWriter.WriteOwn(_output, status, page, ClientConnectionHeader(keepAlive), headRequest, _trace);
+        }
+        else
+        {
+            var answer = ProxyResponses.For(status);
+            answer.WriteTo(_output, ClientConnectionHeader(keepAlive), headRequest, _trace);
+            written = answer.Length(ClientConnectionHeader(keepAlive), headRequest);
+        }
         if (_recording)
         {
             RecordOwnAnswer(status, DefaultReason(status));
-            _record!.BytesOut = answer.Length(ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+            _record!.BytesOut = written;
         }
         var flush = await _output.FlushAsync();
         return keepAlive && !flush.IsCompleted;

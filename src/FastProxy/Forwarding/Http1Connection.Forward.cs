@@ -470,7 +470,15 @@ internal sealed partial class Http1Connection
             // RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 client, even on a response without a body (HEAD, 304).
             bool dropTransferEncoding = _response.IsChunked && _request.Version == HttpVersion.Http10;
             BodyCopy copied;
-            if (bodyKind == BodyKind.None
+            bool upstreamBodyLeft = false;
+            if (_errorPages is { OnlyProxyErrors: false } && FindErrorPage(_response.StatusCode) is { } page)
+            {
+                // error_pages with only_proxy_errors = false: the status and fields go on, the body is the page's (.ErrorPages).
+                clientKeepAlive = _request.KeepAlive && !_services.Draining && (!pumping || pump.IsCompleted);
+                upstreamBodyLeft = ReplaceUpstreamBody(page, input, bodyKind, ClientConnectionHeader(clientKeepAlive));
+                copied = BodyCopy.Complete;
+            }
+            else if (bodyKind == BodyKind.None
                 || (bodyKind == BodyKind.ContentLength && _responseBuffer.Length - _response.HeadLength >= _response.ContentLength))
             {
                 // The usual small response: its whole body came with the head. One copy and one advance, no body loop.
@@ -510,7 +518,7 @@ internal sealed partial class Http1Connection
                 if (copied is BodyCopy.Truncated or BodyCopy.Invalid or BodyCopy.TimedOut && !_aborted) // (the pattern, then &&)
                     upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
             }
-            bool upstreamReusable = copied == BodyCopy.Complete && _response.KeepAlive && bodyKind != BodyKind.CloseDelimited;
+            bool upstreamReusable = copied == BodyCopy.Complete && _response.KeepAlive && bodyKind != BodyKind.CloseDelimited && !upstreamBodyLeft;
 
             if (pumping)
             {

@@ -124,7 +124,16 @@ internal sealed partial class Http1Connection
         // (A body read whole for a body policy, or refused past its cap, left the pipe already: no receive buffer.)
         if (!_requestBuffer.IsEmpty) _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
-        PolicyAnswerWriter.Write(_output, answer, _policyContext!.ResponseLines, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
+        if (FindErrorPage(answer.Status) is { } page)
+        {
+            // error_pages: the answer's status and fields (WWW-Authenticate, Retry-After, ...), the page for a body.
+            ErrorPageWriter.WritePolicyAnswer(_output, answer, page, _policyContext!.ResponseLines, ClientConnectionHeader(keepAlive),
+                _request.Method == HttpMethod.Head, _trace);
+        }
+        else
+        {
+            PolicyAnswerWriter.Write(_output, answer, _policyContext!.ResponseLines, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
+        }
         if (_recording)
         {
             RecordPolicyAnswer(answer);

@@ -60,6 +60,7 @@ internal sealed partial class Http1Connection
         _trace.Clear();
         _bodyAvailable = 0;
         _bodyComplete = false;
+        _errorPages = null;
         _idle = true;
         _clientDeadline.Arm(_input, runtime.IdleTimeoutMs);
     }
@@ -112,6 +113,8 @@ internal sealed partial class Http1Connection
     /// <summary>The head is complete: refuse what cannot be forwarded before a byte goes anywhere.</summary>
     private Intake AfterHead(ListenerRuntime runtime)
     {
+        // The listener's error pages shape refusals from here on (a route's chain may name its own later).
+        if (runtime.ListenerPolicies?.ErrorPages is { } pages) SelectErrorPages(pages);
         // Routes match, and the upstream receives, the path in normal form (see PathNormalizer).
         if (PathNormalizer.IsNeeded(_request.Path(RequestHeadBytes)) && !NormalizePath()) return Reject(400, HeadError.InvalidTarget);
         if (runtime.MaxBody > 0 && _request.ContentLength > runtime.MaxBody) return Reject(413, HeadError.None);
@@ -234,7 +237,16 @@ internal sealed partial class Http1Connection
         _input.AdvanceTo(_requestBuffer.End);
         _requestBuffer = default;
         ReleaseRequestScratch();
-        ProxyResponses.For(status).WriteTo(_output, ConnectionHeader.Close, headRequest: false);
+        // error_pages: only once the head was parsed (a listener's policy was found then), else the plain answer.
+        if (FindErrorPage(status) is { } page)
+        {
+            int written = ErrorPageWriter.WriteOwn(_output, status, page, ConnectionHeader.Close, headRequest: false, trace: null);
+            if (_recording) _record!.BytesOut = written;
+        }
+        else
+        {
+            ProxyResponses.For(status).WriteTo(_output, ConnectionHeader.Close, headRequest: false);
+        }
         await _output.FlushAsync();
         return Intake.Rejected;
     }

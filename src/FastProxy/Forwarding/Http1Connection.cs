@@ -222,6 +222,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 if (_recording) RecordHead(route);
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.
                 var chain = route is null ? runtime.ListenerPolicies : route.Policies;
+                if (chain is not null) SelectErrorPages(chain.ErrorPages);
                 var answer = chain is null ? null : await RunPoliciesAsync(chain, route, runtime);
                 if (answer is null && chain is { HasBodyPolicies: true })
                 {
@@ -261,7 +262,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                     if (route is null)
                     {
                         RecordFlag(RequestFlags.NoRoute);
-                        keepAlive = await RespondAsync(ProxyResponses.For(404), runtime);
+                        keepAlive = _errorPages is null ? await RespondAsync(ProxyResponses.For(404), runtime) : await FailUnroutedAsync();
                     }
                     else if (route.Respond is not null)
                     {

@@ -42,7 +42,7 @@ internal static class PolicyAnswerWriter
         output.Advance(w);
     }
 
-    private static byte[] StatusLine(int status)
+    internal static byte[] StatusLine(int status)
     {
         if ((uint)status >= (uint)s_statusLines.Length) status = 500;
         // Built once per status code; a race builds it twice, harmlessly.
