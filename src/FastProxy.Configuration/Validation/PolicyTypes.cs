@@ -16,6 +16,8 @@ internal static class PolicyTypes
         new Policies.HeadersPolicyType(),
         // Traffic (issue 16).
         new Policies.RateLimitPolicyType(),
+        // Transformation (issue 17).
+        new Policies.JsonBodyPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)
