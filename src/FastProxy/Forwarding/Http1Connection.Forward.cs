@@ -470,14 +470,27 @@ internal sealed partial class Http1Connection
             // RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 client, even on a response without a body (HEAD, 304).
             bool dropTransferEncoding = _response.IsChunked && _request.Version == HttpVersion.Http10;
             BodyCopy copied;
-            if (bodyKind == BodyKind.None
+            PreparePolicyResponse();
+            long bodyWanted = _chain is null ? 0 : ResponseBodyWanted(bodyKind);
+            if (bodyWanted != 0)
+            {
+                // A policy rewrites the body (json_body): read whole, then written with a Content-Length.
+                copied = await TransformResponseAsync(connection, upstream, bodyKind, bodyWanted, dechunk, dropTransferEncoding, clientKeepAlive);
+                if (copied != BodyCopy.Complete && _bodyFailStatus != 0)
+                {
+                    // Nothing reached the client yet: it gets the proxy's answer.
+                    if (pumping) await AbortPumpAsync(connection, pump);
+                    connection.Dispose();
+                    return await FailExchangeAsync(_bodyFailStatus);
+                }
+            }
+            else if (bodyKind == BodyKind.None
                 || (bodyKind == BodyKind.ContentLength && _responseBuffer.Length - _response.HeadLength >= _response.ContentLength))
             {
                 // The usual small response: its whole body came with the head. One copy and one advance, no body loop.
                 // To an HTTP/2 stream it goes as frames straight away when it can (no HTTP/1.1 bytes in between).
                 long bodyLength = bodyKind == BodyKind.None ? 0 : _response.ContentLength;
                 var body = _responseBuffer.Slice(_response.HeadLength, bodyLength);
-                PreparePolicyResponse();
                 bool answered = _streamMode && _output is Http2ResponseWriter { CanAnswer: true } stream
                     && await stream.AnswerAsync(_response, ResponseHeadMemory, body, ResponsePolicies, _trace);
                 if (!answered)
@@ -493,7 +506,6 @@ internal sealed partial class Http1Connection
             }
             else
             {
-                PreparePolicyResponse();
                 ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
                     ResponsePolicies, _trace);
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));

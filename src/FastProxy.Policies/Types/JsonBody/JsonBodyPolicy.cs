@@ -38,7 +38,7 @@ internal sealed class JsonBodyPolicy : IPolicy, IResponseBodyPolicy
     public long WantsResponseBody(PolicyContext context, ResponseView response, long bodyLength)
     {
         // 206: a range of a document is not a document.
-        if (response.Status is < 200 or 206) return 0;
+        if (response.Status is < 200 or 206 || bodyLength == 0) return 0;
         if (!response.TryGetHeader("content-type"u8, out var type) || !JsonBodyEngine.IsJson(type)) return 0;
         if (ResponseCoding(response) == Coding.Unknown)
         {
