@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace FastProxy.Policies.Pipeline;
@@ -12,6 +13,7 @@ public sealed class PolicyChain
     private readonly IPolicy[] _policies;
     private readonly IResponsePolicy[] _responsePolicies;
     private readonly IResponseBodyPolicy[] _responseBodyPolicies;
+    private readonly IRequestBodyPolicy[] _bodyPolicies;
 
     public PolicyChain(IEnumerable<IPolicy> policies)
     {
@@ -20,6 +22,11 @@ public sealed class PolicyChain
         _policies = [.. list.Where(p => p is IRunsFirst), .. list.Where(p => p is not IRunsFirst)];
         _responsePolicies = [.. _policies.OfType<IResponsePolicy>()];
         _responseBodyPolicies = [.. _policies.OfType<IResponseBodyPolicy>()];
+        _bodyPolicies = [.. _policies.OfType<IRequestBodyPolicy>()];
+        foreach (var policy in _bodyPolicies)
+        {
+            if (MaxBody == 0 || policy.MaxBody < MaxBody) MaxBody = policy.MaxBody;
+        }
     }
 
     public IReadOnlyList<IPolicy> Policies => _policies;
@@ -29,6 +36,44 @@ public sealed class PolicyChain
 
     /// <summary>A policy may rewrite response bodies (<see cref="IResponseBodyPolicy"/>).</summary>
     public bool HasResponseBodyPolicies => _responseBodyPolicies.Length > 0;
+
+    /// <summary>Some policy needs the whole request body before it is forwarded (<see cref="IRequestBodyPolicy"/>).</summary>
+    public bool HasBodyPolicies => _bodyPolicies.Length > 0;
+
+    /// <summary>The smallest <see cref="IRequestBodyPolicy.MaxBody"/> of the chain; 0 without body policies.</summary>
+    public long MaxBody { get; }
+
+    /// <summary>
+    /// Runs the body policies in chain order on the whole body; each sees the body as the previous one left it
+    /// (<see cref="PolicyContext.ReplacedBody"/>). The answer of the first that answers (counted), or null.
+    /// </summary>
+    public PolicyAnswer? RunBody(PolicyContext context, ReadOnlySequence<byte> body)
+    {
+        foreach (var policy in _bodyPolicies)
+        {
+            var current = context.BodyReplaced ? new ReadOnlySequence<byte>(context.ReplacedBody) : body;
+            if (policy.OnBody(context, current) is { } answer)
+            {
+                answer.Counter.Increment();
+                return answer;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The body passed <see cref="MaxBody"/>: the answer of the policy with the smallest cap (counted), or null for a plain 413.</summary>
+    public PolicyAnswer? TooLarge(PolicyContext context)
+    {
+        foreach (var policy in _bodyPolicies)
+        {
+            if (policy.MaxBody == MaxBody && policy.OnTooLarge(context) is { } answer)
+            {
+                answer.Counter.Increment();
+                return answer;
+            }
+        }
+        return null;
+    }
 
     /// <summary>Runs the request side; the answer of the first policy that answers, or null when the request goes on.</summary>
     public ValueTask<PolicyAnswer?> RunAsync(PolicyContext context)

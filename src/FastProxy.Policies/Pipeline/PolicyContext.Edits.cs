@@ -36,6 +36,7 @@ public sealed partial class PolicyContext
         _queryRemovalCount = 0;
         _responseRemovalCount = 0;
         _responseRemovalNamesLength = 0;
+        ResetBody();
     }
 
     /// <summary>Indices of request fields not to forward, ascending.</summary>

@@ -50,6 +50,42 @@ internal sealed class BufferedRequestBody
         }
     }
 
+    /// <summary>
+    /// The body as one sequence, for a body policy (<see cref="Policies.Pipeline.IRequestBodyPolicy"/>); valid until
+    /// the body changes. The linking nodes are kept with the body and reused.
+    /// </summary>
+    public ReadOnlySequence<byte> AsSequence()
+    {
+        if (_count == 0) return default;
+        if (_count == 1) return new ReadOnlySequence<byte>(_segments[0], 0, _lastLength);
+        if (_nodes is null || _nodes.Length < _count) Array.Resize(ref _nodes, _segments.Length);
+        Node? previous = null;
+        long running = 0;
+        for (int i = 0; i < _count; i++)
+        {
+            var node = _nodes[i] ??= new Node();
+            node.Set(_segments[i].AsMemory(0, i == _count - 1 ? _lastLength : SegmentSize), running);
+            previous?.Link(node);
+            previous = node;
+            running += node.Memory.Length;
+        }
+        previous!.Link(null);
+        return new ReadOnlySequence<byte>(_nodes[0]!, 0, previous, previous.Memory.Length);
+    }
+
+    private Node?[]? _nodes;
+
+    private sealed class Node : ReadOnlySequenceSegment<byte>
+    {
+        public void Set(ReadOnlyMemory<byte> memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public void Link(Node? next) => Next = next;
+    }
+
     /// <summary>Gives the segments back to the pool; the instance is empty and ready for the next body.</summary>
     public void Release()
     {
@@ -61,6 +97,15 @@ internal sealed class BufferedRequestBody
         _count = 0;
         _lastLength = 0;
         Length = 0;
-        if (_segments.Length > KeptSegmentSlots) _segments = new byte[4][];
+        if (_nodes is not null)
+        {
+            // The nodes hold the rented arrays: let go of them with the arrays.
+            foreach (var node in _nodes) node?.Set(default, 0);
+        }
+        if (_segments.Length > KeptSegmentSlots)
+        {
+            _segments = new byte[4][];
+            _nodes = null;
+        }
     }
 }

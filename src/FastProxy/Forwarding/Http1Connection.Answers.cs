@@ -21,7 +21,8 @@ internal sealed partial class Http1Connection
     {
         // A body that was read whole can be skipped and the connection kept; a streaming one cannot.
         bool keepAlive = _request.KeepAlive && _bodyComplete && !_services.Draining;
-        _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
+        // (A body read whole for a body policy left the pipe already: no receive buffer.)
+        if (!_requestBuffer.IsEmpty) _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
         response.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
         if (_recording)

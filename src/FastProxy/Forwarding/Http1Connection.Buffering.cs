@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using FastProxy.Hosting;
 using FastProxy.Http1;
+using FastProxy.Policies.Pipeline;
 
 namespace FastProxy.Forwarding;
 
@@ -23,7 +24,11 @@ internal sealed partial class Http1Connection
     /// The body is taken from the receive pipe as it is read; the head is kept in the scratch copy.
     /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<Intake> BufferBodyAsync(ListenerRuntime runtime)
+    /// <remarks>
+    /// Also reads a Content-Length body whole for a body policy (<see cref="IRequestBodyPolicy"/>), bounded by
+    /// <paramref name="maxBody"/> (0: none; the caller refuses a Content-Length over it before calling).
+    /// </remarks>
+    private async ValueTask<Intake> BufferBodyAsync(ListenerRuntime runtime, long maxBody)
     {
         KeepHead();
         if (_request.ExpectContinue && _request.Version == HttpVersion.Http11)
@@ -35,7 +40,9 @@ internal sealed partial class Http1Connection
         }
         var body = _bufferedBody ??= new BufferedRequestBody();
         // A fresh decoder from the body's first byte: what the intake validated of it is still in the pipe, unconsumed.
-        _requestDecoder = new ChunkedDecoder(runtime.MaxBody, runtime.HeadLimits.MaxHeaderBytes, runtime.HeadLimits.MaxHeaders);
+        bool chunked = _request.IsChunked;
+        if (chunked) _requestDecoder = new ChunkedDecoder(maxBody, runtime.HeadLimits.MaxHeaderBytes, runtime.HeadLimits.MaxHeaders);
+        long remaining = chunked ? 0 : _request.ContentLength;
         var buffer = _requestBuffer.Slice(_request.HeadLength);
         bool completed = false;
         _clientDeadline.Arm(_input, runtime.IdleTimeoutMs);
@@ -43,7 +50,8 @@ internal sealed partial class Http1Connection
         {
             while (true)
             {
-                var step = BufferChunks(buffer, body, out long consumed);
+                long consumed;
+                var step = chunked ? BufferChunks(buffer, body, out consumed) : BufferLength(buffer, body, ref remaining, out consumed);
                 // Errors leave the pipe as it was read: RejectAsync drops the lot (_requestBuffer is the last read).
                 if (step == ChunkedStep.Error) return RejectBody();
                 if (step == ChunkedStep.Done)
@@ -94,6 +102,15 @@ internal sealed partial class Http1Connection
             }
         }
         return ChunkedStep.Framing;
+    }
+
+    /// <summary>Appends up to <paramref name="remaining"/> octets of a Content-Length body from <paramref name="buffer"/>.</summary>
+    private static ChunkedStep BufferLength(in ReadOnlySequence<byte> buffer, BufferedRequestBody body, ref long remaining, out long consumed)
+    {
+        consumed = Math.Min(buffer.Length, remaining);
+        foreach (var segment in buffer.Slice(0, consumed)) body.Append(segment.Span);
+        remaining -= consumed;
+        return remaining == 0 ? ChunkedStep.Done : ChunkedStep.Framing;
     }
 
     /// <summary>

@@ -113,7 +113,8 @@ internal sealed partial class Http1Connection
     {
         // Like a respond route: a body read whole is skipped and the connection kept; a streaming one cannot be.
         bool keepAlive = _request.KeepAlive && _bodyComplete && !_services.Draining;
-        _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
+        // (A body read whole for a body policy, or refused past its cap, left the pipe already: no receive buffer.)
+        if (!_requestBuffer.IsEmpty) _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
         PolicyAnswerWriter.Write(_output, answer, _policyContext!.ResponseLines, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
         if (_recording)

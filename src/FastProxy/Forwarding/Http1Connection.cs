@@ -206,16 +206,31 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 if (_recording) RecordHead(route);
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.
                 var chain = route is null ? runtime.ListenerPolicies : route.Policies;
-                if (chain is not null && await RunPoliciesAsync(chain, route, runtime) is { } answer)
+                var answer = chain is null ? null : await RunPoliciesAsync(chain, route, runtime);
+                if (answer is null && chain is { HasBodyPolicies: true })
+                {
+                    // A body policy (validate, a JSON transform): the whole body first (.BodyPolicies).
+                    intake = await RunBodyPoliciesAsync(chain, runtime);
+                    if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, runtime);
+                    if (intake != Intake.Ready)
+                    {
+                        if (intake == Intake.Closed) RecordFlag(RequestFlags.ClientAborted);
+                        CompleteRecord();
+                        if (intake == Intake.Rejected) await LingerAsync();
+                        break;
+                    }
+                    answer = _bodyAnswer;
+                }
+                if (answer is not null)
                 {
                     keepAlive = await AnswerPolicyAsync(answer);
                 }
                 else
                 {
-                    if (route?.Upstream is { RequestBuffering: true } && _request.IsChunked)
+                    if (route?.Upstream is { RequestBuffering: true } && _request.IsChunked && !_bodyBuffered)
                     {
                         // The whole body before anything goes upstream (and before a slot of max_requests is taken).
-                        intake = await BufferBodyAsync(runtime);
+                        intake = await BufferBodyAsync(runtime, runtime.MaxBody);
                         if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, runtime);
                         if (intake != Intake.Ready)
                         {
