@@ -72,8 +72,10 @@ internal sealed partial class Http1Connection
             {
                 read = BodyCopy.Truncated;
             }
-            bool tooLarge = read == BodyCopy.Aborted;
-            if (read != BodyCopy.Complete && !tooLarge)
+            bool complete = read == BodyCopy.Complete;
+            // A chunked body may arrive whole in one read and still be over the size.
+            bool tooLarge = read == BodyCopy.Aborted || (complete && data.WrittenCount > max);
+            if (!complete && !tooLarge)
             {
                 if (!_aborted) upstream.Outliers.Failed(connection.Server, Transport.Heartbeat.NowMs);
                 _bodyFailStatus = read == BodyCopy.TimedOut ? 504 : 502;
@@ -110,7 +112,7 @@ internal sealed partial class Http1Connection
             var sent = dechunk ? data.WrittenSpan : raw.WrittenSpan;
             _output.Write(sent);
             if (_recording) _record!.BytesOut += sent.Length;
-            if (!tooLarge) return BodyCopy.Complete;
+            if (complete) return BodyCopy.Complete;
             raw.Release();
             data.Release();
             try

@@ -272,6 +272,8 @@ public sealed class JsonBodyTransformTests
         }
     }
 
+    private const string Breakers = "{}[],:\"\\x0 ";
+
     private static byte[] Mutate(Random random, byte[] bytes)
     {
         if (bytes.Length == 0) return [(byte)'{'];
@@ -279,7 +281,7 @@ public sealed class JsonBodyTransformTests
         switch (random.Next(3))
         {
             case 0: copy.RemoveAt(random.Next(copy.Count)); break;
-            case 1: copy.Insert(random.Next(copy.Count + 1), (byte)"{}[],:\"\\x0 "[random.Next(12)]); break;
+            case 1: copy.Insert(random.Next(copy.Count + 1), (byte)Breakers[random.Next(Breakers.Length)]); break;
             default: copy[random.Next(copy.Count)] = (byte)random.Next(256); break;
         }
         return [.. copy];

@@ -45,7 +45,7 @@ internal static partial class JsonBodyLog
 /// The work of one json_body policy, shared by both sides: which bodies qualify (a JSON media type, a coding it can
 /// decode, within max_size), decoding, the transform, and what is said when a body is skipped.
 /// </summary>
-internal sealed class JsonBodyEngine
+internal sealed partial class JsonBodyEngine
 {
     /// <summary>Response field telling the client a response body was left as it came, and why.</summary>
     public static readonly byte[] MarkerName = "x-json-transform"u8.ToArray();
@@ -67,6 +67,9 @@ internal sealed class JsonBodyEngine
         Request = JsonEditTree.Build(options.Request);
         Response = JsonEditTree.Build(options.Response);
         _logger = logger;
+        RequestTooLarge = Problem(name, 413, "too-large", "Content Too Large", $"the request body is larger than {options.MaxSize} bytes (json_body max_size)");
+        _invalid = Problem(name, 400, "invalid-json", "Bad Request", "the request body is not valid JSON");
+        _encoded = Problem(name, 415, "unsupported-encoding", "Unsupported Media Type", "the request body's Content-Encoding is not one the proxy decodes (gzip, deflate, br)");
     }
 
     public string Name { get; }

@@ -91,18 +91,20 @@ internal static class JsonTransformer
         Span<byte> nameBuffer = stackalloc byte[256];
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var name = Name(in reader, nameBuffer, out byte[]? rented);
+            int memberStart = (int)reader.TokenStartIndex;
+            // A name that does not decode (an escaped lone surrogate) matches no edit: it is copied as it came.
+            bool named = TryName(in reader, nameBuffer, out var name, out byte[]? rented);
             try
             {
-                var child = node.Find(name);
+                var child = named ? node.Find(name) : null;
+                bool taken = named && child is null && node.RenamesChildren && IsTakenByRename(node, name, seen);
                 reader.Read();
                 int start = (int)reader.TokenStartIndex;
                 if (child is null)
                 {
                     reader.Skip();
-                    if (node.RenamesChildren && IsTakenByRename(node, name, seen)) continue;
-                    writer.WritePropertyName(name);
-                    writer.WriteRawValue(json[start..(int)reader.BytesConsumed], skipInputValidation: true);
+                    // The member as it came, name and value, byte for byte.
+                    if (!taken) writer.WriteRawValue(json[memberStart..(int)reader.BytesConsumed], skipInputValidation: true);
                     continue;
                 }
                 switch (child.Edit)
@@ -117,10 +119,10 @@ internal static class JsonTransformer
                         writer.WriteRawValue(json[start..(int)reader.BytesConsumed], skipInputValidation: true);
                         break;
                     default:
-                        writer.WritePropertyName(name);
                         if (reader.TokenType == JsonTokenType.StartObject && !seen[child.Id])
                         {
                             seen[child.Id] = true;
+                            writer.WritePropertyName(child.Name);
                             WriteObject(ref reader, writer, child, json, seen, context);
                         }
                         else
@@ -128,7 +130,7 @@ internal static class JsonTransformer
                             // Not an object (or the name again): copied as it is; edits below it do not apply.
                             seen[child.Id] = true;
                             reader.Skip();
-                            writer.WriteRawValue(json[start..(int)reader.BytesConsumed], skipInputValidation: true);
+                            writer.WriteRawValue(json[memberStart..(int)reader.BytesConsumed], skipInputValidation: true);
                         }
                         break;
                 }
@@ -175,7 +177,7 @@ internal static class JsonTransformer
     private static EditNode? FindMember(in Utf8JsonReader reader, EditNode node)
     {
         Span<byte> buffer = stackalloc byte[256];
-        var name = Name(in reader, buffer, out var rented);
+        if (!TryName(in reader, buffer, out var name, out var rented)) return null;
         try
         {
             return node.Find(name);
@@ -186,15 +188,28 @@ internal static class JsonTransformer
         }
     }
 
-    /// <summary>The current property name, unescaped (as the edits name members).</summary>
-    private static ReadOnlySpan<byte> Name(in Utf8JsonReader reader, Span<byte> buffer, out byte[]? rented)
+    /// <summary>The current property name, unescaped (as the edits name members); false when its escapes do not make UTF-8.</summary>
+    private static bool TryName(in Utf8JsonReader reader, Span<byte> buffer, out ReadOnlySpan<byte> name, out byte[]? rented)
     {
         rented = null;
-        if (!reader.ValueIsEscaped) return reader.ValueSpan;
+        if (!reader.ValueIsEscaped)
+        {
+            name = reader.ValueSpan;
+            return true;
+        }
         int max = reader.ValueSpan.Length;
         if (max > buffer.Length) buffer = rented = ArrayPool<byte>.Shared.Rent(max);
-        int n = reader.CopyString(buffer);
-        return buffer[..n];
+        try
+        {
+            int n = reader.CopyString(buffer);
+            name = buffer[..n];
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            name = default;
+            return false;
+        }
     }
 
     /// <summary>Where the cached writer points between uses.</summary>
