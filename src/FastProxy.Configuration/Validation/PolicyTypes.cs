@@ -22,6 +22,8 @@ internal static class PolicyTypes
         new Policies.VersionPolicyType(),
         new Policies.MockPolicyType(),
         new Policies.ErrorPagesPolicyType(),
+        // Transformation (issue 17).
+        new Policies.JsonBodyPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

@@ -12,6 +12,7 @@ public sealed class PolicyChain
 {
     private readonly IPolicy[] _policies;
     private readonly IResponsePolicy[] _responsePolicies;
+    private readonly IResponseBodyPolicy[] _responseBodyPolicies;
     private readonly IRequestBodyPolicy[] _bodyPolicies;
 
     public PolicyChain(IEnumerable<IPolicy> policies)
@@ -20,6 +21,7 @@ public sealed class PolicyChain
         // Stable: the IRunsFirst policies keep their relative order, and so do the rest.
         _policies = [.. list.Where(p => p is IRunsFirst), .. list.Where(p => p is not IRunsFirst)];
         _responsePolicies = [.. _policies.OfType<IResponsePolicy>()];
+        _responseBodyPolicies = [.. _policies.OfType<IResponseBodyPolicy>()];
         _bodyPolicies = [.. _policies.OfType<IRequestBodyPolicy>()];
         foreach (var policy in _bodyPolicies)
         {
@@ -34,7 +36,11 @@ public sealed class PolicyChain
 
     public IReadOnlyList<IPolicy> Policies => _policies;
 
-    public bool HasResponsePolicies => _responsePolicies.Length > 0;
+    /// <summary>Something runs on the way back (so the request head must outlive its receive buffer).</summary>
+    public bool HasResponsePolicies => _responsePolicies.Length > 0 || _responseBodyPolicies.Length > 0;
+
+    /// <summary>A policy may rewrite response bodies (<see cref="IResponseBodyPolicy"/>).</summary>
+    public bool HasResponseBodyPolicies => _responseBodyPolicies.Length > 0;
 
     /// <summary>Some policy needs the whole request body before it is forwarded (<see cref="IRequestBodyPolicy"/>).</summary>
     public bool HasBodyPolicies => _bodyPolicies.Length > 0;
@@ -114,4 +120,26 @@ public sealed class PolicyChain
     {
         foreach (var policy in _responsePolicies) policy.OnResponse(context, response);
     }
+
+    /// <summary>
+    /// Asks the body policies whether they want this response's body: the most bytes any of them wants read (0: none
+    /// does, -1: one refuses the response). Only the first policy that wants a body gets it (see <see cref="OnResponseBody"/>).
+    /// </summary>
+    public long WantsResponseBody(PolicyContext context, ResponseView response, long bodyLength)
+    {
+        foreach (var policy in _responseBodyPolicies)
+        {
+            long wanted = policy.WantsResponseBody(context, response, bodyLength);
+            if (wanted != 0)
+            {
+                context.ResponseBodyPolicy = policy;
+                return wanted;
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>Hands the body to the policy that asked for it in <see cref="WantsResponseBody"/>.</summary>
+    public ResponseBodyOutcome OnResponseBody(PolicyContext context, ResponseView response, ReadOnlyMemory<byte> body, bool tooLarge, System.Buffers.IBufferWriter<byte> output)
+        => context.ResponseBodyPolicy is { } policy ? policy.OnResponseBody(context, response, body, tooLarge, output) : ResponseBodyOutcome.Unchanged;
 }

@@ -30,6 +30,7 @@ public sealed partial class PolicyContext
         Consumer = null;
         Claims = null;
         _requestIdLength = 0;
+        ResponseBodyPolicy = null;
         ResetEdits();
         ResetUpstream();
     }

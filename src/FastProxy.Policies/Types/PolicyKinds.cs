@@ -25,6 +25,7 @@ internal static class PolicyKinds
         VersionOptions o => new Version.VersionPolicy(config.Name, o, context),
         MockOptions o => new Mock.MockPolicy(config.Name, o, context.Time),
         ErrorPagesOptions o => new ErrorPages.ErrorPagesPolicy(config.Name, o),
+        JsonBodyOptions o => JsonBody.JsonBodyPolicy.Create(config.Name, o, context),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }

@@ -139,7 +139,8 @@ internal sealed partial class Http1Connection
 
     /// <summary>Streams the response body from the upstream to the client, delimited as the response head says.</summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<BodyCopy> CopyResponseBodyAsync(UpstreamConnection connection, Upstream upstream, BodyKind kind, bool dechunk)
+    /// <param name="resume">The body was read in part already (a body policy's read past its size): the chunked decoder goes on where it stopped.</param>
+    private async ValueTask<BodyCopy> CopyResponseBodyAsync(UpstreamConnection connection, Upstream upstream, BodyKind kind, bool dechunk, bool resume = false)
     {
         // When the body is complete its last bytes are left unflushed: the caller sends them after releasing the
         // upstream connection (see ExchangeAsync).
@@ -147,7 +148,7 @@ internal sealed partial class Http1Connection
 
         var input = connection.Input;
         long remaining = kind == BodyKind.ContentLength ? _response.ContentLength : long.MaxValue;
-        if (kind == BodyKind.Chunked) _responseDecoder = new ChunkedDecoder(maxBody: 0, ResponseLimits.MaxHeaderBytes, ResponseLimits.MaxHeaders);
+        if (kind == BodyKind.Chunked && !resume) _responseDecoder = new ChunkedDecoder(maxBody: 0, ResponseLimits.MaxHeaderBytes, ResponseLimits.MaxHeaders);
         try
         {
             while (true)

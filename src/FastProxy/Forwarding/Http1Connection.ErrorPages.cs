@@ -51,7 +51,7 @@ internal sealed partial class Http1Connection
         if (bodyKind == BodyKind.None) skip = 0;
         else if (bodyKind == BodyKind.ContentLength && inBuffer >= _response.ContentLength) skip = _response.ContentLength;
         else if (bodyKind == BodyKind.Chunked) skip = WholeChunkedBody(inBuffer);
-        PreparePolicyResponse();
+        // The response side of the chain already ran (ForwardAsync's PreparePolicyResponse, before the body is chosen).
         int written = ErrorPageWriter.WriteUpstream(_output, _response, ResponseHeadBytes, page, ResponsePolicies, connection,
             _request.Method == HttpMethod.Head, _trace);
         if (_recording) _record!.BytesOut = written;

@@ -470,6 +470,8 @@ internal sealed partial class Http1Connection
             // RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 client, even on a response without a body (HEAD, 304).
             bool dropTransferEncoding = _response.IsChunked && _request.Version == HttpVersion.Http10;
             BodyCopy copied;
+            PreparePolicyResponse();
+            long bodyWanted = _chain is null ? 0 : ResponseBodyWanted(bodyKind);
             bool upstreamBodyLeft = false;
             if (_errorPages is { OnlyProxyErrors: false } && FindErrorPage(_response.StatusCode) is { } page)
             {
@@ -478,6 +480,18 @@ internal sealed partial class Http1Connection
                 upstreamBodyLeft = ReplaceUpstreamBody(page, input, bodyKind, ClientConnectionHeader(clientKeepAlive));
                 copied = BodyCopy.Complete;
             }
+            else if (bodyWanted != 0)
+            {
+                // A policy rewrites the body (json_body): read whole, then written with a Content-Length.
+                copied = await TransformResponseAsync(connection, upstream, bodyKind, bodyWanted, dechunk, dropTransferEncoding, clientKeepAlive);
+                if (copied != BodyCopy.Complete && _bodyFailStatus != 0)
+                {
+                    // Nothing reached the client yet: it gets the proxy's answer.
+                    if (pumping) await AbortPumpAsync(connection, pump);
+                    connection.Dispose();
+                    return await FailExchangeAsync(_bodyFailStatus);
+                }
+            }
             else if (bodyKind == BodyKind.None
                 || (bodyKind == BodyKind.ContentLength && _responseBuffer.Length - _response.HeadLength >= _response.ContentLength))
             {
@@ -485,7 +499,6 @@ internal sealed partial class Http1Connection
                 // To an HTTP/2 stream it goes as frames straight away when it can (no HTTP/1.1 bytes in between).
                 long bodyLength = bodyKind == BodyKind.None ? 0 : _response.ContentLength;
                 var body = _responseBuffer.Slice(_response.HeadLength, bodyLength);
-                PreparePolicyResponse();
                 bool answered = _streamMode && _output is Http2ResponseWriter { CanAnswer: true } stream
                     && await stream.AnswerAsync(_response, ResponseHeadMemory, body, ResponsePolicies, _trace);
                 if (!answered)
@@ -501,7 +514,6 @@ internal sealed partial class Http1Connection
             }
             else
             {
-                PreparePolicyResponse();
                 ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
                     ResponsePolicies, _trace);
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));

@@ -14,7 +14,9 @@ internal static class HeaderTemplates
     public const string Known = "{client_ip}, {consumer}, {request_id}, {claim.NAME}, {header.NAME}";
 
     /// <summary>The template's parts, or null with <paramref name="problem"/> saying what is wrong.</summary>
-    public static HeaderTemplate? Parse(string text, out string? problem)
+    /// <param name="fieldValue">The literal text must be a header field value (ASCII, no controls); false for a JSON
+    /// string (json_body), which escapes whatever it holds.</param>
+    public static HeaderTemplate? Parse(string text, out string? problem, bool fieldValue = true)
     {
         var parts = new List<TemplatePart>();
         var literal = new StringBuilder();
@@ -54,7 +56,7 @@ internal static class HeaderTemplates
         foreach (var part in parts)
         {
             // The literal text goes on the wire as written: no CR, LF, NUL or other controls, ASCII only.
-            if (part.Variable == TemplateVariable.Literal && HttpSyntax.FieldValueProblem(part.Text) is { } bad)
+            if (fieldValue && part.Variable == TemplateVariable.Literal && HttpSyntax.FieldValueProblem(part.Text) is { } bad)
             {
                 problem = bad;
                 return null;
