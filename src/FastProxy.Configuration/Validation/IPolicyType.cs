@@ -20,4 +20,7 @@ internal interface IPolicyType
     /// (null when they are unusable; the load then fails anyway).
     /// </summary>
     PolicyOptions? Read(TableReader policy);
+
+    /// <summary>Answers every request itself (mock, redirect, aggregate): a route with such a policy needs no upstream or respond.</summary>
+    bool AlwaysAnswers => false;
 }

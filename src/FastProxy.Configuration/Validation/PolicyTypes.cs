@@ -16,6 +16,8 @@ internal static class PolicyTypes
         new Policies.HeadersPolicyType(),
         // Traffic (issue 16).
         new Policies.RateLimitPolicyType(),
+        // Transforms (issue 17).
+        new Policies.AggregatePolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

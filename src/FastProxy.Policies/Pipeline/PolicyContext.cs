@@ -31,6 +31,7 @@ public sealed partial class PolicyContext
         Claims = null;
         _requestIdLength = 0;
         ResetEdits();
+        ResetAbort();
     }
 
     /// <summary>

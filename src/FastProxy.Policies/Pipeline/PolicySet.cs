@@ -20,6 +20,8 @@ public sealed class PolicyBuildContext
     public Types.RateLimit.IRemoteRateLimitStores? RemoteRateLimitStores { get; init; }
     /// <summary>The gateway this one replaces (a reload), so a policy can carry its state over (rate-limit counts); null at start.</summary>
     public PolicySet? Previous { get; init; }
+    /// <summary>Requests to the configuration's own upstreams (aggregate's parts); null when the host offers none (unit tests).</summary>
+    public IUpstreamCalls? Upstreams { get; init; }
 }
 
 /// <summary>
@@ -32,7 +34,7 @@ public sealed class PolicySet
     private readonly Dictionary<string, PolicyChain> _chains = new(StringComparer.Ordinal);
 
     public PolicySet(ProxyConfig config, IOutboundHttp http, TimeProvider? time = null, ILogger? logger = null,
-        Types.RateLimit.IRemoteRateLimitStores? remoteRateLimitStores = null, PolicySet? previous = null)
+        Types.RateLimit.IRemoteRateLimitStores? remoteRateLimitStores = null, PolicySet? previous = null, IUpstreamCalls? upstreams = null)
     {
         ClientIp = new ClientIpResolver(config.ClientIp);
         Consumers = new ConsumerDirectory(config.Consumers);
@@ -45,6 +47,7 @@ public sealed class PolicySet
             Logger = logger ?? NullLogger.Instance,
             RemoteRateLimitStores = remoteRateLimitStores,
             Previous = previous,
+            Upstreams = upstreams,
         };
         foreach (var policy in config.Policies)
         {

@@ -20,6 +20,7 @@ internal static class PolicyKinds
         JwtOptions jwt => new Jwt.JwtPolicy(config.Name, jwt, context),
         HeadersOptions o => Headers.HeadersPolicy.Create(config.Name, o),
         RateLimitOptions o => new RateLimit.RateLimitPolicy(config.Name, o, context),
+        AggregateOptions o => new Aggregate.AggregatePolicy(config.Name, o, context),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }
