@@ -82,12 +82,8 @@ internal sealed class AggregatePolicyType : IPolicyType
 
     private static AggregatePart? ReadPart(TableReader part)
     {
+        // RequiredString refuses an empty string: a member needs a name.
         var name = part.RequiredString("name");
-        if (name is not null && name.Length == 0)
-        {
-            part.Error("name", "must not be empty (it is the answer's member name)");
-            name = null;
-        }
         var upstream = part.RequiredString("upstream");
         var pathText = part.RequiredString("path");
         PathTemplate? path = null;
@@ -108,6 +104,7 @@ internal sealed class AggregatePolicyType : IPolicyType
         {
             var lower = header.ToLowerInvariant();
             if (!HttpSyntax.IsToken(header)) part.Context.Error(at, $"invalid header name \"{header}\": expected letters, digits and !#$%&'*+-.^_`|~");
+            else if (lower == "accept-encoding") part.Context.Error(at, "accept-encoding is not copied: a part's body must come unencoded to be merged");
             else if (Array.IndexOf(NotCopied, lower) >= 0) part.Context.Error(at, $"{lower} is written by the proxy for the part's own request, not copied from the client's");
             else if (headers.Contains(lower)) part.Context.Error(at, $"header \"{header}\" listed twice (names are case-insensitive)");
             else headers.Add(lower);
