@@ -24,6 +24,8 @@ internal static class PolicyTypes
         new Policies.ErrorPagesPolicyType(),
         // Transformation (issue 17).
         new Policies.JsonBodyPolicyType(),
+        // Transforms (issue 17).
+        new Policies.AggregatePolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

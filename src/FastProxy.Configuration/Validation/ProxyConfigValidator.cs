@@ -37,6 +37,7 @@ internal static class ProxyConfigValidator
         PolicyUpstreamValidator.Check(context, routes, listeners, upstreams, policies);
         GatewayReferenceValidator.Check(context, listeners, policies, consumers, clientIp);
         RedisValidator.CheckReferences(context, policies, redis);
+        Policies.AggregatePolicyType.CheckReferences(context, policies, upstreams);
         PolicyOrderValidator.Check(context, listeners, routes, policies);
         TcpListenerValidator.Check(context, listeners, routes, upstreams);
         RequestBufferingValidator.Check(context, routes, listeners, upstreams);

@@ -33,6 +33,7 @@ public sealed partial class PolicyContext
         ResponseBodyPolicy = null;
         ResetEdits();
         ResetUpstream();
+        ResetAbort();
     }
 
     /// <summary>

@@ -25,6 +25,8 @@ public sealed class PolicyBuildContext
     public IReadOnlyList<string> UpstreamNames { get; init; } = [];
     /// <summary>The gateway this one replaces (a reload), so a policy can carry its state over (rate-limit counts); null at start.</summary>
     public PolicySet? Previous { get; init; }
+    /// <summary>Requests to the configuration's own upstreams (aggregate's parts); null when the host offers none (unit tests).</summary>
+    public IUpstreamCalls? Upstreams { get; init; }
 }
 
 /// <summary>
@@ -37,7 +39,7 @@ public sealed class PolicySet
     private readonly Dictionary<string, PolicyChain> _chains = new(StringComparer.Ordinal);
 
     public PolicySet(ProxyConfig config, IOutboundHttp http, TimeProvider? time = null, ILogger? logger = null,
-        Types.RateLimit.IRemoteRateLimitStores? remoteRateLimitStores = null, PolicySet? previous = null)
+        Types.RateLimit.IRemoteRateLimitStores? remoteRateLimitStores = null, PolicySet? previous = null, IUpstreamCalls? upstreams = null)
     {
         ClientIp = new ClientIpResolver(config.ClientIp);
         Consumers = new ConsumerDirectory(config.Consumers);
@@ -51,6 +53,7 @@ public sealed class PolicySet
             RemoteRateLimitStores = remoteRateLimitStores,
             Previous = previous,
             UpstreamNames = [.. config.Upstreams.Select(u => u.Name)],
+            Upstreams = upstreams,
         };
         foreach (var policy in config.Policies)
         {

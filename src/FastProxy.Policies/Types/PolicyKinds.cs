@@ -26,6 +26,7 @@ internal static class PolicyKinds
         MockOptions o => new Mock.MockPolicy(config.Name, o, context.Time),
         ErrorPagesOptions o => new ErrorPages.ErrorPagesPolicy(config.Name, o),
         JsonBodyOptions o => JsonBody.JsonBodyPolicy.Create(config.Name, o, context),
+        AggregateOptions o => new Aggregate.AggregatePolicy(config.Name, o, context),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }

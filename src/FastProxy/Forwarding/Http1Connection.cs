@@ -429,6 +429,8 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _transport?.Dispose();
         Volatile.Read(ref _handshakeSocket)?.Dispose();
         Volatile.Read(ref _exchangeUpstream)?.Abort();
+        // A policy waiting on other servers for this request (aggregate) stops waiting.
+        _policyContext?.AbortRequest();
     }
 
     private void TakeHeads()

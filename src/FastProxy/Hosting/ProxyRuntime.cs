@@ -183,7 +183,7 @@ internal sealed class ProxyRuntime
         // The previous gateway lets a policy keep its state across the reload (rate_limit's counts).
         var gateway = new PolicySet(config, OutboundHttp.Shared, logger: Log.Logger,
             previous: previous?.Listeners.Values.Select(l => l.Gateway).FirstOrDefault(g => g is not null),
-            remoteRateLimitStores: redisStores);
+            remoteRateLimitStores: redisStores, upstreams: new Outbound.UpstreamCalls.UpstreamCalls(upstreams));
         var listeners = new Dictionary<string, ListenerRuntime>(StringComparer.Ordinal);
         foreach (var listener in config.Listeners)
         {
