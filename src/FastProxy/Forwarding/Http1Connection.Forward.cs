@@ -318,7 +318,7 @@ internal sealed partial class Http1Connection
             bool sendFailed;
             try
             {
-                sendFailed = (await connection.Output.FlushAsync()).IsCompleted;
+                sendFailed = (await connection.Output.FlushAsync()).IsCompleted && !connection.RequestDelivered;
             }
             catch (Exception ex) when (IsConnectionError(ex))
             {
