@@ -306,6 +306,7 @@ internal sealed partial class Http1Connection
                 TrustForwardedFor = _trustedPeer,
                 Policies = _chain is null ? null : _policyContext,
                 Trace = _trace,
+                ContentTypeLine = GrpcWebUpstreamLine,
             });
             if (_bodyBuffered)
             {
@@ -470,7 +471,29 @@ internal sealed partial class Http1Connection
             // RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 client, even on a response without a body (HEAD, 304).
             bool dropTransferEncoding = _response.IsChunked && _request.Version == HttpVersion.Http10;
             BodyCopy copied;
-            if (bodyKind == BodyKind.None
+            if (_grpcWebActive && IsGrpcResponse())
+            {
+                // gRPC-Web (.GrpcWeb): the client's content-type, and the body re-framed with the trailers at its end.
+                bool bodiless = bodyKind == BodyKind.None;
+                bool http10 = _request.Version == HttpVersion.Http10;
+                if (http10 && !bodiless) clientKeepAlive = false;
+                PreparePolicyResponse();
+                ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
+                    ResponsePolicies, _trace, GrpcWebResponseLines(bodiless, chunked: !http10));
+                input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
+                ReleaseResponseScratch();
+                try
+                {
+                    copied = bodiless ? BodyCopy.Complete : await CopyGrpcWebBodyAsync(connection, upstream, bodyKind, chunkedOut: !http10);
+                }
+                catch (Exception ex) when (IsConnectionError(ex))
+                {
+                    copied = BodyCopy.Truncated;
+                }
+                if (copied is BodyCopy.Truncated or BodyCopy.Invalid or BodyCopy.TimedOut && !_aborted)
+                    upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
+            }
+            else if (bodyKind == BodyKind.None
                 || (bodyKind == BodyKind.ContentLength && _responseBuffer.Length - _response.HeadLength >= _response.ContentLength))
             {
                 // The usual small response: its whole body came with the head. One copy and one advance, no body loop.

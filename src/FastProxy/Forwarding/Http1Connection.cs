@@ -203,6 +203,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 _trace.Begin(_request, head, runtime.Tracer,
                     _resolvedAddressLength > 0 ? _resolvedAddress.AsSpan(0, _resolvedAddressLength) : ClientAddress);
                 _chain = null; // set by RunPoliciesAsync when a chain runs; its response side reads it
+                _grpcWebActive = route is { GrpcWeb: true } && DetectGrpcWeb();
                 if (_recording) RecordHead(route);
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.
                 var chain = route is null ? runtime.ListenerPolicies : route.Policies;
@@ -212,10 +213,11 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 }
                 else
                 {
-                    if (route?.Upstream is { RequestBuffering: true } && _request.IsChunked)
+                    if (route?.Upstream is { RequestBuffering: true } && _request.IsChunked || GrpcWebTextRequest)
                     {
-                        // The whole body before anything goes upstream (and before a slot of max_requests is taken).
-                        intake = await BufferBodyAsync(runtime);
+                        // The whole body before anything goes upstream (and before a slot of max_requests is taken);
+                        // a gRPC-Web text body is base64-decoded on the way in (.GrpcWeb).
+                        intake = GrpcWebTextRequest ? await BufferGrpcWebTextAsync(runtime) : await BufferBodyAsync(runtime);
                         if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, runtime);
                         if (intake != Intake.Ready)
                         {
