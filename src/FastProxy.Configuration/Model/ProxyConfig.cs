@@ -152,6 +152,8 @@ public sealed class RouteConfig
     public string? Upstream { get; init; }
     public RespondConfig? Respond { get; init; }
     public string? StripPrefix { get; init; }
+    /// <summary>grpc_web = true: gRPC-Web requests (binary and text framings) are converted to gRPC for the upstream (h2c/h2 only).</summary>
+    public bool GrpcWeb { get; init; }
     public IReadOnlyList<string> Policies { get; init; } = [];
     public MatchConfig Match { get; init; } = new();
     public SourceLocation Location { get; init; }

@@ -23,6 +23,7 @@ internal static class RouteReferenceValidator
             {
                 context.Error(KeyPath.Child(path, "upstream"), $"no upstream named \"{upstream}\" (known: {Suggestions.KnownList(upstreamNames)})");
             }
+            if (route.GrpcWeb) CheckGrpcWeb(context, route, path, upstreams);
             for (var i = 0; i < route.Policies.Count; i++)
             {
                 if (!policyNames.Contains(route.Policies[i], StringComparer.Ordinal))
@@ -45,6 +46,22 @@ internal static class RouteReferenceValidator
                 }
             }
             CheckListenerKind(context, route, path, targets);
+        }
+    }
+
+    /// <summary>gRPC-Web is converted to gRPC, and gRPC needs HTTP/2 (trailers): the route's upstream must speak h2c or h2.</summary>
+    private static void CheckGrpcWeb(LoadContext context, RouteConfig route, string path, List<UpstreamConfig> upstreams)
+    {
+        var key = KeyPath.Child(path, "grpc_web");
+        if (route.Upstream is null)
+        {
+            context.ErrorAtKey(key, "converts gRPC-Web requests for a gRPC upstream: the route needs upstream = \"NAME\"");
+            return;
+        }
+        var upstream = upstreams.Find(u => u.Name == route.Upstream);
+        if (upstream is not null && upstream.Protocol == UpstreamProtocol.Http1)
+        {
+            context.ErrorAtKey(key, $"gRPC needs HTTP/2: upstream \"{upstream.Name}\" must have protocol = \"h2c\" or \"h2\"");
         }
     }
 
@@ -75,6 +92,10 @@ internal static class RouteReferenceValidator
         if (route.StripPrefix is not null)
         {
             context.ErrorAtKey(KeyPath.Child(path, "strip_prefix"), "only applies to routes on http listeners");
+        }
+        if (route.GrpcWeb)
+        {
+            context.ErrorAtKey(KeyPath.Child(path, "grpc_web"), "only applies to routes on http listeners");
         }
         var conditions = HttpConditionsGiven(route.Match);
         foreach (var condition in conditions)

@@ -9,7 +9,7 @@ namespace FastProxy.Configuration.Validation;
 /// </summary>
 internal static class RouteValidator
 {
-    public static readonly string[] Keys = ["name", "listeners", "upstream", "respond", "strip_prefix", "policies", "match"];
+    public static readonly string[] Keys = ["name", "listeners", "upstream", "respond", "strip_prefix", "grpc_web", "policies", "match"];
 
     /// <summary>Match conditions written on the route itself: a common slip, so say where they go.</summary>
     public static readonly IReadOnlyDictionary<string, string> Misplaced =
@@ -47,6 +47,7 @@ internal static class RouteValidator
             Upstream = upstream,
             Respond = respond,
             StripPrefix = stripPrefix,
+            GrpcWeb = table.Bool("grpc_web") ?? false,
             Policies = table.Strings("policies")?.Select(p => p.Value).ToList() ?? [],
             Match = MatchValidator.Read(table.Table("match", MatchValidator.Keys)),
             Location = table.Context.Map.Value(table.Path),

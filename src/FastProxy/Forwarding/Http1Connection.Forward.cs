@@ -306,6 +306,7 @@ internal sealed partial class Http1Connection
                 TrustForwardedFor = _trustedPeer,
                 Policies = _chain is null ? null : _policyContext,
                 Trace = _trace,
+                ContentTypeLine = GrpcWebUpstreamLine,
             });
             if (_bodyBuffered)
             {
@@ -318,7 +319,7 @@ internal sealed partial class Http1Connection
             bool sendFailed;
             try
             {
-                sendFailed = (await connection.Output.FlushAsync()).IsCompleted;
+                sendFailed = (await connection.Output.FlushAsync()).IsCompleted && !connection.RequestDelivered;
             }
             catch (Exception ex) when (IsConnectionError(ex))
             {
@@ -473,7 +474,28 @@ internal sealed partial class Http1Connection
             PreparePolicyResponse();
             long bodyWanted = _chain is null ? 0 : ResponseBodyWanted(bodyKind);
             bool upstreamBodyLeft = false;
-            if (_errorPages is { OnlyProxyErrors: false } && FindErrorPage(_response.StatusCode) is { } page)
+            if (_grpcWebActive && IsGrpcResponse())
+            {
+                // gRPC-Web (.GrpcWeb): the client's content-type, and the body re-framed with the trailers at its end.
+                bool bodiless = bodyKind == BodyKind.None;
+                bool http10 = _request.Version == HttpVersion.Http10;
+                if (http10 && !bodiless) clientKeepAlive = false;
+                ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
+                    ResponsePolicies, _trace, GrpcWebResponseLines(bodiless, chunked: !http10));
+                input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
+                ReleaseResponseScratch();
+                try
+                {
+                    copied = bodiless ? BodyCopy.Complete : await CopyGrpcWebBodyAsync(connection, upstream, bodyKind, chunkedOut: !http10);
+                }
+                catch (Exception ex) when (IsConnectionError(ex))
+                {
+                    copied = BodyCopy.Truncated;
+                }
+                if (copied is BodyCopy.Truncated or BodyCopy.Invalid or BodyCopy.TimedOut && !_aborted)
+                    upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
+            }
+            else if (_errorPages is { OnlyProxyErrors: false } && FindErrorPage(_response.StatusCode) is { } page)
             {
                 // error_pages with only_proxy_errors = false: the status and fields go on, the body is the page's (.ErrorPages).
                 clientKeepAlive = _request.KeepAlive && !_services.Draining && (!pumping || pump.IsCompleted);

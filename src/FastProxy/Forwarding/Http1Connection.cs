@@ -219,6 +219,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 _trace.Begin(_request, head, runtime.Tracer,
                     _resolvedAddressLength > 0 ? _resolvedAddress.AsSpan(0, _resolvedAddressLength) : ClientAddress);
                 _chain = null; // set by RunPoliciesAsync when a chain runs; its response side reads it
+                _grpcWebActive = route is { GrpcWeb: true } && DetectGrpcWeb();
                 if (_recording) RecordHead(route);
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.
                 var chain = route is null ? runtime.ListenerPolicies : route.Policies;
@@ -246,10 +247,11 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 {
                     // A policy picked the upstream (version): the same route, forwarding to that one.
                     if (chain is not null && route is not null && _policyContext!.SelectedUpstream >= 0) route = PickedRoute(route);
-                    if (route?.Upstream is { RequestBuffering: true } && _request.IsChunked && !_bodyBuffered)
+                    if (route?.Upstream is { RequestBuffering: true } && _request.IsChunked && !_bodyBuffered || GrpcWebTextRequest)
                     {
-                        // The whole body before anything goes upstream (and before a slot of max_requests is taken).
-                        intake = await BufferBodyAsync(runtime, runtime.MaxBody);
+                        // The whole body before anything goes upstream (and before a slot of max_requests is taken);
+                        // a gRPC-Web text body is base64-decoded on the way in (.GrpcWeb).
+                        intake = GrpcWebTextRequest ? await BufferGrpcWebTextAsync(runtime) : await BufferBodyAsync(runtime, runtime.MaxBody);
                         if (intake == Intake.Reject) intake = await RejectAsync(_rejectStatus, _rejectReason, runtime);
                         if (intake != Intake.Ready)
                         {

@@ -35,6 +35,11 @@ internal readonly ref struct RequestRewrite
     /// proxy's (tracestate kept only with a continued trace). Null: the fields pass as they came.
     /// </summary>
     public RequestTrace? Trace { get; init; }
+    /// <summary>
+    /// A "content-type: ...\r\n" line that replaces the client's content-type (gRPC-Web converted to gRPC); empty:
+    /// the client's passes.
+    /// </summary>
+    public ReadOnlySpan<byte> ContentTypeLine { get; init; }
 }
 
 /// <summary>
@@ -52,7 +57,7 @@ internal static class RequestHeadWriter
         var policies = rewrite.Policies;
         int bound = request.HeadLength + 2 * request.HostLength + rewrite.ClientAddress.Length + rewrite.FallbackHost.Length + 224
             + (rewrite.BufferedLength is null ? 0 : 40) + (policies is null ? 0 : policies.RequestLines.Length + policies.TargetGrowth)
-            + (rewrite.Trace is null ? 0 : RequestTrace.MaxRequestLinesLength);
+            + (rewrite.Trace is null ? 0 : RequestTrace.MaxRequestLinesLength) + rewrite.ContentTypeLine.Length;
         var span = output.GetSpan(bound);
         int w = 0;
 
@@ -72,11 +77,13 @@ internal static class RequestHeadWriter
         bool traced = trace is not null, continued = trace is { Continued: true };
         var removed = policies is null ? default : policies.RemovedHeaders;
         int index = -1, nextRemoved = 0;
+        bool contentTypeReplaced = !rewrite.ContentTypeLine.IsEmpty;
         foreach (ref readonly HeaderField field in request.Fields)
         {
             index++;
             bool dropped = nextRemoved < removed.Length && removed[nextRemoved] == index;
             if (dropped) nextRemoved++;
+            dropped |= contentTypeReplaced && IsContentType(field.Name(head));
             bool keep = !dropped && !field.HopByHop
                 && field.Known is not (KnownHeader.XForwardedFor or KnownHeader.XForwardedProto or KnownHeader.XForwardedHost or KnownHeader.Consumer)
                 && !(field.Known == KnownHeader.Host && request.HostFromTarget)
@@ -148,6 +155,7 @@ internal static class RequestHeadWriter
         }
 
         if (trace is not null) w += trace.WriteRequestLines(span[w..]);
+        Put(span, ref w, rewrite.ContentTypeLine);
 
         // The gateway's lines: x-consumer, claims, copied auth headers... (each checked for CR/LF when recorded).
         if (policies is not null) Put(span, ref w, policies.RequestLines);
@@ -218,6 +226,9 @@ internal static class RequestHeadWriter
         bytes.CopyTo(span[w..]);
         w += bytes.Length;
     }
+
+    internal static bool IsContentType(ReadOnlySpan<byte> name)
+        => name.Length == 12 && System.Text.Ascii.EqualsIgnoreCase(name, "content-type"u8);
 }
 
 /// <summary>
@@ -229,13 +240,16 @@ internal static class RequestHeadWriter
 internal static class ResponseHeadWriter
 {
     public static void Write(IBufferWriter<byte> output, ResponseHead response, ReadOnlySpan<byte> head, ConnectionHeader connection,
-        bool dropTransferEncoding, bool upgrade, PolicyContext? policies = null, RequestTrace? trace = null)
+        bool dropTransferEncoding, bool upgrade, PolicyContext? policies = null, RequestTrace? trace = null,
+        ReadOnlySpan<byte> contentLines = default)
     {
+        // contentLines (gRPC-Web): they replace the server's content-type and framing fields.
+        bool contentReplaced = !contentLines.IsEmpty;
         var extraLines = policies is null ? default : policies.ResponseLines;
         // Only a chain that removed something costs a name comparison per field.
         bool removals = policies is { HasResponseRemovals: true };
         var span = output.GetSpan(response.HeadLength + 48 + DateHeader.LineLength + extraLines.Length
-            + (trace is null ? 0 : RequestTrace.MaxRequestIdLineLength));
+            + (trace is null ? 0 : RequestTrace.MaxRequestIdLineLength) + contentLines.Length);
         int w = 0;
         // We speak HTTP/1.1 to the client whatever the server spoke (RFC 9110 §2.5).
         "HTTP/1.1 "u8.CopyTo(span);
@@ -250,7 +264,9 @@ internal static class ResponseHeadWriter
         {
             bool keep = (!field.HopByHop || (upgrade && field.Known == KnownHeader.Upgrade))
                 && !(dropTransferEncoding && field.Known == KnownHeader.TransferEncoding)
-                && !(removals && policies!.IsResponseHeaderRemoved(field.Name(head)));
+                && !(removals && policies!.IsResponseHeaderRemoved(field.Name(head)))
+                && !(contentReplaced && (field.Known is KnownHeader.ContentLength or KnownHeader.TransferEncoding
+                    || RequestHeadWriter.IsContentType(field.Name(head))));
             // A Date that is not passed on is no Date: the client gets the proxy's.
             dated |= keep && field.Known == KnownHeader.Date;
             identified |= keep && field.Known == KnownHeader.RequestId;
@@ -280,6 +296,9 @@ internal static class ResponseHeadWriter
 
         // The request's id, so that a client can quote it (the access log has it): unless the server answered with one.
         if (trace is not null && !identified) w += trace.WriteRequestIdLine(span[w..]);
+
+        contentLines.CopyTo(span[w..]);
+        w += contentLines.Length;
 
         // Lines gateway policies add (CORS, headers policy), after the server's own.
         extraLines.CopyTo(span[w..]);

@@ -28,6 +28,7 @@ internal sealed class Route
         Upstream = upstream;
         if (config.Respond is not null) Respond = new CannedResponse(config.Respond);
         if (config.StripPrefix is not null) StripPrefix = Encoding.UTF8.GetBytes(config.StripPrefix);
+        GrpcWeb = config.GrpcWeb;
 
         var match = config.Match;
         if (match.Host is not null)
@@ -120,6 +121,9 @@ internal sealed class Route
 
     /// <summary>Removed from the front of the path before forwarding.</summary>
     public byte[]? StripPrefix { get; }
+
+    /// <summary>grpc_web = true: gRPC-Web requests are converted to gRPC (Forwarding/Http1Connection.GrpcWeb.cs).</summary>
+    public bool GrpcWeb { get; }
 
     public bool Matches(RequestHead request, ReadOnlySpan<byte> head)
     {

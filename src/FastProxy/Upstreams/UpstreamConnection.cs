@@ -29,6 +29,13 @@ internal sealed class UpstreamConnection : IDisposable
 
     public PipeWriter Output { get; }
 
+    /// <summary>
+    /// An HTTP/2 stream that has sent the whole request (END_STREAM): its request pipe's reader completes then, so a
+    /// flush still waiting on it (a body over the pipe's 64 KiB threshold, written at once) ends "completed" without
+    /// anything having failed. Always false for an HTTP/1.1 connection.
+    /// </summary>
+    public bool RequestDelivered => _transport is Http2UpstreamStream stream && Volatile.Read(ref stream.LocalEnded);
+
     /// <summary>Requests completed on this connection: 0 means fresh, so a failure on it is not a stale-pool race.</summary>
     public int Requests { get; set; }
 

@@ -43,7 +43,12 @@ internal static class TestGrpc
     /// <summary>Waits until the call's deadline cancels it (at most 30 s).</summary>
     public static readonly Method<byte[], byte[]> Slow = new(MethodType.Unary, ServiceName, "Slow", Bytes, Bytes);
 
+    /// <summary>Sends its response headers, then fails with PermissionDenied: the status comes in trailers, not Trailers-Only.</summary>
+    public static readonly Method<byte[], byte[]> FailLate = new(MethodType.Unary, ServiceName, "FailLate", Bytes, Bytes);
+
     public const string MissingMessage = "no such thing: 42";
+
+    public const string FailLateMessage = "not you, not now";
 
     public static byte[] Int(int value)
     {
@@ -109,6 +114,12 @@ internal sealed class TestGrpcService
     public Task<byte[]> Missing(byte[] request, ServerCallContext context)
         => throw new RpcException(new Status(StatusCode.NotFound, TestGrpc.MissingMessage));
 
+    public async Task<byte[]> FailLate(byte[] request, ServerCallContext context)
+    {
+        await context.WriteResponseHeadersAsync(new Metadata { { "x-echo-header", "late" } });
+        throw new RpcException(new Status(StatusCode.PermissionDenied, TestGrpc.FailLateMessage));
+    }
+
     public async Task<byte[]> Slow(byte[] request, ServerCallContext context)
     {
         SlowDeadline = context.Deadline;
@@ -139,6 +150,7 @@ internal sealed class TestGrpcMethodProvider : IServiceMethodProvider<TestGrpcSe
         context.AddClientStreamingMethod(TestGrpc.Sum, [], (s, requests, ctx) => s.Sum(requests, ctx));
         context.AddDuplexStreamingMethod(TestGrpc.Chat, [], (s, requests, responses, ctx) => s.Chat(requests, responses, ctx));
         context.AddUnaryMethod(TestGrpc.Missing, [], (s, request, ctx) => s.Missing(request, ctx));
+        context.AddUnaryMethod(TestGrpc.FailLate, [], (s, request, ctx) => s.FailLate(request, ctx));
         context.AddUnaryMethod(TestGrpc.Slow, [], (s, request, ctx) => s.Slow(request, ctx));
     }
 }
