@@ -426,13 +426,11 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
     public void Abort()
     {
         _aborted = true;
-        // A policy waiting (a mock's delay) stops waiting: the stream was reset or the connection is being cut.
+        // A policy waiting (a mock's delay, aggregate's calls) stops waiting: the stream was reset or the connection is being cut.
         _policyContext?.AbortRequest();
         _transport?.Dispose();
         Volatile.Read(ref _handshakeSocket)?.Dispose();
         Volatile.Read(ref _exchangeUpstream)?.Abort();
-        // A policy waiting on other servers for this request (aggregate) stops waiting.
-        _policyContext?.AbortRequest();
     }
 
     private void TakeHeads()
