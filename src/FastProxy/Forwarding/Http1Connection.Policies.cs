@@ -18,6 +18,22 @@ internal sealed partial class Http1Connection
 {
     /// <summary>The request view policies see; made the first time a chain runs on this (pooled) instance, then reused.</summary>
     private PolicyContext? _policyContext;
+    /// <summary>A policy of the request in progress is waiting (HTTP/1.1 client connections only; a stream's reset comes through Abort).</summary>
+    private volatile bool _policyWaiting;
+
+    /// <summary>
+    /// Heartbeat, while a policy waits: a client that closed its connection ends the wait (the policy's
+    /// <see cref="PolicyContext.RequestAborted"/>), so a mock's delay does not run on for nobody.
+    /// </summary>
+    private void CheckClientWhilePolicyWaits()
+    {
+        if (_transport is Transport.LeanSocket socket && socket.PeerGone)
+        {
+            _policyWaiting = false;
+            _policyContext?.AbortRequest();
+        }
+    }
+
     /// <summary>The chain that ran for the request in progress (its response side runs on the way back); null: none.</summary>
     private PolicyChain? _chain;
     /// <summary>The connection's peer as a number, parsed from <see cref="_clientAddress"/> when first needed.</summary>
@@ -84,7 +100,24 @@ internal sealed partial class Http1Connection
         // One id for the request: what {request_id} templates see is what the upstream and the access log get.
         _trace.HandIdTo(context);
         var pending = chain.RunAsync(context);
-        var answer = pending.IsCompletedSuccessfully ? pending.Result : await pending;
+        PolicyAnswer? answer;
+        if (pending.IsCompletedSuccessfully)
+        {
+            answer = pending.Result;
+        }
+        else
+        {
+            // A policy waits (an outbound call, a mock's delay): the heartbeat watches for the client going away meanwhile.
+            _policyWaiting = !_streamMode;
+            try
+            {
+                answer = await pending;
+            }
+            finally
+            {
+                _policyWaiting = false;
+            }
+        }
         if (answer is null && context.Consumer is { } consumer)
         {
             // What the upstream may trust: set here only (a client's own x-consumer* never passes, see RequestHeadWriter).

@@ -402,6 +402,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
         _clientDeadline.Check(nowMs);
         _upstreamDeadline.Check(nowMs);
         if (_tunnelled) CheckTunnelIdle(nowMs);
+        if (_policyWaiting) CheckClientWhilePolicyWaits();
         // A stop, or a reload since the HTTP/2 connection started: it shuts down gracefully (GOAWAY, streams finish).
         if (_http2 is { } http2 && _services is { } services && (services.Draining || http2.Generation != services.Generation)) http2.OnDraining();
         if (_idle && _services is { Draining: true } && !_drainClose)

@@ -115,6 +115,27 @@ internal sealed partial class LeanSocket : PipeReader, IDuplexPipe, IValueTaskSo
         }
     }
 
+    /// <summary>
+    /// The peer has closed its side (FIN) or the connection failed, with nothing left to read: asked by the heartbeat of
+    /// a client connection whose request waits on a policy (a mock's delay), and only then. One poll(2), no read.
+    /// </summary>
+    public bool PeerGone
+    {
+        get
+        {
+            if (_disposed != 0 || _endOfStream) return true;
+            try
+            {
+                // Readable with nothing to read is an end of stream or an error; readable with bytes is a pipelined request.
+                return _socket.Poll(0, SelectMode.SelectRead) && _socket.Available == 0;
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                return true;
+            }
+        }
+    }
+
     private ReadOnlySequence<byte> Buffer => _head is null
         ? default // (not ReadOnlySequence.Empty, whose positions name an array, not a segment)
         : new ReadOnlySequence<byte>(_head, _headIndex, _tail!, _tail!.End);

@@ -127,6 +127,29 @@ public sealed class MockLoopbackTests
     }
 
     [Fact]
+    public async Task An_http1_client_that_closes_stops_the_delay()
+    {
+        const string Policy = "mock-close-test";
+        await using var proxy = TestProxy.Start(Config("").Replace("\"fake\"", $"\"{Policy}\"").Replace("[policies.fake]", $"[policies.{Policy}]")
+            + "delay = \"1s\"\nbody = \"late\"\n");
+        var answered = RejectionCounter.All().Single(c => c.Policy == Policy);
+        using (var client = new WireClient(proxy.Port()))
+        {
+            client.Send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+            await Task.Delay(100);
+        }
+
+        // Past the delay: a delay that was not stopped would have answered (and been counted) by now.
+        await Task.Delay(2000);
+        Assert.Equal(0, answered.Count);
+        // Another client is served as usual.
+        using var next = new WireClient(proxy.Port());
+        var answer = await next.RoundTripAsync("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n", TimeSpan.FromSeconds(20));
+        Assert.Equal("late", answer.BodyText);
+        Assert.Equal(1, answered.Count);
+    }
+
+    [Fact]
     public async Task A_reset_stream_stops_the_delay_and_the_connection_goes_on()
     {
         const string Policy = "mock-reset-test";
