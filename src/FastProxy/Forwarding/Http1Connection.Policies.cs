@@ -115,7 +115,8 @@ internal sealed partial class Http1Connection
         bool keepAlive = _request.KeepAlive && _bodyComplete && !_services.Draining;
         _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
-        if (FindErrorPage(answer.Status) is { } page && !(answer.Relayed && _errorPages!.OnlyProxyErrors))
+        if (FindErrorPage(answer.Status) is { } page && !(answer.Relayed && _errorPages!.OnlyProxyErrors)
+            && !(page.IsProblem && ErrorPageWriter.IsProblem(answer.HeaderLines)))
         {
             // error_pages: the answer's status and fields (WWW-Authenticate, Retry-After, ...), the page for a body.
             ErrorPageWriter.WritePolicyAnswer(_output, answer, page, _policyContext!.ResponseLines, ClientConnectionHeader(keepAlive),

@@ -357,8 +357,9 @@ public sealed class ErrorPagesLoopbackTests : IDisposable
     public async Task A_forward_auth_services_own_refusal_is_an_upstreams_answer(bool h2)
     {
         const string refusal = """{"error":"token expired"}""";
+        string contentType = "application/json";
         await using var auth = new RawUpstream(_ => Encoding.ASCII.GetBytes(
-            $"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nWWW-Authenticate: Bearer\r\nContent-Length: {refusal.Length}\r\n\r\n{refusal}"));
+            $"HTTP/1.1 401 Unauthorized\r\nContent-Type: {contentType}\r\nWWW-Authenticate: Bearer\r\nContent-Length: {refusal.Length}\r\n\r\n{refusal}"));
         await using var origin = new RawUpstream(Origin);
         string Routed(string pages) => Config(origin.Port, origin.Port, ClosedPort(), pages).Replace("policies = [\"keys\"]", "policies = [\"auth\"]")
             + $"\n[policies.auth]\ntype = \"forward_auth\"\nurl = \"http://127.0.0.1:{auth.Port}/verify\"\n";
@@ -371,6 +372,14 @@ public sealed class ErrorPagesLoopbackTests : IDisposable
         var replaced = await CurlAsync(h2, Url(proxy, "/keys/x"));
         AssertProblem(replaced, 401, "Unauthorized");
         Assert.Equal(["Bearer"], replaced.Values("www-authenticate"));
+
+        // An answer that is an RFC 9457 problem already keeps its own (more precise) body when the page would be one too;
+        // a client asking for HTML still gets the page.
+        contentType = "application/problem+json";
+        var problem = await CurlAsync(h2, Url(proxy, "/keys/x"));
+        Assert.Equal((401, refusal), (problem.Status, problem.Body));
+        Assert.Equal(["application/problem+json"], problem.Values("content-type"));
+        AssertHtml(await CurlAsync(h2, Url(proxy, "/keys/x"), null, "-H", "Accept: text/html"), 401, "<h1>401 Unauthorized</h1>");
         Assert.Empty(origin.Requests);
     }
 }
