@@ -32,7 +32,11 @@ public sealed class ErrorPage
         ContentTypeLine = System.Text.Encoding.ASCII.GetBytes($"Content-Type: {contentType}\r\n");
         Body = body;
         InstanceOpen = instanceOpen;
+        IsProblem = contentType == "application/problem+json";
     }
+
+    /// <summary>An RFC 9457 problem page: a policy's answer that is a problem already (validate's, naming the failing field) keeps its own.</summary>
+    public bool IsProblem { get; }
 
     public int Status { get; }
 

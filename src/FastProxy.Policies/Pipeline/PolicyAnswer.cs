@@ -26,6 +26,13 @@ public sealed class PolicyAnswer
     }
 
     public int Status { get; }
+
+    /// <summary>
+    /// The answer is someone else's, relayed (forward_auth's auth service): error_pages treats it as an upstream's answer,
+    /// so its body is replaced only with only_proxy_errors = false.
+    /// </summary>
+    public bool Relayed { get; init; }
+
     public byte[] HeaderLines { get; }
     public byte[] Body { get; }
     /// <summary>Counts the answers given for this policy and reason (exported as policy rejections).</summary>

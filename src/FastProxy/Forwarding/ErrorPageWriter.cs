@@ -128,6 +128,25 @@ internal static class ErrorPageWriter
         return w;
     }
 
+    /// <summary>The lines carry Content-Type: application/problem+json (a policy's answer that is an RFC 9457 problem already).</summary>
+    public static bool IsProblem(ReadOnlySpan<byte> lines)
+    {
+        while (!lines.IsEmpty)
+        {
+            int end = lines.IndexOf("\r\n"u8);
+            var line = end < 0 ? lines : lines[..end];
+            lines = end < 0 ? default : lines[(end + 2)..];
+            int colon = line.IndexOf((byte)':');
+            if (colon == 12 && Ascii.EqualsIgnoreCase(line[..12], "content-type"u8))
+            {
+                var value = line[13..].Trim(" \t"u8);
+                int semi = value.IndexOf((byte)';');
+                return Ascii.EqualsIgnoreCase((semi < 0 ? value : value[..semi]).TrimEnd(" \t"u8), "application/problem+json"u8);
+            }
+        }
+        return false;
+    }
+
     /// <summary>
     /// Fields about the representation that is being dropped (RFC 9110 §8): kept, they would describe the page wrongly
     /// (a gzip Content-Encoding on a plain page, the old body's ETag or range). Content-Length is handled by the caller.

@@ -157,7 +157,8 @@ internal sealed partial class Http1Connection
         // (A body read whole for a body policy, or refused past its cap, left the pipe already: no receive buffer.)
         if (!_requestBuffer.IsEmpty) _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
-        if (FindErrorPage(answer.Status) is { } page)
+        if (FindErrorPage(answer.Status) is { } page && !(answer.Relayed && _errorPages!.OnlyProxyErrors)
+            && !(page.IsProblem && ErrorPageWriter.IsProblem(answer.HeaderLines)))
         {
             // error_pages: the answer's status and fields (WWW-Authenticate, Retry-After, ...), the page for a body.
             ErrorPageWriter.WritePolicyAnswer(_output, answer, page, _policyContext!.ResponseLines, ClientConnectionHeader(keepAlive),

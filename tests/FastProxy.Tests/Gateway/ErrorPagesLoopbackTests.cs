@@ -317,4 +317,69 @@ public sealed class ErrorPagesLoopbackTests : IDisposable
         Assert.Equal(2, m.Sum("fastproxy_requests_total", ("code", "4xx")));
         Assert.Equal(1, m.Sum("fastproxy_requests_total", ("code", "2xx")));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_body_over_max_body_is_refused_with_the_listeners_page(bool h2)
+    {
+        await using var origin = new RawUpstream(Origin);
+        await using var proxy = TestProxy.Start(Config(origin.Port, origin.Port, ClosedPort(), "format = \"problem+json\"", top: "[limits]\nmax_body = \"16B\"\n"));
+        var r = await CurlAsync(h2, Url(proxy, "/app/upload"), null, "--data-binary", new string('x', 100));
+        Assert.Equal(413, r.Status);
+        Assert.Equal(["application/problem+json"], r.Values("content-type"));
+        using var json = JsonDocument.Parse(r.Body);
+        Assert.Equal("Content Too Large", json.RootElement.GetProperty("title").GetString());
+        Assert.Equal(413, json.RootElement.GetProperty("status").GetInt32());
+        Assert.Empty(origin.Requests);
+    }
+
+    [Fact]
+    public void A_policy_answers_own_fields_stay_and_only_its_body_and_content_fields_change()
+    {
+        // A 405 as validate gives it (Allow is required with it, RFC 9110 §15.5.6), and the lines the chain added.
+        var answer = new FastProxy.Policies.Pipeline.PolicyAnswer(405, FastProxy.Policies.Pipeline.RejectionCounter.For("v", "validate", "method"),
+            [new("Allow", "GET, HEAD"), new("Content-Language", "en")], body: "{\"detail\":\"method\"}", contentType: "application/problem+json");
+        var page = FastProxy.Policies.Types.ErrorPages.ErrorPagesPolicy.HtmlPage(405, []);
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        FastProxy.Forwarding.ErrorPageWriter.WritePolicyAnswer(output, answer, page, "Retry-After: 5\r\nContent-Type: text/plain\r\n"u8,
+            FastProxy.Forwarding.ConnectionHeader.None, headRequest: false, trace: null);
+        var text = Encoding.ASCII.GetString(output.WrittenSpan);
+        var head = text[..text.IndexOf("\r\n\r\n", StringComparison.Ordinal)].Split("\r\n");
+        Assert.Equal("HTTP/1.1 405 Method Not Allowed", head[0]);
+        Assert.Equal(["Allow: GET, HEAD", "Retry-After: 5", "Content-Type: text/html; charset=utf-8", $"Content-Length: {page.Body.Length}"], head.Skip(2));
+        Assert.EndsWith("<h1>405 Method Not Allowed</h1><p>This method is not allowed here.</p></body>\n</html>\n", text);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_forward_auth_services_own_refusal_is_an_upstreams_answer(bool h2)
+    {
+        const string refusal = """{"error":"token expired"}""";
+        string contentType = "application/json";
+        await using var auth = new RawUpstream(_ => Encoding.ASCII.GetBytes(
+            $"HTTP/1.1 401 Unauthorized\r\nContent-Type: {contentType}\r\nWWW-Authenticate: Bearer\r\nContent-Length: {refusal.Length}\r\n\r\n{refusal}"));
+        await using var origin = new RawUpstream(Origin);
+        string Routed(string pages) => Config(origin.Port, origin.Port, ClosedPort(), pages).Replace("policies = [\"keys\"]", "policies = [\"auth\"]")
+            + $"\n[policies.auth]\ntype = \"forward_auth\"\nurl = \"http://127.0.0.1:{auth.Port}/verify\"\n";
+        await using var proxy = TestProxy.Start(Routed(""));
+        var relayed = await CurlAsync(h2, Url(proxy, "/keys/x"));
+        Assert.Equal((401, refusal), (relayed.Status, relayed.Body));
+        Assert.Equal(["Bearer"], relayed.Values("www-authenticate"));
+
+        proxy.Reload(Routed("only_proxy_errors = false"));
+        var replaced = await CurlAsync(h2, Url(proxy, "/keys/x"));
+        AssertProblem(replaced, 401, "Unauthorized");
+        Assert.Equal(["Bearer"], replaced.Values("www-authenticate"));
+
+        // An answer that is an RFC 9457 problem already keeps its own (more precise) body when the page would be one too;
+        // a client asking for HTML still gets the page.
+        contentType = "application/problem+json";
+        var problem = await CurlAsync(h2, Url(proxy, "/keys/x"));
+        Assert.Equal((401, refusal), (problem.Status, problem.Body));
+        Assert.Equal(["application/problem+json"], problem.Values("content-type"));
+        AssertHtml(await CurlAsync(h2, Url(proxy, "/keys/x"), null, "-H", "Accept: text/html"), 401, "<h1>401 Unauthorized</h1>");
+        Assert.Empty(origin.Requests);
+    }
 }

@@ -17,6 +17,8 @@ internal sealed class ErrorPagesPolicy : IPolicy, IErrorPages
 {
     private const int FirstStatus = 400;
 
+    internal const string ProblemContentType = "application/problem+json";
+
     /// <summary>[format][status - 400]: the page, or null where the status is not listed.</summary>
     private readonly ErrorPage?[][] _pages;
     private readonly ErrorPageFormat[] _formats;
@@ -70,6 +72,7 @@ internal sealed class ErrorPagesPolicy : IPolicy, IErrorPages
     /// <summary>{"type":"about:blank","title":REASON,"status":N,"detail":...} and room for "instance" (the request id).</summary>
     internal static ErrorPage ProblemPage(int status)
     {
+        // (Pipeline/ProblemDetails.Body, from the validate branch, writes the same members; fold into it once both are on main.)
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
@@ -83,7 +86,7 @@ internal sealed class ErrorPagesPolicy : IPolicy, IErrorPages
         }
         var body = buffer.ToArray();
         byte[] instanceOpen = [.. body.AsSpan(0, body.Length - 1), .. ",\"instance\":\""u8];
-        return new ErrorPage(status, "application/problem+json", body, instanceOpen);
+        return new ErrorPage(status, ProblemContentType, body, instanceOpen);
     }
 
     /// <summary>The file from pages (the status's own, else its class's), else a built-in page.</summary>

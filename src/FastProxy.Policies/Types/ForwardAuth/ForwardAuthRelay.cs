@@ -32,6 +32,6 @@ internal static class ForwardAuthRelay
         }
         // RFC 9110 §15.3.5 and §15.4.5: 204 and 304 have no content. (1xx and 2xx never come here.)
         var body = answer.Status is 204 or 304 ? [] : answer.Body;
-        return new PolicyAnswer(answer.Status, counter, Encoding.Latin1.GetBytes(lines.ToString()), body);
+        return new PolicyAnswer(answer.Status, counter, Encoding.Latin1.GetBytes(lines.ToString()), body) { Relayed = true };
     }
 }
