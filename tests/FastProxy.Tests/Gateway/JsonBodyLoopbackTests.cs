@@ -340,6 +340,41 @@ public sealed class JsonBodyLoopbackTests
         Assert.Equal(["\"v1\""], Values(headers, "etag"));
     }
 
+    [Fact]
+    public async Task An_http10_client_gets_a_rewritten_chunked_response_with_a_content_length()
+    {
+        await using var upstream = new RawUpstream(_ => Encoding.ASCII.GetBytes(
+            $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{UpstreamJson.Length:x}\r\n{UpstreamJson}\r\n0\r\n\r\n"));
+        await using var proxy = TestProxy.Start(Config(upstream.Port));
+        using var client = new WireClient(proxy.Port());
+
+        var response = await client.RoundTripAsync("GET /old HTTP/1.0\r\nHost: a\r\n\r\n");
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal(ExpectedJson, response.BodyText);
+        Assert.Equal(ExpectedJson.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), response.Header("content-length"));
+        Assert.False(response.Has("transfer-encoding"));
+    }
+
+    [Fact]
+    public async Task A_reload_changes_the_edits_for_the_next_request()
+    {
+        await using var upstream = new RawUpstream(_ => Answer("""{"a":1}"""));
+        string Policy(int version) => $$"""
+            [policies.j]
+            type = "json_body"
+            response = { add = { "v" = {{version}} } }
+            """;
+        await using var proxy = TestProxy.Start(Config(upstream.Port, Policy(1)));
+
+        var (_, _, before) = await CurlAsync(proxy, h2: false, "/");
+        proxy.Reload(Config(upstream.Port, Policy(2)));
+        var (_, _, after) = await CurlAsync(proxy, h2: true, "/");
+
+        Assert.Equal("""{"a":1,"v":1}""", Encoding.UTF8.GetString(before));
+        Assert.Equal("""{"a":1,"v":2}""", Encoding.UTF8.GetString(after));
+    }
+
     /// <summary>curl's view: the status line, the header fields (names lower-cased), the body's bytes.</summary>
     internal static async Task<(string Status, List<(string Name, string Value)> Headers, byte[] Body)> CurlAsync(TestProxy proxy, bool h2, string path,
         params string[] extra)
