@@ -173,6 +173,63 @@ public sealed class GrpcWebThroughProxyTests
         Assert.Null(server.Service.LastTe); // Echo never ran
     }
 
+    [Theory]
+    [InlineData("1.1")]
+    [InlineData("2.0")]
+    public async Task A_text_body_over_max_body_is_refused_with_413(string version)
+    {
+        await using var server = await GrpcTestServer.StartAsync();
+        await using var proxy = TestProxy.Start("[limits]\nmax_body = \"1KiB\"\n\n" + Config(server.Port));
+        using var client = GrpcWebClient.Client(Version.Parse(version));
+
+        var reply = await GrpcWebClient.CallAsync(client, Method(proxy, "Echo"), new byte[2000], text: true, unknownLength: true);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, reply.Status);
+        Assert.Null(server.Service.LastTe); // Echo never ran
+    }
+
+    /// <summary>The documented recipe: a cors policy on the route answers the browser's preflight, and its headers reach the converted answer.</summary>
+    [Theory]
+    [InlineData("1.1")]
+    [InlineData("2.0")]
+    public async Task A_cors_policy_answers_the_preflight_and_marks_the_converted_answer(string version)
+    {
+        await using var server = await GrpcTestServer.StartAsync();
+        var config = Config(server.Port).Replace("grpc_web = true", "grpc_web = true\npolicies = [\"grpc-cors\"]") + """
+
+
+            [policies.grpc-cors]
+            type = "cors"
+            origins = ["https://app.example.com"]
+            methods = ["POST"]
+            headers = ["x-grpc-web", "content-type", "x-user-agent", "grpc-timeout"]
+            expose_headers = ["grpc-status", "grpc-message"]
+            """;
+        await using var proxy = TestProxy.Start(config);
+        using var client = GrpcWebClient.Client(Version.Parse(version));
+
+        using var preflight = new HttpRequestMessage(System.Net.Http.HttpMethod.Options, Method(proxy, "Echo"));
+        preflight.Headers.Add("Origin", "https://app.example.com");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "content-type,x-grpc-web");
+        using var answer = await client.SendAsync(preflight);
+        Assert.Equal(HttpStatusCode.NoContent, answer.StatusCode);
+        Assert.Equal("https://app.example.com", Assert.Single(answer.Headers.GetValues("Access-Control-Allow-Origin")));
+        Assert.Contains("x-grpc-web", string.Join(",", answer.Headers.GetValues("Access-Control-Allow-Headers")));
+
+        using var call = new HttpRequestMessage(System.Net.Http.HttpMethod.Post, Method(proxy, "Missing"))
+        {
+            Content = new ByteArrayContent(GrpcWebClient.Frame(0, [])),
+        };
+        call.Content.Headers.TryAddWithoutValidation("content-type", "application/grpc-web+proto");
+        call.Headers.Add("Origin", "https://app.example.com");
+        using var response = await client.SendAsync(call);
+        Assert.Equal("application/grpc-web+proto", response.Content.Headers.ContentType?.ToString());
+        Assert.Equal("5", Assert.Single(response.Headers.GetValues("grpc-status")));
+        Assert.Equal("https://app.example.com", Assert.Single(response.Headers.GetValues("Access-Control-Allow-Origin")));
+        Assert.Contains("grpc-status", string.Join(",", response.Headers.GetValues("Access-Control-Expose-Headers")));
+    }
+
     /// <summary>Plain gRPC (Grpc.Net.Client over h2c) on the same route is not touched.</summary>
     [Fact]
     public async Task Plain_grpc_on_the_same_route_still_works()
