@@ -20,4 +20,10 @@ internal interface IPolicyType
     /// (null when they are unusable; the load then fails anyway).
     /// </summary>
     PolicyOptions? Read(TableReader policy);
+
+    /// <summary>
+    /// When the chain reaches a policy of this kind it answers (mock, redirect, aggregate): a route whose chain has one
+    /// needs neither upstream nor respond. If such a chain ever lets a request go on, the proxy answers 502.
+    /// </summary>
+    bool AlwaysAnswers => false;
 }

@@ -18,6 +18,7 @@ internal static class PolicyTypes
         new Policies.RateLimitPolicyType(),
         // Transforms (issue 17).
         new Policies.RewritePolicyType(),
+        new Policies.RedirectPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

@@ -21,6 +21,7 @@ internal static class PolicyKinds
         HeadersOptions o => Headers.HeadersPolicy.Create(config.Name, o),
         RateLimitOptions o => new RateLimit.RateLimitPolicy(config.Name, o, context),
         RewriteOptions o => new Rewrite.RewritePolicy(config.Name, o),
+        RedirectOptions o => new Redirect.RedirectPolicy(config.Name, o),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }
