@@ -155,6 +155,13 @@ public static partial class EffectiveConfigJson
             if (match.Host is not null) json.WriteString("host", match.Host);
             if (match.Path is not null) json.WriteString("path", match.Path);
             if (match.PathPrefix is not null) json.WriteString("path_prefix", match.PathPrefix);
+            if (match.PathRegex is not null) json.WriteString("path_regex", match.PathRegex.ToString());
+            if (match.Query.Count > 0)
+            {
+                json.WriteStartObject("query");
+                foreach (var (name, value) in match.Query) json.WriteString(name, value);
+                json.WriteEndObject();
+            }
             if (match.Methods is not null) Strings(json, "methods", match.Methods);
             if (match.Sni is not null) json.WriteString("sni", match.Sni);
             // Header values to match may be credentials (a shared secret header): redacted by name like the rest.

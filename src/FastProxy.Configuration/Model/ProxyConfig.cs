@@ -174,6 +174,10 @@ public sealed class MatchConfig
     /// <summary>At most one of Path and PathPrefix.</summary>
     public string? Path { get; init; }
     public string? PathPrefix { get; init; }
+    /// <summary>path_regex: must match the path (normal form, without the query) too; compiled at load (Validation.PathRegex).</summary>
+    public System.Text.RegularExpressions.Regex? PathRegex { get; init; }
+    /// <summary>query = { name = "value" }: each parameter present with exactly that value (percent-decoded), in file order.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Query { get; init; } = [];
     /// <summary>Upper-case method names; null: any.</summary>
     public IReadOnlyList<string>? Methods { get; init; }
     /// <summary>Header name (lower-cased) and exact value, in file order.</summary>

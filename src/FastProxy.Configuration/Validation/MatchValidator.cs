@@ -6,7 +6,7 @@ namespace FastProxy.Configuration.Validation;
 /// <summary>[routes.match]: the conditions a request must meet. Values are normalised here so matching can compare ordinally.</summary>
 internal static class MatchValidator
 {
-    public static readonly string[] Keys = ["host", "path", "path_prefix", "methods", "headers", "sni"];
+    public static readonly string[] Keys = ["host", "path", "path_prefix", "path_regex", "query", "methods", "headers", "sni"];
 
     public static MatchConfig Read(TableReader? table)
     {
@@ -25,6 +25,23 @@ internal static class MatchValidator
         if (table.Has("path") && table.Has("path_prefix"))
         {
             context.ErrorAtKey(table.PathOf("path_prefix"), "give either path or path_prefix, not both");
+        }
+
+        System.Text.RegularExpressions.Regex? pathRegex = null;
+        if (table.String("path_regex") is { } pattern)
+        {
+            pathRegex = PathRegex.Compile(pattern, out var problem);
+            if (pathRegex is null) table.Error("path_regex", problem!);
+        }
+
+        var query = new List<KeyValuePair<string, string>>();
+        var queryTable = table.Table("query", keys: null);
+        foreach (var (name, value) in queryTable?.Entries ?? [])
+        {
+            var at = queryTable!.PathOf(name);
+            if (name.Length == 0) context.ErrorAtKey(at, "a query parameter needs a name");
+            else if (value is not string text) context.Error(at, $"expected the parameter's value as a string, got {TomlTypeNames.Of(value)}");
+            else query.Add(new(name, text));
         }
 
         List<string>? methods = null;
@@ -51,6 +68,8 @@ internal static class MatchValidator
             Host = host,
             Path = path,
             PathPrefix = pathPrefix,
+            PathRegex = pathRegex,
+            Query = query,
             Methods = methods,
             Headers = HeaderTableValidator.Read(table.Table("headers", keys: null), lowerCaseNames: true, reserved: []),
             Sni = sni,

@@ -22,10 +22,9 @@ internal static class PolicyTypes
         new Policies.VersionPolicyType(),
         new Policies.MockPolicyType(),
         new Policies.ErrorPagesPolicyType(),
-        // Transformation (issue 17).
         new Policies.JsonBodyPolicyType(),
-        // Transforms (issue 17).
         new Policies.AggregatePolicyType(),
+        new Policies.RedirectPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

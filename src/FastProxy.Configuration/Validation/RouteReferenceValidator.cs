@@ -8,7 +8,7 @@ namespace FastProxy.Configuration.Validation;
 /// </summary>
 internal static class RouteReferenceValidator
 {
-    private static readonly string[] HttpConditions = ["host", "path", "path_prefix", "methods", "headers"];
+    private static readonly string[] HttpConditions = ["host", "path", "path_prefix", "path_regex", "query", "methods", "headers"];
 
     public static void Check(LoadContext context, List<Located<RouteConfig>> routes, List<Located<ListenerConfig>> listeners,
         List<UpstreamConfig> upstreams, List<PolicyConfig> policies)
@@ -114,6 +114,8 @@ internal static class RouteReferenceValidator
         if (match.Host is not null) given.Add("host");
         if (match.Path is not null) given.Add("path");
         if (match.PathPrefix is not null) given.Add("path_prefix");
+        if (match.PathRegex is not null) given.Add("path_regex");
+        if (match.Query.Count > 0) given.Add("query");
         if (match.Methods is not null) given.Add("methods");
         if (match.Headers.Count > 0) given.Add("headers");
         return given;

@@ -27,6 +27,7 @@ internal static class PolicyKinds
         ErrorPagesOptions o => new ErrorPages.ErrorPagesPolicy(config.Name, o),
         JsonBodyOptions o => JsonBody.JsonBodyPolicy.Create(config.Name, o, context),
         AggregateOptions o => new Aggregate.AggregatePolicy(config.Name, o, context),
+        RedirectOptions o => new Redirect.RedirectPolicy(config.Name, o),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }

@@ -20,6 +20,8 @@ internal sealed class Route
     private readonly byte[]? _pathPrefix;
     private readonly byte[][]? _methods;
     private readonly (byte[] Name, byte[] Value)[] _headers;
+    private readonly System.Text.RegularExpressions.Regex? _pathRegex;
+    private readonly (byte[] Name, byte[] Value)[] _query;
 
     public Route(RouteConfig config, Upstream? upstream, PolicyChain? policies = null)
     {
@@ -38,6 +40,12 @@ internal sealed class Route
         }
         if (match.Path is not null) _path = Encoding.UTF8.GetBytes(match.Path);
         if (match.PathPrefix is not null) _pathPrefix = Encoding.UTF8.GetBytes(match.PathPrefix);
+        _pathRegex = match.PathRegex;
+        _query = new (byte[], byte[])[match.Query.Count];
+        for (int i = 0; i < _query.Length; i++)
+        {
+            _query[i] = (Encoding.UTF8.GetBytes(match.Query[i].Key), Encoding.UTF8.GetBytes(match.Query[i].Value));
+        }
         if (match.Methods is not null)
         {
             _methods = new byte[match.Methods.Count][];
@@ -144,6 +152,11 @@ internal sealed class Route
 
         if (_path is not null && !request.Path(head).SequenceEqual(_path)) return false;
         if (_pathPrefix is not null && !request.Path(head).StartsWith(_pathPrefix)) return false;
+        if (_pathRegex is not null && !RouteMatching.PathMatches(_pathRegex, request.Path(head))) return false;
+        foreach (var (name, value) in _query)
+        {
+            if (!RouteMatching.HasQueryParameter(request.PathAndQuery(head)[request.PathLength..], name, value)) return false;
+        }
 
         if (_methods is not null)
         {

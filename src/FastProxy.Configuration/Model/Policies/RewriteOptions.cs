@@ -8,7 +8,7 @@ namespace FastProxy.Configuration;
 /// </summary>
 public sealed class RewriteOptions : PolicyOptions
 {
-    /// <summary>Compiled once at load (NonBacktracking when the pattern allows it, else with <see cref="MatchTimeout"/>); null: the path is left alone.</summary>
+    /// <summary>Compiled once at load (Validation.PathRegex); null: the path is left alone.</summary>
     public Regex? Pattern { get; init; }
     /// <summary>The replacement as written ($N, ${name}, $$ only; checked against the pattern's groups).</summary>
     public string? Replacement { get; init; }
@@ -18,7 +18,4 @@ public sealed class RewriteOptions : PolicyOptions
     public IReadOnlyList<KeyValuePair<string, HeaderTemplate>> QuerySet { get; init; } = [];
     /// <summary>Parameters to drop from the upstream's query.</summary>
     public IReadOnlyList<string> QueryRemove { get; init; } = [];
-
-    /// <summary>The bound on one match when the pattern needs the backtracking engine.</summary>
-    public static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(50);
 }

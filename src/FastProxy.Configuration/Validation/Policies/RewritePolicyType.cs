@@ -7,9 +7,8 @@ namespace FastProxy.Configuration.Validation.Policies;
 
 /// <summary>
 /// type = "rewrite": <c>pattern</c> (a .NET regular expression on the path) with <c>replacement</c> ($N, ${name}, $$),
-/// and <c>query = { set = { k = "v" }, remove = ["k"] }</c>. The pattern is compiled here, once: with the
-/// NonBacktracking engine (linear time whatever the path) when it uses nothing that engine lacks, else with a match
-/// timeout. Every $N and ${name} in the replacement must be a group of the pattern.
+/// and <c>query = { set = { k = "v" }, remove = ["k"] }</c>. The pattern is compiled here, once (<see cref="PathRegex"/>).
+/// Every $N and ${name} in the replacement must be a group of the pattern.
 /// </summary>
 internal sealed class RewritePolicyType : IPolicyType
 {
@@ -28,7 +27,7 @@ internal sealed class RewritePolicyType : IPolicyType
         bool groups = false;
         if (patternText is not null)
         {
-            regex = Compile(patternText, out var problem);
+            regex = PathRegex.Compile(patternText, out var problem);
             if (regex is null) policy.Error("pattern", problem!);
             if (replacement is null) policy.Missing("replacement");
         }
@@ -99,35 +98,6 @@ internal sealed class RewritePolicyType : IPolicyType
             QuerySet = set,
             QueryRemove = remove,
         };
-    }
-
-    /// <summary>The pattern compiled for matching paths, or null with the parser's complaint.</summary>
-    public static Regex? Compile(string pattern, out string? problem)
-    {
-        problem = null;
-        try
-        {
-            // Linear in the path's length: a hostile path cannot make a match slow.
-            return new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
-        }
-        catch (RegexParseException ex)
-        {
-            problem = $"invalid regular expression at character {ex.Offset}: {ex.Error} ({ex.Message})";
-            return null;
-        }
-        catch (NotSupportedException)
-        {
-            // Backreferences, lookarounds, atomic groups...: the backtracking engine, bounded per match.
-        }
-        try
-        {
-            return new Regex(pattern, RegexOptions.CultureInvariant, RewriteOptions.MatchTimeout);
-        }
-        catch (ArgumentException ex)
-        {
-            problem = $"invalid regular expression: {ex.Message}";
-            return null;
-        }
     }
 
     /// <summary>

@@ -59,11 +59,8 @@ internal sealed class RewritePolicy : IPolicy
             {
                 refused = _timeout;
             }
-            if (refused is not null)
-            {
-                refused.Counter.Increment();
-                return new ValueTask<PolicyAnswer?>(refused);
-            }
+            // The chain counts the answer.
+            if (refused is not null) return new ValueTask<PolicyAnswer?>(refused);
         }
         foreach (var name in _remove) context.RemoveQueryParameter(name);
         foreach (var (name, value) in _set) SetParameter(context, name, value);
