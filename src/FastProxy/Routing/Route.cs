@@ -71,6 +71,9 @@ internal sealed class Route
         _pathPrefix = route._pathPrefix;
         _methods = route._methods;
         _headers = route._headers;
+        _pathRegex = route._pathRegex;
+        _query = route._query;
+        GrpcWeb = route.GrpcWeb;
     }
 
     /// <summary>
