@@ -133,46 +133,28 @@ internal sealed class AggregatePolicyType : IPolicyType
             problem = $"must start with '/', e.g. \"/{text}\"";
             return null;
         }
+        var segments = TemplateText.Split(text, out problem);
+        if (segments is null) return null;
         var parts = new List<PathTemplatePart>();
-        var literal = new StringBuilder();
-        int i = 0;
-        while (i < text.Length)
+        foreach (var (segment, isVariable) in segments)
         {
-            char c = text[i];
-            if (c != '{')
+            if (isVariable)
+            {
+                var variable = Variable(segment, out problem);
+                if (variable is null) return null;
+                parts.Add(variable.Value);
+                continue;
+            }
+            foreach (char c in segment)
             {
                 if (LiteralProblem(c) is { } bad)
                 {
                     problem = bad;
                     return null;
                 }
-                literal.Append(c);
-                i++;
-                continue;
             }
-            if (i + 1 < text.Length && text[i + 1] == '{')
-            {
-                literal.Append('{');
-                i += 2;
-                continue;
-            }
-            int close = text.IndexOf('}', i + 1);
-            if (close < 0)
-            {
-                problem = $"unclosed '{{' at character {i + 1} (a literal '{{' is written '{{{{')";
-                return null;
-            }
-            var variable = Variable(text[(i + 1)..close], out problem);
-            if (variable is null) return null;
-            if (literal.Length > 0)
-            {
-                parts.Add(new PathTemplatePart(PathVariable.Literal, literal.ToString()));
-                literal.Clear();
-            }
-            parts.Add(variable.Value);
-            i = close + 1;
+            parts.Add(new PathTemplatePart(PathVariable.Literal, segment));
         }
-        if (literal.Length > 0) parts.Add(new PathTemplatePart(PathVariable.Literal, literal.ToString()));
         problem = null;
         return new PathTemplate(text, parts);
     }

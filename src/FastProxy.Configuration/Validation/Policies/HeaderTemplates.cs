@@ -18,41 +18,20 @@ internal static class HeaderTemplates
     /// string (json_body), which escapes whatever it holds.</param>
     public static HeaderTemplate? Parse(string text, out string? problem, bool fieldValue = true)
     {
+        var segments = TemplateText.Split(text, out problem);
+        if (segments is null) return null;
         var parts = new List<TemplatePart>();
-        var literal = new StringBuilder();
-        int i = 0;
-        while (i < text.Length)
+        foreach (var (segment, isVariable) in segments)
         {
-            char c = text[i];
-            if (c != '{')
+            if (!isVariable)
             {
-                literal.Append(c);
-                i++;
+                parts.Add(new TemplatePart(TemplateVariable.Literal, segment));
                 continue;
             }
-            if (i + 1 < text.Length && text[i + 1] == '{')
-            {
-                literal.Append('{');
-                i += 2;
-                continue;
-            }
-            int close = text.IndexOf('}', i + 1);
-            if (close < 0)
-            {
-                problem = $"unclosed '{{' at character {i + 1} (a literal '{{' is written '{{{{')";
-                return null;
-            }
-            var variable = Variable(text[(i + 1)..close], out problem);
+            var variable = Variable(segment, out problem);
             if (variable is null) return null;
-            if (literal.Length > 0)
-            {
-                parts.Add(new TemplatePart(TemplateVariable.Literal, literal.ToString()));
-                literal.Clear();
-            }
             parts.Add(variable.Value);
-            i = close + 1;
         }
-        if (literal.Length > 0) parts.Add(new TemplatePart(TemplateVariable.Literal, literal.ToString()));
         foreach (var part in parts)
         {
             // The literal text goes on the wire as written: no CR, LF, NUL or other controls, ASCII only.

@@ -95,9 +95,20 @@ internal sealed class CompiledTemplate
     }
 
     private static bool TryGetValue(PolicyContext context, Segment segment, out ReadOnlySpan<byte> value)
+        => TryGetVariable(context, segment.Variable, segment.Bytes, out value);
+
+    /// <summary>
+    /// A template variable's value for this request (for every kind of template: header values, json_body's strings);
+    /// false when it has none (no consumer, no such claim or header). <paramref name="name"/> is the claim or header
+    /// name, or a literal's own bytes.
+    /// </summary>
+    internal static bool TryGetVariable(PolicyContext context, TemplateVariable variable, byte[] name, out ReadOnlySpan<byte> value)
     {
-        switch (segment.Variable)
+        switch (variable)
         {
+            case TemplateVariable.Literal:
+                value = name;
+                return true;
             case TemplateVariable.ClientIp:
                 value = context.ClientText;
                 return true;
@@ -109,9 +120,9 @@ internal sealed class CompiledTemplate
                 return true;
             case TemplateVariable.Claim:
                 value = default;
-                return context.Claims is { } claims && claims.TryGetText(segment.Bytes, out value);
+                return context.Claims is { } claims && claims.TryGetText(name, out value);
             case TemplateVariable.Header:
-                return context.TryGetHeader(segment.Bytes, out value);
+                return context.TryGetHeader(name, out value);
             default:
                 value = default;
                 return false;

@@ -81,29 +81,5 @@ internal sealed class JsonValueTemplate
     }
 
     private static bool TryGetValue(PolicyContext context, TemplateVariable variable, byte[] name, out ReadOnlySpan<byte> value)
-    {
-        switch (variable)
-        {
-            case TemplateVariable.Literal:
-                value = name;
-                return true;
-            case TemplateVariable.ClientIp:
-                value = context.ClientText;
-                return true;
-            case TemplateVariable.Consumer:
-                value = context.Consumer is { } consumer ? consumer.NameBytes : default;
-                return context.Consumer is not null;
-            case TemplateVariable.RequestId:
-                value = context.RequestId;
-                return true;
-            case TemplateVariable.Claim:
-                value = default;
-                return context.Claims is { } claims && claims.TryGetText(name, out value);
-            case TemplateVariable.Header:
-                return context.TryGetHeader(name, out value);
-            default:
-                value = default;
-                return false;
-        }
-    }
+        => Headers.CompiledTemplate.TryGetVariable(context, variable, name, out value);
 }
