@@ -20,6 +20,7 @@ internal sealed class ProxyServices : IDisposable
         Metrics = new Observability.Metrics.MetricsRegistry(Observability);
         AccessLog = new(Observability);
         FastProxy.Observability.Tracing.TracingCounters.Register();
+        FastProxy.Observability.Metrics.JsonBodyMetrics.Register();
     }
 
     public Heartbeat Heartbeat { get; } = new();

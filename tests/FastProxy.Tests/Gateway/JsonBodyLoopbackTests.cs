@@ -62,6 +62,31 @@ public sealed class JsonBodyLoopbackTests
         Assert.Empty(Values(headers, "x-json-transform"));
     }
 
+    /// <summary>
+    /// /metrics counts what json_body did (promtool-checked scrapes): a rewritten response and a response with an
+    /// unknown coding left as it came. The counts are process-wide (other tests run alongside), so they are read as
+    /// growth between two scrapes.
+    /// </summary>
+    [Fact]
+    public async Task Metrics_count_rewritten_and_skipped_bodies()
+    {
+        int calls = 0;
+        await using var upstream = new RawUpstream(_ => Interlocked.Increment(ref calls) == 1
+            ? Answer(UpstreamJson)
+            : Answer("(zstd frame bytes)"u8.ToArray(), "Content-Encoding: zstd\r\n"));
+        await using var proxy = TestProxy.Start("[admin]\nbind = \"127.0.0.1:0\"\n\n" + Config(upstream.Port));
+        var before = await Observability.MetricsScrape.FetchAsync(proxy.Host.AdminEndPoint!);
+
+        await CurlAsync(proxy, false, "/orders/7");
+        await CurlAsync(proxy, false, "/orders/8");
+
+        var after = await Observability.MetricsScrape.FetchAsync(proxy.Host.AdminEndPoint!);
+        double Growth(string name, params (string, string)[] labels) => after.Value(name, labels)!.Value - before.Value(name, labels)!.Value;
+        Assert.True(Growth("fastproxy_json_body_transformed_total", ("side", "response")) >= 1);
+        Assert.True(Growth("fastproxy_json_body_skipped_total", ("side", "response"), ("reason", "encoded")) >= 1);
+        Assert.NotNull(after.Value("fastproxy_json_body_skipped_total", ("side", "request"), ("reason", "oversize")));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
