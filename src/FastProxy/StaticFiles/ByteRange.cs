@@ -1,6 +1,6 @@
 namespace FastProxy.StaticFiles;
 
-internal enum RangeKind : byte
+public enum RangeKind : byte
 {
     /// <summary>No Range, or one this server ignores (another unit, bad syntax: RFC 9110 §14.2 says ignore it): 200 whole.</summary>
     None = 0,

@@ -3,7 +3,7 @@ using System.Buffers.Text;
 namespace FastProxy.StaticFiles;
 
 /// <summary>Which stored variant a request gets: the file itself, or its precompressed sibling.</summary>
-internal enum Coding : byte { Identity = 0, Gzip, Brotli }
+public enum Coding : byte { Identity = 0, Gzip, Brotli }
 
 /// <summary>Request header rules for files: Accept-Encoding (RFC 9110 §12.5.3), entity tags (§8.8.3) and dates (§5.6.7).</summary>
 internal static class Negotiation
