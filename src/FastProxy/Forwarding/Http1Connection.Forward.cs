@@ -514,6 +514,22 @@ internal sealed partial class Http1Connection
                     return await FailExchangeAsync(_bodyFailStatus);
                 }
             }
+            else if (BeginResponseStages(bodyKind))
+            {
+                // Streaming response stages (compress, the cache's capture): the body through them as it comes (.Stages).
+                clientKeepAlive = StagedFraming(bodyKind, out bool chunkedOut)
+                    && _request.KeepAlive && !_services.Draining && (!pumping || pump.IsCompleted);
+                try
+                {
+                    copied = await CopyStagedResponseAsync(connection, upstream, bodyKind, chunkedOut, clientKeepAlive);
+                }
+                catch (Exception ex) when (IsConnectionError(ex))
+                {
+                    copied = BodyCopy.Truncated;
+                }
+                if (copied is BodyCopy.Truncated or BodyCopy.Invalid or BodyCopy.TimedOut && !_aborted)
+                    upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
+            }
             else if (bodyKind == BodyKind.None
                 || (bodyKind == BodyKind.ContentLength && _responseBuffer.Length - _response.HeadLength >= _response.ContentLength))
             {
