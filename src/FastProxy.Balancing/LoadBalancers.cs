@@ -11,13 +11,18 @@ public static class LoadBalancers
     public const string LeastConn = "least_conn";
     public const string IpHash = "ip_hash";
     public const string Weighted = "weighted";
+    public const string ConsistentHash = "consistent_hash";
+    public const string PowerOfTwoChoices = "p2c";
 
     /// <summary>Every name <see cref="Create"/> accepts, in the order documented for proxy.toml.</summary>
-    public static IReadOnlyList<string> KnownNames { get; } = [RoundRobin, LeastConn, IpHash, Weighted];
+    public static IReadOnlyList<string> KnownNames { get; } = [RoundRobin, LeastConn, IpHash, Weighted, ConsistentHash, PowerOfTwoChoices];
 
     /// <summary>Whether <paramref name="name"/> names an algorithm (exact, case-sensitive, as TOML keys are).</summary>
     public static bool IsKnown(string? name) =>
-        name is RoundRobin or LeastConn or IpHash or Weighted;
+        name is RoundRobin or LeastConn or IpHash or Weighted or ConsistentHash or PowerOfTwoChoices;
+
+    /// <summary>Whether the algorithm reads response times (<see cref="BalancedServer.RecordResponseTime"/>): the forwarder records them only then.</summary>
+    public static bool UsesResponseTimes(string name) => name == PowerOfTwoChoices;
 
     /// <summary>
     /// Creates a balancer over <paramref name="servers"/>, where <c>servers[i].Index == i</c>; a pick returns
@@ -85,6 +90,8 @@ public static class LoadBalancers
             LeastConn => new LeastConnBalancer(copy, metric, CarriedState.StartPosition(copy, previous)),
             IpHash => new IpHashBalancer(copy),
             Weighted => new WeightedBalancer(copy, previous),
+            ConsistentHash => new ConsistentHashBalancer(copy),
+            PowerOfTwoChoices => new PowerOfTwoChoicesBalancer(copy, metric),
             _ => throw new UnreachableException(),
         };
     }

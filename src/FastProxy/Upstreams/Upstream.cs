@@ -100,6 +100,7 @@ internal sealed class Upstream
             balanced[i] = Servers[i].State;
         }
         Balancer = LoadBalancers.Create(BalanceName(config.Balance), balanced, previous: previous?.Balancer);
+        Balancing = UpstreamBalancing.For(config, Servers);
         ConnectTimeout = config.ConnectTimeout;
         ResponseTimeoutMs = (long)config.ResponseTimeout.TotalMilliseconds;
         ReadTimeoutMs = (long)(config.ReadTimeout ?? config.ResponseTimeout).TotalMilliseconds;
@@ -131,6 +132,8 @@ internal sealed class Upstream
     public string Name { get; }
     public UpstreamServer[] Servers { get; }
     public ILoadBalancer Balancer { get; }
+    /// <summary>hash_key, p2c's response times, sticky cookies; null when the balancer needs none (a plain pick).</summary>
+    public UpstreamBalancing? Balancing { get; }
     public TimeSpan ConnectTimeout { get; }
     public long ResponseTimeoutMs { get; }
     /// <summary>read_timeout: the longest wait between response body reads (default: response_timeout).</summary>
@@ -165,6 +168,8 @@ internal sealed class Upstream
         BalanceKind.LeastConn => "least_conn",
         BalanceKind.IpHash => "ip_hash",
         BalanceKind.Weighted => "weighted",
+        BalanceKind.ConsistentHash => "consistent_hash",
+        BalanceKind.PowerOfTwoChoices => "p2c",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
