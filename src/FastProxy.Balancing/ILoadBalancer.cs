@@ -11,7 +11,7 @@ namespace FastProxy.Balancing;
 /// </remarks>
 public interface ILoadBalancer
 {
-    /// <summary>The name used in proxy.toml: round_robin, least_conn, ip_hash, weighted.</summary>
+    /// <summary>The name used in proxy.toml: round_robin, least_conn, ip_hash, weighted, consistent_hash, p2c.</summary>
     string Name { get; }
 
     /// <summary>Returns the index of the chosen server in the set, or -1 when no server can be chosen.</summary>
@@ -23,6 +23,12 @@ public readonly ref struct PickContext
 {
     /// <summary>A hash of the client's address (for ip_hash); 0 when unknown.</summary>
     public ulong ClientHash { get; init; }
+
+    /// <summary>
+    /// consistent_hash's key, hashed by the forwarder (the client hash for hash_key = "ip", else XxHash3 of the header,
+    /// cookie or path bytes); 0 when the key is absent from the request.
+    /// </summary>
+    public ulong KeyHash { get; init; }
 
     /// <summary>Bit i set: server i must not be chosen (already tried). Empty: none excluded.</summary>
     public ReadOnlySpan<ulong> Excluded { get; init; }

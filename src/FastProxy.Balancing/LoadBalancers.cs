@@ -11,13 +11,18 @@ public static class LoadBalancers
     public const string LeastConn = "least_conn";
     public const string IpHash = "ip_hash";
     public const string Weighted = "weighted";
+    public const string ConsistentHash = "consistent_hash";
+    public const string PowerOfTwoChoices = "p2c";
 
     /// <summary>Every name <see cref="Create"/> accepts, in the order documented for proxy.toml.</summary>
-    public static IReadOnlyList<string> KnownNames { get; } = [RoundRobin, LeastConn, IpHash, Weighted];
+    public static IReadOnlyList<string> KnownNames { get; } = [RoundRobin, LeastConn, IpHash, Weighted, ConsistentHash, PowerOfTwoChoices];
 
     /// <summary>Whether <paramref name="name"/> names an algorithm (exact, case-sensitive, as TOML keys are).</summary>
     public static bool IsKnown(string? name) =>
-        name is RoundRobin or LeastConn or IpHash or Weighted;
+        name is RoundRobin or LeastConn or IpHash or Weighted or ConsistentHash or PowerOfTwoChoices;
+
+    /// <summary>Whether the algorithm reads response times (<see cref="BalancedServer.RecordResponseTime"/>): the forwarder records them only then.</summary>
+    public static bool UsesResponseTimes(string name) => name == PowerOfTwoChoices;
 
     /// <summary>
     /// Creates a balancer over <paramref name="servers"/>, where <c>servers[i].Index == i</c>; a pick returns
@@ -26,8 +31,19 @@ public static class LoadBalancers
     /// <param name="name">One of <see cref="KnownNames"/>.</param>
     /// <param name="servers">The upstream's servers in configuration order.</param>
     /// <param name="metric">What least_conn counts; ignored by the other algorithms.</param>
+    /// <param name="previous">
+    /// The balancer this one replaces after a server-set change (reload, DNS or file discovery), or null. The new
+    /// balancer goes on from its state for the servers that stay, matched by <see cref="BalancedServer.Address"/>:
+    /// round_robin's and least_conn's rotation resumes at the server the old one would have picked next (or the next
+    /// one that stays), weighted's smooth-weight values carry over. The counters least_conn and p2c read (in flight,
+    /// open connections, response times) live with the servers, not the balancer: to keep them, build each staying
+    /// address's new <see cref="BalancedServer"/> with <c>carriedFrom</c> = its old one (or reuse the old object at
+    /// the same position) — see <see cref="BalancedServer(int, string, int, BalancedServer?)"/>. ip_hash and
+    /// consistent_hash derive everything from the addresses, so they need nothing carried.
+    /// </param>
     /// <exception cref="ArgumentException">Unknown name, or a server whose index is not its position.</exception>
-    public static ILoadBalancer Create(string name, BalancedServer[] servers, LoadMetric metric = LoadMetric.InFlightRequests)
+    public static ILoadBalancer Create(string name, BalancedServer[] servers, LoadMetric metric = LoadMetric.InFlightRequests,
+        ILoadBalancer? previous = null)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(servers);
@@ -70,10 +86,12 @@ public static class LoadBalancers
 
         return name switch
         {
-            RoundRobin => new RoundRobinBalancer(copy),
-            LeastConn => new LeastConnBalancer(copy, metric),
+            RoundRobin => new RoundRobinBalancer(copy, CarriedState.StartPosition(copy, previous)),
+            LeastConn => new LeastConnBalancer(copy, metric, CarriedState.StartPosition(copy, previous)),
             IpHash => new IpHashBalancer(copy),
-            Weighted => new WeightedBalancer(copy),
+            Weighted => new WeightedBalancer(copy, previous),
+            ConsistentHash => new ConsistentHashBalancer(copy),
+            PowerOfTwoChoices => new PowerOfTwoChoicesBalancer(copy, metric),
             _ => throw new UnreachableException(),
         };
     }

@@ -16,8 +16,21 @@ public static partial class EffectiveConfigJson
                 BalanceKind.LeastConn => "least_conn",
                 BalanceKind.IpHash => "ip_hash",
                 BalanceKind.Weighted => "weighted",
+                BalanceKind.ConsistentHash => "consistent_hash",
+                BalanceKind.PowerOfTwoChoices => "p2c",
                 _ => "round_robin",
             });
+            if (upstream.Balance == BalanceKind.ConsistentHash) json.WriteString("hash_key", upstream.HashKey.ToString());
+            if (upstream.Sticky is { } sticky)
+            {
+                json.WriteStartObject("sticky");
+                json.WriteString("cookie", sticky.Cookie);
+                if (sticky.Ttl is { } ttl) json.WriteString("ttl", Duration(ttl));
+                json.WriteString("path", sticky.Path);
+                json.WriteBoolean("httponly", sticky.HttpOnly);
+                json.WriteBoolean("secure", sticky.Secure);
+                json.WriteEndObject();
+            }
             json.WriteString("protocol", upstream.Protocol switch { UpstreamProtocol.H2c => "h2c", UpstreamProtocol.H2 => "h2", _ => "http1" });
             json.WriteBoolean("tls", upstream.Tls);
             if (upstream.Ca is null) json.WriteNull("ca");

@@ -190,7 +190,7 @@ public sealed class MatchConfig
     public string? Sni { get; init; }
 }
 
-public enum BalanceKind { RoundRobin, LeastConn, IpHash, Weighted }
+public enum BalanceKind { RoundRobin, LeastConn, IpHash, Weighted, ConsistentHash, PowerOfTwoChoices }
 
 public enum UpstreamProtocol { Http1, H2c, H2 }
 
@@ -198,6 +198,10 @@ public sealed class UpstreamConfig
 {
     public required string Name { get; init; }
     public BalanceKind Balance { get; init; } = BalanceKind.RoundRobin;
+    /// <summary>consistent_hash's key (hash_key); ip by default.</summary>
+    public HashKeyConfig HashKey { get; init; } = HashKeyConfig.Default;
+    /// <summary>Cookie-based sticky sessions (sticky = { cookie = ... }); null: none.</summary>
+    public StickyConfig? Sticky { get; init; }
     public IReadOnlyList<ServerConfig> Servers { get; init; } = [];
     public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Http1;
     public bool Tls { get; init; }

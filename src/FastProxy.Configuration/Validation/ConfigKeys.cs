@@ -36,6 +36,7 @@ internal static class ConfigKeys
             new("[upstreams.NAME.passive]", PassiveHealthValidator.Keys),
             new("[upstreams.NAME.retry]", RetryValidator.Keys),
             new("[upstreams.NAME.limits]", UpstreamLimitsValidator.Keys),
+            new("[upstreams.NAME.sticky]", UpstreamValidator.StickyKeys),
             new("[client_ip]", ClientIpValidator.Keys),
             new("[consumers.NAME]", ConsumerSetValidator.Keys),
             new("[metrics]", MetricsValidator.Keys),

@@ -8,7 +8,7 @@ internal static class UpstreamValidator
 {
     public static readonly string[] Keys =
     [
-        "balance", "servers", "protocol", "tls", "ca", "sni", "insecure_skip_verify",
+        "balance", "hash_key", "sticky", "servers", "protocol", "tls", "ca", "sni", "insecure_skip_verify",
         "connect_timeout", "response_timeout", "read_timeout", "request_timeout", "max_idle_per_server",
         "request_buffering", "health", "passive", "retry", "limits",
     ];
@@ -27,7 +27,12 @@ internal static class UpstreamValidator
         ("least_conn", BalanceKind.LeastConn),
         ("ip_hash", BalanceKind.IpHash),
         ("weighted", BalanceKind.Weighted),
+        ("consistent_hash", BalanceKind.ConsistentHash),
+        ("p2c", BalanceKind.PowerOfTwoChoices),
     ];
+
+    /// <summary>The keys of sticky = { ... }.</summary>
+    public static readonly string[] StickyKeys = ["cookie", "ttl", "path", "httponly", "secure"];
 
     private static readonly (string, UpstreamProtocol)[] Protocols =
     [
@@ -61,10 +66,13 @@ internal static class UpstreamValidator
             context.Warning(table.PathOf("insecure_skip_verify"), "server certificates are not verified: for development only");
         }
 
+        var balance = table.Choice("balance", "balance", Balances) ?? defaults.Balance;
         return new UpstreamConfig
         {
             Name = name,
-            Balance = table.Choice("balance", "balance", Balances) ?? defaults.Balance,
+            Balance = balance,
+            HashKey = ReadHashKey(table, balance),
+            Sticky = ReadSticky(table.Table("sticky", StickyKeys)),
             Servers = ServerValidator.ReadAll(table),
             Protocol = protocol,
             Tls = tls,
@@ -83,6 +91,55 @@ internal static class UpstreamValidator
             Limits = UpstreamLimitsValidator.Read(table.Table("limits", UpstreamLimitsValidator.Keys)),
             Location = context.Map.Value(table.Path),
         };
+    }
+
+    /// <summary>hash_key = "ip" | "header:NAME" | "cookie:NAME" | "path": only with balance = "consistent_hash".</summary>
+    private static HashKeyConfig ReadHashKey(TableReader table, BalanceKind balance)
+    {
+        if (table.String("hash_key") is not { } text) return HashKeyConfig.Default;
+        if (balance != BalanceKind.ConsistentHash)
+        {
+            table.Error("hash_key", "only applies with balance = \"consistent_hash\"");
+            return HashKeyConfig.Default;
+        }
+        if (text == "ip") return HashKeyConfig.Default;
+        if (text == "path") return new HashKeyConfig { Kind = HashKeyKind.Path };
+        int colon = text.IndexOf(':');
+        string kind = colon < 0 ? text : text[..colon];
+        string name = colon < 0 ? "" : text[(colon + 1)..];
+        if (kind is "header" or "cookie" && HttpSyntax.IsToken(name))
+        {
+            return new HashKeyConfig
+            {
+                Kind = kind == "header" ? HashKeyKind.Header : HashKeyKind.Cookie,
+                Name = kind == "header" ? name.ToLowerInvariant() : name,
+            };
+        }
+        table.Error("hash_key", kind is "header" or "cookie"
+            ? $"\"{text}\": {kind}:NAME needs a {kind} name (a token: letters, digits, !#$%&'*+-.^_`|~)"
+            : $"unknown hash_key \"{text}\" (known: \"ip\", \"header:NAME\", \"cookie:NAME\", \"path\")");
+        return HashKeyConfig.Default;
+    }
+
+    private static StickyConfig? ReadSticky(TableReader? sticky)
+    {
+        if (sticky is null) return null;
+        var cookie = sticky.RequiredString("cookie");
+        if (cookie is not null && !HttpSyntax.IsToken(cookie))
+        {
+            sticky.Error("cookie", $"\"{cookie}\" is not a valid cookie name (a token: letters, digits, !#$%&'*+-.^_`|~)");
+            cookie = null;
+        }
+        var path = sticky.String("path") ?? "/";
+        if (!path.StartsWith('/') || path.Any(c => c is ';' or ',' || char.IsControl(c) || c > '~' || c == ' '))
+        {
+            sticky.Error("path", $"\"{path}\" must start with / and hold no ';', ',', space or control character");
+        }
+        var ttl = sticky.Duration("ttl");
+        var httpOnly = sticky.Bool("httponly") ?? true;
+        var secure = sticky.Bool("secure") ?? false;
+        if (cookie is null) return null;
+        return new StickyConfig { Cookie = cookie, Ttl = ttl, Path = path, HttpOnly = httpOnly, Secure = secure };
     }
 
     private static string? ReadCa(TableReader table, bool tls)

@@ -99,6 +99,7 @@ internal sealed partial class Http1Connection
         // An upgrade handshake qualifies too: it is a bodiless GET, and nothing is relayed either way before the 101.
         retryable = _bodyComplete && HttpMethods.IsIdempotent(_request.Method);
         _requestDeadlineMs = upstream.RequestTimeoutMs > 0 ? Transport.Heartbeat.NowMs + upstream.RequestTimeoutMs : long.MaxValue;
+        if (upstream.Balancing is { } balancing) PrepareBalancing(balancing);
         picked = Pick(upstream);
         return picked < 0 ? null : upstream.Servers[picked].Pool.TryRent();
     }
@@ -206,8 +207,9 @@ internal sealed partial class Http1Connection
         return null;
     }
 
-    private int Pick(Upstream upstream)
-        => upstream.Balancer.Pick(new PickContext { ClientHash = _requestClientHash, Excluded = _excluded.AsSpan(0, upstream.ExclusionWords) });
+    private int Pick(Upstream upstream) => upstream.Balancing is null
+        ? upstream.Balancer.Pick(new PickContext { ClientHash = _requestClientHash, Excluded = _excluded.AsSpan(0, upstream.ExclusionWords) })
+        : PickBalanced(upstream);
 
     /// <summary>
     /// A new connection, counted against max_pending while it is being made (beyond it: null and
@@ -343,6 +345,7 @@ internal sealed partial class Http1Connection
 
             Volatile.Write(ref _requestProgressMs, Transport.Heartbeat.NowMs);
             if (_recording) _record!.UpstreamSentTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (upstream.Balancing is { RecordsResponseTimes: true }) _upstreamSentTicks = System.Diagnostics.Stopwatch.GetTimestamp();
 
             // 2. A body still arriving is streamed from here, concurrently with waiting for the response.
             ValueTask<BodyCopy> pump = default;
@@ -444,6 +447,7 @@ internal sealed partial class Http1Connection
                 _record.Status = _response.StatusCode;
                 _record.BytesOut = _response.HeadLength;
             }
+            if (upstream.Balancing is { RecordsResponseTimes: true }) RecordResponseTime(balanced);
             // Outlier detection: a 5xx continues a failure streak, anything else ends it.
             if (_response.StatusCode >= 500) upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
             else OutlierDetector.Succeeded(server);
@@ -472,6 +476,7 @@ internal sealed partial class Http1Connection
             bool dropTransferEncoding = _response.IsChunked && _request.Version == HttpVersion.Http10;
             BodyCopy copied;
             PreparePolicyResponse();
+            if (upstream.Balancing is { StickyCookie: not null } sticky) SetStickyCookie(sticky, server.State.Index);
             long bodyWanted = _chain is null ? 0 : ResponseBodyWanted(bodyKind);
             bool upstreamBodyLeft = false;
             if (_grpcWebActive && IsGrpcResponse())

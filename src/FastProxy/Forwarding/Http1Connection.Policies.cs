@@ -146,7 +146,7 @@ internal sealed partial class Http1Connection
     }
 
     /// <summary>The edits policies made to the response the client receives; null without a chain.</summary>
-    private PolicyContext? ResponsePolicies => _chain is null ? null : _policyContext;
+    private PolicyContext? ResponsePolicies => _chain is null && !_stickyCookieSet ? null : _policyContext;
 
     /// <summary>Sends a policy's answer (with the lines the chain added for the response) and consumes the request.</summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]

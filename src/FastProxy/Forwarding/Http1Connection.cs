@@ -219,6 +219,7 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                 _trace.Begin(_request, head, runtime.Tracer,
                     _resolvedAddressLength > 0 ? _resolvedAddress.AsSpan(0, _resolvedAddressLength) : ClientAddress);
                 _chain = null; // set by RunPoliciesAsync when a chain runs; its response side reads it
+                _stickyCookieSet = false;
                 _grpcWebActive = route is { GrpcWeb: true } && DetectGrpcWeb();
                 if (_recording) RecordHead(route);
                 // Gateway policies: the route's chain (listener's then route's), or the listener's alone when no route matched.

@@ -77,5 +77,5 @@ internal sealed partial class TcpConnection
     }
 
     private int Pick(TcpUpstream upstream, int words)
-        => upstream.Balancer.Pick(new PickContext { ClientHash = _clientHash, Excluded = _excluded.AsSpan(0, words) });
+        => upstream.Balancer.Pick(new PickContext { ClientHash = _clientHash, KeyHash = _clientHash, Excluded = _excluded.AsSpan(0, words) });
 }

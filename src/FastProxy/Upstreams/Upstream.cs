@@ -13,13 +13,14 @@ namespace FastProxy.Upstreams;
 internal sealed class UpstreamServer
 {
     /// <param name="maxIdle">The most idle connections kept (the pool keeps what the load needs, up to this).</param>
+    /// <param name="carriedFrom">The same address's balancing state in the generation being replaced: its counters are shared.</param>
     public UpstreamServer(int index, ServerConfig config, int maxIdle, SslClientAuthenticationOptions? tls,
-        UpstreamProtocol protocol = UpstreamProtocol.Http1, string upstreamName = "")
+        UpstreamProtocol protocol = UpstreamProtocol.Http1, string upstreamName = "", BalancedServer? carriedFrom = null)
     {
         Tls = tls;
         EndPoint = config.EndPoint;
         Address = config.Address;
-        State = new BalancedServer(index, config.Address, config.Weight);
+        State = new BalancedServer(index, config.Address, config.Weight, carriedFrom);
         if (protocol != UpstreamProtocol.Http1) Http2 = new Http2UpstreamPool(this, upstreamName);
         Pool = new UpstreamConnectionPool(State, maxIdle, Http2);
         Health = new ServerHealth(State);
@@ -86,10 +87,20 @@ internal sealed class Upstream
         for (int i = 0; i < Servers.Length; i++)
         {
             var server = config.Servers[i];
-            Servers[i] = new UpstreamServer(i, server, config.MaxIdlePerServer ?? idleShare, UpstreamTls.For(config, server, trust), config.Protocol, config.Name);
+            // A server that stays (by address) shares its in-flight counts and response times with its previous generation.
+            BalancedServer? carried = null;
+            if (previous is not null)
+            {
+                foreach (var old in previous.Servers)
+                {
+                    if (old.Address == server.Address) { carried = old.State; break; }
+                }
+            }
+            Servers[i] = new UpstreamServer(i, server, config.MaxIdlePerServer ?? idleShare, UpstreamTls.For(config, server, trust), config.Protocol, config.Name, carried);
             balanced[i] = Servers[i].State;
         }
-        Balancer = LoadBalancers.Create(BalanceName(config.Balance), balanced);
+        Balancer = LoadBalancers.Create(BalanceName(config.Balance), balanced, previous: previous?.Balancer);
+        Balancing = UpstreamBalancing.For(config, Servers);
         ConnectTimeout = config.ConnectTimeout;
         ResponseTimeoutMs = (long)config.ResponseTimeout.TotalMilliseconds;
         ReadTimeoutMs = (long)(config.ReadTimeout ?? config.ResponseTimeout).TotalMilliseconds;
@@ -121,6 +132,8 @@ internal sealed class Upstream
     public string Name { get; }
     public UpstreamServer[] Servers { get; }
     public ILoadBalancer Balancer { get; }
+    /// <summary>hash_key, p2c's response times, sticky cookies; null when the balancer needs none (a plain pick).</summary>
+    public UpstreamBalancing? Balancing { get; }
     public TimeSpan ConnectTimeout { get; }
     public long ResponseTimeoutMs { get; }
     /// <summary>read_timeout: the longest wait between response body reads (default: response_timeout).</summary>
@@ -155,6 +168,8 @@ internal sealed class Upstream
         BalanceKind.LeastConn => "least_conn",
         BalanceKind.IpHash => "ip_hash",
         BalanceKind.Weighted => "weighted",
+        BalanceKind.ConsistentHash => "consistent_hash",
+        BalanceKind.PowerOfTwoChoices => "p2c",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

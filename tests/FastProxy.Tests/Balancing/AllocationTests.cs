@@ -33,7 +33,7 @@ public class AllocationTests
     private static int Pick(ILoadBalancer balancer, Span<ulong> excluded, int i)
     {
         excluded[0] = (i & 1) == 0 ? 0 : 1UL << (i % 3);
-        return balancer.Pick(new PickContext { ClientHash = (ulong)i * 0x9E37_79B9_7F4A_7C15, Excluded = excluded });
+        return balancer.Pick(new PickContext { ClientHash = (ulong)i * 0x9E37_79B9_7F4A_7C15, KeyHash = (ulong)i * 0xC2B2_AE3D_27D4_EB4F, Excluded = excluded });
     }
 
     [Theory]
@@ -41,6 +41,8 @@ public class AllocationTests
     [InlineData("least_conn")]
     [InlineData("ip_hash")]
     [InlineData("weighted")]
+    [InlineData("consistent_hash")]
+    [InlineData("p2c")]
     public void Picking_allocates_nothing(string name)
     {
         BalancedServer[] servers = TestServers.WithWeights(5, 1, 1, 3);

@@ -21,7 +21,7 @@ public class LoadBalancersTests
     [Fact]
     public void Known_names_are_the_proxy_toml_names()
     {
-        Assert.Equal(["round_robin", "least_conn", "ip_hash", "weighted"], LoadBalancers.KnownNames);
+        Assert.Equal(["round_robin", "least_conn", "ip_hash", "weighted", "consistent_hash", "p2c"], LoadBalancers.KnownNames);
         foreach (string name in LoadBalancers.KnownNames)
         {
             Assert.True(LoadBalancers.IsKnown(name));

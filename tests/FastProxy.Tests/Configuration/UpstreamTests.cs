@@ -124,7 +124,7 @@ public class UpstreamTests
             servers = ["127.0.0.1:9001"]
             """);
 
-        Assert.Equal("proxy.toml:9:11: upstreams.api.balance: unknown balance \"roundrobin\" (known: round_robin, least_conn, ip_hash, weighted)", error);
+        Assert.Equal("proxy.toml:9:11: upstreams.api.balance: unknown balance \"roundrobin\" (known: round_robin, least_conn, ip_hash, weighted, consistent_hash, p2c)", error);
     }
 
     [Fact]

@@ -88,7 +88,7 @@ internal sealed class UpstreamCalls(IReadOnlyDictionary<string, Upstream> upstre
     }
 
     private static int Pick(Upstream upstream, ulong clientHash, ulong[] excluded)
-        => upstream.Balancer.Pick(new PickContext { ClientHash = clientHash, Excluded = excluded });
+        => upstream.Balancer.Pick(new PickContext { ClientHash = clientHash, KeyHash = clientHash, Excluded = excluded });
 
     /// <summary>
     /// A new connection within connect_timeout and what is left of the call's time, counted against max_pending; a
