@@ -26,7 +26,7 @@ public readonly ref struct PickContext
 
     /// <summary>
     /// consistent_hash's key, hashed by the forwarder (the client hash for hash_key = "ip", else XxHash3 of the header,
-    /// cookie or path bytes); 0 when the key is absent from the request.
+    /// cookie or path bytes; the client hash again when the request lacks that header or cookie).
     /// </summary>
     public ulong KeyHash { get; init; }
 

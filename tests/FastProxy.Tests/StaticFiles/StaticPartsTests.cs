@@ -64,6 +64,10 @@ public sealed class StaticPartsTests
         // prefix "/assets" leaves "../x", and ".." is refused after the cut as before it.
         Assert.Null(Map("/assets../secret.txt", "/assets"));
         Assert.Null(Map("/assets%2e%2e/secret.txt", "/assets"));
+        // Not only because ".." starts with a dot: with dotfiles allowed, dot segments are still refused.
+        Assert.Null(Map("/assets../secret.txt", "/assets", dotfiles: true));
+        Assert.Null(Map("/../secret.txt", dotfiles: true));
+        Assert.Null(Map("/./secret.txt", dotfiles: true));
     }
 
     [Fact]

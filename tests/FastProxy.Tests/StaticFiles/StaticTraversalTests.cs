@@ -76,10 +76,12 @@ public sealed class StaticTraversalTests : IDisposable
         AssertNothingLeaked(response);
     }
 
-    [Fact]
-    public async Task The_alias_trap_a_prefix_without_slash_does_not_open_the_parent()
+    [Theory]
+    [InlineData("")]
+    [InlineData(", dotfiles = true")]
+    public async Task The_alias_trap_a_prefix_without_slash_does_not_open_the_parent(string keys)
     {
-        await using var proxy = TestProxy.Start(_tree.Config(match: "path_prefix = \"/assets\""));
+        await using var proxy = TestProxy.Start(_tree.Config(keys, match: "path_prefix = \"/assets\""));
         foreach (var path in new[] { "/assets../secret.txt", "/assets%2e%2e/secret.txt", "/assets..%2fsecret.txt" })
         {
             using var client = new RawClient(proxy.Port());

@@ -14,8 +14,11 @@ public sealed class TlsAllocationTests : IDisposable
 
     public void Dispose() => _files.Dispose();
 
-    [Fact]
-    public async Task Keep_alive_requests_over_TLS_allocate_nothing_in_steady_state()
+    /// <param name="hsts">With [listeners.hsts]: its Strict-Transport-Security line on every answer costs nothing either.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Keep_alive_requests_over_TLS_allocate_nothing_in_steady_state(bool hsts)
     {
         var site = _files.Server("site", ["site.example.com"]);
         await using var proxy = TestProxy.Start($$"""
@@ -26,6 +29,7 @@ public sealed class TlsAllocationTests : IDisposable
             [[listeners.tls]]
             cert = "{{site.Cert}}"
             key = "{{site.Key}}"
+            {{(hsts ? "[listeners.hsts]" : "")}}
 
             [[routes]]
             respond = { status = 200, body = "hello, world\n" }
