@@ -55,8 +55,9 @@
 #     pinned to PROXY_CPU like the others; this is the only scenario it takes part in). Every request that reaches the
 #     origin's /cache-1k is logged there: before measuring, five requests after a first must not reach it, and the
 #     count must stay flat through the warm-up and the measured run (the scenario fails otherwise);
-#     static: a 16 KiB file served from disk (FastProxy `static = { root = ... }`, nginx `root` with its defaults:
-#     sendfile off, open_file_cache off); HAProxy serves no files and sits it out. Checked byte for byte, and that the
+#     static: a 16 KiB file served from disk (FastProxy `static = { root = ... }`, nginx `root`, sendfile off (its default,
+#     and what FastProxy does: read into a buffer, then written), open_file_cache on with 1 s validity (FastProxy keeps
+#     a served file open for 1 s); HAProxy serves no files and sits it out. Checked byte for byte, and that the
 #     origin was not asked (no X-Origin);
 #     gzip: the origin's 16 KiB JSON (uncompressed) compressed by the proxy with gzip at level GZIP_LEVEL (6) in both:
 #     FastProxy `compress` (encodings = ["gzip"]), nginx `gzip on` (gzip_comp_level 6); wrk sends Accept-Encoding: gzip.
@@ -1010,7 +1011,7 @@ machine_info() {
         echo "fastproxy: $("$ROOT/artifacts/fastproxy" --version)"
         echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min; 2 CPUs: above 2 means other work competed)"
         echo "python: $("$PLOT_PYTHON" --version 2>&1), matplotlib $("$PLOT_PYTHON" -c 'import matplotlib; print(matplotlib.__version__)')"
-        echo "method: proxy on CPU $PROXY_CPU; wrk (1 thread, HTTP/1.1 keep-alive), origin nginx (1 worker) and idle client on CPU $LOAD_CPU; warm-up ${WARMUP_S} s, measured ${MEASURE_S} s, $ROUNDS round(s); wrk timeout $WRK_TIMEOUT; h2c/h2: h2load (1 thread) with $H2_CONNS connections x $H2_STREAMS streams; gateway/jwt: wrk sending an API key / an ES256 bearer token on every request, nginx left out of jwt (no JWT verification in its open-source build); cache-hit: Varnish (one thread pool, -s malloc) with the others, every measured request a hit (the origin saw none); static: FastProxy and nginx (sendfile off, open_file_cache off), HAProxy serves no files; gzip: level $GZIP_LEVEL in FastProxy and nginx, HAProxy left out (libslz: no level)"
+        echo "method: proxy on CPU $PROXY_CPU; wrk (1 thread, HTTP/1.1 keep-alive), origin nginx (1 worker) and idle client on CPU $LOAD_CPU; warm-up ${WARMUP_S} s, measured ${MEASURE_S} s, $ROUNDS round(s); wrk timeout $WRK_TIMEOUT; h2c/h2: h2load (1 thread) with $H2_CONNS connections x $H2_STREAMS streams; gateway/jwt: wrk sending an API key / an ES256 bearer token on every request, nginx left out of jwt (no JWT verification in its open-source build); cache-hit: Varnish (one thread pool, -s malloc) with the others, every measured request a hit (the origin saw none); static: FastProxy and nginx (sendfile off, open_file_cache on, valid 1 s, as FastProxy's), HAProxy serves no files; gzip: level $GZIP_LEVEL in FastProxy and nginx, HAProxy left out (libslz: no level)"
         echo "command: $(knobs)bench/compare.sh"
     } >"$OUT/machine.txt"
 }

@@ -40,8 +40,8 @@ SCENARIOS = [
                   "set-header/del-header + http-response set-header); 13-byte body, 64 connections"),
     ("cache-hit", "Cache hits: a 1 KiB response the origin marks cacheable (max-age=3600), every measured request served "
                   "from the proxy's cache (FastProxy cache policy, nginx proxy_cache, HAProxy cache, Varnish); 64 connections"),
-    ("static", "Static file: 16 KiB served from disk (FastProxy static route, nginx root with sendfile and open_file_cache "
-               "off; HAProxy serves no files); 64 connections"),
+    ("static", "Static file: 16 KiB served from disk (FastProxy static route, nginx root with sendfile off and "
+               "open_file_cache on, valid 1 s; HAProxy serves no files); 64 connections"),
     ("gzip", "gzip: the origin's 16 KiB JSON compressed at level 6 (FastProxy compress, nginx gzip on; HAProxy's libslz "
              "has no level to match); 64 connections, Accept-Encoding: gzip"),
 ]
@@ -524,7 +524,9 @@ def results_markdown(results_dir, rows):
         "tmpfs, no `proxy_cache_valid`), HAProxy's `cache` section and Varnish (`-s malloc`, one thread pool, pinned to the "
         "proxy CPU), each keyed by host, path and query; the origin logs every request that reaches `/cache-1k`, and the "
         "count must not move during the warm-up and the measured run. Static: a 16 KiB file from disk, FastProxy `static` "
-        "route against nginx `root` (sendfile off, open_file_cache off: nginx's defaults); HAProxy serves no files. Gzip: "
+        "route against nginx `root` (sendfile off, nginx's default and FastProxy's way: read into a buffer, then "
+        "written; open_file_cache on, 1,024 files checked again after 1 s, as FastProxy keeps a file open for 1 s); HAProxy "
+        "serves no files. Gzip: "
         "the origin's 16 KiB JSON, sent uncompressed, compressed at level 6 by FastProxy's `compress` policy and nginx "
         "`gzip on` (`gzip_comp_level 6`); wrk sends `Accept-Encoding: gzip` and each answer is checked to gunzip to the "
         "origin's body (compressed sizes in machine.txt). Debian's HAProxy compresses with libslz, one fixed effort no "
