@@ -608,7 +608,18 @@ check_cache_hit() { # name port
     ((after == before)) || die "$name (cache-hit): $((after - before)) of 5 requests after the first reached the origin (not served from its cache)"
     xcache=$(tr -d '\r' <"$RUN/cache-headers" | awk -F': ' 'tolower($1) == "x-cache" { print $2 }')
     age=$(tr -d '\r' <"$RUN/cache-headers" | awk -F': ' 'tolower($1) == "age" { print $2 }')
-    log "$name cache-hit on :$port: 5 requests after the first served without the origin (x-cache: ${xcache:-none}, age: ${age:-none})"
+    [[ $xcache == HIT ]] || die "$name (cache-hit) served the origin's body without the origin, but says x-cache: ${xcache:-(none)} (expected HIT)"
+    # FastProxy's listeners speak h2c as well (the others' cache-hit listeners are HTTP/1.1 only): hits there too.
+    local h2=""
+    if [[ $name == fastproxy ]]; then
+        for ((i = 0; i < 3; i++)); do
+            curl -fsS --max-time 5 --http2-prior-knowledge "$url" | cmp -s - "$RUN/www/cache-1k" ||
+                die "$name (cache-hit) returned a wrong /cache-1k body over h2c on :$port"
+        done
+        ((after == $(origin_cache_requests))) || die "$name (cache-hit): a request over h2c reached the origin (not served from its cache)"
+        h2=", 3 more over h2c too"
+    fi
+    log "$name cache-hit on :$port: 5 requests after the first served without the origin$h2 (x-cache: $xcache, age: ${age:-none})"
 }
 
 # The static listener: the file, byte for byte, served by the proxy itself (the origin, which has no such file and
@@ -619,6 +630,9 @@ check_static() { # name port
     headers=$(tr -d '\r' <"$RUN/static-headers")
     grep -qi '^x-origin:' <<<"$headers" && die "$name (static) answered /16k.txt from the origin, not from disk"
     grep -qi '^etag:' <<<"$headers" || die "$name (static) answered /16k.txt without an ETag"
+    if [[ $name == fastproxy ]]; then
+        curl -fsS --max-time 5 --http2-prior-knowledge "$url" | cmp -s - "$RUN/static/16k.txt" || die "$name (static) returned a wrong /16k.txt over h2c"
+    fi
     log "$name static on :$port: /16k.txt served from disk ($(grep -i '^content-type:' <<<"$headers" || echo 'no content-type'))"
 }
 
@@ -635,6 +649,13 @@ check_gzip() { # name port
         die "$name (gzip) answered a request without Accept-Encoding with something else than the origin's JSON"
     tr -d '\r' <"$RUN/gzip-headers" | grep -qi '^content-encoding:' && die "$name (gzip) compressed for a client that did not ask"
     size=$(stat -c %s "$RUN/gzip-body")
+    # FastProxy's listeners speak h2c as well: the same there.
+    if [[ $name == fastproxy ]]; then
+        curl -fsS --max-time 5 --http2-prior-knowledge -H 'Accept-Encoding: gzip' -D "$RUN/gzip-headers" -o "$RUN/gzip-body" "$url" ||
+            die "$name (gzip) does not answer $url over h2c"
+        tr -d '\r' <"$RUN/gzip-headers" | grep -qi '^content-encoding: gzip$' || die "$name (gzip) answered without Content-Encoding: gzip over h2c"
+        gzip -dc <"$RUN/gzip-body" | cmp -s - "$RUN/www/gzip-16k.json" || die "$name (gzip): the body over h2c does not gunzip to the origin's JSON"
+    fi
     GZIP_SIZES+="$name $size bytes; "
     log "$name gzip on :$port: Content-Encoding: gzip, 16,384 bytes of JSON in $size (level $GZIP_LEVEL), gunzipped byte for byte; identity without Accept-Encoding"
 }
@@ -1157,7 +1178,13 @@ main() {
     # Anything a proxy or the origin logged (warnings and errors only) is worth a look before trusting the figures.
     local f
     for f in "$RAW"/*-load.log "$RAW"/*-observed.log "$RAW"/*-idle.log "$RAW"/*-idle-burst.log "$RAW"/*-error.log; do
-        [[ -s $f ]] && log "note: ${f#"$ROOT"/} is not empty ($(wc -l <"$f") lines): $(head -c 300 "$f" | head -3 | tr '\n' ' ')"
+        local said=$f
+        if [[ $f == */varnish-*.log ]]; then
+            # varnishd -F narrates its start and stop (Debug:, Info:, "Manager got SIGTERM"): only what else it said is worth a note.
+            grep -vE '^(Debug: |Info: |Child launched OK$|Error: Manager got SIGTERM$)' "$f" >"$RUN/varnish-said" || true
+            said="$RUN/varnish-said"
+        fi
+        [[ -s $said ]] && log "note: ${f#"$ROOT"/} is not empty ($(wc -l <"$said") lines): $(head -c 300 "$said" | head -3 | tr '\n' ' ')"
     done
 
     local elapsed=$(($(date +%s) - STARTED_AT))
