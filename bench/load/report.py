@@ -572,7 +572,8 @@ def readme(perf_dir):
         "",
         "## How to reproduce",
         "",
-        f"- Load comparison against nginx and HAProxy, from the repository root: `{REPRODUCE}`. It installs what is "
+        "- Load comparison against nginx and HAProxy (and Varnish for cache hits), from the repository root: "
+        f"`{REPRODUCE}`. It installs what is "
         "missing with apt-get, builds the native AOT binary, runs every scenario for every proxy"
         + (f" (the latest run took {duration(os.path.join(perf_dir, latest))})" if latest else "")
         + " and writes a new `<date>-<commit>/` here, then this page. Knobs are listed at the top of the script; "
