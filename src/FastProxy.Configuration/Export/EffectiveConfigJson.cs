@@ -175,6 +175,18 @@ public static partial class EffectiveConfigJson
                 Fields(json, "headers", respond.Headers);
                 json.WriteEndObject();
             }
+            if (route.Static is { } files)
+            {
+                json.WriteStartObject("static");
+                json.WriteString("root", files.Root);
+                json.WriteString("index", files.Index);
+                json.WriteBoolean("precompressed", files.Precompressed);
+                json.WriteBoolean("dotfiles", files.Dotfiles);
+                json.WriteStartObject("types");
+                foreach (var (ext, type) in files.Types) json.WriteString(ext, type);
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
             json.WriteEndObject();
         }
         json.WriteEndArray();

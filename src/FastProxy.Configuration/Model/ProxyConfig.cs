@@ -154,6 +154,8 @@ public sealed class RouteConfig
     public string? StripPrefix { get; init; }
     /// <summary>grpc_web = true: gRPC-Web requests (binary and text framings) are converted to gRPC for the upstream (h2c/h2 only).</summary>
     public bool GrpcWeb { get; init; }
+    /// <summary>static = { root = "public", ... }: the route serves files from a directory (no upstream, no respond).</summary>
+    public StaticConfig? Static { get; init; }
     public IReadOnlyList<string> Policies { get; init; } = [];
     public MatchConfig Match { get; init; } = new();
     public SourceLocation Location { get; init; }

@@ -28,6 +28,7 @@ internal static class ConfigKeys
             new("[[routes]]", RouteValidator.Keys),
             new("[routes.match]", MatchValidator.Keys),
             new("[routes.respond]", RespondValidator.Keys),
+            new("[routes.static]", StaticValidator.Keys),
             new("[upstreams.NAME]", UpstreamValidator.Keys),
             new("[[upstreams.NAME.servers]]", ServerValidator.Keys),
             new("[upstreams.NAME.health]", HealthCheckValidator.Keys),

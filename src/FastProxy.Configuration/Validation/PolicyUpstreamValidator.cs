@@ -27,7 +27,7 @@ internal static class PolicyUpstreamValidator
 
         foreach (var (route, path) in routes)
         {
-            if (route.Upstream is not null || route.Respond is not null) continue;
+            if (route.Upstream is not null || route.Respond is not null || route.Static is not null) continue;
             var on = listeners.Select(l => l.Value).Where(l => route.Listeners is null ? l.Protocol == ListenerProtocol.Http : route.Listeners.Contains(l.Name)).ToList();
             if (on.Exists(l => l.Protocol == ListenerProtocol.Tcp))
             {

@@ -89,6 +89,10 @@ internal static class RouteReferenceValidator
         {
             context.ErrorAtKey(KeyPath.Child(path, "respond"), "a route on a tcp listener forwards bytes to an upstream; respond is for http listeners");
         }
+        if (route.Static is not null)
+        {
+            context.ErrorAtKey(KeyPath.Child(path, "static"), "a route on a tcp listener forwards bytes to an upstream; static is for http listeners");
+        }
         if (route.StripPrefix is not null)
         {
             context.ErrorAtKey(KeyPath.Child(path, "strip_prefix"), "only applies to routes on http listeners");

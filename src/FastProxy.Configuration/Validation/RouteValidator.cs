@@ -9,7 +9,7 @@ namespace FastProxy.Configuration.Validation;
 /// </summary>
 internal static class RouteValidator
 {
-    public static readonly string[] Keys = ["name", "listeners", "upstream", "respond", "strip_prefix", "grpc_web", "policies", "match"];
+    public static readonly string[] Keys = ["name", "listeners", "upstream", "respond", "strip_prefix", "grpc_web", "static", "policies", "match"];
 
     /// <summary>Match conditions written on the route itself: a common slip, so say where they go.</summary>
     public static readonly IReadOnlyDictionary<string, string> Misplaced =
@@ -32,6 +32,11 @@ internal static class RouteValidator
         {
             table.Context.ErrorAtKey(table.PathOf("respond"), "give either upstream or respond, not both");
         }
+        var staticFiles = StaticValidator.Read(table.Table("static", StaticValidator.Keys));
+        if (staticFiles is not null && (table.Has("upstream") || table.Has("respond")))
+        {
+            table.Context.ErrorAtKey(table.PathOf("static"), $"give either static or {(table.Has("upstream") ? "upstream" : "respond")}, not both (a static route answers from its files)");
+        }
         // Neither: allowed when the route's chain always answers (mock) or picks the upstream (version); see PolicyUpstreamValidator.
 
         var stripPrefix = table.String("strip_prefix");
@@ -48,6 +53,7 @@ internal static class RouteValidator
             Respond = respond,
             StripPrefix = stripPrefix,
             GrpcWeb = table.Bool("grpc_web") ?? false,
+            Static = staticFiles,
             Policies = table.Strings("policies")?.Select(p => p.Value).ToList() ?? [],
             Match = MatchValidator.Read(table.Table("match", MatchValidator.Keys)),
             Location = table.Context.Map.Value(table.Path),

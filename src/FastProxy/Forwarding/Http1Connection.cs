@@ -271,6 +271,11 @@ internal sealed partial class Http1Connection : IHeartbeatTarget, IAbortable
                         RecordFlag(RequestFlags.Responded);
                         keepAlive = await RespondAsync(route.Respond, runtime);
                     }
+                    else if (route.Static is not null)
+                    {
+                        RecordFlag(RequestFlags.Responded);
+                        keepAlive = await ServeStaticAsync(route.Static);
+                    }
                     else if (route.Upstream is null)
                     {
                         // The chain was to answer (mock) or pick the upstream (version), and did neither.

@@ -31,6 +31,8 @@ internal sealed class Route
         if (config.Respond is not null) Respond = new CannedResponse(config.Respond);
         if (config.StripPrefix is not null) StripPrefix = Encoding.UTF8.GetBytes(config.StripPrefix);
         GrpcWeb = config.GrpcWeb;
+        // A static route maps the path under its root without the prefix that routed it: strip_prefix, else path_prefix.
+        if (config.Static is not null) Static = new StaticFiles.StaticSite(config.Static, config.StripPrefix ?? config.Match.PathPrefix);
 
         var match = config.Match;
         if (match.Host is not null)
@@ -132,6 +134,9 @@ internal sealed class Route
 
     /// <summary>Removed from the front of the path before forwarding.</summary>
     public byte[]? StripPrefix { get; }
+
+    /// <summary>static = { root = ... }: the route answers from files (StaticFiles/, Forwarding/Http1Connection.Static.cs).</summary>
+    public StaticFiles.StaticSite? Static { get; }
 
     /// <summary>grpc_web = true: gRPC-Web requests are converted to gRPC (Forwarding/Http1Connection.GrpcWeb.cs).</summary>
     public bool GrpcWeb { get; }
