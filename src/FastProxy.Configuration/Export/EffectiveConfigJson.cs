@@ -128,6 +128,11 @@ public static partial class EffectiveConfigJson
                 json.WriteEndObject();
             }
             json.WriteEndArray();
+            if (listener.Hsts is { } hsts)
+            {
+                // Present only when set: the field exactly as it is sent.
+                json.WriteString("hsts", hsts.Value);
+            }
             if (listener.Protocol == ListenerProtocol.Http)
             {
                 json.WritePropertyName("limits");

@@ -115,6 +115,8 @@ public sealed class ListenerConfig
     /// <summary>tcp listeners only: the upstream every connection goes to (unless routed by SNI).</summary>
     public string? Upstream { get; init; }
     public IReadOnlyList<TlsCertificateConfig> Tls { get; init; } = [];
+    /// <summary>[listeners.hsts] (TLS http listeners): Strict-Transport-Security on every final response. Null: none.</summary>
+    public HstsConfig? Hsts { get; init; }
     /// <summary>
     /// reuse_port: true sets SO_REUSEPORT so several processes may share the port on purpose (the kernel spreads new
     /// connections across them). False (default): a port someone else holds is "address already in use".

@@ -25,6 +25,7 @@ internal static class ConfigKeys
             new("[listeners.limits]", LimitsValidator.Keys),
             new("[[listeners]]", ListenerValidator.Keys),
             new("[[listeners.tls]]", TlsValidator.Keys),
+            new("[listeners.hsts]", HstsValidator.Keys),
             new("[[routes]]", RouteValidator.Keys),
             new("[routes.match]", MatchValidator.Keys),
             new("[routes.respond]", RespondValidator.Keys),

@@ -7,12 +7,13 @@ namespace FastProxy.Configuration.Validation;
 /// <summary>One [[listeners]] entry. Uniqueness across listeners is <see cref="ListenerSetValidator"/>'s concern.</summary>
 internal static class ListenerValidator
 {
-    public static readonly string[] Keys = ["name", "bind", "protocol", "upstream", "reuse_port", "policies", "proxy_protocol", "tls", "limits"];
+    public static readonly string[] Keys = ["name", "bind", "protocol", "upstream", "reuse_port", "policies", "proxy_protocol", "tls", "limits", "hsts"];
 
     /// <summary>TLS and limits keys written on the listener itself: say where they go.</summary>
     public static readonly IReadOnlyDictionary<string, string> Misplaced = MisplacedKeys.Homes(
         (TlsValidator.Keys, "[[listeners.tls]]"),
-        (LimitsValidator.Keys, "[listeners.limits]"));
+        (LimitsValidator.Keys, "[listeners.limits]"),
+        (HstsValidator.Keys, "[listeners.hsts]"));
 
     private static readonly (string, ListenerProtocol)[] Protocols = [("http", ListenerProtocol.Http), ("tcp", ListenerProtocol.Tcp)];
 
@@ -49,6 +50,16 @@ internal static class ListenerValidator
             tls.Add(TlsValidator.Read(entry));
         }
 
+        HstsConfig? hsts = null;
+        if (table.Table("hsts", HstsValidator.Keys) is { } hstsTable)
+        {
+            hsts = HstsValidator.Read(hstsTable);
+            // RFC 6797 §8.1: a browser ignores the field on a response that did not come over TLS, so on a plain
+            // listener it would protect nothing (and tcp listeners send no HTTP responses at all).
+            if (protocol == ListenerProtocol.Tcp) table.Error("hsts", "a tcp listener relays bytes and sends no HTTP response to carry Strict-Transport-Security");
+            else if (tls.Count == 0) table.Error("hsts", "needs TLS on this listener ([[listeners.tls]]): browsers ignore Strict-Transport-Security received over plain HTTP (RFC 6797 §8.1)");
+        }
+
         return new ListenerConfig
         {
             Name = name ?? "",
@@ -60,6 +71,7 @@ internal static class ListenerValidator
             Policies = policies,
             ProxyProtocol = proxyProtocol,
             Tls = tls,
+            Hsts = hsts,
             Limits = LimitsValidator.Read(table.Table("limits", LimitsValidator.Keys), limits),
             Location = table.Context.Map.Value(table.Path),
         };

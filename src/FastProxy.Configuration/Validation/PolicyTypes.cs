@@ -25,6 +25,8 @@ internal static class PolicyTypes
         new Policies.JsonBodyPolicyType(),
         new Policies.AggregatePolicyType(),
         new Policies.RedirectPolicyType(),
+        // Issue 18.
+        new Policies.CompressPolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

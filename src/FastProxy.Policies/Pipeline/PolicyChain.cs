@@ -14,6 +14,8 @@ public sealed class PolicyChain
     private readonly IResponsePolicy[] _responsePolicies;
     private readonly IResponseBodyPolicy[] _responseBodyPolicies;
     private readonly IRequestBodyPolicy[] _bodyPolicies;
+    /// <summary>Streaming response stages: the transforming ones first (chain order), then the observing ones.</summary>
+    private readonly IResponseStreamPolicy[] _streamPolicies;
 
     public PolicyChain(IEnumerable<IPolicy> policies)
     {
@@ -23,6 +25,7 @@ public sealed class PolicyChain
         _responsePolicies = [.. _policies.OfType<IResponsePolicy>()];
         _responseBodyPolicies = [.. _policies.OfType<IResponseBodyPolicy>()];
         _bodyPolicies = [.. _policies.OfType<IRequestBodyPolicy>()];
+        _streamPolicies = [.. _policies.OfType<IResponseStreamPolicy>().Where(p => !p.ObservesOnly), .. _policies.OfType<IResponseStreamPolicy>().Where(p => p.ObservesOnly)];
         foreach (var policy in _bodyPolicies)
         {
             if (MaxBody == 0 || policy.MaxBody < MaxBody) MaxBody = policy.MaxBody;
@@ -37,7 +40,10 @@ public sealed class PolicyChain
     public IReadOnlyList<IPolicy> Policies => _policies;
 
     /// <summary>Something runs on the way back (so the request head must outlive its receive buffer).</summary>
-    public bool HasResponsePolicies => _responsePolicies.Length > 0 || _responseBodyPolicies.Length > 0;
+    public bool HasResponsePolicies => _responsePolicies.Length > 0 || _responseBodyPolicies.Length > 0 || _streamPolicies.Length > 0;
+
+    /// <summary>A policy may see the response body as it streams (<see cref="IResponseStreamPolicy"/>).</summary>
+    public bool HasResponseStages => _streamPolicies.Length > 0;
 
     /// <summary>A policy may rewrite response bodies (<see cref="IResponseBodyPolicy"/>).</summary>
     public bool HasResponseBodyPolicies => _responseBodyPolicies.Length > 0;
@@ -142,4 +148,19 @@ public sealed class PolicyChain
     /// <summary>Hands the body to the policy that asked for it in <see cref="WantsResponseBody"/>.</summary>
     public ResponseBodyOutcome OnResponseBody(PolicyContext context, ResponseView response, ReadOnlyMemory<byte> body, bool tooLarge, System.Buffers.IBufferWriter<byte> output)
         => context.ResponseBodyPolicy is { } policy ? policy.OnResponseBody(context, response, body, tooLarge, output) : ResponseBodyOutcome.Unchanged;
+
+    /// <summary>
+    /// Offers the response to each streaming stage (transforming ones first, then observing ones): true when at least
+    /// one took it (see <see cref="PolicyContext.HasActiveStages"/>; the forwarder then calls the context's Stage*
+    /// methods and, exactly once, <see cref="PolicyContext.EndStages"/>).
+    /// </summary>
+    public bool BeginResponseStages(PolicyContext context, ResponseView response, in ResponseBodyInfo info)
+    {
+        foreach (var policy in _streamPolicies)
+        {
+            var stage = context.StageFor(policy);
+            if (stage.Begin(context, response, info)) context.AddActiveStage(stage, policy.ObservesOnly);
+        }
+        return context.HasActiveStages;
+    }
 }

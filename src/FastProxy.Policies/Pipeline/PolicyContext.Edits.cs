@@ -38,6 +38,7 @@ public sealed partial class PolicyContext
         _responseRemovalNamesLength = 0;
         ResetBody();
         ResetTarget();
+        if (_activeCount > 0) EndStages(completed: false); // (a response that failed before its stages were told)
     }
 
     /// <summary>Indices of request fields not to forward, ascending.</summary>

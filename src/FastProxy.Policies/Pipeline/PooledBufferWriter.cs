@@ -40,6 +40,13 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>
         _written += data.Length;
     }
 
+    /// <summary>Empties the buffer and keeps its memory for the next use (a buffer grown past <paramref name="keepAtMost"/> bytes is returned to the pool).</summary>
+    public void Clear(int keepAtMost = 1024 * 1024)
+    {
+        _written = 0;
+        if (_buffer.Length > keepAtMost) Release();
+    }
+
     /// <summary>Empties the buffer and returns its memory to the pool.</summary>
     public void Release()
     {

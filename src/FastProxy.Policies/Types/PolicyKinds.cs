@@ -28,6 +28,7 @@ internal static class PolicyKinds
         JsonBodyOptions o => JsonBody.JsonBodyPolicy.Create(config.Name, o, context),
         AggregateOptions o => new Aggregate.AggregatePolicy(config.Name, o, context),
         RedirectOptions o => new Redirect.RedirectPolicy(config.Name, o),
+        CompressOptions o => new Compress.CompressPolicy(config.Name, o),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }

@@ -69,8 +69,10 @@ internal sealed class CannedResponse
     public int Status { get; }
 
     /// <summary>Writes the response, with the current Date, into <paramref name="output"/> (not flushed).
-    /// <paramref name="trace"/>: the request's, whose x-request-id follows the Date.</summary>
-    public void WriteTo(IBufferWriter<byte> output, ConnectionHeader connection, bool headRequest, Observability.Tracing.RequestTrace? trace = null)
+    /// <paramref name="trace"/>: the request's, whose x-request-id follows the Date. <paramref name="listenerLines"/>: the
+    /// listener's own fields (Strict-Transport-Security), after it; not counted by <see cref="Length"/>.</summary>
+    public void WriteTo(IBufferWriter<byte> output, ConnectionHeader connection, bool headRequest, Observability.Tracing.RequestTrace? trace = null,
+        ReadOnlySpan<byte> listenerLines = default)
     {
         var bytes = _variants[Index(connection, headRequest)];
         output.Write(bytes.AsSpan(0, _dateAt));
@@ -80,6 +82,7 @@ internal sealed class CannedResponse
             var span = output.GetSpan(Observability.Tracing.RequestTrace.MaxRequestIdLineLength);
             output.Advance(trace.WriteRequestIdLine(span));
         }
+        if (!listenerLines.IsEmpty) output.Write(listenerLines);
         output.Write(bytes.AsSpan(_dateAt));
     }
 

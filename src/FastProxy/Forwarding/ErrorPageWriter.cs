@@ -19,17 +19,20 @@ internal static class ErrorPageWriter
     private const int MaxFramingLength = 16 + 10 + 2 + 26; // Content-Length: digits CRLF, then the longest connection tail
 
     /// <summary>The proxy's own answer (a failed exchange, no route, a refused request).</summary>
-    public static int WriteOwn(IBufferWriter<byte> output, int status, ErrorPage page, ConnectionHeader connection, bool headRequest, RequestTrace? trace)
+    /// <param name="listenerLines">The listener's own fields (Strict-Transport-Security), or empty; likewise below.</param>
+    public static int WriteOwn(IBufferWriter<byte> output, int status, ErrorPage page, ConnectionHeader connection, bool headRequest, RequestTrace? trace,
+        ReadOnlySpan<byte> listenerLines = default)
     {
         Span<byte> id = stackalloc byte[RequestIds.MaxLength];
         var requestId = RequestId(trace, id);
         var statusLine = PolicyAnswerWriter.StatusLine(status);
         var span = output.GetSpan(statusLine.Length + DateHeader.LineLength + RequestTrace.MaxRequestIdLineLength + 32 + page.ContentTypeLine.Length
-            + MaxFramingLength + (headRequest ? 0 : page.Length(requestId)));
+            + listenerLines.Length + MaxFramingLength + (headRequest ? 0 : page.Length(requestId)));
         int w = 0;
         Put(span, ref w, statusLine);
         Put(span, ref w, DateHeader.Line);
         if (trace is not null) w += trace.WriteRequestIdLine(span[w..]);
+        Put(span, ref w, listenerLines);
         Put(span, ref w, "Server: fastproxy\r\n"u8);
         w += Finish(span[w..], page, requestId, connection, headRequest);
         output.Advance(w);
@@ -38,17 +41,18 @@ internal static class ErrorPageWriter
 
     /// <summary>A policy's answer (401, 403, 429, ...): its fields and the lines the chain added, with the page for a body.</summary>
     public static int WritePolicyAnswer(IBufferWriter<byte> output, PolicyAnswer answer, ErrorPage page, ReadOnlySpan<byte> extraLines,
-        ConnectionHeader connection, bool headRequest, RequestTrace? trace)
+        ConnectionHeader connection, bool headRequest, RequestTrace? trace, ReadOnlySpan<byte> listenerLines = default)
     {
         Span<byte> id = stackalloc byte[RequestIds.MaxLength];
         var requestId = RequestId(trace, id);
         var statusLine = PolicyAnswerWriter.StatusLine(answer.Status);
         var span = output.GetSpan(statusLine.Length + DateHeader.LineLength + RequestTrace.MaxRequestIdLineLength + answer.HeaderLines.Length
-            + extraLines.Length + page.ContentTypeLine.Length + MaxFramingLength + (headRequest ? 0 : page.Length(requestId)));
+            + extraLines.Length + listenerLines.Length + page.ContentTypeLine.Length + MaxFramingLength + (headRequest ? 0 : page.Length(requestId)));
         int w = 0;
         Put(span, ref w, statusLine);
         Put(span, ref w, DateHeader.Line);
         if (trace is not null) w += trace.WriteRequestIdLine(span[w..]);
+        Put(span, ref w, listenerLines);
         w += CopyLinesKeptWithNewBody(answer.HeaderLines, span[w..]);
         w += CopyLinesKeptWithNewBody(extraLines, span[w..]);
         w += Finish(span[w..], page, requestId, connection, headRequest);
@@ -62,13 +66,14 @@ internal static class ErrorPageWriter
     /// of its old body.
     /// </summary>
     public static int WriteUpstream(IBufferWriter<byte> output, ResponseHead response, ReadOnlySpan<byte> head, ErrorPage page, PolicyContext? policies,
-        ConnectionHeader connection, bool headRequest, RequestTrace? trace)
+        ConnectionHeader connection, bool headRequest, RequestTrace? trace, ReadOnlySpan<byte> listenerLines = default)
     {
         Span<byte> id = stackalloc byte[RequestIds.MaxLength];
         var requestId = RequestId(trace, id);
+        bool hsts = !listenerLines.IsEmpty;
         var extraLines = policies is null ? default : policies.ResponseLines;
         bool removals = policies is { HasResponseRemovals: true };
-        var span = output.GetSpan(response.HeadLength + 9 + DateHeader.LineLength + RequestTrace.MaxRequestIdLineLength + extraLines.Length
+        var span = output.GetSpan(response.HeadLength + 9 + DateHeader.LineLength + RequestTrace.MaxRequestIdLineLength + extraLines.Length + listenerLines.Length
             + page.ContentTypeLine.Length + MaxFramingLength + (headRequest ? 0 : page.Length(requestId)));
         int w = 0;
         Put(span, ref w, "HTTP/1.1 "u8);
@@ -79,12 +84,14 @@ internal static class ErrorPageWriter
             var name = field.Name(head);
             if (field.HopByHop || field.Known is KnownHeader.ContentLength or KnownHeader.TransferEncoding || DescribesBody(name)) continue;
             if (removals && policies!.IsResponseHeaderRemoved(name)) continue;
+            if (hsts && HstsField.Is(name)) continue; // the listener's replaces the upstream's
             dated |= field.Known == KnownHeader.Date;
             identified |= field.Known == KnownHeader.RequestId;
             Put(span, ref w, head[field.LineStart..field.LineEnd]);
         }
         if (!dated) Put(span, ref w, DateHeader.Line);
         if (trace is not null && !identified) w += trace.WriteRequestIdLine(span[w..]);
+        Put(span, ref w, listenerLines);
         w += CopyLinesKeptWithNewBody(extraLines, span[w..]);
         w += Finish(span[w..], page, requestId, connection, headRequest);
         output.Advance(w);

@@ -15,6 +15,15 @@ internal sealed partial class Http1Connection
         return _request.Version == HttpVersion.Http10 ? ConnectionHeader.KeepAlive : ConnectionHeader.None;
     }
 
+    /// <summary>
+    /// The listener's own response fields for the request in progress ([listeners.hsts]: "Strict-Transport-Security:
+    /// ...\r\n"), set when its head starts; null on listeners without (every writer then copies nothing).
+    /// </summary>
+    private byte[]? _listenerLines;
+
+    /// <summary>See <see cref="_listenerLines"/>: what every head writer gets as its listener lines.</summary>
+    private ReadOnlySpan<byte> ListenerLines => _listenerLines;
+
     /// <summary>Sends a canned response (a respond route, a 404) and consumes the request; the request body, if any, is skipped.</summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> RespondAsync(CannedResponse response, ListenerRuntime runtime)
@@ -24,11 +33,11 @@ internal sealed partial class Http1Connection
         // (A body read whole for a body policy left the pipe already: no receive buffer.)
         if (!_requestBuffer.IsEmpty) _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
-        response.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
+        response.WriteTo(_output, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace, ListenerLines);
         if (_recording)
         {
             _record!.Status = response.Status;
-            _record.BytesOut = response.Length(ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head);
+            _record.BytesOut = response.Length(ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head) + ListenerLines.Length;
         }
         var flush = await _output.FlushAsync();
         return keepAlive && !flush.IsCompleted;
@@ -59,13 +68,13 @@ internal sealed partial class Http1Connection
         if (FindErrorPage(status) is { } page)
         {
             // error_pages: the same status, the policy's page for a body (.ErrorPages).
-            written = ErrorPageWriter.WriteOwn(_output, status, page, ClientConnectionHeader(keepAlive), headRequest, _trace);
+            written = ErrorPageWriter.WriteOwn(_output, status, page, ClientConnectionHeader(keepAlive), headRequest, _trace, ListenerLines);
         }
         else
         {
             var answer = ProxyResponses.For(status);
-            answer.WriteTo(_output, ClientConnectionHeader(keepAlive), headRequest, _trace);
-            written = answer.Length(ClientConnectionHeader(keepAlive), headRequest);
+            answer.WriteTo(_output, ClientConnectionHeader(keepAlive), headRequest, _trace, ListenerLines);
+            written = answer.Length(ClientConnectionHeader(keepAlive), headRequest) + ListenerLines.Length;
         }
         if (_recording)
         {

@@ -53,7 +53,7 @@ internal sealed partial class Http1Connection
         else if (bodyKind == BodyKind.Chunked) skip = WholeChunkedBody(inBuffer);
         // The response side of the chain already ran (ForwardAsync's PreparePolicyResponse, before the body is chosen).
         int written = ErrorPageWriter.WriteUpstream(_output, _response, ResponseHeadBytes, page, ResponsePolicies, connection,
-            _request.Method == HttpMethod.Head, _trace);
+            _request.Method == HttpMethod.Head, _trace, ListenerLines);
         if (_recording) _record!.BytesOut = written;
         input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength + Math.Max(skip, 0)));
         ReleaseResponseScratch();

@@ -481,7 +481,7 @@ internal sealed partial class Http1Connection
                 bool http10 = _request.Version == HttpVersion.Http10;
                 if (http10 && !bodiless) clientKeepAlive = false;
                 ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
-                    ResponsePolicies, _trace, GrpcWebResponseLines(bodiless, chunked: !http10));
+                    ResponsePolicies, _trace, GrpcWebResponseLines(bodiless, chunked: !http10), ListenerLines);
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
                 ReleaseResponseScratch();
                 try
@@ -514,6 +514,22 @@ internal sealed partial class Http1Connection
                     return await FailExchangeAsync(_bodyFailStatus);
                 }
             }
+            else if (BeginResponseStages(bodyKind))
+            {
+                // Streaming response stages (compress, the cache's capture): the body through them as it comes (.Stages).
+                clientKeepAlive = StagedFraming(bodyKind, out bool chunkedOut)
+                    && _request.KeepAlive && !_services.Draining && (!pumping || pump.IsCompleted);
+                try
+                {
+                    copied = await CopyStagedResponseAsync(connection, upstream, bodyKind, chunkedOut, clientKeepAlive);
+                }
+                catch (Exception ex) when (IsConnectionError(ex))
+                {
+                    copied = BodyCopy.Truncated;
+                }
+                if (copied is BodyCopy.Truncated or BodyCopy.Invalid or BodyCopy.TimedOut && !_aborted)
+                    upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
+            }
             else if (bodyKind == BodyKind.None
                 || (bodyKind == BodyKind.ContentLength && _responseBuffer.Length - _response.HeadLength >= _response.ContentLength))
             {
@@ -522,11 +538,11 @@ internal sealed partial class Http1Connection
                 long bodyLength = bodyKind == BodyKind.None ? 0 : _response.ContentLength;
                 var body = _responseBuffer.Slice(_response.HeadLength, bodyLength);
                 bool answered = _streamMode && _output is Http2ResponseWriter { CanAnswer: true } stream
-                    && await stream.AnswerAsync(_response, ResponseHeadMemory, body, ResponsePolicies, _trace);
+                    && await stream.AnswerAsync(_response, ResponseHeadMemory, body, ResponsePolicies, _trace, _listenerLines);
                 if (!answered)
                 {
                     ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
-                        ResponsePolicies, _trace);
+                        ResponsePolicies, _trace, listenerLines: ListenerLines);
                     if (bodyLength > 0) WriteSequence(_output, body);
                 }
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength + bodyLength));
@@ -537,7 +553,7 @@ internal sealed partial class Http1Connection
             else
             {
                 ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
-                    ResponsePolicies, _trace);
+                    ResponsePolicies, _trace, listenerLines: ListenerLines);
                 input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
                 ReleaseResponseScratch();
                 try

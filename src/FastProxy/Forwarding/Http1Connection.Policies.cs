@@ -162,11 +162,12 @@ internal sealed partial class Http1Connection
         {
             // error_pages: the answer's status and fields (WWW-Authenticate, Retry-After, ...), the page for a body.
             ErrorPageWriter.WritePolicyAnswer(_output, answer, page, _policyContext!.ResponseLines, ClientConnectionHeader(keepAlive),
-                _request.Method == HttpMethod.Head, _trace);
+                _request.Method == HttpMethod.Head, _trace, ListenerLines);
         }
         else
         {
-            PolicyAnswerWriter.Write(_output, answer, _policyContext!.ResponseLines, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace);
+            PolicyAnswerWriter.Write(_output, answer, _policyContext!.ResponseLines, ClientConnectionHeader(keepAlive), _request.Method == HttpMethod.Head, _trace,
+                ListenerLines);
         }
         if (_recording)
         {

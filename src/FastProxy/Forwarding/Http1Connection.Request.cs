@@ -61,6 +61,7 @@ internal sealed partial class Http1Connection
         _bodyAvailable = 0;
         _bodyComplete = false;
         _errorPages = null;
+        _listenerLines = runtime.HstsLine;
         _idle = true;
         _clientDeadline.Arm(_input, runtime.IdleTimeoutMs);
     }
@@ -231,7 +232,7 @@ internal sealed partial class Http1Connection
             _record!.Method = _request.Method;
             _record.Version = _request.Version;
             RecordOwnAnswer(status, DefaultReason(status));
-            _record.BytesOut = ProxyResponses.For(status).Length(ConnectionHeader.Close, headRequest: false);
+            _record.BytesOut = ProxyResponses.For(status).Length(ConnectionHeader.Close, headRequest: false) + ListenerLines.Length;
         }
         // Whatever is buffered is garbage now; release it before writing.
         _input.AdvanceTo(_requestBuffer.End);
@@ -240,12 +241,12 @@ internal sealed partial class Http1Connection
         // error_pages: only once the head was parsed (a listener's policy was found then), else the plain answer.
         if (FindErrorPage(status) is { } page)
         {
-            int written = ErrorPageWriter.WriteOwn(_output, status, page, ConnectionHeader.Close, headRequest: false, trace: null);
+            int written = ErrorPageWriter.WriteOwn(_output, status, page, ConnectionHeader.Close, headRequest: false, trace: null, ListenerLines);
             if (_recording) _record!.BytesOut = written;
         }
         else
         {
-            ProxyResponses.For(status).WriteTo(_output, ConnectionHeader.Close, headRequest: false);
+            ProxyResponses.For(status).WriteTo(_output, ConnectionHeader.Close, headRequest: false, listenerLines: ListenerLines);
         }
         await _output.FlushAsync();
         return Intake.Rejected;

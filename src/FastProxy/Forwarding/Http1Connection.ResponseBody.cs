@@ -98,7 +98,7 @@ internal sealed partial class Http1Connection
                 _policyContext!.RemoveResponseHeader(s_contentLength);
                 _policyContext.AddResponseHeader(s_contentLength, digits[..length]);
                 ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding: true, false,
-                    _policyContext, _trace);
+                    _policyContext, _trace, listenerLines: ListenerLines);
                 ReleaseResponseScratch();
                 _output.Write(output.WrittenSpan);
                 if (_recording) _record!.BytesOut += output.WrittenCount;
@@ -107,7 +107,7 @@ internal sealed partial class Http1Connection
 
             // As it came: the head, then the body as received (de-chunked for an HTTP/1.0 client).
             ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
-                _policyContext, _trace);
+                _policyContext, _trace, listenerLines: ListenerLines);
             ReleaseResponseScratch();
             var sent = dechunk ? data.WrittenSpan : raw.WrittenSpan;
             _output.Write(sent);

@@ -66,24 +66,24 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
     /// the flush. <paramref name="headBytes"/> and <paramref name="body"/> stay the caller's until this ends.
     /// </summary>
     internal ValueTask<bool> AnswerAsync(Http2Stream stream, ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body,
-        PolicyContext? policies = null, RequestTrace? trace = null)
+        PolicyContext? policies = null, RequestTrace? trace = null, byte[]? hsts = null)
     {
         if (head.StatusCode < 200 || body.Length > _peerMaxFrameSize) return new ValueTask<bool>(false);
-        if (_writeLock.TryEnter()) return AnswerLocked(stream, head, headBytes.Span, body, policies, trace);
-        return AnswerAfterLockAsync(stream, head, headBytes, body, policies, trace);
+        if (_writeLock.TryEnter()) return AnswerLocked(stream, head, headBytes.Span, body, policies, trace, hsts);
+        return AnswerAfterLockAsync(stream, head, headBytes, body, policies, trace, hsts);
     }
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> AnswerAfterLockAsync(Http2Stream stream, ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body,
-        PolicyContext? policies, RequestTrace? trace)
+        PolicyContext? policies, RequestTrace? trace, byte[]? hsts)
     {
         await _writeLock.EnterAsync();
-        return await AnswerLocked(stream, head, headBytes.Span, body, policies, trace);
+        return await AnswerLocked(stream, head, headBytes.Span, body, policies, trace, hsts);
     }
 
     /// <summary>Caller holds the write lock; it is released here, or after the flush this returns waiting for.</summary>
     private ValueTask<bool> AnswerLocked(Http2Stream stream, ResponseHead head, ReadOnlySpan<byte> headBytes, in ReadOnlySequence<byte> body,
-        PolicyContext? policies, RequestTrace? trace)
+        PolicyContext? policies, RequestTrace? trace, byte[]? hsts)
     {
         bool release = true;
         try
@@ -100,7 +100,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
                 }
             }
             bool endOnHeaders = length == 0;
-            if (!WriteHeaders(stream, head, headBytes, endOnHeaders, policies, trace))
+            if (!WriteHeaders(stream, head, headBytes, endOnHeaders, policies, trace, hsts))
             {
                 // As in SendHeadersAsync: the block is sized so this cannot happen; HPACK state would be lost.
                 _closing = true;
@@ -516,10 +516,11 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
 
     /// <summary>
     /// The same, from the head's contiguous bytes. <paramref name="policies"/> (the direct answer only; the pump's
-    /// HTTP/1.1 bytes have the edits in them already): the gateway's response edits, fields dropped and lines added.
+    /// HTTP/1.1 bytes have the edits in them already): the gateway's response edits, fields dropped and lines added;
+    /// <paramref name="hsts"/> likewise: the listener's Strict-Transport-Security line, replacing the server's.
     /// </summary>
     private bool WriteHeaders(Http2Stream stream, ResponseHead head, ReadOnlySpan<byte> bytes, bool endStream, PolicyContext? policies = null,
-        RequestTrace? trace = null)
+        RequestTrace? trace = null, byte[]? hsts = null)
     {
         ApplyPendingTableSize();
 
@@ -529,7 +530,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
         // policy line of L >= 5 bytes ("a: \r\n") becomes a literal of at most L + 3 (one type octet and two length
         // prefixes of up to 3 octets each, less its ": " and CRLF): 2L covers it.
         var block = ArrayPool<byte>.Shared.Rent(head.HeadLength + 64 + 16 * head.FieldCount + DateHeader.LineLength + 2 * lines.Length
-            + (trace is null ? 0 : RequestTrace.MaxRequestIdLineLength + 8));
+            + (trace is null ? 0 : RequestTrace.MaxRequestIdLineLength + 8) + (hsts is null ? 0 : 2 * hsts.Length));
         try
         {
             Span<byte> name = stackalloc byte[256];
@@ -549,6 +550,7 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
                     or KnownHeader.Upgrade or KnownHeader.Proxy or KnownHeader.TE) continue;
                 var raw = field.Name(bytes);
                 if (removals && policies!.IsResponseHeaderRemoved(raw)) continue;
+                if (hsts is not null && HstsField.Is(raw)) continue;
                 dated |= field.Known == KnownHeader.Date;
                 identified |= field.Known == KnownHeader.RequestId;
                 // HTTP/2 field names are lowercase (§8.2.1). A name over 256 octets is not worth a buffer: dropped.
@@ -562,6 +564,8 @@ internal sealed partial class Http2Connection : IThreadPoolWorkItem
             // A server's response without Date gets the proxy's (RFC 9110 §6.6.1), as over HTTP/1.1 (ResponseHeadWriter;
             // the proxy's own answers have theirs already). Not indexed, like a server's Date above (and as nginx does).
             if (!dated && code >= 200 && !_encoder.TryEncode("date"u8, DateHeader.Value, HPackIndexing.Without, block, ref written)) return false;
+            // [listeners.hsts]: the same on every response, so indexed (one octet after the first).
+            if (hsts is not null && !_encoder.TryEncode("strict-transport-security"u8, HstsField.Value(hsts), HPackIndexing.Incremental, block, ref written)) return false;
             // The request's id, as over HTTP/1.1 (ResponseHeadWriter); never indexed: it changes with every response.
             if (trace is not null && !identified)
             {

@@ -63,13 +63,14 @@ internal sealed class Http2ResponseWriter : PipeWriter
     /// Sends a complete response (head and whole body, the body within the client's windows and one frame) as
     /// HEADERS and DATA. False: not possible (the windows are short, the stream is gone): the caller writes HTTP/1.1
     /// bytes as usual, for the pump. Only when <see cref="CanAnswer"/>. <paramref name="policies"/>: the gateway's
-    /// edits to the response (fields dropped, lines added), as ResponseHeadWriter applies them over HTTP/1.1.
+    /// edits to the response (fields dropped, lines added), as ResponseHeadWriter applies them over HTTP/1.1;
+    /// <paramref name="hsts"/>: the listener's Strict-Transport-Security line ([listeners.hsts]), or null.
     /// </summary>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<bool> AnswerAsync(Http1.ResponseHead head, ReadOnlyMemory<byte> headBytes, ReadOnlySequence<byte> body,
-        Policies.Pipeline.PolicyContext? policies = null, Observability.Tracing.RequestTrace? trace = null)
+        Policies.Pipeline.PolicyContext? policies = null, Observability.Tracing.RequestTrace? trace = null, byte[]? hsts = null)
     {
-        var answering = _connection.AnswerAsync(_stream, head, headBytes, body, policies, trace);
+        var answering = _connection.AnswerAsync(_stream, head, headBytes, body, policies, trace, hsts);
         bool answered = answering.IsCompletedSuccessfully ? answering.Result : await answering;
         if (answered) _state = State.Answered;
         return answered;

@@ -10,19 +10,21 @@ internal static class PolicyAnswerWriter
 {
     private static readonly byte[]?[] s_statusLines = new byte[600][];
 
+    /// <param name="listenerLines">The listener's own fields (Strict-Transport-Security), or empty.</param>
     public static void Write(IBufferWriter<byte> output, PolicyAnswer answer, ReadOnlySpan<byte> extraLines, ConnectionHeader connection, bool headRequest,
-        Observability.Tracing.RequestTrace? trace = null)
+        Observability.Tracing.RequestTrace? trace = null, ReadOnlySpan<byte> listenerLines = default)
     {
         int status = answer.Status;
         bool bodyless = status < 200 || status == 204 || status == 304;
         var statusLine = StatusLine(status);
         var body = answer.Body;
-        var span = output.GetSpan(statusLine.Length + DateHeader.LineLength + answer.HeaderLines.Length + extraLines.Length + 64
+        var span = output.GetSpan(statusLine.Length + DateHeader.LineLength + answer.HeaderLines.Length + extraLines.Length + listenerLines.Length + 64
             + (trace is null ? 0 : Observability.Tracing.RequestTrace.MaxRequestIdLineLength) + (headRequest ? 0 : body.Length));
         int w = 0;
         Put(span, ref w, statusLine);
         Put(span, ref w, DateHeader.Line);
         if (trace is not null) w += trace.WriteRequestIdLine(span[w..]);
+        Put(span, ref w, listenerLines);
         Put(span, ref w, answer.HeaderLines);
         Put(span, ref w, extraLines);
         if (!bodyless)

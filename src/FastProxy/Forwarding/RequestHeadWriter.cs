@@ -241,14 +241,17 @@ internal static class ResponseHeadWriter
 {
     public static void Write(IBufferWriter<byte> output, ResponseHead response, ReadOnlySpan<byte> head, ConnectionHeader connection,
         bool dropTransferEncoding, bool upgrade, PolicyContext? policies = null, RequestTrace? trace = null,
-        ReadOnlySpan<byte> contentLines = default)
+        ReadOnlySpan<byte> contentLines = default, ReadOnlySpan<byte> listenerLines = default)
     {
         // contentLines (gRPC-Web): they replace the server's content-type and framing fields.
         bool contentReplaced = !contentLines.IsEmpty;
         var extraLines = policies is null ? default : policies.ResponseLines;
         // Only a chain that removed something costs a name comparison per field.
         bool removals = policies is { HasResponseRemovals: true };
-        var span = output.GetSpan(response.HeadLength + 48 + DateHeader.LineLength + extraLines.Length
+        // [listeners.hsts]: the listener's Strict-Transport-Security replaces the server's (a length test per field
+        // only on such listeners); interim (1xx) responses carry none.
+        bool hsts = !listenerLines.IsEmpty && response.StatusCode >= 200;
+        var span = output.GetSpan(response.HeadLength + 48 + DateHeader.LineLength + extraLines.Length + listenerLines.Length
             + (trace is null ? 0 : RequestTrace.MaxRequestIdLineLength) + contentLines.Length);
         int w = 0;
         // We speak HTTP/1.1 to the client whatever the server spoke (RFC 9110 §2.5).
@@ -265,6 +268,7 @@ internal static class ResponseHeadWriter
             bool keep = (!field.HopByHop || (upgrade && field.Known == KnownHeader.Upgrade))
                 && !(dropTransferEncoding && field.Known == KnownHeader.TransferEncoding)
                 && !(removals && policies!.IsResponseHeaderRemoved(field.Name(head)))
+                && !(hsts && HstsField.Is(field.Name(head)))
                 && !(contentReplaced && (field.Known is KnownHeader.ContentLength or KnownHeader.TransferEncoding
                     || RequestHeadWriter.IsContentType(field.Name(head))));
             // A Date that is not passed on is no Date: the client gets the proxy's.
@@ -296,6 +300,12 @@ internal static class ResponseHeadWriter
 
         // The request's id, so that a client can quote it (the access log has it): unless the server answered with one.
         if (trace is not null && !identified) w += trace.WriteRequestIdLine(span[w..]);
+
+        if (hsts)
+        {
+            listenerLines.CopyTo(span[w..]);
+            w += listenerLines.Length;
+        }
 
         contentLines.CopyTo(span[w..]);
         w += contentLines.Length;

@@ -27,6 +27,10 @@ internal sealed class ListenerRuntime
         MaxBody = limits.MaxBody;
         Tls = tls;
         Scheme = tls is not null ? "https"u8.ToArray() : "http"u8.ToArray();
+        if (config.Hsts is { } hsts && tls is not null)
+        {
+            HstsLine = System.Text.Encoding.ASCII.GetBytes(Forwarding.HstsField.Name + ": " + hsts.Value + "\r\n");
+        }
     }
 
     public string Name { get; }
@@ -39,6 +43,11 @@ internal sealed class ListenerRuntime
     public long MaxBody { get; }
     /// <summary>"http" or "https" (TLS terminated here), for X-Forwarded-Proto.</summary>
     public byte[] Scheme { get; }
+    /// <summary>
+    /// [listeners.hsts]: "Strict-Transport-Security: VALUE\r\n", put on every final response of this listener (the
+    /// proxy's own and forwarded ones, replacing an upstream's). Null: none (plain listeners always).
+    /// </summary>
+    public byte[]? HstsLine { get; }
     /// <summary>Null: plain HTTP. Else the certificates and TLS settings of [[listeners.tls]].</summary>
     public TlsServer? Tls { get; }
     /// <summary>Null unless proxy_protocol = true: then every connection starts with a PROXY protocol header, read first.</summary>

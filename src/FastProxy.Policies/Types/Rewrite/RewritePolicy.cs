@@ -12,8 +12,10 @@ namespace FastProxy.Policies.Types.Rewrite;
 /// the client's in normal form, before strip_prefix) with <c>replacement</c>, and sets or removes query parameters.
 /// A path that does not match is left alone. A result that is not an origin-form path (no leading '/', a CR, LF,
 /// NUL, space or '#') is never forwarded: the client gets 500 and the policy's invalid_path counter counts it.
-/// A replacement without groups is applied on the stack (no allocation); one with groups goes through
-/// <see cref="Regex.Replace(string, string)"/>, which allocates the path's string and the result per matching request.
+/// A replacement without groups is applied on the stack (no allocation), and so is one with groups when the pattern is
+/// a literal, one group and a literal (<see cref="CaptureSplice"/>: <c>^/api/(.*)$</c> and the like); other patterns with
+/// groups go through <see cref="Regex.Replace(string, string)"/>, which allocates the path's string, a Match and the
+/// result per matching request.
 /// </summary>
 internal sealed class RewritePolicy : IPolicy
 {
@@ -23,6 +25,8 @@ internal sealed class RewritePolicy : IPolicy
     private readonly string? _replacement;
     private readonly byte[] _replacementBytes;
     private readonly bool _groups;
+    /// <summary>Groups, but the one-group shape: spliced on the stack. Null: no groups, or Regex.Replace.</summary>
+    private readonly CaptureSplice? _splice;
     private readonly (byte[] Name, CompiledTemplate Value)[] _set;
     private readonly byte[][] _remove;
     private readonly PolicyAnswer _invalid;
@@ -35,6 +39,7 @@ internal sealed class RewritePolicy : IPolicy
         _replacement = options.Replacement;
         _replacementBytes = Encoding.ASCII.GetBytes(options.Replacement ?? "");
         _groups = options.ReplacementHasGroups;
+        _splice = _groups && _regex is not null ? CaptureSplice.TryCreate(_regex, options.Replacement!) : null;
         _set = [.. options.QuerySet.Select(p => (Encoding.UTF8.GetBytes(p.Key), new CompiledTemplate(p.Value)))];
         _remove = [.. options.QueryRemove.Select(Encoding.UTF8.GetBytes)];
         _invalid = new PolicyAnswer(500, RejectionCounter.For(name, "rewrite", "invalid_path"), body: "the rewritten path is not a valid request target\n");
@@ -53,7 +58,7 @@ internal sealed class RewritePolicy : IPolicy
             PolicyAnswer? refused;
             try
             {
-                refused = _groups ? RewriteWithGroups(context) : RewriteLiteral(context);
+                refused = _groups && _splice is null ? RewriteWithGroups(context) : RewriteOnStack(context);
             }
             catch (RegexMatchTimeoutException)
             {
@@ -67,8 +72,8 @@ internal sealed class RewritePolicy : IPolicy
         return default;
     }
 
-    /// <summary>Every match replaced by the literal replacement, on the stack.</summary>
-    private PolicyAnswer? RewriteLiteral(PolicyContext context)
+    /// <summary>Every match replaced by the literal replacement, or spliced with its group (<see cref="_splice"/>), on the stack.</summary>
+    private PolicyAnswer? RewriteOnStack(PolicyContext context)
     {
         var path = context.CurrentPath;
         char[]? rentedChars = null;
@@ -81,8 +86,9 @@ internal sealed class RewritePolicy : IPolicy
             int matches = 0;
             foreach (var _ in _regex!.EnumerateMatches(chars)) matches++;
             if (matches == 0) return null;
-            int bound = path.Length + matches * _replacementBytes.Length;
+            int bound = _splice?.Bound(path.Length, matches) ?? path.Length + matches * _replacementBytes.Length;
             Span<byte> result = bound <= StackLimit ? stackalloc byte[bound] : (rented = ArrayPool<byte>.Shared.Rent(bound));
+            if (_splice is not null) return Apply(context, result[.._splice.Splice(chars, path, result)]);
             int w = 0, last = 0;
             foreach (var match in _regex.EnumerateMatches(chars))
             {
@@ -103,7 +109,7 @@ internal sealed class RewritePolicy : IPolicy
         }
     }
 
-    /// <summary>Through Regex.Replace: .NET has no span API that yields groups.</summary>
+    /// <summary>Through Regex.Replace: .NET has no span API that yields groups (any pattern <see cref="CaptureSplice"/> does not take).</summary>
     private PolicyAnswer? RewriteWithGroups(PolicyContext context)
     {
         // Latin-1: one char per byte and back, so escapes and any other byte survive the round trip exactly.

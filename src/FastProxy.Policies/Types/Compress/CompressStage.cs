@@ -1,0 +1,214 @@
+using System.Buffers;
+using System.IO.Compression;
+using System.Text;
+using FastProxy.Configuration;
+using FastProxy.Policies.Pipeline;
+
+namespace FastProxy.Policies.Types.Compress;
+
+/// <summary>
+/// One client connection's compressor, reused response after response: a Brotli encoder (<see cref="BrotliEncoder"/>,
+/// driven span to span) or a gzip stream (zlib through <see cref="GZipStream"/>, over a sink that writes into the
+/// forwarder's buffer). Flushed (a zlib sync flush, a Brotli flush) when the forwarder says the upstream paused, so
+/// what came so far reaches the client.
+/// </summary>
+internal sealed class CompressStage(CompressPolicy policy) : ResponseStage
+{
+    /// <summary>Brotli's window: 512 KiB (lgwin 19, as ngx_brotli): memory per response stays modest on both sides.</summary>
+    private const int BrotliWindow = 19;
+    private const int OutputChunk = 16 * 1024;
+
+    private static readonly byte[] s_contentEncoding = "content-encoding"u8.ToArray();
+    private static readonly byte[] s_vary = "vary"u8.ToArray();
+    private static readonly byte[] s_etag = "etag"u8.ToArray();
+    private static readonly byte[] s_acceptRanges = "accept-ranges"u8.ToArray();
+    private static readonly byte[] s_gzip = "gzip"u8.ToArray();
+    private static readonly byte[] s_br = "br"u8.ToArray();
+
+    private CompressEncoding _encoding;
+    private bool _active;
+    /// <summary>Bytes went in since the last flush (a flush of nothing writes nothing).</summary>
+    private bool _dirty;
+    private BrotliEncoder _brotli;
+    private GZipStream? _gzip;
+    private readonly BufferWriterStream _sink = new();
+
+    public override bool Begin(PolicyContext context, ResponseView response, in ResponseBodyInfo info)
+    {
+        if (!policy.Eligible(context, response, info)) return false;
+        // Compressible for some client: a cache must keep this client's variant apart from the others'.
+        AddVary(context, response);
+        if (info.Http10Client) return false; // no chunked framing: it would cost the connection (as nginx's gzip_http_version 1.1)
+        if (policy.Negotiate(context) is not { } encoding) return false;
+
+        context.AddResponseHeader(s_contentEncoding, encoding == CompressEncoding.Brotli ? s_br : s_gzip);
+        WeakenETag(context, response);
+        // Ranges of the compressed variant are not served: the upstream's would be of the identity body.
+        context.RemoveResponseHeader(s_acceptRanges);
+
+        _encoding = encoding;
+        _active = true;
+        _dirty = false;
+        if (encoding == CompressEncoding.Brotli) _brotli = new BrotliEncoder(policy.BrotliQuality, BrotliWindow);
+        else _gzip = new GZipStream(_sink, policy.GzipOptions, leaveOpen: true);
+        return true;
+    }
+
+    public override void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        if (data.IsEmpty) return;
+        _dirty = true;
+        if (_encoding == CompressEncoding.Gzip)
+        {
+            _sink.Target = output;
+            _gzip!.Write(data);
+            return;
+        }
+        while (true)
+        {
+            var span = output.GetSpan(OutputChunk);
+            var status = _brotli.Compress(data, span, out int consumed, out int written, isFinalBlock: false);
+            output.Advance(written);
+            data = data[consumed..];
+            if (status == OperationStatus.InvalidData) throw new InvalidOperationException("Brotli encoder failed");
+            if (data.IsEmpty && status != OperationStatus.DestinationTooSmall) return;
+        }
+    }
+
+    public override void Flush(IBufferWriter<byte> output)
+    {
+        if (!_dirty) return;
+        _dirty = false;
+        if (_encoding == CompressEncoding.Gzip)
+        {
+            _sink.Target = output;
+            _gzip!.Flush();
+            return;
+        }
+        while (true)
+        {
+            var span = output.GetSpan(OutputChunk);
+            var status = _brotli.Flush(span, out int written);
+            output.Advance(written);
+            if (status == OperationStatus.Done) return;
+            if (status != OperationStatus.DestinationTooSmall) throw new InvalidOperationException("Brotli encoder failed");
+        }
+    }
+
+    public override void Complete(IBufferWriter<byte> output)
+    {
+        if (_encoding == CompressEncoding.Gzip)
+        {
+            _sink.Target = output;
+            var gzip = _gzip!;
+            _gzip = null;
+            gzip.Dispose(); // the last block and the gzip trailer (CRC-32, length)
+            return;
+        }
+        while (true)
+        {
+            var span = output.GetSpan(OutputChunk);
+            var status = _brotli.Compress(default, span, out _, out int written, isFinalBlock: true);
+            output.Advance(written);
+            if (status == OperationStatus.Done) return;
+            if (status != OperationStatus.DestinationTooSmall) throw new InvalidOperationException("Brotli encoder failed");
+        }
+    }
+
+    public override void End(bool completed)
+    {
+        if (!_active) return;
+        _active = false;
+        if (_gzip is { } gzip)
+        {
+            // Cut short: the stream is dropped without its end (nothing more goes to the client).
+            _sink.Target = null;
+            _gzip = null;
+            try { gzip.Dispose(); } catch (InvalidOperationException) { }
+        }
+        if (_encoding == CompressEncoding.Brotli) _brotli.Dispose();
+        _brotli = default;
+        _sink.Target = null;
+    }
+
+    public override void Dispose() => End(completed: false);
+
+    /// <summary>Vary gains Accept-Encoding: merged into the upstream's (one line), unless it is "*" or names it already.</summary>
+    private static void AddVary(PolicyContext context, ResponseView response)
+    {
+        Span<byte> merged = stackalloc byte[512];
+        int length = 0;
+        bool any = false, overflow = false;
+        for (int i = 0; i < response.HeaderCount; i++)
+        {
+            if (!Ascii.EqualsIgnoreCase(response.HeaderName(i), s_vary)) continue;
+            var value = response.HeaderValue(i).Trim(" \t"u8);
+            if (value.IsEmpty) continue;
+            foreach (var range in value.Split((byte)','))
+            {
+                var item = value[range].Trim(" \t"u8);
+                if (item.Length == 1 && item[0] == (byte)'*') return;
+                if (Ascii.EqualsIgnoreCase(item, "accept-encoding"u8)) return;
+            }
+            any = true;
+            if (length + value.Length + 2 > merged.Length) overflow = true;
+            else
+            {
+                if (length > 0)
+                {
+                    merged[length++] = (byte)',';
+                    merged[length++] = (byte)' ';
+                }
+                value.CopyTo(merged[length..]);
+                length += value.Length;
+            }
+        }
+        if (!any || overflow)
+        {
+            // None to merge with (or too long to: a second Vary line means the same, RFC 9110 §5.3).
+            context.AddResponseHeader(s_vary, "Accept-Encoding"u8);
+            return;
+        }
+        ", Accept-Encoding"u8.CopyTo(merged[length..]);
+        length += 17;
+        context.RemoveResponseHeader(s_vary);
+        context.AddResponseHeader(s_vary, merged[..length]);
+    }
+
+    /// <summary>A strong ETag names the identity bytes: the compressed body gets the weak one (W/"...").</summary>
+    private static void WeakenETag(PolicyContext context, ResponseView response)
+    {
+        if (!response.TryGetHeader(s_etag, out var etag)) return;
+        etag = etag.Trim(" \t"u8);
+        if (etag.Length < 2 || etag[0] != (byte)'"' || etag.Length > 254) return; // weak already (W/), or not an entity tag
+        Span<byte> weak = stackalloc byte[256];
+        "W/"u8.CopyTo(weak);
+        etag.CopyTo(weak[2..]);
+        context.RemoveResponseHeader(s_etag);
+        context.AddResponseHeader(s_etag, weak[..(etag.Length + 2)]);
+    }
+
+    /// <summary>A write-only stream over whichever buffer the forwarder hands the stage for the call in progress.</summary>
+    private sealed class BufferWriterStream : Stream
+    {
+        public IBufferWriter<byte>? Target;
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            // Null: a stream cut short, being dropped; what it writes goes nowhere.
+            Target?.Write(buffer);
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+        public override void WriteByte(byte value) => Write([value]);
+        public override void Flush() { }
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}
