@@ -529,7 +529,8 @@ def results_markdown(results_dir, rows):
         "serves no files. Gzip: "
         "the origin's 16 KiB JSON, sent uncompressed, compressed at level 6 by FastProxy's `compress` policy and nginx "
         "`gzip on` (`gzip_comp_level 6`); wrk sends `Accept-Encoding: gzip` and each answer is checked to gunzip to the "
-        "origin's body (compressed sizes in machine.txt). Debian's HAProxy compresses with libslz, one fixed effort no "
+        "origin's body (compressed sizes in machine.txt: the same level, but nginx's zlib and .NET's zlib-ng deflate differently, "
+        "so they differ by a few per cent). Debian's HAProxy compresses with libslz, one fixed effort no "
         "level setting changes, so it is left out of gzip.",
         "- results.csv holds every figure; raw-logs/ (wrk output, proxy logs, rendered configs) stays on the machine.",
         "",
