@@ -48,6 +48,22 @@
 #     one response header set (FastProxy headers policy; nginx proxy_set_header + add_header; HAProxy http-request
 #     set-header/del-header + http-response set-header). Before measuring, the origin's /transform-echo must show the
 #     upstream received exactly the set fields and not the removed one, and the response must carry the set field;
+#     cache-hit, static and gzip (issue 18 "Speed"), each on a listener of its own, 64 connections:
+#     cache-hit: a 1 KiB response the origin marks cacheable (Cache-Control: max-age=3600) served from each proxy's
+#     cache: FastProxy a `cache` policy on the route, nginx proxy_cache (files in tmpfs, no proxy_cache_valid: the
+#     response's own Cache-Control decides), HAProxy a `cache` section, and Varnish (varnishd -s malloc, one thread pool,
+#     pinned to PROXY_CPU like the others; this is the only scenario it takes part in). Every request that reaches the
+#     origin's /cache-1k is logged there: before measuring, five requests after a first must not reach it, and the
+#     count must stay flat through the warm-up and the measured run (the scenario fails otherwise);
+#     static: a 16 KiB file served from disk (FastProxy `static = { root = ... }`, nginx `root`, sendfile off (its default,
+#     and what FastProxy does: read into a buffer, then written), open_file_cache on with 1 s validity (FastProxy keeps
+#     a served file open for 1 s); HAProxy serves no files and sits it out. Checked byte for byte, and that the
+#     origin was not asked (no X-Origin);
+#     gzip: the origin's 16 KiB JSON (uncompressed) compressed by the proxy with gzip at level GZIP_LEVEL (6) in both:
+#     FastProxy `compress` (encodings = ["gzip"]), nginx `gzip on` (gzip_comp_level 6); wrk sends Accept-Encoding: gzip.
+#     HAProxy sits it out: Debian's build compresses with libslz, one fixed effort that no level setting changes.
+#     Before measuring, each answer must say Content-Encoding: gzip and gunzip to the origin's body, and an answer to a
+#     request without Accept-Encoding must be the body as it is; the compressed sizes go to machine.txt;
 #   - idle: the proxy's RSS before and after IDLE_CONNS idle keep-alive client connections (each has
 #     completed one request), as KB per connection; twice, each time on a fresh proxy: "idle", the requests a
 #     hundred at a time (the connections arrive one after another), and "idle-burst", every connection sending its
@@ -63,11 +79,13 @@
 # Fails loudly (non-zero exit) when a proxy does not answer correctly before measuring, dies, or when wrk
 # counts any non-2xx response or socket error (the figures are still written, with the error counts).
 #
-# Knobs (environment): ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 PROXIES="fastproxy nginx haproxy"
-#   SCENARIOS="small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt ratelimit observed idle" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0
+# Knobs (environment): ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 PROXIES="fastproxy nginx haproxy varnish"
+#   SCENARIOS="small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt ratelimit transform cache-hit static gzip observed idle"
+#   PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 SKIP_BUILD=0
 #   H2_CONNS=10 H2_STREAMS=100 OUT_DIR=<auto>
 # e.g. a quick FastProxy-only check while tuning:  ROUNDS=1 PROXIES=fastproxy SCENARIOS=small bench/compare.sh
-# (the ratio columns then read "n/a"; compare ratios only within one full run).
+# (the ratio columns then read "n/a"; compare ratios only within one full run). Varnish takes part in cache-hit only,
+# HAProxy not in static or gzip, nginx not in jwt: a proxy is started only when one of its scenarios runs.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -78,8 +96,9 @@ ROUNDS=${ROUNDS:-3}
 WARMUP_S=${WARMUP_S:-3}
 MEASURE_S=${MEASURE_S:-10}
 IDLE_CONNS=${IDLE_CONNS:-5000}
-PROXIES=${PROXIES:-"fastproxy nginx haproxy"}
-DEFAULT_SCENARIOS="small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt ratelimit transform observed idle"
+DEFAULT_PROXIES="fastproxy nginx haproxy varnish"
+PROXIES=${PROXIES:-$DEFAULT_PROXIES}
+DEFAULT_SCENARIOS="small 16k c1000 l4 https tls-l4 h2c h2 gateway jwt ratelimit transform cache-hit static gzip observed idle"
 SCENARIOS=${SCENARIOS:-$DEFAULT_SCENARIOS}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
@@ -119,10 +138,19 @@ declare -A RLRCHECK_PORT=([fastproxy]=$((PORT_BASE + 86)))
 REDIS_PORT=$((PORT_BASE + 87))
 # Header transforms ("transform"), on a listener of its own.
 declare -A TF_PORT=([fastproxy]=$((PORT_BASE + 75)) [nginx]=$((PORT_BASE + 76)) [haproxy]=$((PORT_BASE + 77)))
+# Issue 18: a cached response ("cache-hit"; Varnish takes part in this one only, and it is its only listener), a file
+# from disk ("static"; HAProxy serves none) and gzip ("gzip"; HAProxy's libslz has no level to match), each on a
+# listener of its own.
+declare -A CH_PORT=([fastproxy]=$((PORT_BASE + 110)) [nginx]=$((PORT_BASE + 111)) [haproxy]=$((PORT_BASE + 112)) [varnish]=$((PORT_BASE + 113)))
+declare -A ST_PORT=([fastproxy]=$((PORT_BASE + 115)) [nginx]=$((PORT_BASE + 116)))
+declare -A GZ_PORT=([fastproxy]=$((PORT_BASE + 120)) [nginx]=$((PORT_BASE + 121)))
+PROXY_PORT[varnish]=${CH_PORT[varnish]}
+# The gzip scenario's compression level, the same in FastProxy's compress policy and nginx's gzip_comp_level.
+GZIP_LEVEL=6
 # scenario -> "path connections"
 declare -A SCENARIO=([small]="/small 64" [16k]="/16k 64" [c1000]="/small 1000" [l4]="/small 64" [https]="/small 64" [tls-l4]="/small 64"
     [h2c]="/small $H2_CONNS" [h2]="/small $H2_CONNS" [gateway]="/small 64" [jwt]="/small 64" [ratelimit]="/small 64" [observed]="/small 64"
-    [ratelimit-redis]="/small 64" [transform]="/small 64")
+    [ratelimit-redis]="/small 64" [transform]="/small 64" [cache-hit]="/cache-1k 64" [static]="/16k.txt 64" [gzip]="/gzip-16k.json 64")
 # The observed phase: FastProxy's admin listener (its /metrics scraped every second) and the syslog socket HAProxy logs to.
 ADMIN_PORT=$((PORT_BASE + 100))
 SYSLOG_PORT=$((PORT_BASE + 101))
@@ -143,6 +171,12 @@ RATELIMIT_REDIS_ON=0
 # The transform listeners only when the transform scenario runs.
 TRANSFORM_ON=0
 [[ " $SCENARIOS " == *" transform "* ]] && TRANSFORM_ON=1
+# Issue 18's listeners (and nginx's cache directory in tmpfs) only when their scenario runs.
+CACHE_ON=0 STATIC_ON=0 GZIP_ON=0
+[[ " $SCENARIOS " == *" cache-hit "* ]] && CACHE_ON=1
+[[ " $SCENARIOS " == *" static "* ]] && STATIC_ON=1
+[[ " $SCENARIOS " == *" gzip "* ]] && GZIP_ON=1
+CACHE_DIR=""
 
 STARTED_AT=$(date +%s)
 FAILURES=()
@@ -191,6 +225,7 @@ cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do stop_pid "$pid"; done 2>/dev/null
     [[ -n "$RUN" && -d "$RUN" ]] && rm -rf "$RUN"
+    [[ -n "$CACHE_DIR" && -d "$CACHE_DIR" ]] && rm -rf "$CACHE_DIR"
     return 0
 }
 trap cleanup EXIT
@@ -248,6 +283,8 @@ ensure_tools() {
     command -v nginx >/dev/null || missing+=(nginx)
     [[ -f $NGINX_STREAM_MODULE ]] || missing+=(libnginx-mod-stream) # nginx stream (L4), a dynamic module on Debian
     command -v haproxy >/dev/null || missing+=(haproxy)
+    command -v varnishd >/dev/null || missing+=(varnish) # the cache-hit scenario's caching specialist
+    command -v gzip >/dev/null || missing+=(gzip)        # the gzip scenario's check (gzip -d)
     command -v wrk >/dev/null || missing+=(wrk)
     command -v h2load >/dev/null || missing+=(nghttp2-client) # h2load: the h2c and h2 scenarios
     command -v curl >/dev/null || missing+=(curl)
@@ -281,6 +318,18 @@ check_machine() {
 # ---------------------------------------------------------------------------------------------------------------
 # Configs and processes under test.
 
+# Which proxy takes part in which scenario: open-source nginx cannot verify a JWT; only FastProxy has a Redis-backed
+# limit; HAProxy serves no files, and its gzip (libslz) has no level to match nginx's and FastProxy's; Varnish is
+# measured on cache hits only.
+takes_part() { # proxy scenario
+    case $1:$2 in
+    nginx:jwt | haproxy:static | haproxy:gzip) return 1 ;;
+    varnish:cache-hit | fastproxy:ratelimit-redis) return 0 ;;
+    varnish:* | *:ratelimit-redis) return 1 ;;
+    esac
+    return 0
+}
+
 substitute() { # template [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2PORT] [GWPORT] [JWTPORT] [RLPORT] [RLCHECKPORT] -> stdout
     sed -e "s|@RUN@|$RUN|g" -e "s|@LOGS@|$RAW|g" -e "s|@ORIGIN_A@|$ORIGIN_A|g" -e "s|@ORIGIN_B@|$ORIGIN_B|g" -e "s|@PORT@|${2:-0}|g" \
         -e "s|@L4PORT@|${3:-0}|g" -e "s|@TLSPORT@|${4:-0}|g" -e "s|@TLSL4PORT@|${5:-0}|g" -e "s|@H2CPORT@|${6:-0}|g" -e "s|@H2PORT@|${7:-0}|g" \
@@ -288,6 +337,8 @@ substitute() { # template [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2POR
         -e "s|@CERT@|$RUN/tls/cert.pem|g" -e "s|@KEY@|$RUN/tls/key.pem|g" -e "s|@CERTKEY@|$RUN/tls/cert-key.pem|g" \
         -e "s|@APIKEY@|${API_KEY:-}|g" -e "s|@APIKEY_SHA256@|${API_KEY_SHA256:-}|g" -e "s|@JWT_PUBLIC@|$RUN/jwt/public.pem|g" \
         -e "s|@RLRPORT@|${RLR_PORT[fastproxy]}|g" -e "s|@RLRCHECKPORT@|${RLRCHECK_PORT[fastproxy]}|g" -e "s|@REDISPORT@|$REDIS_PORT|g" -e "s|@TFPORT@|${tfport:-0}|g" \
+        -e "s|@CHPORT@|${chport:-0}|g" -e "s|@STPORT@|${stport:-0}|g" -e "s|@GZPORT@|${gzport:-0}|g" -e "s|@CACHEDIR@|$CACHE_DIR|g" \
+        -e "s|@STATICROOT@|$RUN/static|g" -e "s|@GZIPLEVEL@|$GZIP_LEVEL|g" \
         -e "s|@NGINX_STREAM_MODULE@|$NGINX_STREAM_MODULE|g" "$1"
 }
 
@@ -309,7 +360,7 @@ splice() { # template output MARKER SUFFIX ON [PORTS...]
 }
 
 # Renders a proxy's config with the snippets of the scenarios that run: gateway (also for jwt), ratelimit,
-# ratelimit-redis (FastProxy's only) and transform.
+# ratelimit-redis (FastProxy's only), transform, cache-hit, static and gzip.
 render() { # template output [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2PORT] [GWPORT] [JWTPORT] [RLPORT] [RLCHECKPORT]
     local template=$1 output=$2 snippet
     shift 2
@@ -318,6 +369,9 @@ render() { # template output [PORT] [L4PORT] [TLSPORT] [TLSL4PORT] [H2CPORT] [H2
     splice "$template" "$output" RATELIMIT ratelimit "$RATELIMIT_ON" "$@"
     splice "$template" "$output" RATELIMIT_REDIS ratelimit-redis "$RATELIMIT_REDIS_ON" "$@"
     splice "$template" "$output" TRANSFORM transform "$TRANSFORM_ON" "$@"
+    splice "$template" "$output" CACHE_HIT cache-hit "$CACHE_ON" "$@"
+    splice "$template" "$output" STATIC static "$STATIC_ON" "$@"
+    splice "$template" "$output" GZIP gzip "$GZIP_ON" "$@"
     # The observed phase: the "@OBSERVED@" line becomes proxy-NAME-observed.*.in, and lines marked "# not-observed"
     # (nginx's "access_log off") go; otherwise the marker goes and the configs are exactly what they always were.
     snippet=${template/%.toml.in/-observed.toml.in}
@@ -337,6 +391,32 @@ start_origin() {
     mkdir -p "$RUN/www" "$RUN/origin-tmp"
     printf "$SMALL_BODY" >"$RUN/www/small"
     head -c 16384 /dev/zero | tr '\0' 'x' >"$RUN/www/16k"
+    # Issue 18's bodies: 1 KiB to cache, 16 KiB of JSON to compress (ids, names, numbers and hex tokens: it compresses
+    # about as well as real API answers, not as well as 16,384 times "x"), and a 16 KiB file the proxies serve from disk.
+    head -c 768 /dev/urandom | base64 -w 0 >"$RUN/www/cache-1k" # exactly 1,024 characters
+    "$PLOT_PYTHON" - "$RUN/www/gzip-16k.json" <<'PY'
+import hashlib, json, random, sys
+rnd = random.Random(18)
+items, size = [], 2
+while True:
+    n = len(items) + 1
+    item = {"id": n, "name": f"user-{n:05d}", "email": f"user{n}@example.com", "active": rnd.random() < 0.7,
+            "score": round(rnd.uniform(0, 1000), 2), "tags": rnd.sample(["alpha", "beta", "gamma", "delta", "omega"], 2),
+            "token": hashlib.sha1(str(rnd.random()).encode()).hexdigest()}
+    text = json.dumps(item, separators=(",", ":"))
+    if size + len(text) + 1 > 16384 - 40:
+        break
+    items.append(text)
+    size += len(text) + 1
+body = "[" + ",".join(items)
+pad = 16384 - len(body) - len(',{"pad":""}]')
+body += ',{"pad":"' + "-" * pad + '"}]'
+assert len(body) == 16384
+json.loads(body)
+open(sys.argv[1], "w").write(body)
+PY
+    mkdir -p "$RUN/static"
+    head -c 12288 /dev/urandom | base64 -w 0 >"$RUN/static/16k.txt" # exactly 16,384 characters
     render "$LOAD/origin-nginx.conf.in" "$RUN/origin.conf"
     taskset -c "$LOAD_CPU" nginx -p "$RUN" -e "$RAW/origin-error.log" -c "$RUN/origin.conf" >"$RAW/origin.log" 2>&1 &
     PIDS+=($!)
@@ -346,6 +426,15 @@ start_origin() {
     for port in "$ORIGIN_A" "$ORIGIN_B"; do
         curl -fsS "http://127.0.0.1:$port/small" | cmp -s - "$RUN/www/small" || die "origin :$port does not serve /small"
         curl -fsS "http://127.0.0.1:$port/16k" | cmp -s - "$RUN/www/16k" || die "origin :$port does not serve /16k"
+        if [[ $CACHE_ON == 1 ]]; then
+            curl -fsS -D "$RUN/origin-headers" "http://127.0.0.1:$port/cache-1k" | cmp -s - "$RUN/www/cache-1k" || die "origin :$port does not serve /cache-1k"
+            grep -qi '^cache-control: max-age=3600' "$RUN/origin-headers" || die "origin :$port does not mark /cache-1k cacheable"
+        fi
+        if [[ $GZIP_ON == 1 ]]; then
+            curl -fsS -H 'Accept-Encoding: gzip' -D "$RUN/origin-headers" "http://127.0.0.1:$port/gzip-16k.json" | cmp -s - "$RUN/www/gzip-16k.json" ||
+                die "origin :$port does not serve /gzip-16k.json uncompressed"
+            grep -qi '^content-type: application/json' "$RUN/origin-headers" || die "origin :$port does not serve /gzip-16k.json as application/json"
+        fi
     done
     log "origin nginx (pid $ORIGIN_PID) on :$ORIGIN_A and :$ORIGIN_B, CPU $LOAD_CPU"
 }
@@ -392,12 +481,18 @@ declare -A PROXY_PID=()
 
 # Starts proxy $1 pinned to PROXY_CPU, checks it, and records its PID in PROXY_PID[$1]. $2 names its log.
 start_proxy() {
+    [[ $1 == varnish ]] && { start_varnish "$2"; return; }
     local name=$1 port=${PROXY_PORT[$1]} l4port=${L4_PORT[$1]} tlsport=${TLS_PORT[$1]} tlsl4port=${TLSL4_PORT[$1]} logfile="$RAW/$1-$2.log"
     local h2cport=${H2C_PORT[$1]} h2port=${H2_PORT[$1]} gwport=${GW_PORT[$1]} jwtport=${JWT_PORT[$1]:-}
     local rlport=${RL_PORT[$1]} rlcheckport=${RLCHECK_PORT[$1]} tfport=${TF_PORT[$1]}
+    # Issue 18's listeners; a proxy that sits a scenario out has no port for it, and no listener.
+    local chport=${CH_PORT[$1]:-} stport=${ST_PORT[$1]:-} gzport=${GZ_PORT[$1]:-}
     if [[ $TRANSFORM_ON == 1 ]]; then
         port_free "$tfport" || die "port $tfport (for $name, transform) is in use"
     fi
+    [[ $CACHE_ON == 1 && -n $chport ]] && { port_free "$chport" || die "port $chport (for $name, cache-hit) is in use"; }
+    [[ $STATIC_ON == 1 && -n $stport ]] && { port_free "$stport" || die "port $stport (for $name, static) is in use"; }
+    [[ $GZIP_ON == 1 && -n $gzport ]] && { port_free "$gzport" || die "port $gzport (for $name, gzip) is in use"; }
     if [[ $RATELIMIT_ON == 1 ]]; then
         port_free "$rlport" || die "port $rlport (for $name, ratelimit) is in use"
         port_free "$rlcheckport" || die "port $rlcheckport (for $name, ratelimit check) is in use"
@@ -463,6 +558,106 @@ start_proxy() {
         wait_port "$tfport" 15 || die "$name did not start listening on :$tfport (transform): $(tail -5 "$logfile")"
         check_transform "$name" "$tfport"
     fi
+    if [[ $CACHE_ON == 1 && -n $chport ]]; then
+        wait_port "$chport" 15 || die "$name did not start listening on :$chport (cache-hit): $(tail -5 "$logfile")"
+        check_cache_hit "$name" "$chport"
+    fi
+    if [[ $STATIC_ON == 1 && -n $stport ]]; then
+        wait_port "$stport" 15 || die "$name did not start listening on :$stport (static): $(tail -5 "$logfile")"
+        check_static "$name" "$stport"
+    fi
+    if [[ $GZIP_ON == 1 && -n $gzport ]]; then
+        wait_port "$gzport" 15 || die "$name did not start listening on :$gzport (gzip): $(tail -5 "$logfile")"
+        check_gzip "$name" "$gzport"
+    fi
+}
+
+# Varnish, for the cache-hit scenario only: its one listener, pinned to PROXY_CPU with one thread pool (the others run
+# one worker or thread), the cache in memory (-s malloc, 256 MiB as the others), no management port (-T none), no
+# privilege separation (-j none: the run directory is root's). Its working directory (-n) is the run's own.
+start_varnish() { # logname
+    local name=varnish port=${CH_PORT[varnish]} logfile="$RAW/varnish-$1.log"
+    port_free "$port" || die "port $port (for varnish, cache-hit) is in use"
+    substitute "$LOAD/proxy-varnish.vcl.in" >"$RUN/varnish.vcl"
+    cp "$RUN/varnish.vcl" "$RAW/config-varnish.vcl"
+    rm -rf "$RUN/varnish"
+    taskset -c "$PROXY_CPU" varnishd -F -j none -n "$RUN/varnish" -a "127.0.0.1:$port" -T none -f "$RUN/varnish.vcl" \
+        -s malloc,256m -p thread_pools=1 -p listen_depth=4096 >"$logfile" 2>&1 &
+    PROXY_PID[$name]=$!
+    PIDS+=("$!")
+    wait_port "$port" 30 || die "varnish did not start listening on :$port: $(tail -5 "$logfile")"
+    check_cache_hit "$name" "$port"
+}
+
+# Requests that reached the origin's /cache-1k so far (its access log there: one line each, written at once).
+origin_cache_requests() {
+    if [[ -f "$RAW/origin-cache-1k.log" ]]; then wc -l <"$RAW/origin-cache-1k.log"; else echo 0; fi
+}
+
+# The cache-hit listener: the cached body is the origin's, and once a first request has filled the cache, five more
+# are answered without the origin seeing any of them (the measured run is held to the same: see measure_load).
+check_cache_hit() { # name port
+    local name=$1 port=$2 url="http://127.0.0.1:$2/cache-1k" before after i xcache age
+    curl -fsS --max-time 5 "$url" | cmp -s - "$RUN/www/cache-1k" || die "$name (cache-hit) returned a wrong /cache-1k body on :$port"
+    before=$(origin_cache_requests)
+    for ((i = 0; i < 5; i++)); do
+        curl -fsS --max-time 5 -D "$RUN/cache-headers" "$url" | cmp -s - "$RUN/www/cache-1k" ||
+            die "$name (cache-hit) returned a wrong /cache-1k body on :$port"
+    done
+    after=$(origin_cache_requests)
+    ((after == before)) || die "$name (cache-hit): $((after - before)) of 5 requests after the first reached the origin (not served from its cache)"
+    xcache=$(tr -d '\r' <"$RUN/cache-headers" | awk -F': ' 'tolower($1) == "x-cache" { print $2 }')
+    age=$(tr -d '\r' <"$RUN/cache-headers" | awk -F': ' 'tolower($1) == "age" { print $2 }')
+    [[ $xcache == HIT ]] || die "$name (cache-hit) served the origin's body without the origin, but says x-cache: ${xcache:-(none)} (expected HIT)"
+    # FastProxy's listeners speak h2c as well (the others' cache-hit listeners are HTTP/1.1 only): hits there too.
+    local h2=""
+    if [[ $name == fastproxy ]]; then
+        for ((i = 0; i < 3; i++)); do
+            curl -fsS --max-time 5 --http2-prior-knowledge "$url" | cmp -s - "$RUN/www/cache-1k" ||
+                die "$name (cache-hit) returned a wrong /cache-1k body over h2c on :$port"
+        done
+        ((after == $(origin_cache_requests))) || die "$name (cache-hit): a request over h2c reached the origin (not served from its cache)"
+        h2=", 3 more over h2c too"
+    fi
+    log "$name cache-hit on :$port: 5 requests after the first served without the origin$h2 (x-cache: $xcache, age: ${age:-none})"
+}
+
+# The static listener: the file, byte for byte, served by the proxy itself (the origin, which has no such file and
+# adds X-Origin to everything, is not asked), with a validator as any file server sends.
+check_static() { # name port
+    local name=$1 port=$2 url="http://127.0.0.1:$2/16k.txt" headers
+    curl -fsS --max-time 5 -D "$RUN/static-headers" "$url" | cmp -s - "$RUN/static/16k.txt" || die "$name (static) returned a wrong /16k.txt on :$port"
+    headers=$(tr -d '\r' <"$RUN/static-headers")
+    grep -qi '^x-origin:' <<<"$headers" && die "$name (static) answered /16k.txt from the origin, not from disk"
+    grep -qi '^etag:' <<<"$headers" || die "$name (static) answered /16k.txt without an ETag"
+    if [[ $name == fastproxy ]]; then
+        curl -fsS --max-time 5 --http2-prior-knowledge "$url" | cmp -s - "$RUN/static/16k.txt" || die "$name (static) returned a wrong /16k.txt over h2c"
+    fi
+    log "$name static on :$port: /16k.txt served from disk ($(grep -i '^content-type:' <<<"$headers" || echo 'no content-type'))"
+}
+
+# The gzip listener: with Accept-Encoding: gzip the answer is gzip and gunzips to the origin's JSON; without it, the
+# JSON as it is. The compressed size (same level, comparable sizes) goes to machine.txt.
+GZIP_SIZES=""
+check_gzip() { # name port
+    local name=$1 port=$2 url="http://127.0.0.1:$2/gzip-16k.json" size
+    curl -fsS --max-time 5 -H 'Accept-Encoding: gzip' -D "$RUN/gzip-headers" -o "$RUN/gzip-body" "$url" || die "$name (gzip) does not answer $url"
+    tr -d '\r' <"$RUN/gzip-headers" | grep -qi '^content-encoding: gzip$' ||
+        die "$name (gzip) answered without Content-Encoding: gzip to Accept-Encoding: gzip ($(tr -d '\r' <"$RUN/gzip-headers" | grep -i '^content-encoding' || echo none))"
+    gzip -dc <"$RUN/gzip-body" | cmp -s - "$RUN/www/gzip-16k.json" || die "$name (gzip): the body does not gunzip to the origin's JSON"
+    curl -fsS --max-time 5 -D "$RUN/gzip-headers" "$url" | cmp -s - "$RUN/www/gzip-16k.json" ||
+        die "$name (gzip) answered a request without Accept-Encoding with something else than the origin's JSON"
+    tr -d '\r' <"$RUN/gzip-headers" | grep -qi '^content-encoding:' && die "$name (gzip) compressed for a client that did not ask"
+    size=$(stat -c %s "$RUN/gzip-body")
+    # FastProxy's listeners speak h2c as well: the same there.
+    if [[ $name == fastproxy ]]; then
+        curl -fsS --max-time 5 --http2-prior-knowledge -H 'Accept-Encoding: gzip' -D "$RUN/gzip-headers" -o "$RUN/gzip-body" "$url" ||
+            die "$name (gzip) does not answer $url over h2c"
+        tr -d '\r' <"$RUN/gzip-headers" | grep -qi '^content-encoding: gzip$' || die "$name (gzip) answered without Content-Encoding: gzip over h2c"
+        gzip -dc <"$RUN/gzip-body" | cmp -s - "$RUN/www/gzip-16k.json" || die "$name (gzip): the body over h2c does not gunzip to the origin's JSON"
+    fi
+    GZIP_SIZES+="$name $size bytes; "
+    log "$name gzip on :$port: Content-Encoding: gzip, 16,384 bytes of JSON in $size (level $GZIP_LEVEL), gunzipped byte for byte; identity without Accept-Encoding"
 }
 
 # The transform listener: what check_proxy checks (with the field to remove sent), the response field set, and the
@@ -671,6 +866,9 @@ measure_load() { # proxy scenario round
     [[ $scen == ratelimit ]] && port=${RL_PORT[$1]}
     [[ $scen == ratelimit-redis ]] && port=${RLR_PORT[$1]}
     [[ $scen == transform ]] && port=${TF_PORT[$1]} script="$RUN/wrk-transform.lua"
+    [[ $scen == cache-hit ]] && port=${CH_PORT[$1]}
+    [[ $scen == static ]] && port=${ST_PORT[$1]}
+    [[ $scen == gzip ]] && port=${GZ_PORT[$1]} script="$RUN/wrk-gzip.lua"
     read -r path conns <<<"${SCENARIO[$scen]}"
     local load=run_wrk
     [[ $scheme == h2c || $scheme == h2 ]] && load=run_h2load
@@ -681,6 +879,14 @@ measure_load() { # proxy scenario round
         scrape_loop $((WARMUP_S + MEASURE_S + 8)) "$logbase-scrapes.txt" &
         scraper=$!
         PIDS+=("$scraper")
+    fi
+
+    # cache-hit: one request first (it fills the cache again should the entry have expired since the check), then
+    # the origin must see none of the warm-up's and measured run's requests.
+    local origin_before=""
+    if [[ $scen == cache-hit ]]; then
+        curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$port$path" || die "$name (cache-hit) does not answer $path"
+        origin_before=$(origin_cache_requests)
     fi
 
     # Syscalls are counted during the warm-up, never during the measured run: counting costs the proxy a little CPU.
@@ -724,6 +930,10 @@ measure_load() { # proxy scenario round
     accepts1=$(origin_accepts)
     local rss
     rss=$(rss_kb "$pid")
+    if [[ -n $origin_before ]]; then
+        local reached=$(($(origin_cache_requests) - origin_before))
+        ((reached == 0)) || fail_later "round $round, $name cache-hit: $reached request(s) reached the origin during the warm-up and measured run (not all cache hits)"
+    fi
     [[ -n $scraper ]] && stop_pid "$scraper"
     alive_or_die "$name" "$RAW/$name-$([[ $scen == observed ]] && echo observed || echo load).log"
 
@@ -797,7 +1007,7 @@ measure_idle() { # proxy kind
 # The knobs this run was given that differ from the defaults, as they would be typed before the command.
 knobs() {
     local k v d out=""
-    for k in ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 "PROXIES=fastproxy nginx haproxy" \
+    for k in ROUNDS=3 WARMUP_S=3 MEASURE_S=10 IDLE_CONNS=5000 "PROXIES=$DEFAULT_PROXIES" \
         "SCENARIOS=$DEFAULT_SCENARIOS" PROXY_CPU=0 LOAD_CPU=1 PORT_BASE=18180 H2_CONNS=10 H2_STREAMS=100; do
         d=${k#*=} k=${k%%=*} v=${!k}
         [[ $v == "$d" ]] || out+="$k=\"$v\" "
@@ -815,13 +1025,14 @@ machine_info() {
         echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
         echo "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //')"
         echo "haproxy: $(haproxy -v | head -1)"
+        echo "varnish: $(varnishd -V 2>&1 | head -1)"
         echo "wrk: $(wrk -v 2>&1 | head -1)"
         echo "h2load: $(h2load --version 2>&1 | head -1)"
         echo "dotnet: $(dotnet --version)"
         echo "fastproxy: $("$ROOT/artifacts/fastproxy" --version)"
         echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min; 2 CPUs: above 2 means other work competed)"
         echo "python: $("$PLOT_PYTHON" --version 2>&1), matplotlib $("$PLOT_PYTHON" -c 'import matplotlib; print(matplotlib.__version__)')"
-        echo "method: proxy on CPU $PROXY_CPU; wrk (1 thread, HTTP/1.1 keep-alive), origin nginx (1 worker) and idle client on CPU $LOAD_CPU; warm-up ${WARMUP_S} s, measured ${MEASURE_S} s, $ROUNDS round(s); wrk timeout $WRK_TIMEOUT; h2c/h2: h2load (1 thread) with $H2_CONNS connections x $H2_STREAMS streams; gateway/jwt: wrk sending an API key / an ES256 bearer token on every request, nginx left out of jwt (no JWT verification in its open-source build)"
+        echo "method: proxy on CPU $PROXY_CPU; wrk (1 thread, HTTP/1.1 keep-alive), origin nginx (1 worker) and idle client on CPU $LOAD_CPU; warm-up ${WARMUP_S} s, measured ${MEASURE_S} s, $ROUNDS round(s); wrk timeout $WRK_TIMEOUT; h2c/h2: h2load (1 thread) with $H2_CONNS connections x $H2_STREAMS streams; gateway/jwt: wrk sending an API key / an ES256 bearer token on every request, nginx left out of jwt (no JWT verification in its open-source build); cache-hit: Varnish (one thread pool, -s malloc) with the others, every measured request a hit (the origin saw none); static: FastProxy and nginx (sendfile off, open_file_cache on, valid 1 s, as FastProxy's), HAProxy serves no files; gzip: level $GZIP_LEVEL in FastProxy and nginx, HAProxy left out (libslz: no level)"
         echo "command: $(knobs)bench/compare.sh"
     } >"$OUT/machine.txt"
 }
@@ -851,7 +1062,7 @@ main() {
     # Only a full run (every proxy, every scenario, the default lengths) goes to perf-results/: a quick partial run
     # must never overwrite the full results of the same commit.
     local partial=""
-    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS $H2_CONNS $H2_STREAMS" == "3 3 10 5000 fastproxy nginx haproxy $DEFAULT_SCENARIOS 10 100" ]] ||
+    [[ "$ROUNDS $WARMUP_S $MEASURE_S $IDLE_CONNS $PROXIES $SCENARIOS $H2_CONNS $H2_STREAMS" == "3 3 10 5000 $DEFAULT_PROXIES $DEFAULT_SCENARIOS 10 100" ]] ||
         partial="/tmp/fastproxy-bench-results/$(date +%F-%H%M%S)-$COMMIT"
     OUT=${OUT_DIR:-${partial:-$ROOT/perf-results/$(date +%F)-$COMMIT}}
     RAW="$OUT/raw-logs"
@@ -873,6 +1084,13 @@ main() {
     [[ $RATELIMIT_REDIS_ON == 1 ]] && start_redis
     # transform: wrk sends the field the proxies remove on every request.
     [[ $TRANSFORM_ON == 1 ]] && { printf 'wrk.headers["X-Internal-Debug"] = "1"\n'; cat "$LOAD/wrk-summary.lua"; } >"$RUN/wrk-transform.lua"
+    # gzip: wrk asks for gzip on every request.
+    [[ $GZIP_ON == 1 ]] && { printf 'wrk.headers["Accept-Encoding"] = "gzip"\n'; cat "$LOAD/wrk-summary.lua"; } >"$RUN/wrk-gzip.lua"
+    # cache-hit: nginx's cache files in tmpfs, made for this run (removed on exit).
+    if [[ $CACHE_ON == 1 ]]; then
+        CACHE_DIR=$(mktemp -d /dev/shm/fastproxy-bench-cache.XXXXXX)
+        chmod 755 "$CACHE_DIR"
+    fi
 
     local name scen load_scenarios=()
     for scen in $SCENARIOS; do
@@ -885,23 +1103,33 @@ main() {
     done
 
     if ((${#load_scenarios[@]})); then
-        for name in "${proxies[@]}"; do start_proxy "$name" load; done
+        # Only the proxies that take part in one of the scenarios (Varnish: cache-hit only).
+        local started=()
+        for name in "${proxies[@]}"; do
+            for scen in "${load_scenarios[@]}"; do
+                if takes_part "$name" "$scen"; then
+                    start_proxy "$name" load
+                    started+=("$name")
+                    break
+                fi
+            done
+        done
         local round i k
         for ((round = 1; round <= ROUNDS; round++)); do
             for scen in "${load_scenarios[@]}"; do
                 # Rotate who goes first, so that no proxy always runs right after the same neighbour.
                 for ((i = 0; i < ${#proxies[@]}; i++)); do
                     k=$(((i + round - 1) % ${#proxies[@]}))
-                    # nginx's open-source build cannot verify a JWT: the jwt scenario is FastProxy and HAProxy only.
-                    [[ $scen == jwt && -z ${JWT_PORT[${proxies[k]}]:-} ]] && continue
-                    # Only FastProxy has a Redis-backed limit to measure.
-                    [[ $scen == ratelimit-redis && -z ${RLR_PORT[${proxies[k]}]:-} ]] && continue
+                    takes_part "${proxies[k]}" "$scen" || continue
                     measure_load "${proxies[k]}" "$scen" "$round"
                 done
             done
         done
-        for name in "${proxies[@]}"; do stop_pid "${PROXY_PID[$name]}"; done
+        for name in "${started[@]}"; do stop_pid "${PROXY_PID[$name]}"; done
     fi
+    # Issue 18's listeners belong to the load phase: the observed and idle phases run the configs they always did (an
+    # idle proxy has answered only check_proxy's requests, not a cache fill or a compression).
+    CACHE_ON=0 STATIC_ON=0 GZIP_ON=0
 
     # observed: a phase of its own, the proxies started again with their logs on (and FastProxy's admin listener).
     if [[ " $SCENARIOS " == *" observed "* ]]; then
@@ -909,6 +1137,7 @@ main() {
         [[ " $PROXIES " == *" haproxy "* ]] && start_syslog_sink
         OBSERVED_ON=1
         for name in "${proxies[@]}"; do
+            takes_part "$name" observed || continue
             start_proxy "$name" observed
             check_observed "$name"
         done
@@ -916,10 +1145,11 @@ main() {
         for ((round = 1; round <= ROUNDS; round++)); do
             for ((i = 0; i < ${#proxies[@]}; i++)); do
                 k=$(((i + round - 1) % ${#proxies[@]}))
+                takes_part "${proxies[k]}" observed || continue
                 measure_load "${proxies[k]}" observed "$round"
             done
         done
-        for name in "${proxies[@]}"; do stop_pid "${PROXY_PID[$name]}"; done
+        for name in "${proxies[@]}"; do if takes_part "$name" observed; then stop_pid "${PROXY_PID[$name]}"; fi; done
         OBSERVED_ON=0
         local lines=""
         [[ -f "$RUN/fastproxy-access.log" ]] && lines+="FastProxy $(wc -l <"$RUN/fastproxy-access.log") "
@@ -936,6 +1166,7 @@ main() {
         local kind
         for kind in sequential burst; do
             for name in "${proxies[@]}"; do
+                takes_part "$name" idle || continue
                 start_proxy "$name" "$([[ $kind == burst ]] && echo idle-burst || echo idle)"
                 measure_idle "$name" "$kind"
                 stop_pid "${PROXY_PID[$name]}"
@@ -947,12 +1178,19 @@ main() {
     # Anything a proxy or the origin logged (warnings and errors only) is worth a look before trusting the figures.
     local f
     for f in "$RAW"/*-load.log "$RAW"/*-observed.log "$RAW"/*-idle.log "$RAW"/*-idle-burst.log "$RAW"/*-error.log; do
-        [[ -s $f ]] && log "note: ${f#"$ROOT"/} is not empty ($(wc -l <"$f") lines): $(head -c 300 "$f" | head -3 | tr '\n' ' ')"
+        local said=$f
+        if [[ $f == */varnish-*.log ]]; then
+            # varnishd -F narrates its start and stop (Debug:, Info:, "Manager got SIGTERM"): only what else it said is worth a note.
+            grep -vE '^(Debug: |Info: |Child launched OK$|Error: Manager got SIGTERM$)' "$f" >"$RUN/varnish-said" || true
+            said="$RUN/varnish-said"
+        fi
+        [[ -s $said ]] && log "note: ${f#"$ROOT"/} is not empty ($(wc -l <"$said") lines): $(head -c 300 "$said" | head -3 | tr '\n' ' ')"
     done
 
     local elapsed=$(($(date +%s) - STARTED_AT))
     {
         echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+        if [[ -n $GZIP_SIZES ]]; then echo "gzip: compressed size of the 16,384-byte JSON at level $GZIP_LEVEL: $GZIP_SIZES"; fi
         echo "duration: ${elapsed} s for the whole run"
     } >>"$OUT/machine.txt"
     # perf-results/README.md shows the newest full run kept there; a partial run (even one written there with

@@ -14,7 +14,8 @@ import time
 import statistics
 import sys
 
-PROXIES = [("fastproxy", "FastProxy"), ("nginx", "nginx"), ("haproxy", "HAProxy")]
+# Varnish takes part in the cache-hit scenario only.
+PROXIES = [("fastproxy", "FastProxy"), ("nginx", "nginx"), ("haproxy", "HAProxy"), ("varnish", "Varnish")]
 SCENARIOS = [
     ("small", "13-byte body, 64 connections"),
     ("16k", "16 KiB body, 64 connections"),
@@ -37,6 +38,12 @@ SCENARIOS = [
     ("transform", "Header transforms: three request headers set (one the client's address), one removed, one response "
                   "header set (FastProxy headers policy; nginx proxy_set_header + add_header; HAProxy http-request "
                   "set-header/del-header + http-response set-header); 13-byte body, 64 connections"),
+    ("cache-hit", "Cache hits: a 1 KiB response the origin marks cacheable (max-age=3600), every measured request served "
+                  "from the proxy's cache (FastProxy cache policy, nginx proxy_cache, HAProxy cache, Varnish); 64 connections"),
+    ("static", "Static file: 16 KiB served from disk (FastProxy static route, nginx root with sendfile off and "
+               "open_file_cache on, valid 1 s; HAProxy serves no files); 64 connections"),
+    ("gzip", "gzip: the origin's 16 KiB JSON compressed at level 6 (FastProxy compress, nginx gzip on; HAProxy's libslz "
+             "has no level to match); 64 connections, Accept-Encoding: gzip"),
 ]
 # The gateway summary: each proxy's CPU per request with its gateway checks against its own figure without them.
 GATEWAY_BASE = "small"
@@ -45,7 +52,13 @@ GATEWAY_TARGET = 1.10  # issue 14: FastProxy's gateway at most 1.10x its own no-
 # The observability summary (issue 15 "Speed"): each proxy's CPU per request with its request log on against its own
 # figure without it; FastProxy's target: at most 1.10x its own "small", and below nginx's observed figure.
 OBSERVED_TARGET = 1.10
-COLOURS = {"fastproxy": "#7b3fa0", "nginx": "#2f8a3b", "haproxy": "#2463a6"}
+COLOURS = {"fastproxy": "#7b3fa0", "nginx": "#2f8a3b", "haproxy": "#2463a6", "varnish": "#d0822a"}
+# Issue 18 "Speed": (scenario, peer, target ratio of FastProxy's CPU per request to the peer's, strictly below it or
+# at most it). Cache hits and static files below nginx, hits below Varnish; gzip within 1.1x nginx (the compressor
+# dominates).
+ISSUE18_SCENARIOS = ["cache-hit", "static", "gzip"]
+ISSUE18_TARGETS = [("cache-hit", "nginx", 1.0, "below"), ("cache-hit", "varnish", 1.0, "below"),
+                   ("static", "nginx", 1.0, "below"), ("gzip", "nginx", 1.10, "at most")]
 REPRODUCE = "bench/compare.sh"
 IDLE_TARGET_KB = 2.5
 MICROBENCH = "bench/run-microbench.sh"
@@ -193,7 +206,43 @@ def transform_table(rows):
 def summary_tables(rows):
     """The tables a run's results.md and perf-results/README.md both show, in that order."""
     return (rounds_note(rows) + gateway_table(rows) + ratelimit_table(rows) + transform_table(rows) + observed_table(rows)
-            + redis_store_table(rows) + load_table(rows) + idle_table(rows))
+            + redis_store_table(rows) + issue18_table(rows) + load_table(rows) + idle_table(rows))
+
+
+def issue18_table(rows):
+    """Cache hits, a static file and gzip (issue 18 "Speed"): each proxy's CPU per 1,000 requests, req/s and p99 side
+    by side, then FastProxy's CPU per request over each peer's against the issue's targets."""
+    scens = [s for s in ISSUE18_SCENARIOS if any((p, s) in rows for p, _ in PROXIES)]
+    if not scens:
+        return []
+    out = ["**Caching, static files, compression (issue 18): proxy CPU ms per 1,000 requests, req/s, p99 ms** (HTTP/1.1, "
+           "64 connections; cache-hit: 1 KiB, every measured request a hit; static: a 16 KiB file from disk; gzip: 16 KiB "
+           "of JSON at level 6)\n",
+           "| scenario | proxy | CPU ms / 1k req | req/s | p99 ms | FastProxy's CPU ÷ this proxy's |",
+           "|---|---|---|---|---|---|"]
+    def cpu(p, s):
+        return num(rows[(p, s)]["cpu_ms_per_1k"]) if (p, s) in rows else math.nan
+    for s in scens:
+        for p, label in PROXIES:
+            if (p, s) not in rows:
+                continue
+            r = rows[(p, s)]
+            vs = "" if p == "fastproxy" else ratio(cpu("fastproxy", s), cpu(p, s))
+            out.append(f"| {s} | {label} | {fmt(cpu(p, s))} | {fmt(num(r['rps']), 0, True)} | {fmt(num(r['p99_ms']), 2)} | {vs} |")
+    verdicts = []
+    labels = dict(PROXIES)
+    for s, peer, target, how in ISSUE18_TARGETS:
+        mine, theirs = cpu("fastproxy", s), cpu(peer, s)
+        if math.isnan(mine) or math.isnan(theirs) or theirs == 0:
+            continue
+        r = mine / theirs
+        met = r < target if how == "below" else r <= target
+        bound = f"below {labels[peer]}'s" if target == 1.0 else f"{how} {target:.2f}× {labels[peer]}'s"
+        verdicts.append(f"{s} {r:.2f}× {labels[peer]} (target: {bound}: {'met' if met else 'not met'})")
+    if verdicts:
+        out += ["", "FastProxy's targets (issue 18, CPU per request, same run): " + "; ".join(verdicts) + "."]
+    out.append("")
+    return out
 
 
 def redis_store_table(rows):
@@ -341,7 +390,8 @@ def idle_table(rows):
 # Tick labels for the chart (the tables carry the full titles).
 SHORT = {"small": "13 B\n64 conns", "16k": "16 KiB\n64 conns", "c1000": "13 B\n1,000 conns", "l4": "L4 tcp\n13 B",
          "https": "HTTPS\n13 B", "tls-l4": "TLS on L4\n13 B", "h2c": "h2c\n10 x 100", "h2": "h2 (TLS)\n10 x 100",
-         "gateway": "gateway\nIP+key+hdr", "jwt": "jwt\nES256", "ratelimit": "rate limit\nper IP", "transform": "transform\nheaders", "observed": "observed\nlog+metrics"}
+         "gateway": "gateway\nIP+key+hdr", "jwt": "jwt\nES256", "ratelimit": "rate limit\nper IP", "transform": "transform\nheaders", "observed": "observed\nlog+metrics",
+         "cache-hit": "cache hit\n1 KiB", "static": "static file\n16 KiB", "gzip": "gzip\n16 KiB JSON"}
 
 
 def chart(rows, path):
@@ -403,7 +453,7 @@ def chart(rows, path):
         ax.set_axisbelow(True)
 
     what = f"median of {rounds} rounds, whiskers: lowest and highest" if rounds > 1 else "one round"
-    fig.suptitle(f"FastProxy vs nginx vs HAProxy: keep-alive client connections, proxy pinned to one CPU ({what})", fontsize=12)
+    fig.suptitle(f"{' vs '.join(l for _, l in proxies)}: keep-alive client connections, proxy pinned to one CPU ({what})", fontsize=12)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -423,7 +473,8 @@ def results_markdown(results_dir, rows):
         "",
         f"FastProxy, nginx (`proxy_pass`, upstream `keepalive`) and HAProxy (`http-reuse always`) in front of one nginx "
         f"origin, with equivalent configs (bench/load/). Produced by `{REPRODUCE}`. The L4 scenario relays the same "
-        f"HTTP/1.1 traffic as bytes: FastProxy `protocol = \"tcp\"`, nginx `stream`, HAProxy `mode tcp`.",
+        f"HTTP/1.1 traffic as bytes: FastProxy `protocol = \"tcp\"`, nginx `stream`, HAProxy `mode tcp`. Varnish joins "
+        f"for cache hits only.",
         "",
         "Ratios are FastProxy's figure divided by the other proxy's, from this one run: above 1 is better for req/s, "
         "worse for latency, CPU and memory. The machine is shared and noisy: trust ratios and CPU per request more than "
@@ -468,6 +519,19 @@ def results_markdown(results_dir, rows):
         "(FastProxy `headers` policy on a listener; nginx `proxy_set_header` + `add_header`; HAProxy `http-request "
         "set-header`/`del-header` + `http-response set-header`). Before measuring, the origin's `/transform-echo` must show "
         "exactly the fields set and not the removed one. Read against the same proxy's `small`.",
+        "- Cache-hit, static, gzip (issue 18), each on a listener of its own at 64 connections. Cache-hit: the origin's "
+        "`/cache-1k` (1 KiB, `Cache-Control: max-age=3600`) through FastProxy's `cache` policy, nginx `proxy_cache` (files in "
+        "tmpfs, no `proxy_cache_valid`), HAProxy's `cache` section and Varnish (`-s malloc`, one thread pool, pinned to the "
+        "proxy CPU), each keyed by host, path and query; the origin logs every request that reaches `/cache-1k`, and the "
+        "count must not move during the warm-up and the measured run. Static: a 16 KiB file from disk, FastProxy `static` "
+        "route against nginx `root` (sendfile off, nginx's default and FastProxy's way: read into a buffer, then "
+        "written; open_file_cache on, 1,024 files checked again after 1 s, as FastProxy keeps a file open for 1 s); HAProxy "
+        "serves no files. Gzip: "
+        "the origin's 16 KiB JSON, sent uncompressed, compressed at level 6 by FastProxy's `compress` policy and nginx "
+        "`gzip on` (`gzip_comp_level 6`); wrk sends `Accept-Encoding: gzip` and each answer is checked to gunzip to the "
+        "origin's body (compressed sizes in machine.txt: the same level, but nginx's zlib and .NET's zlib-ng deflate differently, "
+        "so they differ by a few per cent). Debian's HAProxy compresses with libslz, one fixed effort no "
+        "level setting changes, so it is left out of gzip.",
         "- results.csv holds every figure; raw-logs/ (wrk output, proxy logs, rendered configs) stays on the machine.",
         "",
     ]
@@ -509,7 +573,8 @@ def readme(perf_dir):
         "",
         "## How to reproduce",
         "",
-        f"- Load comparison against nginx and HAProxy, from the repository root: `{REPRODUCE}`. It installs what is "
+        "- Load comparison against nginx and HAProxy (and Varnish for cache hits), from the repository root: "
+        f"`{REPRODUCE}`. It installs what is "
         "missing with apt-get, builds the native AOT binary, runs every scenario for every proxy"
         + (f" (the latest run took {duration(os.path.join(perf_dir, latest))})" if latest else "")
         + " and writes a new `<date>-<commit>/` here, then this page. Knobs are listed at the top of the script; "
