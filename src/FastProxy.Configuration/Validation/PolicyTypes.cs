@@ -25,6 +25,8 @@ internal static class PolicyTypes
         new Policies.JsonBodyPolicyType(),
         new Policies.AggregatePolicyType(),
         new Policies.RedirectPolicyType(),
+        // Caching (issue 18).
+        new Policies.CachePolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

@@ -28,6 +28,7 @@ internal static class PolicyKinds
         JsonBodyOptions o => JsonBody.JsonBodyPolicy.Create(config.Name, o, context),
         AggregateOptions o => new Aggregate.AggregatePolicy(config.Name, o, context),
         RedirectOptions o => new Redirect.RedirectPolicy(config.Name, o),
+        CacheOptions o => new Cache.CachePolicy(config.Name, o, context),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }
