@@ -10,7 +10,7 @@ namespace FastProxy.Tests.Caching;
 /// </summary>
 public sealed class CacheLoopbackTests
 {
-    internal static string Config(int upstreamPort, string keys = "") => $$"""
+    internal static string Config(int upstreamPort, string keys = "", string name = "c") => $$"""
         [[listeners]]
         name = "web"
         bind = "127.0.0.1:0"
@@ -18,12 +18,12 @@ public sealed class CacheLoopbackTests
         [[routes]]
         name = "app"
         upstream = "app"
-        policies = ["c"]
+        policies = ["{{name}}"]
 
         [upstreams.app]
         servers = ["127.0.0.1:{{upstreamPort}}"]
 
-        [policies.c]
+        [policies.{{name}}]
         type = "cache"
         {{keys}}
         """;
@@ -31,10 +31,10 @@ public sealed class CacheLoopbackTests
     internal static byte[] Answer(string body, string headers, int status = 200)
         => Encoding.ASCII.GetBytes($"HTTP/1.1 {status} S\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\nContent-Type: text/plain\r\n{headers}\r\n{body}");
 
-    private static Task<(string Status, List<(string Name, string Value)> Headers, byte[] Body)> Curl(TestProxy proxy, bool h2, string path, params string[] extra)
+    internal static Task<(string Status, List<(string Name, string Value)> Headers, byte[] Body)> Curl(TestProxy proxy, bool h2, string path, params string[] extra)
         => JsonBodyLoopbackTests.CurlAsync(proxy, h2, path, extra);
 
-    private static string? One(List<(string Name, string Value)> headers, string name) => JsonBodyLoopbackTests.Values(headers, name).SingleOrDefault();
+    internal static string? One(List<(string Name, string Value)> headers, string name) => JsonBodyLoopbackTests.Values(headers, name).SingleOrDefault();
 
     [Theory]
     [InlineData(false)]
