@@ -27,6 +27,8 @@ internal static class PolicyTypes
         new Policies.RedirectPolicyType(),
         // Issue 18.
         new Policies.CompressPolicyType(),
+        // Caching (issue 18).
+        new Policies.CachePolicyType(),
     ];
 
     public static IPolicyType? Find(string name)

@@ -59,7 +59,9 @@ public enum UpstreamCallOutcome : byte
 }
 
 /// <summary>What came back: the status, the body (whole, unless the outcome says otherwise), and the field a caller needs.</summary>
-public readonly record struct UpstreamCallResult(UpstreamCallOutcome Outcome, int Status, ReadOnlyMemory<byte> Body, string? ContentType, string? ContentEncoding)
+/// <param name="Head">The answer's whole head as received (status line and fields), for a caller that reads every field (the cache).</param>
+public readonly record struct UpstreamCallResult(UpstreamCallOutcome Outcome, int Status, ReadOnlyMemory<byte> Body, string? ContentType, string? ContentEncoding,
+    ReadOnlyMemory<byte> Head = default)
 {
     public static UpstreamCallResult Failed(UpstreamCallOutcome outcome) => new(outcome, 0, default, null, null);
 

@@ -31,6 +31,7 @@ public sealed partial class PolicyContext
         Claims = null;
         _requestIdLength = 0;
         ResponseBodyPolicy = null;
+        CacheExchange?.Reset();
         ResetEdits();
         ResetUpstream();
         ResetAbort();

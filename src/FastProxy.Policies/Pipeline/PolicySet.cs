@@ -27,6 +27,12 @@ public sealed class PolicyBuildContext
     public PolicySet? Previous { get; init; }
     /// <summary>Requests to the configuration's own upstreams (aggregate's parts); null when the host offers none (unit tests).</summary>
     public IUpstreamCalls? Upstreams { get; init; }
+    /// <summary>
+    /// Each route that forwards: its name, its upstream and its strip_prefix (the cache revalidates an entry with a
+    /// request of its own through <see cref="Upstreams"/>, to the route's upstream).
+    /// </summary>
+    public IReadOnlyDictionary<string, (string Upstream, string? StripPrefix)> RouteUpstreams { get; init; } =
+        new Dictionary<string, (string, string?)>();
 }
 
 /// <summary>
@@ -54,6 +60,8 @@ public sealed class PolicySet
             Previous = previous,
             UpstreamNames = [.. config.Upstreams.Select(u => u.Name)],
             Upstreams = upstreams,
+            RouteUpstreams = config.Routes.Where(r => r.Upstream is not null)
+                .ToDictionary(r => r.Name, r => (r.Upstream!, r.StripPrefix), StringComparer.Ordinal),
         };
         foreach (var policy in config.Policies)
         {

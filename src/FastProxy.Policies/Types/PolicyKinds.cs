@@ -29,6 +29,7 @@ internal static class PolicyKinds
         AggregateOptions o => new Aggregate.AggregatePolicy(config.Name, o, context),
         RedirectOptions o => new Redirect.RedirectPolicy(config.Name, o),
         CompressOptions o => new Compress.CompressPolicy(config.Name, o),
+        CacheOptions o => new Cache.CachePolicy(config.Name, o, context),
         _ => throw new InvalidOperationException($"policy \"{config.Name}\": type \"{config.Type}\" has no implementation"),
     };
 }

@@ -28,6 +28,7 @@ internal sealed partial class AdminServer
             return AdminAnswer.Text(400, "bad request\n");
         string method = parts[0];
         string path = parts[1];
+        if (TryCachePurge(method, path, requestHead, client) is { } purge) return purge;
         int query = path.IndexOf('?');
         if (query >= 0) path = path[..query];
 

@@ -51,6 +51,7 @@ internal sealed partial class MetricsRegistry
         WriteListeners(w, g);
         WriteUpstreams(w, g, runtime);
         WritePolicies(w);
+        CacheMetrics.Write(w);
         WriteReloads(w);
         WriteConsumers(w, g);
         WriteExternal(w);

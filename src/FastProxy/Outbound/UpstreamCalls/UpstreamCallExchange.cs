@@ -49,12 +49,14 @@ internal static class UpstreamCallExchange
             var input = connection.Input;
             ReadOnlySequence<byte> buffer;
             string? contentType, contentEncoding;
+            byte[] headBytes;
             while (true)
             {
                 head.Reset();
-                var (parse, rest, closedEmpty, type, encoding) = await ReadHeadAsync(input, head).ConfigureAwait(false);
+                var (parse, rest, closedEmpty, type, encoding, bytes) = await ReadHeadAsync(input, head).ConfigureAwait(false);
                 contentType = type;
                 contentEncoding = encoding;
+                headBytes = bytes;
                 if (parse != ParseStatus.Complete)
                 {
                     bool stale = closedEmpty && !cancellationToken.IsCancellationRequested;
@@ -100,7 +102,7 @@ internal static class UpstreamCallExchange
                 return (UpstreamCallResult.Failed(outcome), false);
             }
             reusable = kind != BodyKind.CloseDelimited && head.KeepAlive;
-            return (new UpstreamCallResult(UpstreamCallOutcome.Answered, status, body, contentType, contentEncoding), false);
+            return (new UpstreamCallResult(UpstreamCallOutcome.Answered, status, body, contentType, contentEncoding, headBytes), false);
         }
         catch (Exception ex) when (IsConnectionError(ex))
         {
@@ -156,7 +158,7 @@ internal static class UpstreamCallExchange
     /// Reads until the response head is complete; returns the parse status, the buffer from the head's end on (not
     /// consumed yet), and whether the server closed before sending anything.
     /// </summary>
-    private static async ValueTask<(ParseStatus Status, ReadOnlySequence<byte> Remaining, bool ClosedEmpty, string? ContentType, string? ContentEncoding)> ReadHeadAsync(PipeReader input, ResponseHead head)
+    private static async ValueTask<(ParseStatus Status, ReadOnlySequence<byte> Remaining, bool ClosedEmpty, string? ContentType, string? ContentEncoding, byte[] Head)> ReadHeadAsync(PipeReader input, ResponseHead head)
     {
         byte[]? scratch = null;
         try
@@ -190,11 +192,11 @@ internal static class UpstreamCallExchange
                     if (status == ParseStatus.Complete)
                     {
                         return (status, buffer.Slice(head.HeadLength), false,
-                            FieldText(head, parsed.Span, "content-type"u8), FieldText(head, parsed.Span, "content-encoding"u8));
+                            FieldText(head, parsed.Span, "content-type"u8), FieldText(head, parsed.Span, "content-encoding"u8), parsed.Span[..head.HeadLength].ToArray());
                     }
-                    if (status == ParseStatus.Error) return (status, default, false, null, null);
+                    if (status == ParseStatus.Error) return (status, default, false, null, null, []);
                 }
-                if (result.IsCompleted || result.IsCanceled) return (ParseStatus.Error, default, buffer.IsEmpty, null, null);
+                if (result.IsCompleted || result.IsCanceled) return (ParseStatus.Error, default, buffer.IsEmpty, null, null, []);
                 input.AdvanceTo(buffer.Start, buffer.End);
             }
         }
