@@ -32,6 +32,11 @@ internal sealed class StatusPublisher(KubeApi api, string identity, string lease
     /// <summary>How many status patches this replica sent (tests: only the leader writes).</summary>
     public int Writes;
 
+    private volatile bool _frozen;
+
+    /// <summary>Tests: stop renewing and writing without letting the Lease go, as a replica that hangs or crashes.</summary>
+    internal void Freeze() => _frozen = true;
+
     public void Changed()
     {
         try
@@ -49,6 +54,18 @@ internal sealed class StatusPublisher(KubeApi api, string identity, string lease
         var written = new Dictionary<string, string>(StringComparer.Ordinal);
         while (!cancel.IsCancellationRequested)
         {
+            if (_frozen)
+            {
+                try
+                {
+                    await Task.Delay(timings.RetryPeriod, cancel);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                continue;
+            }
             bool was = _leader;
             try
             {
@@ -93,7 +110,7 @@ internal sealed class StatusPublisher(KubeApi api, string identity, string lease
                 break;
             }
         }
-        if (_leader) await ReleaseAsync();
+        if (_leader && !_frozen) await ReleaseAsync();
     }
 
     private string LeasePath => $"/apis/coordination.k8s.io/v1/namespaces/{leaseNamespace}/leases/{leaseName}";

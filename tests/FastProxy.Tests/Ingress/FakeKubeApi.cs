@@ -120,7 +120,8 @@ internal sealed class FakeKubeApi : IAsyncDisposable
     {
         lock (_lock)
         {
-            _compactedBefore = _version + 1;
+            // Versions up to now are gone; the next version is new, so a list from here gives one that can be watched.
+            _compactedBefore = ++_version;
             _history.Clear();
         }
     }
@@ -246,7 +247,7 @@ internal sealed class FakeKubeApi : IAsyncDisposable
                 Task changed;
                 lock (_lock)
                 {
-                    if (sent + 1 < _compactedBefore)
+                    if (sent < _compactedBefore)
                     {
                         Interlocked.Increment(ref GoneSent);
                         lines.Add("""{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version","reason":"Expired","code":410}}""");
