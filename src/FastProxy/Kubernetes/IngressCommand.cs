@@ -40,6 +40,7 @@ internal static class IngressCommand
         public string? ElectionNamespace;
         public string HttpsListener = "https";
         public string StateDirectory = Path.Combine(Path.GetTempPath(), "fastproxy-ingress");
+        public bool Help;
     }
 
     /// <summary>Null (with a message on stderr) when the command line is wrong.</summary>
@@ -49,9 +50,15 @@ internal static class IngressCommand
         for (int i = 0; i < args.Length; i++)
         {
             string flag = args[i];
+            if (flag is "-h" or "--help")
+            {
+                parsed.Help = true;
+                return parsed;
+            }
             if (i + 1 == args.Length || args[i + 1].Length == 0)
             {
-                error.WriteLine(flag is "-h" or "--help" ? Usage : $"fastproxy ingress: {(flag.StartsWith('-') ? $"{flag} needs a value" : $"unknown argument \"{flag}\"")}");
+                error.WriteLine($"fastproxy ingress: {(flag.StartsWith('-') ? $"{flag} needs a value" : $"unknown argument \"{flag}\"")}");
+                error.WriteLine(Usage);
                 return null;
             }
             string value = args[++i];
@@ -91,6 +98,11 @@ internal static class IngressCommand
     {
         var parsed = Parse(args, Console.Error);
         if (parsed is null) return Program.ExitBadConfig;
+        if (parsed.Help)
+        {
+            Console.Out.WriteLine(Usage);
+            return Program.ExitOk;
+        }
         Log.Logger = new StderrLogger(level);
 
         var loaded = ConfigLoader.Load(parsed.ConfigPath);
@@ -110,10 +122,13 @@ internal static class IngressCommand
             return Program.ExitBadConfig;
         }
 
+        var options = Options(parsed);
         ProxyHost host;
         try
         {
-            host = ProxyHost.Start(loaded.Config);
+            // Until every kind is listed: the file's routes, and the https listener already on the default certificate.
+            var initial = new IngressTranslator(options, new SecretFiles(options.StateDirectory)).Translate(new ClusterState(), loaded.Config).Config;
+            host = ProxyHost.Start(initial);
         }
         catch (ProxyStartException ex)
         {
@@ -127,7 +142,6 @@ internal static class IngressCommand
         }
 
         using var api = new KubeApi(connection);
-        var options = Options(parsed);
         var identity = Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod ? pod : $"{Environment.MachineName}-{Environment.ProcessId}";
         var status = new StatusPublisher(api, identity, parsed.ElectionNamespace ?? connection.Namespace, parsed.ElectionId,
             parsed.PublishAddresses, parsed.PublishService, new ElectionTimings());
