@@ -21,6 +21,8 @@ public static class Program
         usage: fastproxy [-c FILE]            run with FILE (default ./proxy.toml)
                fastproxy check [-c FILE]      validate FILE and exit: 0 and "FILE: ok", or 2 and one line per problem
                fastproxy --version            print the version
+               fastproxy ingress [-c FILE] [--ingress-class NAME] [--kubeconfig FILE] ...
+                                              run as a Kubernetes ingress controller (fastproxy ingress --help)
         signals: SIGHUP reloads the configuration; SIGUSR1 reopens the access log; SIGTERM and SIGINT stop gracefully.
         environment: FASTPROXY_LOG_LEVEL = debug | info | warn | error (default info)
         """;
@@ -37,6 +39,13 @@ public static class Program
         {
             switch (args[i])
             {
+                case "ingress" when i == 0:
+                    if (!TryParseLevel(Environment.GetEnvironmentVariable(LogLevelVariable), out var ingressLevel))
+                    {
+                        Console.Error.WriteLine($"fastproxy: {LogLevelVariable}=\"{Environment.GetEnvironmentVariable(LogLevelVariable)}\" is not a log level; use one of {LogLevels} (or leave it unset for info)");
+                        return ExitBadConfig;
+                    }
+                    return Kubernetes.IngressCommand.Run(args.AsSpan(1), ingressLevel);
                 case "check" when i == 0:
                     check = true;
                     break;

@@ -175,6 +175,8 @@ public sealed class MatchConfig
 {
     /// <summary>Exact ("api.example.com") or wildcard ("*.example.com"), lower-cased, compared without port.</summary>
     public string? Host { get; init; }
+    /// <summary>A "*." <see cref="Host"/> matches one label only ("a.example.com", not "a.b.example.com"), as Kubernetes Ingress hosts do. Not a proxy.toml key: set by the ingress controller.</summary>
+    public bool WildcardOneLabel { get; init; }
     /// <summary>At most one of Path and PathPrefix.</summary>
     public string? Path { get; init; }
     public string? PathPrefix { get; init; }

@@ -16,6 +16,8 @@ internal sealed class Route
     private readonly byte[]? _hostExact;
     /// <summary>"*.example.com" is kept as ".example.com": the host must end with it and have a label before it.</summary>
     private readonly byte[]? _hostSuffix;
+    /// <summary>MatchConfig.WildcardOneLabel (Ingress hosts): the label before <see cref="_hostSuffix"/> has no dot.</summary>
+    private readonly bool _wildcardOneLabel;
     private readonly byte[]? _path;
     private readonly byte[]? _pathPrefix;
     private readonly byte[][]? _methods;
@@ -39,6 +41,7 @@ internal sealed class Route
         {
             if (match.Host.StartsWith("*.", StringComparison.Ordinal)) _hostSuffix = Encoding.ASCII.GetBytes(match.Host[1..]);
             else _hostExact = Encoding.ASCII.GetBytes(match.Host);
+            _wildcardOneLabel = match.WildcardOneLabel;
         }
         if (match.Path is not null) _path = Encoding.UTF8.GetBytes(match.Path);
         if (match.PathPrefix is not null) _pathPrefix = Encoding.UTF8.GetBytes(match.PathPrefix);
@@ -69,6 +72,7 @@ internal sealed class Route
         StripPrefix = route.StripPrefix;
         _hostExact = route._hostExact;
         _hostSuffix = route._hostSuffix;
+        _wildcardOneLabel = route._wildcardOneLabel;
         _path = route._path;
         _pathPrefix = route._pathPrefix;
         _methods = route._methods;
@@ -153,6 +157,10 @@ internal sealed class Route
                 if (!Ascii.EqualsIgnoreCase(host, _hostExact)) return false;
             }
             else if (host.Length <= _hostSuffix!.Length || !Ascii.EqualsIgnoreCase(host[^_hostSuffix.Length..], _hostSuffix))
+            {
+                return false;
+            }
+            else if (_wildcardOneLabel && host[..^_hostSuffix.Length].Contains((byte)'.'))
             {
                 return false;
             }
