@@ -20,8 +20,11 @@ public sealed class BalancedServer
         Weight = weight;
     }
 
-    /// <summary>Position in the upstream's server list.</summary>
-    public int Index { get; }
+    /// <summary>
+    /// Position in the upstream's server list. Set again when a server that stays moves in a new server set (DNS or
+    /// file discovery); a balancer returns positions in its own array and does not read this.
+    /// </summary>
+    public int Index { get; set; }
 
     /// <summary>For logs and admin output.</summary>
     public string Address { get; }

@@ -94,14 +94,19 @@ internal sealed partial class Http1Connection
     {
         var upstream = route.Upstream!;
         _requestConsumed = false;
-        ResetExclusions(upstream.ExclusionWords);
+        // The servers as they are now (one volatile read): this request picks, indexes and retries within them.
+        var set = _serverSet = upstream.Set;
+        ResetExclusions(set.ExclusionWords);
         // Retried only when nothing can have reached the server's application twice with a different meaning.
         // An upgrade handshake qualifies too: it is a bodiless GET, and nothing is relayed either way before the 101.
         retryable = _bodyComplete && HttpMethods.IsIdempotent(_request.Method);
         _requestDeadlineMs = upstream.RequestTimeoutMs > 0 ? Transport.Heartbeat.NowMs + upstream.RequestTimeoutMs : long.MaxValue;
-        picked = Pick(upstream);
-        return picked < 0 ? null : upstream.Servers[picked].Pool.TryRent();
+        picked = Pick();
+        return picked < 0 ? null : set.Servers[picked].Pool.TryRent();
     }
+
+    /// <summary>The upstream's servers the current request started with (<see cref="Upstream.Set"/>).</summary>
+    private ServerSet? _serverSet;
 
     /// <summary>
     /// Forwarding when the first server picked had no pooled connection: connect to it, or to the next ones the
@@ -156,10 +161,12 @@ internal sealed partial class Http1Connection
             }
 
             // Exchange.Retry: another server, if allowed.
-            Exclude(_excluded, server.State.Index);
+            // Its position in this request's set (a server that stays across a discovery change may have another now).
+            int position = Array.IndexOf(_serverSet!.Servers, server);
+            if (position >= 0) Exclude(_excluded, position);
             if (attempts-- <= 0) return await FailAsync(_failStatus);
             if (RequestTimedOut) return await FailAsync(504);
-            int next = Pick(upstream);
+            int next = Pick();
             if (next < 0) return await FailAsync(_failStatus);
             if (!upstream.Limits.TryBeginRetry())
             {
@@ -196,18 +203,21 @@ internal sealed partial class Http1Connection
         _connectStatus = 502;
         while (index >= 0)
         {
-            var server = upstream.Servers[index];
+            var server = _serverSet!.Servers[index];
             var connection = server.Pool.TryRent() ?? await ConnectAsync(upstream, server);
             if (connection is not null) return connection;
             if (_connectStatus != 502) return null;
             Exclude(_excluded, index);
-            index = Pick(upstream);
+            index = Pick();
         }
         return null;
     }
 
-    private int Pick(Upstream upstream)
-        => upstream.Balancer.Pick(new PickContext { ClientHash = _requestClientHash, Excluded = _excluded.AsSpan(0, upstream.ExclusionWords) });
+    private int Pick()
+    {
+        var set = _serverSet!;
+        return set.Balancer.Pick(new PickContext { ClientHash = _requestClientHash, Excluded = _excluded.AsSpan(0, set.ExclusionWords) });
+    }
 
     /// <summary>
     /// A new connection, counted against max_pending while it is being made (beyond it: null and
