@@ -9,13 +9,14 @@
 
 namespace FastProxy.Balancing;
 
-internal sealed class LeastConnBalancer : ILoadBalancer
+internal sealed class LeastConnBalancer : ILoadBalancer, ICarriesState
 {
     private readonly BalancedServer[] _servers;
     private readonly LoadMetric _metric;
     private RotationCursor _cursor;
 
-    public LeastConnBalancer(BalancedServer[] servers, LoadMetric metric)
+    /// <param name="start">Where the tie-break rotation starts (carried across a server-set change).</param>
+    public LeastConnBalancer(BalancedServer[] servers, LoadMetric metric, int start = 0)
     {
         if (!Enum.IsDefined(metric))
         {
@@ -24,7 +25,12 @@ internal sealed class LeastConnBalancer : ILoadBalancer
 
         _servers = servers;
         _metric = metric;
+        _cursor = new RotationCursor(start);
     }
+
+    BalancedServer[] ICarriesState.Servers => _servers;
+
+    int ICarriesState.NextPosition => _cursor.Position;
 
     public string Name => LoadBalancers.LeastConn;
 

@@ -26,8 +26,19 @@ public static class LoadBalancers
     /// <param name="name">One of <see cref="KnownNames"/>.</param>
     /// <param name="servers">The upstream's servers in configuration order.</param>
     /// <param name="metric">What least_conn counts; ignored by the other algorithms.</param>
+    /// <param name="previous">
+    /// The balancer this one replaces after a server-set change (reload, DNS or file discovery), or null. The new
+    /// balancer goes on from its state for the servers that stay, matched by <see cref="BalancedServer.Address"/>:
+    /// round_robin's and least_conn's rotation resumes at the server the old one would have picked next (or the next
+    /// one that stays), weighted's smooth-weight values carry over. The counters least_conn and p2c read (in flight,
+    /// open connections, response times) live with the servers, not the balancer: to keep them, build each staying
+    /// address's new <see cref="BalancedServer"/> with <c>carriedFrom</c> = its old one (or reuse the old object at
+    /// the same position) — see <see cref="BalancedServer(int, string, int, BalancedServer?)"/>. ip_hash and
+    /// consistent_hash derive everything from the addresses, so they need nothing carried.
+    /// </param>
     /// <exception cref="ArgumentException">Unknown name, or a server whose index is not its position.</exception>
-    public static ILoadBalancer Create(string name, BalancedServer[] servers, LoadMetric metric = LoadMetric.InFlightRequests)
+    public static ILoadBalancer Create(string name, BalancedServer[] servers, LoadMetric metric = LoadMetric.InFlightRequests,
+        ILoadBalancer? previous = null)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(servers);
@@ -70,10 +81,10 @@ public static class LoadBalancers
 
         return name switch
         {
-            RoundRobin => new RoundRobinBalancer(copy),
-            LeastConn => new LeastConnBalancer(copy, metric),
+            RoundRobin => new RoundRobinBalancer(copy, CarriedState.StartPosition(copy, previous)),
+            LeastConn => new LeastConnBalancer(copy, metric, CarriedState.StartPosition(copy, previous)),
             IpHash => new IpHashBalancer(copy),
-            Weighted => new WeightedBalancer(copy),
+            Weighted => new WeightedBalancer(copy, previous),
             _ => throw new UnreachableException(),
         };
     }

@@ -21,6 +21,9 @@ internal struct RotationCursor
 
     private int _position;
 
+    /// <param name="position">Where the first pick starts, in [0, n): carried from a previous server set.</param>
+    public RotationCursor(int position) => _position = position;
+
     /// <summary>Where the next pick starts.</summary>
     public readonly int Position => Volatile.Read(in _position);
 

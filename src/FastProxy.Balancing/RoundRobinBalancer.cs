@@ -6,14 +6,23 @@
 
 namespace FastProxy.Balancing;
 
-internal sealed class RoundRobinBalancer : ILoadBalancer
+internal sealed class RoundRobinBalancer : ILoadBalancer, ICarriesState
 {
     private readonly BalancedServer[] _servers;
     private RotationCursor _cursor;
 
-    public RoundRobinBalancer(BalancedServer[] servers) => _servers = servers;
+    /// <param name="start">Where the rotation starts (carried across a server-set change; see <see cref="CarriedState"/>).</param>
+    public RoundRobinBalancer(BalancedServer[] servers, int start = 0)
+    {
+        _servers = servers;
+        _cursor = new RotationCursor(start);
+    }
 
     public string Name => LoadBalancers.RoundRobin;
+
+    BalancedServer[] ICarriesState.Servers => _servers;
+
+    int ICarriesState.NextPosition => _cursor.Position;
 
     public int Pick(in PickContext context)
     {

@@ -4,10 +4,12 @@
 // in proportion to its weight, and the picks of a heavy server are spread out rather than bunched:
 // weights 5, 1, 1 give a a b a c a a, where a plain weighted rotation would give a a a a a b c.
 // Servers that are down or already tried take no part in that pick (their current stands still).
+// Across a server-set change the servers that stay keep their current (by address) and new ones start at 0, so the
+// interleaving goes on rather than restarting with a burst of the heaviest server.
 
 namespace FastProxy.Balancing;
 
-internal sealed class WeightedBalancer : ILoadBalancer
+internal sealed class WeightedBalancer : ILoadBalancer, ICarriesState
 {
     private readonly BalancedServer[] _servers;
     private readonly int[] _weights;
@@ -19,7 +21,7 @@ internal sealed class WeightedBalancer : ILoadBalancer
     // long: a pick moves a current by up to the total weight of the upstream, which large weights push past int.
     private readonly long[] _current;
 
-    public WeightedBalancer(BalancedServer[] servers)
+    public WeightedBalancer(BalancedServer[] servers, ILoadBalancer? previous = null)
     {
         _servers = servers;
         _weights = new int[servers.Length];
@@ -29,6 +31,27 @@ internal sealed class WeightedBalancer : ILoadBalancer
         }
 
         _current = new long[servers.Length];
+        if (previous is WeightedBalancer old)
+        {
+            lock (old._gate)
+            {
+                for (int i = 0; i < servers.Length; i++)
+                {
+                    int was = CarriedState.IndexOf(old._servers, servers[i].Address);
+                    if (was >= 0) _current[i] = old._current[was];
+                }
+            }
+        }
+    }
+
+    BalancedServer[] ICarriesState.Servers => _servers;
+
+    int ICarriesState.NextPosition => -1;
+
+    /// <summary>Server <paramref name="index"/>'s running value (for tests of the carried state).</summary>
+    internal long CurrentOf(int index)
+    {
+        lock (_gate) return _current[index];
     }
 
     public string Name => LoadBalancers.Weighted;

@@ -36,8 +36,9 @@ internal sealed class ServerSet
         var balanced = new BalancedServer[servers.Length];
         for (int i = 0; i < servers.Length; i++) balanced[i] = servers[i].State;
         string name = Upstream.BalanceName(upstream.Config.Balance);
-        var balancer = LoadBalancers.Create(name, balanced);
-        var tcp = LoadBalancers.Create(name, balanced, LoadMetric.OpenConnections);
+        // The rotation (round_robin, least_conn) and smooth weights (weighted) go on for the servers that stay.
+        var balancer = LoadBalancers.Create(name, balanced, previous: previous?.Balancer);
+        var tcp = LoadBalancers.Create(name, balanced, LoadMetric.OpenConnections, previous?.TcpBalancer);
         return new ServerSet(servers, [.. configs], balancer, tcp);
     }
 

@@ -13,14 +13,15 @@ namespace FastProxy.Upstreams;
 internal sealed class UpstreamServer
 {
     /// <param name="maxIdle">The most idle connections kept (the pool keeps what the load needs, up to this).</param>
+    /// <param name="carriedFrom">The same address's balancing state in the generation being replaced: its counters are shared.</param>
     public UpstreamServer(int index, ServerConfig config, int maxIdle, SslClientAuthenticationOptions? tls,
-        UpstreamProtocol protocol = UpstreamProtocol.Http1, string upstreamName = "")
+        UpstreamProtocol protocol = UpstreamProtocol.Http1, string upstreamName = "", BalancedServer? carriedFrom = null)
     {
         Tls = tls;
         EndPoint = config.EndPoint;
         Address = config.Address;
         Declared = config.Declared ?? config.Address;
-        State = new BalancedServer(index, config.Address, config.Weight);
+        State = new BalancedServer(index, config.Address, config.Weight, carriedFrom);
         if (protocol != UpstreamProtocol.Http1) Http2 = new Http2UpstreamPool(this, upstreamName);
         Pool = new UpstreamConnectionPool(State, maxIdle, Http2);
         Health = new ServerHealth(State);
@@ -110,7 +111,19 @@ internal sealed class Upstream
         Discovery = new Discovery.DiscoveryState(config);
         var expanded = ServerSet.Expand(config.Servers, static s => s.Resolved);
         var servers = new UpstreamServer[expanded.Count];
-        for (int i = 0; i < servers.Length; i++) servers[i] = NewServer(i, expanded[i]);
+        for (int i = 0; i < servers.Length; i++)
+        {
+            // A server that stays (by address) shares its in-flight counts and response times with its previous generation.
+            BalancedServer? carried = null;
+            if (previous is not null)
+            {
+                foreach (var old in previous.Servers)
+                {
+                    if (old.Address == expanded[i].Address) { carried = old.State; break; }
+                }
+            }
+            servers[i] = NewServer(i, expanded[i], carried);
+        }
         ConnectTimeout = config.ConnectTimeout;
         ResponseTimeoutMs = (long)config.ResponseTimeout.TotalMilliseconds;
         ReadTimeoutMs = (long)(config.ReadTimeout ?? config.ResponseTimeout).TotalMilliseconds;
@@ -135,7 +148,7 @@ internal sealed class Upstream
             Outliers.Recount();
             FailureLog.CarryOver(previous.FailureLog);
         }
-        _set = ServerSet.Create(this, servers, expanded, previous: null);
+        _set = ServerSet.Create(this, servers, expanded, previous?._set);
         if (config.Health is not null) Checker = new HealthChecker(Name, servers, config.Health);
     }
 
@@ -144,8 +157,8 @@ internal sealed class Upstream
     /// <summary>The servers in use: read once per request (a volatile read) and used for the whole of it.</summary>
     private volatile ServerSet _set;
 
-    private UpstreamServer NewServer(int index, ServerConfig server)
-        => new(index, server, _maxIdle, UpstreamTls.For(Config, server, _trust), Config.Protocol, Config.Name);
+    private UpstreamServer NewServer(int index, ServerConfig server, BalancedServer? carried = null)
+        => new(index, server, _maxIdle, UpstreamTls.For(Config, server, _trust), Config.Protocol, Config.Name, carried);
 
     /// <summary>
     /// The current servers, their balancers and their exclusion size, as one immutable snapshot: a request reads it
@@ -217,7 +230,8 @@ internal sealed class Upstream
                 servers[i] = kept;
                 continue;
             }
-            var server = NewServer(i, config);
+            // The weight changed: a new server, sharing the old one's counters (requests in flight end in the same count).
+            var server = NewServer(i, config, kept?.State);
             if (kept is not null)
             {
                 // The weight changed: a new server for the same address, with its health and drain carried over.
