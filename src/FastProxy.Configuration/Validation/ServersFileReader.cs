@@ -11,7 +11,8 @@ namespace FastProxy.Configuration.Validation;
 /// </summary>
 internal static class ServersFileReader
 {
-    private static readonly string[] Keys = ["servers"];
+    // The file's one top-level key (its [[servers]] tables are ServerValidator's, documented under servers_file).
+    private static readonly string[] TopLevel = ["servers"];
 
     /// <summary>Reads <paramref name="file"/> (absolute) into the load's diagnostics; null when it cannot be read at all.</summary>
     public static List<ServerConfig>? Read(LoadContext context, string keyPath, string file)
@@ -28,7 +29,7 @@ internal static class ServersFileReader
         }
         if (TomlDocument.Parse(text, file, context.Diagnostics) is not var (document, map)) return null;
         var fileContext = context.For(file, map);
-        var root = new TableReader(fileContext, document, "", Keys);
+        var root = new TableReader(fileContext, document, "", TopLevel);
         return ServerValidator.ReadAll(root);
     }
 }
