@@ -32,8 +32,11 @@ public sealed class BalancedServer
     /// <summary>Whether this server counts in the same counters as <paramref name="other"/> (one carried from the other).</summary>
     public bool SharesLoadWith(BalancedServer other) => ReferenceEquals(_load, other._load);
 
-    /// <summary>Position in the upstream's server list.</summary>
-    public int Index { get; }
+    /// <summary>
+    /// Position in the upstream's server list. Set again when a server that stays moves in a new server set (DNS or
+    /// file discovery); a balancer returns positions in its own array and does not read this.
+    /// </summary>
+    public int Index { get; set; }
 
     /// <summary>For logs and admin output.</summary>
     public string Address { get; }

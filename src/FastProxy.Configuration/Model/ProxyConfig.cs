@@ -32,6 +32,8 @@ public sealed class ProxyConfig
     internal Tomlyn.Model.TomlTable? Document { get; init; }
     /// <summary>[redis]: the server shared rate-limit state lives in; null: none configured.</summary>
     public RedisConfig? Redis { get; init; }
+    /// <summary>[dns]: the name servers upstream host names are resolved with; null: the system resolver.</summary>
+    public DnsConfig? Dns { get; init; }
     /// <summary>Things that are valid but worth telling the operator (e.g. a section that is accepted but not implemented yet).</summary>
     public IReadOnlyList<ConfigDiagnostic> Warnings { get; init; } = [];
 
@@ -231,6 +233,10 @@ public sealed class UpstreamConfig
     public PassiveHealthConfig? Passive { get; init; }
     public RetryConfig? Retry { get; init; }
     public UpstreamLimitsConfig? Limits { get; init; }
+    /// <summary>How often the host names of servers are resolved again (each address a server); zero: only at load and reload.</summary>
+    public TimeSpan ResolveInterval { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>servers_file: the absolute path the servers were read from (watched and re-read at run time); null: servers written inline.</summary>
+    public string? ServersFile { get; init; }
     public SourceLocation Location { get; init; }
 }
 
@@ -238,11 +244,29 @@ public sealed class ServerConfig
 {
     /// <summary>As written: "127.0.0.1:9001", "[::1]:9001" or "localhost:9001".</summary>
     public required string Address { get; init; }
-    /// <summary>Resolved at load time.</summary>
+    /// <summary>Resolved at load time (a host name: its first address of the preferred family).</summary>
     public required System.Net.IPEndPoint EndPoint { get; init; }
     /// <summary>The host part as written, for Host/SNI purposes (an IPv6 literal keeps its brackets: "[::1]").</summary>
     public required string Host { get; init; }
     public int Weight { get; init; } = 1;
+    /// <summary>
+    /// A host name: every address it resolved to at load, of the preferred family (IPv4 when it has any, else IPv6),
+    /// each one a server at run time (re-resolved every resolve_interval). Empty for an IP literal.
+    /// </summary>
+    public IReadOnlyList<System.Net.IPAddress> Resolved { get; init; } = [];
+    /// <summary>The host part is a name (re-resolved at run time), not an IP literal.</summary>
+    public bool HostIsName => Resolved.Count > 0;
+    /// <summary>The server entry as written, for a server expanded from a host name at run time; null: <see cref="Address"/> is as written.</summary>
+    public string? Declared { get; init; }
+}
+
+/// <summary>[dns]: the name servers host names of servers are resolved with, at load and at run time.</summary>
+public sealed class DnsConfig
+{
+    /// <summary>"ip:port" name servers, asked in order (each once per question).</summary>
+    public IReadOnlyList<System.Net.IPEndPoint> Servers { get; init; } = [];
+    /// <summary>How long one server gets to answer one question.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 public enum HealthCheckType { Http, Tcp }

@@ -7,8 +7,10 @@ namespace FastProxy.Configuration.Reading;
 /// <summary>What every section reader shares during one load: positions, the problem list, the config's directory, name resolution.</summary>
 internal sealed class LoadContext
 {
-    private readonly Dictionary<string, (IPAddress[]? Addresses, string? Error)> _resolved = new(StringComparer.OrdinalIgnoreCase);
+    private Dictionary<string, (IPAddress[]? Addresses, string? Error)> _resolved = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConfigLoadOptions _options;
+    /// <summary>[dns]'s servers, when the file names some (and no test swapped the resolver): asked instead of the system.</summary>
+    private Values.IHostResolver? _nameServers;
 
     public LoadContext(string sourceName, string baseDirectory, SourceMap map, DiagnosticBag diagnostics, ConfigLoadOptions options)
     {
@@ -40,6 +42,23 @@ internal sealed class LoadContext
 
     public string FullPath(string path) => Path.GetFullPath(path, BaseDirectory);
 
+    /// <summary>
+    /// [dns] servers = [...]: host names are resolved by asking these servers (as the proxy will at run time), unless
+    /// the load was given a resolver of its own (tests).
+    /// </summary>
+    public void UseNameServers(DnsConfig dns)
+    {
+        if (dns.Servers.Count == 0 || !ReferenceEquals(_options.Resolver, Values.DnsHostResolver.Instance)) return;
+        _nameServers = new Values.NameServerHostResolver(dns);
+    }
+
+    /// <summary>Another file of the same load (servers_file): its own positions, the same problems, resolver and cache.</summary>
+    public LoadContext For(string file, SourceMap map) => new(file, Path.GetDirectoryName(file) ?? BaseDirectory, map, Diagnostics, _options)
+    {
+        _resolved = _resolved,
+        _nameServers = _nameServers,
+    };
+
     /// <summary>Resolves once per host per load: the same name often appears in many upstreams.</summary>
     public IPAddress[]? Resolve(string host, out string? error)
     {
@@ -56,7 +75,7 @@ internal sealed class LoadContext
     {
         try
         {
-            var addresses = _options.Resolver.Resolve(host);
+            var addresses = (_nameServers ?? _options.Resolver).Resolve(host);
             return addresses.Length == 0 ? (null, "no addresses") : (addresses, null);
         }
         catch (SocketException e)
@@ -71,6 +90,10 @@ internal sealed class LoadContext
             });
         }
         catch (ArgumentException e)
+        {
+            return (null, e.Message);
+        }
+        catch (FastProxy.DnsClient.NameResolutionException e)
         {
             return (null, e.Message);
         }

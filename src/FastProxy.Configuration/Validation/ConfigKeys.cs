@@ -43,6 +43,7 @@ internal static class ConfigKeys
             new("[access_log]", AccessLogValidator.Keys),
             new("[tracing]", TracingValidator.Keys),
             new("[redis]", RedisValidator.Keys),
+            new("[dns]", DnsValidator.Keys),
             // `type` picks the kind, and the kind its keys (PolicySetValidator).
             new("[policies.NAME]", ["type"]),
         ];

@@ -9,7 +9,7 @@ namespace FastProxy.Configuration.Validation;
 /// </summary>
 internal static class ProxyConfigValidator
 {
-    public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies", "client_ip", "consumers", "metrics", "access_log", "tracing", "redis"];
+    public static readonly string[] Keys = ["global", "admin", "limits", "listeners", "routes", "upstreams", "policies", "client_ip", "consumers", "metrics", "access_log", "tracing", "redis", "dns"];
 
     /// <summary>Section keys written at the top of the file, before any [section]: say where they go.</summary>
     private static readonly IReadOnlyDictionary<string, string> Misplaced = MisplacedKeys.Homes(
@@ -23,6 +23,9 @@ internal static class ProxyConfigValidator
         var admin = AdminValidator.Read(root.Table("admin", AdminValidator.Keys));
         var limits = LimitsValidator.Read(root.Table("limits", LimitsValidator.Keys), new LimitsConfig());
         var listeners = ListenerSetValidator.Read(root, limits, admin);
+        // Before the upstreams: their host names are resolved through [dns]'s servers when it names some.
+        var dns = DnsValidator.Read(root.Table("dns", DnsValidator.Keys));
+        if (dns is not null) context.UseNameServers(dns);
         var upstreams = UpstreamSetValidator.Read(root.Table("upstreams", keys: null));
         var policies = PolicySetValidator.Read(root.Table("policies", keys: null));
         var routes = RouteSetValidator.Read(root);
@@ -61,6 +64,7 @@ internal static class ProxyConfigValidator
             Tracing = tracing,
             Document = document,
             Redis = redis,
+            Dns = dns,
             Warnings = context.Diagnostics.Warnings,
         };
     }

@@ -63,6 +63,18 @@ internal static class ServerValidator
         if (address is null) return null;
         var endPoint = EndPoints.Resolve(context, addressPath, address, allowPortZero: false, out var host);
         if (endPoint is null) return null;
-        return new ServerConfig { Address = address, EndPoint = endPoint, Host = host, Weight = weight };
+        return new ServerConfig { Address = address, EndPoint = endPoint, Host = host, Weight = weight, Resolved = AllAddresses(context, host) };
+    }
+
+    /// <summary>
+    /// A host name's addresses, each a server at run time: the IPv4 ones when it has any, else the IPv6 ones (Envoy's
+    /// V4_PREFERRED, and the address this proxy always picked at load: a "localhost" that also resolves to ::1 does not
+    /// become a second server nothing listens on). Empty for an IP literal. Already resolved (and cached) by
+    /// <see cref="EndPoints.Resolve"/>.
+    /// </summary>
+    private static IReadOnlyList<IPAddress> AllAddresses(LoadContext context, string host)
+    {
+        if (host.StartsWith('[') || IPAddress.TryParse(host, out _)) return [];
+        return ServerAddresses.Preferred(context.Resolve(host, out _) ?? []);
     }
 }

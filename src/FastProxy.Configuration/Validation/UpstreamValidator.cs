@@ -10,7 +10,7 @@ internal static class UpstreamValidator
     [
         "balance", "hash_key", "sticky", "servers", "protocol", "tls", "ca", "sni", "insecure_skip_verify",
         "connect_timeout", "response_timeout", "read_timeout", "request_timeout", "max_idle_per_server",
-        "request_buffering", "health", "passive", "retry", "limits",
+        "request_buffering", "health", "passive", "retry", "limits", "resolve_interval", "servers_file",
     ];
 
     /// <summary>Keys of a server or a sub-table written on the upstream itself: say where they go.</summary>
@@ -66,6 +66,7 @@ internal static class UpstreamValidator
             context.Warning(table.PathOf("insecure_skip_verify"), "server certificates are not verified: for development only");
         }
 
+        var (servers, serversFile) = ReadServers(table);
         var balance = table.Choice("balance", "balance", Balances) ?? defaults.Balance;
         return new UpstreamConfig
         {
@@ -73,7 +74,9 @@ internal static class UpstreamValidator
             Balance = balance,
             HashKey = ReadHashKey(table, balance),
             Sticky = ReadSticky(table.Table("sticky", StickyKeys)),
-            Servers = ServerValidator.ReadAll(table),
+            Servers = servers,
+            ServersFile = serversFile,
+            ResolveInterval = table.Duration("resolve_interval", allowZero: true) ?? defaults.ResolveInterval,
             Protocol = protocol,
             Tls = tls,
             Ca = ca,
@@ -140,6 +143,18 @@ internal static class UpstreamValidator
         var secure = sticky.Bool("secure") ?? false;
         if (cookie is null) return null;
         return new StickyConfig { Cookie = cookie, Ttl = ttl, Path = path, HttpOnly = httpOnly, Secure = secure };
+    /// <summary>servers = [...] in the file, or servers_file = "servers.toml" (relative to this file), not both.</summary>
+    private static (List<ServerConfig>, string?) ReadServers(TableReader table)
+    {
+        if (table.String("servers_file") is not { } relative) return (ServerValidator.ReadAll(table), null);
+        if (table.Has("servers"))
+        {
+            table.Error("servers_file", "servers and servers_file cannot both be set: list the servers in one place");
+            return ([], null);
+        }
+        var file = table.Context.FullPath(relative);
+        var servers = ServersFileReader.Read(table.Context, table.PathOf("servers_file"), file) ?? [];
+        return (servers, file);
     }
 
     private static string? ReadCa(TableReader table, bool tls)

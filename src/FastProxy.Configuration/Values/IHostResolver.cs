@@ -16,3 +16,16 @@ internal sealed class DnsHostResolver : IHostResolver
 
     public IPAddress[] Resolve(string host) => Dns.GetHostAddresses(host);
 }
+
+/// <summary>[dns] servers at load: the same client the proxy resolves with at run time, waited for.</summary>
+internal sealed class NameServerHostResolver(DnsConfig dns) : IHostResolver
+{
+    private readonly FastProxy.DnsClient.NameServerClient _client = new(dns.Servers, dns.Timeout);
+
+    /// <summary>Both families; throws <see cref="FastProxy.DnsClient.NameResolutionException"/> when the name has no address.</summary>
+    public IPAddress[] Resolve(string host)
+    {
+        var answer = _client.ResolveAsync(host).GetAwaiter().GetResult();
+        return [.. answer.IPv4, .. answer.IPv6];
+    }
+}

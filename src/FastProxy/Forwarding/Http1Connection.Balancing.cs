@@ -8,7 +8,7 @@ using FastProxy.Upstreams;
 namespace FastProxy.Forwarding;
 
 /// <summary>
-/// What a pick needs beyond the client hash, for upstreams that have it (<see cref="Upstream.Balancing"/> not null):
+/// What a pick needs beyond the client hash, for upstreams that have it (<see cref="ServerSet.Balancing"/> not null):
 /// consistent_hash's key, the server a sticky cookie names, p2c's response times, and the Set-Cookie that makes a
 /// client sticky. Nothing here runs for an upstream without them; nothing allocates.
 /// </summary>
@@ -45,17 +45,17 @@ internal sealed partial class Http1Connection
         _stickyServer = balancing.StickyCookie is { } name && TryGetCookie(head, name, out var id) ? balancing.FindSticky(id) : -1;
     }
 
-    /// <summary>The pick for an upstream with <see cref="Upstream.Balancing"/>: the sticky server if it can take the request, else the balancer's.</summary>
-    private int PickBalanced(Upstream upstream)
+    /// <summary>The pick for a server set with <see cref="ServerSet.Balancing"/>: the sticky server if it can take the request, else the balancer's.</summary>
+    private int PickBalanced(ServerSet set)
     {
-        var excluded = _excluded.AsSpan(0, upstream.ExclusionWords);
+        var excluded = _excluded.AsSpan(0, set.ExclusionWords);
         int sticky = _stickyServer;
-        if (sticky >= 0 && sticky < upstream.Servers.Length && upstream.Servers[sticky].State.IsAvailable
+        if (sticky >= 0 && sticky < set.Servers.Length && set.Servers[sticky].State.IsAvailable
             && !new PickContext { Excluded = excluded }.IsExcluded(sticky))
         {
             return sticky;
         }
-        return upstream.Balancer.Pick(new PickContext { ClientHash = _requestClientHash, KeyHash = _requestKeyHash, Excluded = excluded });
+        return set.Balancer.Pick(new PickContext { ClientHash = _requestClientHash, KeyHash = _requestKeyHash, Excluded = excluded });
     }
 
     /// <summary>p2c: the time from sending the request to its response head, into the server's decaying average.</summary>

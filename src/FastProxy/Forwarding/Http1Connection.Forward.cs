@@ -94,15 +94,20 @@ internal sealed partial class Http1Connection
     {
         var upstream = route.Upstream!;
         _requestConsumed = false;
-        ResetExclusions(upstream.ExclusionWords);
+        // The servers as they are now (one volatile read): this request picks, indexes and retries within them.
+        var set = _serverSet = upstream.Set;
+        ResetExclusions(set.ExclusionWords);
         // Retried only when nothing can have reached the server's application twice with a different meaning.
         // An upgrade handshake qualifies too: it is a bodiless GET, and nothing is relayed either way before the 101.
         retryable = _bodyComplete && HttpMethods.IsIdempotent(_request.Method);
         _requestDeadlineMs = upstream.RequestTimeoutMs > 0 ? Transport.Heartbeat.NowMs + upstream.RequestTimeoutMs : long.MaxValue;
-        if (upstream.Balancing is { } balancing) PrepareBalancing(balancing);
-        picked = Pick(upstream);
-        return picked < 0 ? null : upstream.Servers[picked].Pool.TryRent();
+        if (set.Balancing is { } balancing) PrepareBalancing(balancing);
+        picked = Pick();
+        return picked < 0 ? null : set.Servers[picked].Pool.TryRent();
     }
+
+    /// <summary>The upstream's servers the current request started with (<see cref="Upstream.Set"/>).</summary>
+    private ServerSet? _serverSet;
 
     /// <summary>
     /// Forwarding when the first server picked had no pooled connection: connect to it, or to the next ones the
@@ -157,10 +162,12 @@ internal sealed partial class Http1Connection
             }
 
             // Exchange.Retry: another server, if allowed.
-            Exclude(_excluded, server.State.Index);
+            // Its position in this request's set (a server that stays across a discovery change may have another now).
+            int position = Array.IndexOf(_serverSet!.Servers, server);
+            if (position >= 0) Exclude(_excluded, position);
             if (attempts-- <= 0) return await FailAsync(_failStatus);
             if (RequestTimedOut) return await FailAsync(504);
-            int next = Pick(upstream);
+            int next = Pick();
             if (next < 0) return await FailAsync(_failStatus);
             if (!upstream.Limits.TryBeginRetry())
             {
@@ -197,19 +204,23 @@ internal sealed partial class Http1Connection
         _connectStatus = 502;
         while (index >= 0)
         {
-            var server = upstream.Servers[index];
+            var server = _serverSet!.Servers[index];
             var connection = server.Pool.TryRent() ?? await ConnectAsync(upstream, server);
             if (connection is not null) return connection;
             if (_connectStatus != 502) return null;
             Exclude(_excluded, index);
-            index = Pick(upstream);
+            index = Pick();
         }
         return null;
     }
 
-    private int Pick(Upstream upstream) => upstream.Balancing is null
-        ? upstream.Balancer.Pick(new PickContext { ClientHash = _requestClientHash, Excluded = _excluded.AsSpan(0, upstream.ExclusionWords) })
-        : PickBalanced(upstream);
+    private int Pick()
+    {
+        var set = _serverSet!;
+        return set.Balancing is null
+            ? set.Balancer.Pick(new PickContext { ClientHash = _requestClientHash, Excluded = _excluded.AsSpan(0, set.ExclusionWords) })
+            : PickBalanced(set);
+    }
 
     /// <summary>
     /// A new connection, counted against max_pending while it is being made (beyond it: null and
@@ -345,7 +356,7 @@ internal sealed partial class Http1Connection
 
             Volatile.Write(ref _requestProgressMs, Transport.Heartbeat.NowMs);
             if (_recording) _record!.UpstreamSentTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
-            if (upstream.Balancing is { RecordsResponseTimes: true }) _upstreamSentTicks = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (_serverSet!.Balancing is { RecordsResponseTimes: true }) _upstreamSentTicks = System.Diagnostics.Stopwatch.GetTimestamp();
 
             // 2. A body still arriving is streamed from here, concurrently with waiting for the response.
             ValueTask<BodyCopy> pump = default;
@@ -447,7 +458,7 @@ internal sealed partial class Http1Connection
                 _record.Status = _response.StatusCode;
                 _record.BytesOut = _response.HeadLength;
             }
-            if (upstream.Balancing is { RecordsResponseTimes: true }) RecordResponseTime(balanced);
+            if (_serverSet!.Balancing is { RecordsResponseTimes: true }) RecordResponseTime(balanced);
             // Outlier detection: a 5xx continues a failure streak, anything else ends it.
             if (_response.StatusCode >= 500) upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
             else OutlierDetector.Succeeded(server);
@@ -476,7 +487,7 @@ internal sealed partial class Http1Connection
             bool dropTransferEncoding = _response.IsChunked && _request.Version == HttpVersion.Http10;
             BodyCopy copied;
             PreparePolicyResponse();
-            if (upstream.Balancing is { StickyCookie: not null } sticky) SetStickyCookie(sticky, server.State.Index);
+            if (_serverSet!.Balancing is { StickyCookie: not null } sticky) SetStickyCookie(sticky, server.State.Index);
             long bodyWanted = _chain is null ? 0 : ResponseBodyWanted(bodyKind);
             bool upstreamBodyLeft = false;
             if (_grpcWebActive && IsGrpcResponse())

@@ -40,6 +40,7 @@ internal sealed partial class ProxyHost
             throw;
         }
         _services.Metrics.ReloadFinished(ok: true);
+        StartDiscovery(config);
         foreach (var note in ProxyRuntime.NotEnforced(config)) Log.ConfigWarning(note);
     }
 

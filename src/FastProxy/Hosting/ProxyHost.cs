@@ -22,6 +22,8 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
     private readonly Lock _reloadLock = new();
     private volatile ProxyRuntime _runtime;
     private AdminServer? _admin;
+    /// <summary>DNS re-resolution and servers_file watching; null while no upstream needs either.</summary>
+    private Upstreams.Discovery.UpstreamDiscovery? _discovery;
     private readonly int _heartbeatSlot;
     private long _nextSweepMs;
     private int _stopped;
@@ -98,6 +100,7 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         }
         host._admin?.Start();
         host._runtime.StartHealthChecks();
+        host.StartDiscovery(config);
         foreach (var note in ProxyRuntime.NotEnforced(config)) Log.ConfigWarning(note);
         foreach (var warning in config.Warnings) Log.ConfigWarning(warning.ToString());
         return host;
@@ -139,6 +142,13 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
         }
         int abandoned = _services.ActiveConnections;
         if (abandoned > 0) _services.Heartbeat.ForEach(static t => (t as IAbortable)?.Abort());
+        Upstreams.Discovery.UpstreamDiscovery? discovery;
+        lock (_reloadLock)
+        {
+            discovery = _discovery;
+            _discovery = null;
+        }
+        if (discovery is not null) await discovery.DisposeAsync();
         _runtime.Retire();
         // After the requests: their lines are queued, and the writer writes them out before it closes the file.
         _services.AccessLog.Stop();
@@ -173,6 +183,16 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
     {
         foreach (var server in upstream.Servers)
             if (string.Equals(server.Address, address, StringComparison.OrdinalIgnoreCase)) return server;
+        // A host name as written ("app.internal:9000"), when it stands for exactly one server now.
+        Upstreams.UpstreamServer? declared = null;
+        int named = 0;
+        foreach (var server in upstream.Servers)
+        {
+            if (!string.Equals(server.Declared, address, StringComparison.OrdinalIgnoreCase)) continue;
+            declared = server;
+            named++;
+        }
+        if (named == 1) return declared;
         // "[::1]:8080" for a server written "[0:0::1]:8080", or its resolved address for a host name: only when unambiguous.
         if (!IPEndPoint.TryParse(address, out var endPoint)) return null;
         Upstreams.UpstreamServer? match = null;
@@ -183,6 +203,31 @@ internal sealed partial class ProxyHost : IAsyncDisposable, IHeartbeatTarget
             match = server;
         }
         return match;
+    }
+
+    /// <summary>Starts the discovery loop when <paramref name="config"/> has something to discover (at start and after a reload).</summary>
+    private void StartDiscovery(ProxyConfig config)
+    {
+        lock (_reloadLock)
+        {
+            if (_discovery is null && Volatile.Read(ref _stopped) == 0 && Upstreams.Discovery.UpstreamDiscovery.Needed(config))
+                _discovery = Upstreams.Discovery.UpstreamDiscovery.Start(this);
+        }
+    }
+
+    /// <summary>
+    /// Discovery's new server list for <paramref name="upstream"/>, applied under the reload lock (so a reload or a
+    /// drain never interleaves with it), and only while that upstream still serves: after a reload replaced it, the
+    /// new generation's own discovery takes over.
+    /// </summary>
+    internal void ApplyDiscovered(Upstreams.Upstream upstream, IReadOnlyList<ServerConfig> declared, IReadOnlyList<ServerConfig> expanded, string source)
+    {
+        lock (_reloadLock)
+        {
+            if (!_runtime.Upstreams.TryGetValue(upstream.Name, out var serving) || !ReferenceEquals(serving, upstream)) return;
+            if (upstream.ApplyServers(declared, expanded, out int added, out int removed))
+                Log.ServersChanged(upstream.Name, source, added, removed, upstream.Servers.Length);
+        }
     }
 
     public void OnHeartbeat(long nowMs)

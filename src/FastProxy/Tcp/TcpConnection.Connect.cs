@@ -23,20 +23,21 @@ internal sealed partial class TcpConnection
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ConnectAsync(TcpUpstream upstream)
     {
-        int words = upstream.ExclusionWords;
+        var set = upstream.Set;
+        int words = set.ExclusionWords;
         if (_excluded.Length < words) _excluded = new ulong[words];
         else Array.Clear(_excluded, 0, words);
         _phase = Phase.Connecting;
 
         while (!_aborted)
         {
-            int index = Pick(upstream, words);
+            int index = Pick(set, words);
             if (index < 0)
             {
                 if (upstream.FailureLog.ShouldLog(RepeatedFailure.NoServer, out var repeats)) Log.TcpNoServer(_runtime.Name, upstream.Name, repeats);
                 return false;
             }
-            var server = upstream.Servers[index];
+            var server = set.Servers[index];
             server.State.ConnectionOpened();
             var socket = new Socket(server.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             Volatile.Write(ref _connecting, socket);
@@ -76,6 +77,6 @@ internal sealed partial class TcpConnection
         return false;
     }
 
-    private int Pick(TcpUpstream upstream, int words)
-        => upstream.Balancer.Pick(new PickContext { ClientHash = _clientHash, KeyHash = _clientHash, Excluded = _excluded.AsSpan(0, words) });
+    private int Pick(ServerSet set, int words)
+        => set.TcpBalancer.Pick(new PickContext { ClientHash = _clientHash, KeyHash = _clientHash, Excluded = _excluded.AsSpan(0, words) });
 }

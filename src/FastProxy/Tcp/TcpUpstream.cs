@@ -14,12 +14,8 @@ internal sealed class TcpUpstream
     public TcpUpstream(Upstream upstream)
     {
         Name = upstream.Name;
-        Servers = upstream.Servers;
-        var balanced = new BalancedServer[Servers.Length];
-        for (int i = 0; i < balanced.Length; i++) balanced[i] = Servers[i].State;
-        Balancer = LoadBalancers.Create(Upstream.BalanceName(upstream.Config.Balance), balanced, LoadMetric.OpenConnections);
+        _upstream = upstream;
         ConnectTimeoutMs = (long)upstream.ConnectTimeout.TotalMilliseconds;
-        ExclusionWords = PickContext.ExcludedWords(Servers.Length);
         Outliers = upstream.Outliers;
         FailureLog = upstream.FailureLog;
     }
@@ -30,11 +26,13 @@ internal sealed class TcpUpstream
     /// <summary>The upstream's outlier detection: connect failures count here as they do for http routes.</summary>
     public OutlierDetector Outliers { get; }
 
-    public string Name { get; }
-    public UpstreamServer[] Servers { get; }
-    public ILoadBalancer Balancer { get; }
-    public long ConnectTimeoutMs { get; }
+    private readonly Upstream _upstream;
 
-    /// <summary>Words of the bitset that marks servers already tried for a connection.</summary>
-    public int ExclusionWords { get; }
+    public string Name { get; }
+    /// <summary>
+    /// The upstream's current servers (discovery may replace them): a connection reads this once and picks within it,
+    /// with <see cref="ServerSet.TcpBalancer"/>.
+    /// </summary>
+    public ServerSet Set => _upstream.Set;
+    public long ConnectTimeoutMs { get; }
 }

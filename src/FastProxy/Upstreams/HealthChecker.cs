@@ -23,7 +23,8 @@ internal sealed class HealthChecker
     private const int MaxStatusLine = 1024;
 
     private readonly string _upstream;
-    private readonly UpstreamServer[] _servers;
+    private readonly List<UpstreamServer> _servers;
+    private readonly Lock _lock = new();
     private readonly HealthCheckConfig _config;
     private readonly CancellationTokenSource _stop = new();
     private int _started;
@@ -31,7 +32,7 @@ internal sealed class HealthChecker
     public HealthChecker(string upstream, UpstreamServer[] servers, HealthCheckConfig config)
     {
         _upstream = upstream;
-        _servers = servers;
+        _servers = [.. servers];
         _config = config;
     }
 
@@ -39,8 +40,23 @@ internal sealed class HealthChecker
 
     public void Start()
     {
-        if (Interlocked.Exchange(ref _started, 1) == 1) return;
-        foreach (var server in _servers) _ = Task.Run(() => RunAsync(server));
+        lock (_lock)
+        {
+            if (_started == 1) return;
+            _started = 1;
+            foreach (var server in _servers) _ = Task.Run(() => RunAsync(server));
+        }
+    }
+
+    /// <summary>Discovery added a server: checked from now on (at once, when the checks run). Removed servers stop on their own.</summary>
+    public void Add(UpstreamServer server)
+    {
+        lock (_lock)
+        {
+            _servers.RemoveAll(s => s.Removed);
+            _servers.Add(server);
+            if (_started == 1) _ = Task.Run(() => RunAsync(server));
+        }
     }
 
     public void Stop()
@@ -51,7 +67,7 @@ internal sealed class HealthChecker
     private async Task RunAsync(UpstreamServer server)
     {
         var token = _stop.Token;
-        while (!token.IsCancellationRequested)
+        while (!token.IsCancellationRequested && !server.Removed)
         {
             string? failure = await CheckAsync(server, token).ConfigureAwait(false);
             if (token.IsCancellationRequested) return;

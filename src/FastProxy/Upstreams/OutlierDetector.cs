@@ -18,7 +18,7 @@ internal sealed class OutlierDetector
 
     private readonly Lock _lock = new();
     private readonly string _upstream;
-    private readonly UpstreamServer[] _servers;
+    private UpstreamServer[] _servers;
     private readonly int _threshold;
     private readonly long _ejectMs;
     private readonly int _maxEjectedPercent;
@@ -50,7 +50,8 @@ internal sealed class OutlierDetector
     {
         var health = server.Health;
         health.CountFailure();
-        if (!Enabled) return;
+        // A server discovery removed is draining already; ejecting it would count it against the others forever.
+        if (!Enabled || server.Removed) return;
         long duration;
         lock (_lock)
         {
@@ -101,6 +102,13 @@ internal sealed class OutlierDetector
             // Room for an ejection again: a refusal is worth a line once more.
             foreach (var server in _servers) server.Health.EjectionRefusedLogged = false;
         }
+    }
+
+    /// <summary>Discovery changed the servers: max_ejected_percent counts the new ones, and the ejections among them.</summary>
+    public void SetServers(UpstreamServer[] servers)
+    {
+        lock (_lock) _servers = servers;
+        Recount();
     }
 
     /// <summary>After a reload copied ejections over from the previous configuration.</summary>

@@ -20,16 +20,23 @@ internal sealed class UpstreamServer
         Tls = tls;
         EndPoint = config.EndPoint;
         Address = config.Address;
+        Declared = config.Declared ?? config.Address;
         State = new BalancedServer(index, config.Address, config.Weight, carriedFrom);
         if (protocol != UpstreamProtocol.Http1) Http2 = new Http2UpstreamPool(this, upstreamName);
         Pool = new UpstreamConnectionPool(State, maxIdle, Http2);
         Health = new ServerHealth(State);
         // Host for requests that arrive without one (HTTP/1.0): the server's own address, as nginx's $proxy_host.
-        HostBytes = Encoding.ASCII.GetBytes(config.Address);
+        HostBytes = Encoding.ASCII.GetBytes(Declared);
     }
 
     public IPEndPoint EndPoint { get; }
+    /// <summary>
+    /// Its identity in admin output, metrics and logs: as written for an IP literal; the address and port it resolved to
+    /// ("10.0.0.7:9000") for a server that comes from a host name (one per address).
+    /// </summary>
     public string Address { get; }
+    /// <summary>The server entry as written ("app.internal:9000"); the same as <see cref="Address"/> for an IP literal.</summary>
+    public string Declared { get; }
     public BalancedServer State { get; }
     public UpstreamConnectionPool Pool { get; }
     /// <summary>The multiplexed HTTP/2 connections (protocol h2c or h2); null for HTTP/1.1 servers.</summary>
@@ -49,7 +56,24 @@ internal sealed class UpstreamServer
     public void SetDrained(bool drained)
     {
         Health.SetDrained(drained);
-        Pool.SetDraining(drained);
+        // A server discovery removed stays draining whatever the operator says (it is gone from the set anyway).
+        Pool.SetDraining(drained || Removed);
+    }
+
+    /// <summary>Discovery removed it: no set lists it any more, its checks stop, its pool drains.</summary>
+    public bool Removed => _removed;
+
+    private volatile bool _removed;
+
+    /// <summary>
+    /// Gone from the upstream's servers (DNS no longer lists its address, or the servers_file dropped it): its idle
+    /// connections close now, busy ones when their request ends (a request in flight finishes on it), HTTP/2
+    /// connections once their last stream ends; its active checks stop at their next round.
+    /// </summary>
+    public void Remove()
+    {
+        _removed = true;
+        Pool.SetDraining(true);
     }
 
     /// <summary>
@@ -81,36 +105,35 @@ internal sealed class Upstream
     {
         Config = config;
         Name = config.Name;
-        Servers = new UpstreamServer[config.Servers.Count];
-        var balanced = new BalancedServer[Servers.Length];
-        var trust = UpstreamTls.LoadTrust(config);
-        for (int i = 0; i < Servers.Length; i++)
+        _maxIdle = config.MaxIdlePerServer ?? idleShare;
+        _trust = UpstreamTls.LoadTrust(config);
+        Declared = config.Servers;
+        Discovery = new Discovery.DiscoveryState(config);
+        var expanded = ServerSet.Expand(config.Servers, static s => s.Resolved);
+        var servers = new UpstreamServer[expanded.Count];
+        for (int i = 0; i < servers.Length; i++)
         {
-            var server = config.Servers[i];
             // A server that stays (by address) shares its in-flight counts and response times with its previous generation.
             BalancedServer? carried = null;
             if (previous is not null)
             {
                 foreach (var old in previous.Servers)
                 {
-                    if (old.Address == server.Address) { carried = old.State; break; }
+                    if (old.Address == expanded[i].Address) { carried = old.State; break; }
                 }
             }
-            Servers[i] = new UpstreamServer(i, server, config.MaxIdlePerServer ?? idleShare, UpstreamTls.For(config, server, trust), config.Protocol, config.Name, carried);
-            balanced[i] = Servers[i].State;
+            servers[i] = NewServer(i, expanded[i], carried);
         }
-        Balancer = LoadBalancers.Create(BalanceName(config.Balance), balanced, previous: previous?.Balancer);
-        Balancing = UpstreamBalancing.For(config, Servers);
         ConnectTimeout = config.ConnectTimeout;
         ResponseTimeoutMs = (long)config.ResponseTimeout.TotalMilliseconds;
         ReadTimeoutMs = (long)(config.ReadTimeout ?? config.ResponseTimeout).TotalMilliseconds;
         RequestTimeoutMs = (long)config.RequestTimeout.TotalMilliseconds;
         RequestBuffering = config.RequestBuffering;
-        Outliers = new OutlierDetector(Name, Servers, config.Passive);
-        Limits = new UpstreamLimits(Servers, config.Limits, config.Retry);
+        Outliers = new OutlierDetector(Name, servers, config.Passive);
+        Limits = new UpstreamLimits(servers, config.Limits, config.Retry);
         if (previous is not null)
         {
-            foreach (var server in Servers)
+            foreach (var server in servers)
             {
                 foreach (var old in previous.Servers)
                 {
@@ -125,15 +148,38 @@ internal sealed class Upstream
             Outliers.Recount();
             FailureLog.CarryOver(previous.FailureLog);
         }
-        if (config.Health is not null) Checker = new HealthChecker(Name, Servers, config.Health);
+        _set = ServerSet.Create(this, servers, expanded, previous?._set);
+        if (config.Health is not null) Checker = new HealthChecker(Name, servers, config.Health);
     }
+
+    private readonly int _maxIdle;
+    private readonly System.Security.Cryptography.X509Certificates.X509Certificate2Collection? _trust;
+    /// <summary>The servers in use: read once per request (a volatile read) and used for the whole of it.</summary>
+    private volatile ServerSet _set;
+
+    private UpstreamServer NewServer(int index, ServerConfig server, BalancedServer? carried = null)
+        => new(index, server, _maxIdle, UpstreamTls.For(Config, server, _trust), Config.Protocol, Config.Name, carried);
+
+    /// <summary>
+    /// The current servers, their balancers and their exclusion size, as one immutable snapshot: a request reads it
+    /// once (<see cref="Set"/>) and picks, indexes and retries within it, so a change of servers in the middle of a
+    /// request (DNS, servers_file) never mixes the positions of two sets.
+    /// </summary>
+    public ServerSet Set => _set;
+
+    /// <summary>What DNS and file discovery know of this upstream (last good addresses, when next due).</summary>
+    public Discovery.DiscoveryState Discovery { get; }
+
+    /// <summary>The servers as declared (inline, or the servers_file as last read), before host names are expanded.</summary>
+    public IReadOnlyList<ServerConfig> Declared { get; private set; }
 
     public UpstreamConfig Config { get; }
     public string Name { get; }
-    public UpstreamServer[] Servers { get; }
-    public ILoadBalancer Balancer { get; }
-    /// <summary>hash_key, p2c's response times, sticky cookies; null when the balancer needs none (a plain pick).</summary>
-    public UpstreamBalancing? Balancing { get; }
+    /// <summary>The current servers (admin, metrics, heartbeat). A request uses one <see cref="Set"/> throughout instead.</summary>
+    public UpstreamServer[] Servers => _set.Servers;
+    public ILoadBalancer Balancer => _set.Balancer;
+    /// <summary>hash_key, p2c's response times, sticky cookies of the current set; null when the balancer needs none. A request uses its set's.</summary>
+    public UpstreamBalancing? Balancing => _set.Balancing;
     public TimeSpan ConnectTimeout { get; }
     public long ResponseTimeoutMs { get; }
     /// <summary>read_timeout: the longest wait between response body reads (default: response_timeout).</summary>
@@ -152,8 +198,66 @@ internal sealed class Upstream
     /// <summary>Failures of the upstream as a whole (tcp connections no server took), throttled as its servers' are.</summary>
     public LogThrottle FailureLog { get; } = new();
 
-    /// <summary>Words of the bitset that marks servers already tried for a request.</summary>
-    public int ExclusionWords => (Servers.Length + 63) >> 6;
+    /// <summary>Words of the bitset that marks servers already tried for a request (of the current set).</summary>
+    public int ExclusionWords => _set.ExclusionWords;
+
+    /// <summary>
+    /// Discovery found a new list of servers (host names resolved again, or the servers_file changed): servers that
+    /// stay keep their object (pool, health, counters, drain) and take their new position; new ones start up; removed
+    /// ones drain (no new request picks them, their idle connections close now and busy ones as their requests end,
+    /// their checks stop). Requests in flight finish on the set they started with. False when nothing changed.
+    /// The caller serialises this with reloads and drains (the host's reload lock).
+    /// </summary>
+    /// <param name="declared">The declared servers the list was expanded from (the servers_file's, when it changed).</param>
+    /// <param name="expanded">One entry per address (<see cref="ServerSet.Expand"/>).</param>
+    public bool ApplyServers(IReadOnlyList<ServerConfig> declared, IReadOnlyList<ServerConfig> expanded, out int added, out int removed)
+    {
+        var current = _set;
+        Declared = declared;
+        added = removed = 0;
+        if (current.SameAs(expanded)) return false;
+        var byAddress = new Dictionary<string, UpstreamServer>(StringComparer.Ordinal);
+        foreach (var server in current.Servers) byAddress[server.Address] = server;
+        var servers = new UpstreamServer[expanded.Count];
+        var fresh = new List<UpstreamServer>();
+        var replaced = new List<UpstreamServer>();
+        for (int i = 0; i < servers.Length; i++)
+        {
+            var config = expanded[i];
+            if (byAddress.Remove(config.Address, out var kept) && kept.State.Weight == config.Weight)
+            {
+                // The same object: a balancer returns positions in its own array, never reads Index, so the old set's
+                // balancer (still used by requests in flight) is not disturbed by this.
+                kept.State.Index = i;
+                servers[i] = kept;
+                continue;
+            }
+            // The weight changed: a new server, sharing the old one's counters (requests in flight end in the same count).
+            var server = NewServer(i, config, kept?.State);
+            if (kept is not null)
+            {
+                // The weight changed: a new server for the same address, with its health and drain carried over.
+                server.Health.CarryOver(kept.Health);
+                if (server.Health.Drained) server.Pool.SetDraining(true);
+                server.FailureLog.CarryOver(kept.FailureLog);
+                replaced.Add(kept);
+            }
+            else
+            {
+                added++;
+            }
+            servers[i] = server;
+            fresh.Add(server);
+        }
+        Outliers.SetServers(servers);
+        Limits.SetServers(servers);
+        _set = ServerSet.Create(this, servers, expanded, current);
+        foreach (var server in fresh) Checker?.Add(server);
+        removed = byAddress.Count;
+        foreach (var gone in byAddress.Values) gone.Remove();
+        foreach (var old in replaced) old.Remove();
+        return true;
+    }
 
     /// <summary>
     /// The most idle connections one server's pool keeps when max_idle_per_server is not set: half of the process's

@@ -17,7 +17,7 @@ internal sealed class UpstreamLimits
 
     private readonly int _maxRequests;
     private readonly int _maxPending;
-    private readonly UpstreamServer[] _servers;
+    private volatile UpstreamServer[] _servers;
     private readonly bool _countRequests;
     private int _active;
     private int _pending;
@@ -55,6 +55,9 @@ internal sealed class UpstreamLimits
 
     /// <summary>Requests refused with 503 by max_requests or max_pending.</summary>
     public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>Discovery changed the servers: without max_requests, the requests in flight are summed over the new ones.</summary>
+    public void SetServers(UpstreamServer[] servers) => _servers = servers;
 
     /// <summary>A request starts: false (and nothing counted) when max_requests are already in flight.</summary>
     public bool TryEnter()

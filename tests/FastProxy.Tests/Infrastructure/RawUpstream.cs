@@ -34,16 +34,18 @@ public sealed class RawUpstream : IAsyncDisposable
     private readonly MemoryStream _allBytes = new();
     private readonly Task _acceptLoop;
     private int _connections;
+    private int _openConnections;
 
     /// <param name="respond">Raw response bytes for a request; null: close the connection without answering.</param>
     /// <param name="parse">False: record bytes only and never answer (for "nothing reaches the upstream" checks).</param>
     /// <param name="port">0: any free port; else this one (to restart a server the test stopped, on its old address).</param>
-    public RawUpstream(Func<UpstreamRequest, byte[]?>? respond = null, bool parse = true, int port = 0)
+    /// <param name="address">The loopback address to listen on (127.0.0.2 and up bind on Linux); default 127.0.0.1.</param>
+    public RawUpstream(Func<UpstreamRequest, byte[]?>? respond = null, bool parse = true, int port = 0, IPAddress? address = null)
     {
         _respond = respond ?? (_ => Ok("ok"));
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
+        _listener.Bind(new IPEndPoint(address ?? IPAddress.Loopback, port));
         _listener.Listen(512);
         Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
         _acceptLoop = Task.Run(() => AcceptLoop(parse));
@@ -53,6 +55,9 @@ public sealed class RawUpstream : IAsyncDisposable
 
     /// <summary>Connections accepted so far.</summary>
     public int Connections => Volatile.Read(ref _connections);
+
+    /// <summary>Connections open now (accepted and not yet closed by either side).</summary>
+    public int OpenConnections => Volatile.Read(ref _openConnections);
 
     public IReadOnlyList<UpstreamRequest> Requests => [.. _requests];
 
@@ -89,6 +94,7 @@ public sealed class RawUpstream : IAsyncDisposable
                 return;
             }
             int id = Interlocked.Increment(ref _connections);
+            Interlocked.Increment(ref _openConnections);
             _open.Add(socket);
             _ = Task.Run(() => Serve(socket, id, parse));
         }
@@ -127,6 +133,7 @@ public sealed class RawUpstream : IAsyncDisposable
         finally
         {
             socket.Dispose();
+            Interlocked.Decrement(ref _openConnections);
         }
     }
 

@@ -32,13 +32,15 @@ internal sealed class UpstreamCalls(IReadOnlyDictionary<string, Upstream> upstre
         try
         {
             ulong clientHash = HashOf(call.Client);
-            var excluded = new ulong[upstream.ExclusionWords];
-            int index = Pick(upstream, clientHash, excluded);
+            // One set of servers for the whole call, whatever discovery does meanwhile.
+            var set = upstream.Set;
+            var excluded = new ulong[set.ExclusionWords];
+            int index = Pick(set, clientHash, excluded);
             if (index < 0) return UpstreamCallResult.Failed(UpstreamCallOutcome.Unavailable);
             var failure = UpstreamCallOutcome.ConnectFailed;
             while (index >= 0)
             {
-                var server = upstream.Servers[index];
+                var server = set.Servers[index];
                 var connection = server.Pool.TryRent();
                 if (connection is null)
                 {
@@ -47,7 +49,7 @@ internal sealed class UpstreamCalls(IReadOnlyDictionary<string, Upstream> upstre
                     {
                         if (failure != UpstreamCallOutcome.ConnectFailed) return Classify(failure, limit, cancellationToken);
                         PickContext.Exclude(excluded, index);
-                        index = Pick(upstream, clientHash, excluded);
+                        index = Pick(set, clientHash, excluded);
                         continue;
                     }
                 }
@@ -87,8 +89,8 @@ internal sealed class UpstreamCalls(IReadOnlyDictionary<string, Upstream> upstre
         return ClientAddressHash.Compute(bytes[..client.WriteBytes(bytes)]);
     }
 
-    private static int Pick(Upstream upstream, ulong clientHash, ulong[] excluded)
-        => upstream.Balancer.Pick(new PickContext { ClientHash = clientHash, KeyHash = clientHash, Excluded = excluded });
+    private static int Pick(ServerSet set, ulong clientHash, ulong[] excluded)
+        => set.Balancer.Pick(new PickContext { ClientHash = clientHash, KeyHash = clientHash, Excluded = excluded });
 
     /// <summary>
     /// A new connection within connect_timeout and what is left of the call's time, counted against max_pending; a
