@@ -230,7 +230,8 @@ public sealed partial class IngressTranslator(IngressOptions options, SecretFile
                 continue;
             }
             previous = entry;
-            var name = $"{entry.IngressKey} {entry.Host ?? "*"}{entry.Path}";
+            // Route names are unique, as in proxy.toml: an Exact and a Prefix path of one Ingress may be the same text.
+            var name = $"{entry.IngressKey} {entry.Host ?? "*"}{entry.Path}{(entry.Exact ? " (exact)" : "")}";
             bool wildcard = entry.HostRank == 1;
             if (entry.Exact || entry.Path == "/")
             {

@@ -143,6 +143,8 @@ internal static class UpstreamValidator
         var secure = sticky.Bool("secure") ?? false;
         if (cookie is null) return null;
         return new StickyConfig { Cookie = cookie, Ttl = ttl, Path = path, HttpOnly = httpOnly, Secure = secure };
+    }
+
     /// <summary>servers = [...] in the file, or servers_file = "servers.toml" (relative to this file), not both.</summary>
     private static (List<ServerConfig>, string?) ReadServers(TableReader table)
     {
