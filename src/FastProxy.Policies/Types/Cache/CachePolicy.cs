@@ -35,7 +35,8 @@ internal sealed partial class CachePolicy : IPolicy, IResponsePolicy, IResponseS
         _store = context.Previous?.Find(name) is CachePolicy old && old._store.MaxSize == options.MaxSize ? old._store : new CacheStore(options.MaxSize);
         _counters = CacheCounters.For(name);
         _counters.Use(_store);
-        _answers = RejectionCounter.For(name, "cache", "hit");
+        // Hits are answers, not refusals: counted by fastproxy_cache_requests_total, not as policy rejections.
+        _answers = RejectionCounter.Unlisted(name, "cache", "hit");
         _upstreams = context.Upstreams;
         _routes = context.RouteUpstreams;
         _defaultTtl = (long)options.DefaultTtl.TotalSeconds;
