@@ -89,6 +89,12 @@ public sealed class RejectionCounter
         }
     }
 
+    /// <summary>
+    /// A counter for answers that are not refusals (the cache's hits, counted by fastproxy_cache_requests_total): it
+    /// counts like the others but is not listed by <see cref="All"/>, so it is not exported as a rejection.
+    /// </summary>
+    public static RejectionCounter Unlisted(string policy, string type, string reason) => new(policy, type, reason);
+
     public static RejectionCounter[] All()
     {
         lock (s_all) return [.. s_all];

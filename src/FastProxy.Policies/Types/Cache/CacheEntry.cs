@@ -176,6 +176,48 @@ internal static class CacheEntryBuilder
         return sb.ToArray();
     }
 
+    /// <summary>The representation's fields a response stage may set (compress: its coding, Vary, the weakened ETag): stored as the client got them.</summary>
+    private static readonly byte[][] s_stageEdited = ["content-encoding"u8.ToArray(), "vary"u8.ToArray(), "etag"u8.ToArray()];
+
+    /// <summary>
+    /// The stored field lines of <paramref name="response"/> as the client gets it: the fields <paramref name="context"/>
+    /// removed left out, and the representation fields policies added (Content-Encoding, Vary, ETag) put in.
+    /// </summary>
+    public static byte[] Lines(ResponseView response, PolicyContext context)
+    {
+        var sb = new MemoryStream(512);
+        bool removals = context.HasResponseRemovals;
+        for (int i = 0; i < response.HeaderCount; i++)
+        {
+            var name = response.HeaderName(i);
+            if (!IsStored(name) || (removals && context.IsResponseHeaderRemoved(name))) continue;
+            sb.Write(name);
+            sb.Write(": "u8);
+            sb.Write(response.HeaderValue(i));
+            sb.Write("\r\n"u8);
+        }
+        var rest = context.ResponseLines;
+        while (!rest.IsEmpty)
+        {
+            int end = rest.IndexOf("\r\n"u8);
+            if (end < 0) break;
+            var line = rest[..(end + 2)];
+            rest = rest[(end + 2)..];
+            int colon = line.IndexOf((byte)':');
+            if (colon <= 0) continue;
+            var name = line[..colon];
+            foreach (var n in s_stageEdited)
+            {
+                if (n.Length == name.Length && Ascii.EqualsIgnoreCase(n, name))
+                {
+                    sb.Write(line);
+                    break;
+                }
+            }
+        }
+        return sb.ToArray();
+    }
+
     public static byte[] NotModifiedLines(ReadOnlySpan<byte> lines)
     {
         var sb = new MemoryStream(128);

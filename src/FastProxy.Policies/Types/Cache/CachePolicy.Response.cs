@@ -36,38 +36,49 @@ internal sealed partial class CachePolicy
             exchange.EndFill();
             return;
         }
+        // The body is captured by the cache's observing stage (CacheCaptureStage), as the client gets it.
         exchange.CaptureBody = true;
-    }
-
-    public long WantsResponseBody(PolicyContext context, ResponseView response, long bodyLength)
-    {
-        if (context.CacheExchange is not { CaptureBody: true } exchange || exchange.Policy != this) return 0;
-        if (bodyLength > _options.MaxEntrySize)
-        {
-            // Larger than an entry may be: streamed through, not stored.
-            exchange.CaptureBody = false;
-            exchange.EndFill();
-            return 0;
-        }
-        return _options.MaxEntrySize;
-    }
-
-    public ResponseBodyOutcome OnResponseBody(PolicyContext context, ResponseView response, ReadOnlyMemory<byte> body, bool tooLarge, IBufferWriter<byte> output)
-    {
-        if (context.CacheExchange is not { CaptureBody: true } exchange || exchange.Policy != this) return ResponseBodyOutcome.Unchanged;
-        exchange.CaptureBody = false;
-        if (!tooLarge) StoreResponse(context, exchange, response, body.ToArray());
-        exchange.EndFill();
-        return ResponseBodyOutcome.Unchanged;
     }
 
     private void StoreResponse(PolicyContext context, CacheExchange exchange, ResponseView response, byte[] body)
     {
-        var key = new KeySnapshot(exchange.Hash, _options.KeyHost ? context.Host.ToArray() : [], context.Path.ToArray(),
-            _options.KeyQuery ? context.Query.ToArray() : [], exchange.Consumer, exchange.Authorized);
-        var entry = Build(response, body, key, exchange.EncodingFlags, name => context.TryGetHeader(name, out var v) ? v.Trim(" \t"u8).ToArray() : null);
+        var entry = Build(response, body, KeyOf(context, exchange), exchange.EncodingFlags, RequestField(context));
         if (entry is not null) _store.Add(entry);
     }
+
+    private KeySnapshot KeyOf(PolicyContext context, CacheExchange exchange)
+        => new(exchange.Hash, _options.KeyHost ? context.Host.ToArray() : [], context.Path.ToArray(),
+            _options.KeyQuery ? context.Query.ToArray() : [], exchange.Consumer, exchange.Authorized);
+
+    private static Func<byte[], byte[]?> RequestField(PolicyContext context)
+        => name => context.TryGetHeader(name, out var v) ? v.Trim(" \t"u8).ToArray() : null;
+
+    /// <summary>
+    /// The capture stage begins (the head as the client gets it is final): the entry's head, or null when this
+    /// response is not to be stored (then the fill it led is over: its waiters go on at once).
+    /// </summary>
+    internal PendingEntry? BeginCapture(PolicyContext context, ResponseView response, long contentLength)
+    {
+        if (context.CacheExchange is not { CaptureBody: true } exchange || exchange.Policy != this) return null;
+        exchange.CaptureBody = false;
+        // Larger than an entry may be (as the upstream sends it, and nothing re-encodes it): streamed through, not stored.
+        var pending = contentLength > _options.MaxEntrySize && !context.StagesTransform
+            ? null
+            : Prepare(response.Status, CacheEntryBuilder.Lines(response, context), ResponseDirectives.Read(response), KeyOf(context, exchange),
+                exchange.EncodingFlags, RequestField(context));
+        if (pending is null) exchange.EndFill();
+        return pending;
+    }
+
+    /// <summary>The captured body came whole (null: it did not, or outgrew max_entry_size): stored, and the fill is over.</summary>
+    internal void EndCapture(PolicyContext context, PendingEntry pending, byte[]? body)
+    {
+        if (body is not null && pending.Finish(body) is { } entry) _store.Add(entry);
+        context.CacheExchange?.EndFill();
+    }
+
+    /// <summary>The body outgrew max_entry_size: the waiters for this URL go on now, not when the body ends.</summary>
+    internal static void GiveUpCapture(PolicyContext context) => context.CacheExchange?.EndFill();
 
     /// <summary>
     /// How long the response stays fresh, in seconds (0: it must be revalidated at each use), or null when it may not
@@ -98,6 +109,12 @@ internal sealed partial class CachePolicy
         var lines = CacheEntryBuilder.Lines(response, mergedFrom);
         var d = refreshed is null ? ResponseDirectives.Read(response) : DirectivesOfLines(lines);
         int status = refreshed?.Status ?? response.Status;
+        return Prepare(status, lines, d, key, encodingFlags, requestField)?.Finish(body);
+    }
+
+    /// <summary>All of an entry but its body (the head is known before the body streams by); null when it may not be stored.</summary>
+    internal PendingEntry? Prepare(int status, byte[] lines, in ResponseDirectives d, KeySnapshot key, int encodingFlags, Func<byte[], byte[]?> requestField)
+    {
         if (Freshness(status, d, key.Authorized, out _) is not { } lifetime) return null;
         var now = DateTimeOffset.UtcNow;
         long apparent = d.Date is { } date ? Math.Max(0, (long)(now - date).TotalSeconds) : 0;
@@ -105,34 +122,45 @@ internal sealed partial class CachePolicy
         long swr = d.MustRevalidate ? 0 : Math.Min(Math.Max(0, d.StaleWhileRevalidate), _swrCap);
         long sie = d.MustRevalidate ? 0 : Math.Min(Math.Max(0, d.StaleIfError), _sieCap);
         var vary = CacheEntryBuilder.Vary(lines, d.Encoded, requestField);
-        byte[]? etag = CacheEntryBuilder.Field(lines, "etag"u8);
-        var notModified = CacheEntryBuilder.NotModifiedLines(lines);
-        var entry = new CacheEntry
+        return new PendingEntry(this, status, lines, key, encodingFlags, vary, CacheEntryBuilder.Field(lines, "etag"u8), d.LastModified,
+            initialAge, lifetime, swr, sie);
+    }
+
+    /// <summary>An entry waiting for its body.</summary>
+    internal sealed record PendingEntry(CachePolicy Policy, int Status, byte[] Lines, KeySnapshot Key, int EncodingFlags,
+        (bool Encoding, byte[][] Names, byte[]?[] Values) Vary, byte[]? ETag, DateTimeOffset? LastModified, long InitialAge, long Lifetime,
+        long StaleWhileRevalidate, long StaleIfError)
+    {
+        /// <summary>The entry with <paramref name="body"/>; null when it is larger than the cache takes.</summary>
+        public CacheEntry? Finish(byte[] body)
         {
-            Hash = key.Hash,
-            Host = key.Host,
-            Path = key.Path,
-            Query = key.Query,
-            Consumer = key.Consumer,
-            Authorized = key.Authorized,
-            VaryEncoding = vary.Encoding,
-            EncodingFlags = encodingFlags,
-            VaryNames = vary.Names,
-            VaryValues = vary.Values,
-            Status = status,
-            HeaderLines = lines,
-            Body = body,
-            ETag = etag,
-            LastModified = d.LastModified,
-            ReceivedMs = Environment.TickCount64,
-            InitialAge = initialAge,
-            Lifetime = lifetime,
-            StaleWhileRevalidate = swr,
-            StaleIfError = sie,
-            Answer = CacheEntryBuilder.MakeAnswer(status, _answers, lines, body),
-            NotModified = CacheEntryBuilder.MakeAnswer(304, _answers, notModified, []),
-        };
-        return entry.Size <= _options.MaxSize && body.Length <= _options.MaxEntrySize ? entry : null;
+            var entry = new CacheEntry
+            {
+                Hash = Key.Hash,
+                Host = Key.Host,
+                Path = Key.Path,
+                Query = Key.Query,
+                Consumer = Key.Consumer,
+                Authorized = Key.Authorized,
+                VaryEncoding = Vary.Encoding,
+                EncodingFlags = EncodingFlags,
+                VaryNames = Vary.Names,
+                VaryValues = Vary.Values,
+                Status = Status,
+                HeaderLines = Lines,
+                Body = body,
+                ETag = ETag,
+                LastModified = LastModified,
+                ReceivedMs = Environment.TickCount64,
+                InitialAge = InitialAge,
+                Lifetime = Lifetime,
+                StaleWhileRevalidate = StaleWhileRevalidate,
+                StaleIfError = StaleIfError,
+                Answer = CacheEntryBuilder.MakeAnswer(Status, Policy._answers, Lines, body),
+                NotModified = CacheEntryBuilder.MakeAnswer(304, Policy._answers, CacheEntryBuilder.NotModifiedLines(Lines), []),
+            };
+            return entry.Size <= Policy._options.MaxSize && body.Length <= Policy._options.MaxEntrySize ? entry : null;
+        }
     }
 
     /// <summary>The directives of stored lines (a 304 merged into an entry).</summary>

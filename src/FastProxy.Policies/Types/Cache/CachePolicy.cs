@@ -9,12 +9,13 @@ namespace FastProxy.Policies.Types.Cache;
 /// type = "cache": a shared HTTP cache (RFC 9111; stale-while-revalidate and stale-if-error of RFC 5861). A fresh
 /// entry answers the request with <c>x-cache: HIT</c> and <c>Age</c>, nothing reaching the upstream; a miss goes on
 /// (<c>x-cache: MISS</c>) and its response is stored on the way back when it may be (<see cref="IResponsePolicy"/>
-/// and <see cref="IResponseBodyPolicy"/>: the body as the client gets it, up to max_entry_size). Concurrent misses for
+/// and an observing <see cref="IResponseStreamPolicy"/> stage: the body as the client gets it, after compress, up to
+/// max_entry_size, while it streams on to the client). Concurrent misses for
 /// one URL wait for the first one's response. A stale entry is revalidated by a request of the cache's own to the
 /// route's upstream (If-None-Match / If-Modified-Since), in the background within stale-while-revalidate. A hit
 /// allocates nothing.
 /// </summary>
-internal sealed partial class CachePolicy : IPolicy, IResponsePolicy, IResponseBodyPolicy
+internal sealed partial class CachePolicy : IPolicy, IResponsePolicy, IResponseStreamPolicy
 {
     private static readonly byte[] s_hit = "HIT"u8.ToArray(), s_miss = "MISS"u8.ToArray(), s_stale = "STALE"u8.ToArray(), s_bypass = "BYPASS"u8.ToArray();
 
@@ -34,7 +35,8 @@ internal sealed partial class CachePolicy : IPolicy, IResponsePolicy, IResponseB
         _store = context.Previous?.Find(name) is CachePolicy old && old._store.MaxSize == options.MaxSize ? old._store : new CacheStore(options.MaxSize);
         _counters = CacheCounters.For(name);
         _counters.Use(_store);
-        _answers = RejectionCounter.For(name, "cache", "hit");
+        // Hits are answers, not refusals: counted by fastproxy_cache_requests_total, not as policy rejections.
+        _answers = RejectionCounter.Unlisted(name, "cache", "hit");
         _upstreams = context.Upstreams;
         _routes = context.RouteUpstreams;
         _defaultTtl = (long)options.DefaultTtl.TotalSeconds;
@@ -44,6 +46,11 @@ internal sealed partial class CachePolicy : IPolicy, IResponsePolicy, IResponseB
     }
 
     public string Name { get; }
+
+    /// <summary>The capture only observes what the client receives (it runs after compress, whatever the order listed).</summary>
+    public bool ObservesOnly => true;
+
+    public ResponseStage CreateStage() => new CacheCaptureStage(this, _options.MaxEntrySize);
 
     internal CacheStore Store => _store;
 
