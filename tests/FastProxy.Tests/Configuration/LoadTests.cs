@@ -175,7 +175,7 @@ public class LoadTests
             "proxy.toml:5:20: global.shutdown_timeout: invalid duration \"soon\": expected a whole number with a unit ms, s, m or h, e.g. \"250ms\", \"5s\", \"2m\", \"1h\", or combined as \"1m30s\"",
             "proxy.toml:6:1: global.max_conections: unknown key (did you mean \"max_connections\"?)",
             "proxy.toml:10:8: listeners[0].bind: invalid address \"localhost\": missing port; expected \"host:port\", e.g. \"127.0.0.1:8080\", \"[::1]:8080\" or \"localhost:8080\"",
-            "proxy.toml:13:11: upstreams.api.balance: unknown balance \"random\" (known: round_robin, least_conn, ip_hash, weighted)",
+            "proxy.toml:13:11: upstreams.api.balance: unknown balance \"random\" (known: round_robin, least_conn, ip_hash, weighted, consistent_hash, p2c)",
             "proxy.toml:14:51: upstreams.api.servers[0].weight: must be at least 1, got 0",
         ], errors);
     }
