@@ -7,8 +7,10 @@ namespace FastProxy.Tests.Upstreams.Discovery;
 
 /// <summary>
 /// A bounded load through the proxy while the servers change: half the clients over HTTP/1.1 keep-alive, half over
-/// HTTP/2 (h2c with prior knowledge), each sending requests one after the other until stopped or until its cap. Every
-/// response that is not a 200 (or an exception) is a failure.
+/// HTTP/2 (h2c with prior knowledge), each sending requests one after the other, a millisecond apart, until stopped,
+/// until its cap or until two minutes have passed. Every response that is not a 200 (or an exception) is a failure.
+/// The pause keeps the load going through the test's waits (a discovery change can take seconds to apply on a busy
+/// machine) instead of spending the cap in the first second.
 /// </summary>
 internal sealed class DiscoveryLoad : IAsyncDisposable
 {
@@ -17,8 +19,9 @@ internal sealed class DiscoveryLoad : IAsyncDisposable
     private readonly ConcurrentQueue<string> _failures = new();
     private int _completed;
 
-    public DiscoveryLoad(int port, int clients = 4, int maxPerClient = 3000)
+    public DiscoveryLoad(int port, int clients = 4, int maxPerClient = 100_000)
     {
+        _stop.CancelAfter(TimeSpan.FromMinutes(2));
         for (int i = 0; i < clients; i++)
         {
             bool h2 = i % 2 == 1;
@@ -51,6 +54,7 @@ internal sealed class DiscoveryLoad : IAsyncDisposable
                 _failures.Enqueue($"{(h2 ? "h2" : "h1")}: {ex.GetType().Name}: {ex.Message}");
             }
             Interlocked.Increment(ref _completed);
+            try { await Task.Delay(1, _stop.Token); } catch (OperationCanceledException) { }
         }
     }
 
