@@ -114,6 +114,24 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
         System.Diagnostics.Debug.Assert(owners >= 0, $"stream {Id} released once too often");
     }
 
+    /// <summary>
+    /// The response pump's run while it is under way (<see cref="Http2Connection.StartPump"/>): read once by
+    /// <see cref="PumpEnded"/>. The pump owns the record until then, so no other stream's pump can overwrite it.
+    /// </summary>
+    internal ValueTask Pump;
+
+    private Action? _pumpEnded;
+
+    /// <summary>The continuation that ends the pump's run (made once per record, which is reused for the connection's streams).</summary>
+    internal Action PumpEnded => _pumpEnded ??= OnPumpEnded;
+
+    private void OnPumpEnded()
+    {
+        var pump = Pump;
+        Pump = default;
+        _connection.EndPump(this, pump);
+    }
+
     public int Id { get; private set; }
     public Http2StreamStateMachine State;
     /// <summary>Guarded by the connection's lock.</summary>
