@@ -13,6 +13,9 @@ namespace FastProxy.AllocationProbe;
 ///        FastProxy.AllocationProbe --wrk CONNECTIONS SECONDS   (wrk, a real load generator, as the client)
 ///        FastProxy.AllocationProbe --h2load CONNECTIONS STREAMS SECONDS [BODYFILE]   (h2load: HTTP/2 with prior
 ///            knowledge; with BODYFILE each request is a POST of that file)
+/// Environment: FASTPROXY_PROBE_GATEWAY (config appended: policies, admin), FASTPROXY_PROBE_ROUTE_POLICIES (the load's
+/// route's policies), FASTPROXY_PROBE_HEADERS (request header lines), FASTPROXY_PROBE_STATIC=DIR (the load's route is
+/// a static route over DIR instead of the origin), FASTPROXY_PROBE_TYPES=1 (the types allocated, sampled).
 /// With several connections, each is driven by its own thread (blocking sockets, so still allocation-free): that
 /// is what exposes buffer pools too small for the requests in flight.
 /// </summary>
@@ -167,13 +170,21 @@ public static class Program
         [routes.match]
         path = "{{RespondPath}}"
         [[routes]]
-        upstream = "app"
+        {{RouteTarget()}}
         policies = {{Environment.GetEnvironmentVariable("FASTPROXY_PROBE_ROUTE_POLICIES") ?? "[]"}}
         [upstreams.app]
         servers = [ { address = "127.0.0.1:{{originPort}}" } ]
         {{Environment.GetEnvironmentVariable("FASTPROXY_PROBE_GATEWAY") ?? ""}}
         """, "probe.toml", AppContext.BaseDirectory) is { Config: { } config } ? config
         : throw new InvalidOperationException("probe config invalid (FASTPROXY_PROBE_GATEWAY?)");
+
+    /// <summary>
+    /// What the load's route (every path but /respond) serves: the origin, or with FASTPROXY_PROBE_STATIC=DIR a static
+    /// route over DIR (the load asks for /index.html, so DIR should hold one).
+    /// </summary>
+    private static string RouteTarget() => Environment.GetEnvironmentVariable("FASTPROXY_PROBE_STATIC") is { Length: > 0 } root
+        ? $"static = {{ root = \"{root}\" }}"
+        : "upstream = \"app\"";
 
     /// <summary>FASTPROXY_PROBE_HEADERS: header lines ("name: value", one per line) wrk and h2load send with every request (credentials for a gateway chain).</summary>
     private static string LoadHeaders() => string.Concat((Environment.GetEnvironmentVariable("FASTPROXY_PROBE_HEADERS") ?? "")
