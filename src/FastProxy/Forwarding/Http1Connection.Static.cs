@@ -105,7 +105,7 @@ internal sealed partial class Http1Connection
             }
             // A range is of the file itself: a Range request is never answered from a compressed sibling.
             var coding = file.HasVariants && !hasRange && !acceptEncoding.IsEmpty
-                ? Negotiation.Choose(acceptEncoding, file.Brotli is not null, file.Gzip is not null)
+                ? Negotiation.Choose(acceptEncoding, file.Brotli is not null, file.Gzip is not null, file.Zstd is not null)
                 : Coding.Identity;
             variant = file.For(coding);
             if (variant.TryAcquire()) break;

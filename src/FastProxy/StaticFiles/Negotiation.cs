@@ -3,18 +3,20 @@ using System.Buffers.Text;
 namespace FastProxy.StaticFiles;
 
 /// <summary>Which stored variant a request gets: the file itself, or its precompressed sibling.</summary>
-public enum Coding : byte { Identity = 0, Gzip, Brotli }
+public enum Coding : byte { Identity = 0, Gzip, Brotli, Zstd }
 
 /// <summary>Request header rules for files: Accept-Encoding (RFC 9110 §12.5.3), entity tags (§8.8.3) and dates (§5.6.7).</summary>
 internal static class Negotiation
 {
     /// <summary>
-    /// The best coding the client accepts among those available: the highest q-value wins, Brotli before gzip on a tie
-    /// (it is smaller), identity when neither is acceptable. "*" stands for codings not named; "x-gzip" is gzip (§12.5.3).
+    /// The best coding the client accepts among those available: the highest q-value wins; on a tie Brotli, then zstd,
+    /// then gzip (the order of their usual sizes at rest: files are precompressed once, at high levels, so the bytes
+    /// sent are what matters, not the decoder's speed); identity when none is acceptable. "*" stands for codings not
+    /// named; "x-gzip" is gzip (§12.5.3).
     /// </summary>
-    public static Coding Choose(ReadOnlySpan<byte> acceptEncoding, bool hasBrotli, bool hasGzip)
+    public static Coding Choose(ReadOnlySpan<byte> acceptEncoding, bool hasBrotli, bool hasGzip, bool hasZstd = false)
     {
-        int br = -1, gzip = -1, any = -1;
+        int br = -1, gzip = -1, zstd = -1, any = -1;
         while (!acceptEncoding.IsEmpty)
         {
             int comma = acceptEncoding.IndexOf((byte)',');
@@ -25,14 +27,18 @@ internal static class Negotiation
             int q = semi < 0 ? 1000 : Quality(item[(semi + 1)..]);
             if (System.Text.Ascii.EqualsIgnoreCase(coding, "br"u8)) br = q;
             else if (System.Text.Ascii.EqualsIgnoreCase(coding, "gzip"u8) || System.Text.Ascii.EqualsIgnoreCase(coding, "x-gzip"u8)) gzip = q;
+            else if (System.Text.Ascii.EqualsIgnoreCase(coding, "zstd"u8)) zstd = q;
             else if (coding.SequenceEqual("*"u8)) any = q;
         }
         if (br < 0) br = any;
         if (gzip < 0) gzip = any;
+        if (zstd < 0) zstd = any;
         if (!hasBrotli) br = 0;
         if (!hasGzip) gzip = 0;
-        if (br <= 0 && gzip <= 0) return Coding.Identity;
-        return br >= gzip ? Coding.Brotli : Coding.Gzip;
+        if (!hasZstd) zstd = 0;
+        if (br <= 0 && gzip <= 0 && zstd <= 0) return Coding.Identity;
+        if (br >= zstd && br >= gzip) return Coding.Brotli;
+        return zstd >= gzip ? Coding.Zstd : Coding.Gzip;
     }
 
     /// <summary>"q=0.8" (weight = OWS ";" OWS "q=" qvalue) in thousandths; anything unreadable counts as 0 (not acceptable).</summary>

@@ -5,7 +5,7 @@ using Microsoft.Win32.SafeHandles;
 namespace FastProxy.StaticFiles;
 
 /// <summary>
-/// One stored representation of a file (the file itself, or its .br / .gz sibling): an open handle and the validator
+/// One stored representation of a file (the file itself, or its .br / .zst / .gz sibling): an open handle and the validator
 /// lines, formatted once when the file is opened. The handle is shared by every request that serves the file while it
 /// is cached: each takes a reference (<see cref="TryAcquire"/>) so that an entry replaced meanwhile closes its
 /// descriptor only after the last read (SafeHandle's own reference count).
@@ -70,6 +70,7 @@ internal sealed class StaticFile
     public FileVariant? Identity { get; init; }
     public FileVariant? Brotli { get; init; }
     public FileVariant? Gzip { get; init; }
+    public FileVariant? Zstd { get; init; }
     /// <summary>"Content-Type: ...\r\n", by the requested name's extension.</summary>
     public byte[] TypeLine { get; init; } = [];
     /// <summary>When the entry must be checked against the file system again (Environment.TickCount64).</summary>
@@ -77,12 +78,13 @@ internal sealed class StaticFile
     /// <summary>Not in the cache (it was full): closed by the response that opened it.</summary>
     public bool Owned { get; set; }
 
-    public bool HasVariants => Brotli is not null || Gzip is not null;
+    public bool HasVariants => Brotli is not null || Gzip is not null || Zstd is not null;
 
     public FileVariant For(Coding coding) => coding switch
     {
         Coding.Brotli => Brotli!,
         Coding.Gzip => Gzip!,
+        Coding.Zstd => Zstd!,
         _ => Identity!,
     };
 
@@ -91,5 +93,6 @@ internal sealed class StaticFile
         Identity?.Handle.Dispose();
         Brotli?.Handle.Dispose();
         Gzip?.Handle.Dispose();
+        Zstd?.Handle.Dispose();
     }
 }

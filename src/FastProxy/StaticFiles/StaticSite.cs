@@ -21,6 +21,7 @@ internal sealed class StaticSite
 
     private static readonly byte[] s_brotliLines = "Content-Encoding: br\r\n"u8.ToArray();
     private static readonly byte[] s_gzipLines = "Content-Encoding: gzip\r\n"u8.ToArray();
+    private static readonly byte[] s_zstdLines = "Content-Encoding: zstd\r\n"u8.ToArray();
 
     private readonly string _root;
     /// <summary>The root with its links resolved, and the same followed by '/': what every file's real path must start with.</summary>
@@ -113,11 +114,12 @@ internal sealed class StaticSite
         var kind = OpenVariant(requested, null, out var identity);
         if (kind == NativeFiles.Kind.Directory && !directoryPath) return new StaticFile { Kind = FileKind.Directory, ExpiresAt = expiresAt };
         if (identity is null) return null;
-        FileVariant? brotli = null, gzip = null;
+        FileVariant? brotli = null, gzip = null, zstd = null;
         if (Precompressed)
         {
             OpenVariant(requested + ".br", s_brotliLines, out brotli);
             OpenVariant(requested + ".gz", s_gzipLines, out gzip);
+            OpenVariant(requested + ".zst", s_zstdLines, out zstd); // zstd's own suffix (the CLI writes x.zst)
         }
         return new StaticFile
         {
@@ -125,6 +127,7 @@ internal sealed class StaticSite
             Identity = identity,
             Brotli = brotli,
             Gzip = gzip,
+            Zstd = zstd,
             TypeLine = _types.LineFor(requested),
             ExpiresAt = expiresAt,
         };

@@ -88,14 +88,14 @@ public sealed class CompressLoopbackTests
         }
     });
 
-    /// <summary>The real decoders: gzip -d or brotli -d.</summary>
+    /// <summary>The real decoders: gzip -d, brotli -d or zstd -d.</summary>
     internal static async Task<byte[]> DecodeAsync(string encoding, byte[] encoded)
     {
         string input = Path.GetTempFileName(), output = Path.GetTempFileName();
         try
         {
             await File.WriteAllBytesAsync(input, encoded);
-            string tool = encoding == "br" ? "brotli" : "gzip";
+            string tool = encoding switch { "br" => "brotli", "zstd" => "zstd -q", _ => "gzip" };
             var result = await Processes.RunAsync("sh", ["-c", $"{tool} -dc < '{input}' > '{output}'"], TimeSpan.FromSeconds(60));
             Assert.True(result.ExitCode == 0, $"{tool} -d failed ({result.ExitCode}): {result.StdErr}");
             return await File.ReadAllBytesAsync(output);

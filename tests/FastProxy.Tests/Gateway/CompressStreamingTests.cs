@@ -11,8 +11,8 @@ namespace FastProxy.Tests.Gateway;
 /// A compressed stream is not held back: an origin sends events one at a time (chunked, application/x-ndjson, a type
 /// configured in) and sends the next only once the client has decoded the previous one. Without a flush each time the
 /// upstream pauses, the compressor would sit on the first event, the origin would wait, and the test would time out
-/// (each wait is bounded). The client decodes incrementally (GZipStream / BrotliStream over HttpClient's response
-/// stream), over HTTP/1.1 and h2c.
+/// (each wait is bounded). The client decodes incrementally (GZipStream / BrotliStream / ZstdSharp's
+/// DecompressionStream over HttpClient's response stream), over HTTP/1.1 and h2c.
 /// </summary>
 public sealed class CompressStreamingTests
 {
@@ -24,6 +24,8 @@ public sealed class CompressStreamingTests
     [InlineData(false, "br")]
     [InlineData(true, "gzip")]
     [InlineData(true, "br")]
+    [InlineData(false, "zstd")]
+    [InlineData(true, "zstd")]
     public async Task Each_event_reaches_the_client_before_the_next_is_sent(bool h2, string encoding)
     {
         var delivered = new SemaphoreSlim(0);
@@ -41,7 +43,7 @@ public sealed class CompressStreamingTests
             }
             await connection.SendAsync("0\r\n\r\n");
         });
-        await using var proxy = TestProxy.Start(CompressLoopbackTests.Config(origin.Port, CompressLoopbackTests.Policy + "\ntypes = [\"application/x-ndjson\"]"));
+        await using var proxy = TestProxy.Start(CompressLoopbackTests.Config(origin.Port, CompressLoopbackTests.Policy + "\ntypes = [\"application/x-ndjson\"]\nencodings = [\"br\", \"gzip\", \"zstd\"]"));
 
         using var handler = new SocketsHttpHandler { AutomaticDecompression = DecompressionMethods.None };
         using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
@@ -55,7 +57,12 @@ public sealed class CompressStreamingTests
 
         Assert.Equal(encoding, Assert.Single(response.Content.Headers.ContentEncoding));
         await using var raw = await response.Content.ReadAsStreamAsync();
-        await using Stream decoded = encoding == "br" ? new BrotliStream(raw, CompressionMode.Decompress) : new GZipStream(raw, CompressionMode.Decompress);
+        await using Stream decoded = encoding switch
+        {
+            "br" => new BrotliStream(raw, CompressionMode.Decompress),
+            "zstd" => new ZstdSharp.DecompressionStream(raw),
+            _ => new GZipStream(raw, CompressionMode.Decompress),
+        };
         using var reader = new StreamReader(decoded, Encoding.ASCII);
         for (int i = 0; i < Events; i++)
         {

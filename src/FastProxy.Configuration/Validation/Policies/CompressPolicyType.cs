@@ -3,7 +3,8 @@ using FastProxy.Configuration.Reading;
 namespace FastProxy.Configuration.Validation.Policies;
 
 /// <summary>
-/// type = "compress": <c>encodings</c> (of "br", "gzip"; the server's order of preference), <c>min_size</c>,
+/// type = "compress": <c>encodings</c> (of "zstd", "br", "gzip"; the server's order of preference, which decides
+/// between codings the client weighs equally), <c>min_size</c>,
 /// <c>types</c> ("type/subtype" or "type/*"), <c>level</c> (one number for every encoding, or a table per encoding).
 /// What is never compressed (already encoded, ranges, event streams, gRPC, no-transform) is not configurable.
 /// </summary>
@@ -13,7 +14,7 @@ internal sealed class CompressPolicyType : IPolicyType
 
     public IReadOnlyList<string> Keys { get; } = ["encodings", "min_size", "types", "level"];
 
-    private static readonly string[] LevelKeys = ["gzip", "br"];
+    private static readonly string[] LevelKeys = ["gzip", "br", "zstd"];
 
     public PolicyOptions? Read(TableReader policy)
     {
@@ -28,13 +29,12 @@ internal sealed class CompressPolicyType : IPolicyType
                 {
                     "gzip" => CompressEncoding.Gzip,
                     "br" => CompressEncoding.Brotli,
+                    "zstd" => CompressEncoding.Zstd,
                     _ => null,
                 };
                 if (encoding is null)
                 {
-                    context.Error(path, text == "zstd"
-                        ? "\"zstd\" is not available in this build (known: \"br\", \"gzip\")"
-                        : $"unknown encoding \"{text}\" (known: \"br\", \"gzip\")");
+                    context.Error(path, $"unknown encoding \"{text}\" (known: \"zstd\", \"br\", \"gzip\")");
                     continue;
                 }
                 if (encodings.Contains(encoding.Value))
@@ -44,7 +44,7 @@ internal sealed class CompressPolicyType : IPolicyType
                 }
                 encodings.Add(encoding.Value);
             }
-            if (listed.Count == 0) policy.Error("encodings", "must list at least one encoding (\"br\", \"gzip\")");
+            if (listed.Count == 0) policy.Error("encodings", "must list at least one encoding (\"zstd\", \"br\", \"gzip\")");
         }
 
         long minSize = policy.Size("min_size", int.MaxValue, allowZero: true) ?? CompressOptions.DefaultMinSize;
@@ -74,12 +74,13 @@ internal sealed class CompressPolicyType : IPolicyType
             if (typeList.Count == 0) policy.Error("types", "must list at least one media type");
         }
 
-        int gzip = CompressOptions.DefaultGzipLevel, brotli = CompressOptions.DefaultBrotliLevel;
+        int gzip = CompressOptions.DefaultGzipLevel, brotli = CompressOptions.DefaultBrotliLevel, zstd = CompressOptions.DefaultZstdLevel;
         var rawLevel = policy.Raw("level");
         if (rawLevel is long)
         {
-            // One number for every encoding: gzip's scale (1-9), used as is for Brotli too (its 1-9 are its fast half).
-            if (policy.Int("level", 1, 9) is { } level) gzip = brotli = level;
+            // One number for every encoding: gzip's scale (1-9), used as is for Brotli and zstd too (their 1-9 are their
+            // fast halves).
+            if (policy.Int("level", 1, 9) is { } level) gzip = brotli = zstd = level;
         }
         else if (rawLevel is not null)
         {
@@ -88,6 +89,8 @@ internal sealed class CompressPolicyType : IPolicyType
             {
                 gzip = table.Int("gzip", 1, 9) ?? gzip;
                 brotli = table.Int("br", 0, 11) ?? brotli;
+                // 20-22 are zstd's "ultra" levels: windows of 32 MiB and more, past what browsers decode (RFC 9659: 8 MiB).
+                zstd = table.Int("zstd", 1, 19) ?? zstd;
             }
         }
 
@@ -98,6 +101,7 @@ internal sealed class CompressPolicyType : IPolicyType
             Types = types ?? CompressOptions.DefaultTypes,
             GzipLevel = gzip,
             BrotliLevel = brotli,
+            ZstdLevel = zstd,
         };
     }
 }

@@ -7,7 +7,7 @@ using FastProxy.Policies.Pipeline;
 namespace FastProxy.Policies.Types.Compress;
 
 /// <summary>
-/// type = "compress": gzip and Brotli on the way to the client, as a streaming response stage
+/// type = "compress": gzip, Brotli and zstd on the way to the client, as a streaming response stage
 /// (<see cref="IResponseStreamPolicy"/>): the body is compressed piece by piece as the upstream sends it and flushed
 /// each time the upstream pauses. Negotiated from Accept-Encoding (<see cref="AcceptEncoding"/>). Never for: HEAD and
 /// bodiless responses, 206 or a Content-Range, a body already encoded, Cache-Control: no-transform,
@@ -27,6 +27,7 @@ internal sealed class CompressPolicy : IPolicy, IResponseStreamPolicy
         MinSize = options.MinSize;
         BrotliQuality = options.BrotliLevel;
         GzipOptions = new ZLibCompressionOptions { CompressionLevel = options.GzipLevel };
+        ZstdLevel = options.ZstdLevel;
         _exactTypes = [.. options.Types.Where(t => !t.EndsWith("/*", StringComparison.Ordinal)).Select(Encoding.ASCII.GetBytes)];
         _typePrefixes = [.. options.Types.Where(t => t.EndsWith("/*", StringComparison.Ordinal)).Select(t => Encoding.ASCII.GetBytes(t[..^1]))];
     }
@@ -36,6 +37,7 @@ internal sealed class CompressPolicy : IPolicy, IResponseStreamPolicy
     public long MinSize { get; }
     public int BrotliQuality { get; }
     public ZLibCompressionOptions GzipOptions { get; }
+    public int ZstdLevel { get; }
 
     public ValueTask<PolicyAnswer?> OnRequestAsync(PolicyContext context) => default;
 
@@ -74,7 +76,12 @@ internal sealed class CompressPolicy : IPolicy, IResponseStreamPolicy
         return false;
     }
 
-    /// <summary>The encoding for this client: the highest q among the offered ones it accepts, the server's order on ties; null: none.</summary>
+    /// <summary>
+    /// The encoding for this client: the highest q among the offered ones it accepts, the server's order
+    /// (<c>encodings</c>) on ties, as Envoy's compressor filters and Caddy's <c>encode</c> do: browsers send
+    /// "gzip, deflate, br, zstd" all at q=1, so the client's listing order says nothing and the operator's choice of
+    /// ratio against CPU decides. Null: none.
+    /// </summary>
     internal CompressEncoding? Negotiate(PolicyContext context)
     {
         var accepted = new AcceptEncoding();
@@ -107,19 +114,19 @@ internal sealed class CompressPolicy : IPolicy, IResponseStreamPolicy
 }
 
 /// <summary>
-/// The q-values an Accept-Encoding names (RFC 9110 §12.5.3), in thousandths: gzip (x-gzip too), br and "*". A coding
+/// The q-values an Accept-Encoding names (RFC 9110 §12.5.3), in thousandths: gzip (x-gzip too), br, zstd and "*". A coding
 /// not named gets the "*" quality, or none (0) without a "*"; q=0 refuses. No allocation.
 /// </summary>
 internal struct AcceptEncoding
 {
-    private int _gzip, _brotli, _star;
+    private int _gzip, _brotli, _zstd, _star;
     private bool _any;
 
     public void Add(ReadOnlySpan<byte> value)
     {
         if (!_any)
         {
-            _gzip = _brotli = _star = -1;
+            _gzip = _brotli = _zstd = _star = -1;
             _any = true;
         }
         while (!value.IsEmpty)
@@ -134,6 +141,7 @@ internal struct AcceptEncoding
             if (q < 0) continue; // a malformed weight: the item is ignored
             if (Ascii.EqualsIgnoreCase(coding, "gzip"u8) || Ascii.EqualsIgnoreCase(coding, "x-gzip"u8)) _gzip = Math.Max(_gzip, q);
             else if (Ascii.EqualsIgnoreCase(coding, "br"u8)) _brotli = Math.Max(_brotli, q);
+            else if (Ascii.EqualsIgnoreCase(coding, "zstd"u8)) _zstd = Math.Max(_zstd, q);
             else if (coding.Length == 1 && coding[0] == (byte)'*') _star = Math.Max(_star, q);
         }
     }
@@ -141,7 +149,12 @@ internal struct AcceptEncoding
     public readonly int Quality(CompressEncoding encoding)
     {
         if (!_any) return 0;
-        int q = encoding == CompressEncoding.Gzip ? _gzip : _brotli;
+        int q = encoding switch
+        {
+            CompressEncoding.Gzip => _gzip,
+            CompressEncoding.Brotli => _brotli,
+            _ => _zstd,
+        };
         return q >= 0 ? q : Math.Max(_star, 0);
     }
 

@@ -3,19 +3,25 @@ using System.IO.Compression;
 using System.Text;
 using FastProxy.Configuration;
 using FastProxy.Policies.Pipeline;
+using ZstdSharp;
+using ZstdSharp.Unsafe;
 
 namespace FastProxy.Policies.Types.Compress;
 
 /// <summary>
 /// One client connection's compressor, reused response after response: a Brotli encoder (<see cref="BrotliEncoder"/>,
-/// driven span to span) or a gzip stream (zlib through <see cref="GZipStream"/>, over a sink that writes into the
-/// forwarder's buffer). Flushed (a zlib sync flush, a Brotli flush) when the forwarder says the upstream paused, so
-/// what came so far reaches the client.
+/// driven span to span), a gzip stream (zlib through <see cref="GZipStream"/>, over a sink that writes into the
+/// forwarder's buffer) or a zstd context (ZstdSharp's <see cref="Compressor"/>, span to span, made on the connection's
+/// first zstd response and reset between responses: its tables and buffers are reused, nothing is allocated per
+/// response). Flushed (a zlib sync flush, a Brotli flush, a zstd block flush) when the forwarder says the upstream
+/// paused, so what came so far reaches the client.
 /// </summary>
 internal sealed class CompressStage(CompressPolicy policy) : ResponseStage
 {
     /// <summary>Brotli's window: 512 KiB (lgwin 19, as ngx_brotli): memory per response stays modest on both sides.</summary>
     private const int BrotliWindow = 19;
+    /// <summary>zstd's window: 512 KiB too (level 3 alone would take 2 MiB per connection for a body of unknown length).</summary>
+    private const int ZstdWindowLog = 19;
     private const int OutputChunk = 16 * 1024;
 
     private static readonly byte[] s_contentEncoding = "content-encoding"u8.ToArray();
@@ -24,6 +30,7 @@ internal sealed class CompressStage(CompressPolicy policy) : ResponseStage
     private static readonly byte[] s_acceptRanges = "accept-ranges"u8.ToArray();
     private static readonly byte[] s_gzip = "gzip"u8.ToArray();
     private static readonly byte[] s_br = "br"u8.ToArray();
+    private static readonly byte[] s_zstd = "zstd"u8.ToArray();
 
     private CompressEncoding _encoding;
     private bool _active;
@@ -31,6 +38,8 @@ internal sealed class CompressStage(CompressPolicy policy) : ResponseStage
     private bool _dirty;
     private BrotliEncoder _brotli;
     private GZipStream? _gzip;
+    /// <summary>The connection's zstd context, kept across responses (reset at each <see cref="Begin"/>).</summary>
+    private Compressor? _zstd;
     private readonly BufferWriterStream _sink = new();
 
     public override bool Begin(PolicyContext context, ResponseView response, in ResponseBodyInfo info)
@@ -41,7 +50,12 @@ internal sealed class CompressStage(CompressPolicy policy) : ResponseStage
         if (info.Http10Client) return false; // no chunked framing: it would cost the connection (as nginx's gzip_http_version 1.1)
         if (policy.Negotiate(context) is not { } encoding) return false;
 
-        context.AddResponseHeader(s_contentEncoding, encoding == CompressEncoding.Brotli ? s_br : s_gzip);
+        context.AddResponseHeader(s_contentEncoding, encoding switch
+        {
+            CompressEncoding.Brotli => s_br,
+            CompressEncoding.Zstd => s_zstd,
+            _ => s_gzip,
+        });
         WeakenETag(context, response);
         // Ranges of the compressed variant are not served: the upstream's would be of the identity body.
         context.RemoveResponseHeader(s_acceptRanges);
@@ -49,8 +63,26 @@ internal sealed class CompressStage(CompressPolicy policy) : ResponseStage
         _encoding = encoding;
         _active = true;
         _dirty = false;
-        if (encoding == CompressEncoding.Brotli) _brotli = new BrotliEncoder(policy.BrotliQuality, BrotliWindow);
-        else _gzip = new GZipStream(_sink, policy.GzipOptions, leaveOpen: true);
+        switch (encoding)
+        {
+            case CompressEncoding.Brotli:
+                _brotli = new BrotliEncoder(policy.BrotliQuality, BrotliWindow);
+                break;
+            case CompressEncoding.Zstd:
+                if (_zstd is null)
+                {
+                    _zstd = new Compressor(policy.ZstdLevel);
+                    _zstd.SetParameter(ZSTD_cParameter.ZSTD_c_windowLog, ZstdWindowLog);
+                }
+                else
+                {
+                    _zstd.ResetStream(); // a new frame; level and window stay
+                }
+                break;
+            default:
+                _gzip = new GZipStream(_sink, policy.GzipOptions, leaveOpen: true);
+                break;
+        }
         return true;
     }
 
@@ -64,13 +96,16 @@ internal sealed class CompressStage(CompressPolicy policy) : ResponseStage
             _gzip!.Write(data);
             return;
         }
+        bool zstd = _encoding == CompressEncoding.Zstd;
         while (true)
         {
             var span = output.GetSpan(OutputChunk);
-            var status = _brotli.Compress(data, span, out int consumed, out int written, isFinalBlock: false);
+            var status = zstd
+                ? _zstd!.WrapStream(data, span, out int consumed, out int written, isFinalBlock: false)
+                : _brotli.Compress(data, span, out consumed, out written, isFinalBlock: false);
             output.Advance(written);
             data = data[consumed..];
-            if (status == OperationStatus.InvalidData) throw new InvalidOperationException("Brotli encoder failed");
+            if (status == OperationStatus.InvalidData) throw new InvalidOperationException(zstd ? "zstd encoder failed" : "Brotli encoder failed");
             if (data.IsEmpty && status != OperationStatus.DestinationTooSmall) return;
         }
     }
@@ -85,13 +120,14 @@ internal sealed class CompressStage(CompressPolicy policy) : ResponseStage
             _gzip!.Flush();
             return;
         }
+        bool zstd = _encoding == CompressEncoding.Zstd;
         while (true)
         {
             var span = output.GetSpan(OutputChunk);
-            var status = _brotli.Flush(span, out int written);
+            var status = zstd ? _zstd!.FlushStream(span, out int written) : _brotli.Flush(span, out written);
             output.Advance(written);
             if (status == OperationStatus.Done) return;
-            if (status != OperationStatus.DestinationTooSmall) throw new InvalidOperationException("Brotli encoder failed");
+            if (status != OperationStatus.DestinationTooSmall) throw new InvalidOperationException(zstd ? "zstd encoder failed" : "Brotli encoder failed");
         }
     }
 
@@ -105,13 +141,16 @@ internal sealed class CompressStage(CompressPolicy policy) : ResponseStage
             gzip.Dispose(); // the last block and the gzip trailer (CRC-32, length)
             return;
         }
+        bool zstd = _encoding == CompressEncoding.Zstd;
         while (true)
         {
             var span = output.GetSpan(OutputChunk);
-            var status = _brotli.Compress(default, span, out _, out int written, isFinalBlock: true);
+            var status = zstd
+                ? _zstd!.FlushStream(span, out int written, isFinalBlock: true) // the last block: the frame ends
+                : _brotli.Compress(default, span, out _, out written, isFinalBlock: true);
             output.Advance(written);
             if (status == OperationStatus.Done) return;
-            if (status != OperationStatus.DestinationTooSmall) throw new InvalidOperationException("Brotli encoder failed");
+            if (status != OperationStatus.DestinationTooSmall) throw new InvalidOperationException(zstd ? "zstd encoder failed" : "Brotli encoder failed");
         }
     }
 
@@ -129,9 +168,16 @@ internal sealed class CompressStage(CompressPolicy policy) : ResponseStage
         if (_encoding == CompressEncoding.Brotli) _brotli.Dispose();
         _brotli = default;
         _sink.Target = null;
+        // zstd: the context stays for the connection's next response (Begin resets it; a frame cut short is dropped then).
     }
 
-    public override void Dispose() => End(completed: false);
+    public override void Dispose()
+    {
+        End(completed: false);
+        var zstd = _zstd;
+        _zstd = null;
+        zstd?.Dispose();
+    }
 
     /// <summary>Vary gains Accept-Encoding: merged into the upstream's (one line), unless it is "*" or names it already.</summary>
     private static void AddVary(PolicyContext context, ResponseView response)
