@@ -281,6 +281,8 @@ internal sealed partial class Http1Connection
     /// <summary>The request's pooled memory goes back: the head's copy, and a buffered body (request_buffering).</summary>
     private void ReleaseRequestScratch()
     {
+        // The request is over: a cache fill it led and nothing ended goes now (its waiters must not sit out lock_timeout).
+        _policyContext?.EndRequest();
         if (_bufferedBody is not null) ReleaseBufferedBody();
         if (_requestScratch is null) return;
         ArrayPool<byte>.Shared.Return(_requestScratch);

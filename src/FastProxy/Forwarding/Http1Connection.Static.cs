@@ -9,8 +9,9 @@ namespace FastProxy.Forwarding;
 
 /// <summary>
 /// Static routes (<c>static = { root = ... }</c>): GET and HEAD answered from a file under the route's root, with
-/// ETag / Last-Modified, conditional requests (304), one byte range (206, 416), and precompressed siblings chosen by
-/// Accept-Encoding. The pure parts (path mapping, ranges, negotiation, MIME types, the open-file cache) are in StaticFiles/.
+/// ETag / Last-Modified, conditional requests (412 for If-Match / If-Unmodified-Since, 304 for If-None-Match /
+/// If-Modified-Since), byte ranges (206, several as multipart/byteranges in .StaticRanges, 416), and precompressed
+/// siblings chosen by Accept-Encoding. The pure parts (path mapping, ranges, negotiation, MIME types, the open-file cache) are in StaticFiles/.
 /// In HTTP/2 stream mode the same bytes go to the stream's pipe and leave as frames.
 /// </summary>
 internal sealed partial class Http1Connection
@@ -29,6 +30,8 @@ internal sealed partial class Http1Connection
         HeadOnly,
         /// <summary>The head is written; the body follows from the file.</summary>
         Body,
+        /// <summary>The head is written; the body is the multipart/byteranges parts of <see cref="_staticRanges"/> (.StaticRanges).</summary>
+        Multipart,
     }
 
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
@@ -48,10 +51,11 @@ internal sealed partial class Http1Connection
         }
         if (!_requestBuffer.IsEmpty) _input.AdvanceTo(_requestBuffer.GetPosition(_request.HeadLength + (_bodyComplete ? _bodyAvailable : 0)));
         _requestBuffer = default;
-        if (_recording) _record!.BytesOut = _output.UnflushedBytes + (plan == StaticPlan.Body ? length : 0);
+        if (_recording) _record!.BytesOut = _output.UnflushedBytes + (plan is StaticPlan.Body or StaticPlan.Multipart ? length : 0);
         try
         {
             if (plan == StaticPlan.Body && !await SendFileAsync(variant!, start, length)) return false;
+            if (plan == StaticPlan.Multipart && !await SendPartsAsync(variant!, file!.TypeLine)) return false;
         }
         finally
         {
@@ -76,8 +80,9 @@ internal sealed partial class Http1Connection
         Span<char> mapped = stackalloc char[StaticPath.MaxLength];
         if (!StaticPath.TryMap(_request.Path(head), site.Prefix, site.Dotfiles, mapped, out int mappedLength, out bool bareRoot)) return StaticPlan.NotFound;
 
-        ReadOnlySpan<byte> acceptEncoding = default, range = default, ifNoneMatch = default, ifModifiedSince = default, ifRange = default;
-        bool hasRange = false, hasIfNoneMatch = false, hasIfModifiedSince = false, hasIfRange = false;
+        ReadOnlySpan<byte> acceptEncoding = default, range = default, ifNoneMatch = default, ifModifiedSince = default, ifRange = default,
+            ifMatch = default, ifUnmodifiedSince = default;
+        bool hasRange = false, hasIfNoneMatch = false, hasIfModifiedSince = false, hasIfRange = false, hasIfMatch = false, hasIfUnmodifiedSince = false;
         foreach (var field in _request.Fields)
         {
             var name = field.Name(head);
@@ -87,6 +92,8 @@ internal sealed partial class Http1Connection
             else if (System.Text.Ascii.EqualsIgnoreCase(name, "if-none-match"u8)) { ifNoneMatch = field.Value(head); hasIfNoneMatch = true; }
             else if (System.Text.Ascii.EqualsIgnoreCase(name, "if-modified-since"u8)) { ifModifiedSince = field.Value(head); hasIfModifiedSince = true; }
             else if (System.Text.Ascii.EqualsIgnoreCase(name, "if-range"u8)) { ifRange = field.Value(head); hasIfRange = true; }
+            else if (System.Text.Ascii.EqualsIgnoreCase(name, "if-match"u8)) { ifMatch = field.Value(head); hasIfMatch = true; }
+            else if (System.Text.Ascii.EqualsIgnoreCase(name, "if-unmodified-since"u8)) { ifUnmodifiedSince = field.Value(head); hasIfUnmodifiedSince = true; }
         }
         bool get = _request.Method == HttpMethod.Get;
         bool headRequest = !get;
@@ -115,7 +122,19 @@ internal sealed partial class Http1Connection
         }
 
         var connection = ClientConnectionHeader(keepAlive);
-        // §13.2.2: If-None-Match first; If-Modified-Since only without it.
+        // §13.2.2 steps 1 and 2: If-Match (§13.1.1), or without it If-Unmodified-Since (§13.1.4; a date that cannot be
+        // read is ignored): the file is not the one the client means: 412, before any 304 or range.
+        bool preconditionFailed = hasIfMatch
+            ? !Negotiation.MatchHits(ifMatch, variant.ETag)
+            : hasIfUnmodifiedSince && Negotiation.TryParseDate(ifUnmodifiedSince, out long unmodifiedSince) && variant.Mtime > unmodifiedSince;
+        if (preconditionFailed)
+        {
+            WriteStatusAndDate("HTTP/1.1 412 Precondition Failed\r\n"u8, 412);
+            _output.Write("Content-Length: 0\r\n"u8);
+            EndStaticHead(file, connection);
+            return StaticPlan.HeadOnly;
+        }
+        // §13.2.2 steps 3 and 4: If-None-Match; If-Modified-Since only without it.
         bool notModified = hasIfNoneMatch
             ? Negotiation.NoneMatchHits(ifNoneMatch, variant.ETag)
             : hasIfModifiedSince && Negotiation.TryParseDate(ifModifiedSince, out long since) && variant.Mtime <= since;
@@ -131,12 +150,18 @@ internal sealed partial class Http1Connection
         length = variant.Length;
         if (hasRange && (!hasIfRange || Negotiation.IfRangeHolds(ifRange, variant.ETag, variant.Mtime)))
         {
-            var kind = ByteRange.Parse(range, variant.Length, out long rangeStart, out long rangeLength);
+            var ranges = _staticRanges ??= new long[2 * ByteRange.MaxRanges];
+            var kind = ByteRange.ParseSet(range, variant.Length, ranges, out _staticRangeCount);
             if (kind == RangeKind.Single)
             {
                 status = 206;
-                start = rangeStart;
-                length = rangeLength;
+                start = ranges[0];
+                length = ranges[1];
+            }
+            else if (kind == RangeKind.Multiple)
+            {
+                length = WriteMultipartHead(file, variant, connection);
+                return headRequest ? StaticPlan.HeadOnly : StaticPlan.Multipart;
             }
             else if (kind == RangeKind.Unsatisfiable)
             {

@@ -82,6 +82,24 @@ internal static class Negotiation
     }
 
     /// <summary>
+    /// If-Match (§13.1.1): "*" (the file exists: it does) or a list of entity tags compared strongly with
+    /// <paramref name="etag"/>: a weak tag never matches.
+    /// </summary>
+    public static bool MatchHits(ReadOnlySpan<byte> ifMatch, ReadOnlySpan<byte> etag)
+    {
+        ifMatch = ByteRange.Trim(ifMatch);
+        if (ifMatch.SequenceEqual("*"u8)) return true;
+        while (!ifMatch.IsEmpty)
+        {
+            int comma = ifMatch.IndexOf((byte)',');
+            var tag = ByteRange.Trim(comma < 0 ? ifMatch : ifMatch[..comma]);
+            ifMatch = comma < 0 ? default : ifMatch[(comma + 1)..];
+            if (tag.SequenceEqual(etag)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
     /// If-Range (§13.1.5): the range applies only when the validator still matches: an entity tag compared strongly (a weak
     /// one never matches), or a date equal to Last-Modified.
     /// </summary>

@@ -21,6 +21,11 @@ internal sealed class CacheEntry
     public required byte[] Query { get; init; }
     public required string? Consumer { get; init; }
     public required bool Authorized { get; init; }
+    /// <summary>
+    /// The target (origin-form path and query) the upstream was sent when this response was fetched: after rewrite,
+    /// version and strip_prefix. Revalidation asks for it again (null: not known; then the request's is worked out).
+    /// </summary>
+    public byte[]? Target { get; init; }
 
     /// <summary>The response varies on Accept-Encoding (said so, or it is encoded): the normalised codings must match.</summary>
     public required bool VaryEncoding { get; init; }
@@ -48,7 +53,7 @@ internal sealed class CacheEntry
     public required PolicyAnswer Answer { get; init; }
     public required PolicyAnswer NotModified { get; init; }
 
-    public long Size => Overhead + HeaderLines.Length + Body.Length + NotModified.HeaderLines.Length + Host.Length + Path.Length + Query.Length + VarySize();
+    public long Size => Overhead + HeaderLines.Length + Body.Length + NotModified.HeaderLines.Length + Host.Length + Path.Length + Query.Length + (Target?.Length ?? 0) + VarySize();
 
     // LRU links: owned by the store, read and written under its lock.
     public CacheEntry? Newer, Older, NextInBucket;

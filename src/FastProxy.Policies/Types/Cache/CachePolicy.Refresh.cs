@@ -64,30 +64,62 @@ internal sealed partial class CachePolicy
             lines.Write(Encoding.ASCII.GetBytes(modified.ToUniversalTime().ToString("r")));
             lines.Write("\r\n"u8);
         }
-        var path = context.Path;
-        if (strip is { Length: > 0 })
-        {
-            var prefix = Encoding.ASCII.GetBytes(strip.TrimEnd('/'));
-            if (path.StartsWith(prefix)) path = path[prefix.Length..];
-        }
-        var target = new MemoryStream(path.Length + context.Query.Length + 2);
-        if (path.IsEmpty || path[0] != '/') target.WriteByte((byte)'/');
-        target.Write(path);
-        if (!context.Query.IsEmpty)
-        {
-            target.WriteByte((byte)'?');
-            target.Write(context.Query);
-        }
         return new UpstreamCall
         {
             Upstream = upstream,
             Method = "GET",
-            PathAndQuery = target.ToArray(),
+            PathAndQuery = entry.Target ?? UpstreamTarget(context, strip),
             HeaderLines = lines.ToArray(),
             MaxBody = (int)Math.Min(_options.MaxEntrySize, int.MaxValue),
             Timeout = s_callTimeout,
             Client = context.Client,
         };
+    }
+
+    /// <summary>The route's strip_prefix (null: none, or the request is not on a route the cache may call).</summary>
+    private string? StripOf(PolicyContext context)
+        => context.Route is { } route && _routes.TryGetValue(route, out var target) ? target.StripPrefix : null;
+
+    /// <summary>
+    /// The target the upstream gets for this request, as the forwarder writes it (RequestHeadWriter.WriteTarget): a
+    /// path a policy set (rewrite, version) or the client's with strip_prefix taken off, and the query as policies
+    /// left it (parameters removed and set).
+    /// </summary>
+    internal static byte[] UpstreamTarget(PolicyContext context, string? strip)
+    {
+        ReadOnlySpan<byte> path;
+        if (context.PathSet)
+        {
+            path = context.EditedPath;
+        }
+        else
+        {
+            path = context.Path;
+            if (strip is { Length: > 0 })
+            {
+                var prefix = Encoding.ASCII.GetBytes(strip.TrimEnd('/'));
+                if (path.StartsWith(prefix)) path = path[prefix.Length..];
+            }
+        }
+        var query = context.Query;
+        byte[]? edited = null;
+        if (context.QueryEdited)
+        {
+            edited = new byte[query.Length + context.QueryGrowth];
+            query = edited.AsSpan(0, context.CopyEditedQuery(edited));
+        }
+        bool slash = path.IsEmpty || path[0] != '/';
+        var target = new byte[(slash ? 1 : 0) + path.Length + (query.IsEmpty ? 0 : 1 + query.Length)];
+        int w = 0;
+        if (slash) target[w++] = (byte)'/';
+        path.CopyTo(target.AsSpan(w));
+        w += path.Length;
+        if (!query.IsEmpty)
+        {
+            target[w++] = (byte)'?';
+            query.CopyTo(target.AsSpan(w));
+        }
+        return target;
     }
 
     private static bool Copied(ReadOnlySpan<byte> name)

@@ -48,7 +48,7 @@ internal sealed partial class CachePolicy
 
     private KeySnapshot KeyOf(PolicyContext context, CacheExchange exchange)
         => new(exchange.Hash, _options.KeyHost ? context.Host.ToArray() : [], context.Path.ToArray(),
-            _options.KeyQuery ? context.Query.ToArray() : [], exchange.Consumer, exchange.Authorized);
+            _options.KeyQuery ? context.Query.ToArray() : [], exchange.Consumer, exchange.Authorized, UpstreamTarget(context, StripOf(context)));
 
     private static Func<byte[], byte[]?> RequestField(PolicyContext context)
         => name => context.TryGetHeader(name, out var v) ? v.Trim(" \t"u8).ToArray() : null;
@@ -142,6 +142,7 @@ internal sealed partial class CachePolicy
                 Query = Key.Query,
                 Consumer = Key.Consumer,
                 Authorized = Key.Authorized,
+                Target = Key.Target,
                 VaryEncoding = Vary.Encoding,
                 EncodingFlags = EncodingFlags,
                 VaryNames = Vary.Names,

@@ -111,13 +111,13 @@ internal sealed partial class CachePolicy : IPolicy, IResponsePolicy, IResponseS
                     if (Interlocked.CompareExchange(ref entry.Refreshing, 1, 0) == 0)
                     {
                         var call = BuildCall(context, upstream, strip, entry);
-                        var snapshot = new KeySnapshot(hash, entry.Host, entry.Path, entry.Query, consumer, authorized);
+                        var snapshot = new KeySnapshot(hash, entry.Host, entry.Path, entry.Query, consumer, authorized, entry.Target);
                         _ = RefreshInBackgroundAsync(entry, call, snapshot);
                     }
                     Interlocked.Increment(ref _counters.Stale);
                     return Hit(context, entry, now, s_stale);
                 }
-                return RevalidateAsync(context, entry, upstream, strip, new KeySnapshot(hash, entry.Host, entry.Path, entry.Query, consumer, authorized));
+                return RevalidateAsync(context, entry, upstream, strip, new KeySnapshot(hash, entry.Host, entry.Path, entry.Query, consumer, authorized, entry.Target));
             }
             // No request of our own is possible (no upstream to ask): a miss, whose response replaces the entry.
         }
@@ -240,5 +240,8 @@ internal sealed partial class CachePolicy : IPolicy, IResponsePolicy, IResponseS
     }
 }
 
-/// <summary>A URL's key, copied out of a request, for an entry made after the request's context moved on.</summary>
-internal sealed record KeySnapshot(int Hash, byte[] Host, byte[] Path, byte[] Query, string? Consumer, bool Authorized);
+/// <summary>
+/// A URL's key, copied out of a request, for an entry made after the request's context moved on; with the target the
+/// upstream was sent for it (see <see cref="CacheEntry.Target"/>).
+/// </summary>
+internal sealed record KeySnapshot(int Hash, byte[] Host, byte[] Path, byte[] Query, string? Consumer, bool Authorized, byte[]? Target = null);
