@@ -574,7 +574,7 @@ internal sealed partial class Http1Connection
                 ReleaseResponseScratch();
                 try
                 {
-                    copied = await CopyResponseBodyAsync(connection, upstream, bodyKind, dechunk);
+                    copied = await CopyResponseBodyAsync(connection, upstream, bodyKind, new PlainBody(this, dechunk));
                 }
                 catch (Exception ex) when (IsConnectionError(ex))
                 {
