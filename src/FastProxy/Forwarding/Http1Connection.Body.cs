@@ -284,4 +284,14 @@ internal sealed partial class Http1Connection
             sink.OnExit(completed);
         }
     }
+
+    private static void WriteSequence(IBufferWriter<byte> output, in ReadOnlySequence<byte> bytes)
+    {
+        if (bytes.IsSingleSegment)
+        {
+            output.Write(bytes.FirstSpan);
+            return;
+        }
+        foreach (var segment in bytes) output.Write(segment.Span);
+    }
 }
