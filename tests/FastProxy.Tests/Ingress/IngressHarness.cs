@@ -8,6 +8,7 @@ using FastProxy.Hosting;
 using FastProxy.Ingress;
 using FastProxy.Ingress.Model;
 using FastProxy.Ingress.Yaml;
+using FastProxy.Tests.Infrastructure;
 using FastProxy.Kubernetes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -37,6 +38,10 @@ internal static class IngressHarness
         type = "headers"
         response = { set = { "x-tagged" = "yes" } }
         """;
+
+    /// <summary>The cluster most ingress tests start from: class fastproxy, Ingress default/web for web.example.com to svc-foo:80, and svc-foo; then <paramref name="more"/>.</summary>
+    public static string WebCluster(params string[] more)
+        => KubeObjects.Cluster([KubeObjects.IngressClass(), KubeObjects.Ingress("web", "web.example.com"), KubeObjects.Service(), .. more]);
 
     public static ProxyConfig BaseConfig(string toml = BaseToml)
     {

@@ -10,11 +10,8 @@ namespace FastProxy.Tests.Ingress;
 /// <summary>Events for invalid Ingresses, and the status written by one replica holding the Lease.</summary>
 public sealed class IngressStatusTests
 {
-    private static readonly string Cluster = KubeObjects.Cluster(
-        KubeObjects.IngressClass(),
-        KubeObjects.Ingress("web", "web.example.com"),
+    private static readonly string Cluster = IngressHarness.WebCluster(
         KubeObjects.Ingress("broken", "broken.example.com", ns: "shop", second: 2, annotations: """{ fastproxy.io/rate-limit: "lots" }"""),
-        KubeObjects.Service(),
         KubeObjects.Service("edge", "ingress", ports: "[ { port: 80 } ]", loadBalancerIp: "198.51.100.9"));
 
     private static readonly ElectionTimings Fast = new()

@@ -15,10 +15,7 @@ namespace FastProxy.Tests.Ingress;
 /// </summary>
 public sealed class IngressWatchTests
 {
-    private static readonly string Cluster = KubeObjects.Cluster(
-        KubeObjects.IngressClass(),
-        KubeObjects.Ingress("web", "web.example.com"),
-        KubeObjects.Service());
+    private static readonly string Cluster = IngressHarness.WebCluster();
 
     /// <summary>Sends requests on a few HTTP/1.1 and h2c clients until stopped (at most 20,000 each), counting answers by pod.</summary>
     private sealed class Traffic
