@@ -5,7 +5,7 @@
 #   bench/profile.sh instructions   # user-space instructions per proxied request (callgrind), and the top functions
 #   bench/profile.sh both
 #
-# The origin is one nginx worker answering 13 bytes (or 16 KiB on /16k) on two loopback ports; FastProxy balances over
+# The origin is one nginx worker answering 13 bytes (or 16 KiB on /16k, 1 MiB on /1m: the body copy loop) on two loopback ports; FastProxy balances over
 # both. Knobs: REQUESTS=3000 (instructions), PATH_=/ (request path), PORT_BASE=18280, SKIP_BUILD=0.
 # Instructions are counted after a 500-request warm-up, from a 4-header GET on one keep-alive connection; the count
 # is repeatable within about 0.3% (the heartbeat timer's ticks are the only time-dependent part).
@@ -17,6 +17,7 @@ PATH_=${PATH_:-/}
 PORT_BASE=${PORT_BASE:-18280}
 SKIP_BUILD=${SKIP_BUILD:-0}
 work=$(mktemp -d /tmp/fastproxy-profile.XXXXXX)
+chmod 755 "$work" # nginx's worker (nobody) reads the bodies from here: /16k was a 403 while this was mktemp's 700
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
@@ -39,12 +40,13 @@ objcopy --strip-debug "${SKIP_BUILD_BIN:-$work/publish/fastproxy}" "$bin"
 
 origin1=$PORT_BASE; origin2=$((PORT_BASE + 1)); proxy=$((PORT_BASE + 2))
 head -c 16384 /dev/zero | tr '\0' 'x' > "$work/16k"
+head -c 1048576 /dev/zero | tr '\0' 'y' > "$work/1m"
 cat > "$work/origin.conf" <<EOF
-daemon off; worker_processes 1; pid $work/origin.pid; error_log $work/origin.err;
+daemon off; master_process off; worker_processes 1; pid $work/origin.pid; error_log $work/origin.err;
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 100000000;
-  server { listen 127.0.0.1:$origin1; location / { return 200 "hello world!\n"; } location = /16k { alias $work/16k; } }
-  server { listen 127.0.0.1:$origin2; location / { return 200 "hello world!\n"; } location = /16k { alias $work/16k; } } }
+  server { listen 127.0.0.1:$origin1; location / { return 200 "hello world!\n"; } location = /16k { alias $work/16k; } location = /1m { alias $work/1m; } }
+  server { listen 127.0.0.1:$origin2; location / { return 200 "hello world!\n"; } location = /16k { alias $work/16k; } location = /1m { alias $work/1m; } } }
 EOF
 cat > "$work/proxy.toml" <<EOF
 [[listeners]]

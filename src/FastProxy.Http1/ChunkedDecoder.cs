@@ -1,3 +1,4 @@
+using System.Buffers;
 using static FastProxy.Http1.HttpChars;
 
 namespace FastProxy.Http1;
@@ -36,6 +37,22 @@ public enum ChunkedStep : byte
     /// has the trailer section, readable with <see cref="TrailerFields"/>; the empty line after them is Framing.
     /// </summary>
     Trailer,
+}
+
+/// <summary>
+/// What a caller does with the bytes of each step of <see cref="ChunkedDecoder.Decode"/> (a struct, so that the call is
+/// specialised and inlined: the per-step action is the only difference between the body loops that decode).
+/// </summary>
+public interface IChunkSink
+{
+    /// <summary>The bytes one <see cref="ChunkedDecoder.Next"/> call consumed, and what they were (never Error).</summary>
+    void OnChunk(ChunkedStep step, ReadOnlySpan<byte> bytes);
+}
+
+/// <summary>A sink that keeps nothing: <see cref="ChunkedDecoder.Decode"/> then only validates and measures the body.</summary>
+public readonly struct ValidateChunks : IChunkSink
+{
+    public void OnChunk(ChunkedStep step, ReadOnlySpan<byte> bytes) { }
 }
 
 /// <summary>
@@ -106,6 +123,31 @@ public struct ChunkedDecoder
 
     /// <summary>Payload bytes declared by the chunk sizes read so far.</summary>
     public readonly long TotalDataBytes => _total;
+
+    /// <summary>
+    /// Runs <see cref="Next"/> over <paramref name="buffer"/> from its start, handing each step's bytes to
+    /// <paramref name="sink"/>, up to the end of the body (<see cref="ChunkedStep.Done"/>: what follows is the next
+    /// message's), an error (<see cref="ChunkedStep.Error"/>: the bad bytes are not handed over) or the end of the buffer
+    /// (<see cref="ChunkedStep.Framing"/>: more is needed). <paramref name="consumed"/>: the bytes handed over.
+    /// </summary>
+    public ChunkedStep Decode<TSink>(in ReadOnlySequence<byte> buffer, ref TSink sink, out long consumed) where TSink : struct, IChunkSink
+    {
+        consumed = 0;
+        foreach (var segment in buffer)
+        {
+            var span = segment.Span;
+            while (!span.IsEmpty)
+            {
+                var step = Next(span, out int n);
+                if (step == ChunkedStep.Error) return step;
+                sink.OnChunk(step, span[..n]);
+                consumed += n;
+                if (step == ChunkedStep.Done) return step;
+                span = span[n..];
+            }
+        }
+        return ChunkedStep.Framing;
+    }
 
     /// <summary>
     /// Consumes a prefix of <paramref name="input"/> of one kind. Call repeatedly; when <paramref name="consumed"/>

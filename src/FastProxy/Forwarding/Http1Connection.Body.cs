@@ -79,24 +79,15 @@ internal sealed partial class Http1Connection
                 bool done = false;
                 if (_request.IsChunked)
                 {
-                    take = 0;
-                    foreach (var segment in buffer)
+                    // Validated on the way (forwarded as it came, framing and all).
+                    var validate = default(ValidateChunks);
+                    var step = _requestDecoder.Decode(buffer, ref validate, out take);
+                    if (step == ChunkedStep.Error)
                     {
-                        var span = segment.Span;
-                        while (!span.IsEmpty)
-                        {
-                            var step = _requestDecoder.Next(span, out int consumed);
-                            take += consumed;
-                            span = span[consumed..];
-                            if (step == ChunkedStep.Error)
-                            {
-                                _input.AdvanceTo(buffer.Start);
-                                return BodyCopy.Invalid;
-                            }
-                            if (step == ChunkedStep.Done) { done = true; break; }
-                        }
-                        if (done) break;
+                        _input.AdvanceTo(buffer.Start);
+                        return BodyCopy.Invalid;
                     }
+                    done = step == ChunkedStep.Done;
                 }
                 else
                 {
@@ -137,28 +128,92 @@ internal sealed partial class Http1Connection
         try { await pump; } catch { /* it failed on the closed socket, as intended */ }
     }
 
-    /// <summary>Streams the response body from the upstream to the client, delimited as the response head says.</summary>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    /// <param name="resume">The body was read in part already (a body policy's read past its size): the chunked decoder goes on where it stopped.</param>
-    private async ValueTask<BodyCopy> CopyResponseBodyAsync(UpstreamConnection connection, Upstream upstream, BodyKind kind, bool dechunk, bool resume = false)
+    /// <summary>
+    /// What a response body copy does with the body, one struct per use: <see cref="PlainBody"/> (to the client as it
+    /// came), the streaming stages (.Stages), gRPC-Web's re-framing (.GrpcWeb), a body policy's read-whole
+    /// (.ResponseBody). The loop around it (reads, read_timeout, flushes, the framing) is
+    /// <see cref="CopyResponseBodyAsync{TSink}"/>'s, the same for all; each use is a specialised copy of it, with the
+    /// sink's calls inlined and its constant properties folded away.
+    /// </summary>
+    private interface IResponseBodySink : IChunkSink
     {
-        // When the body is complete its last bytes are left unflushed: the caller sends them after releasing the
-        // upstream connection (see ExchangeAsync).
-        if (kind == BodyKind.None) return BodyCopy.Complete;
+        /// <summary>
+        /// The body goes to the client as it is read: the client is flushed before each wait on the upstream, when a
+        /// large block is pending and when the body is cut short. False: it is only read (nothing was sent yet).
+        /// </summary>
+        bool Streams { get; }
 
+        /// <summary>The bytes taken from the upstream count as sent to the client (false: the sink counts what it writes).</summary>
+        bool CountsTaken { get; }
+
+        /// <summary>A piece of a Content-Length or read-to-close body.</summary>
+        void OnContent(in ReadOnlySequence<byte> bytes);
+
+        /// <summary>The upstream has nothing more for now: the client is about to be flushed (streaming sinks only).</summary>
+        void OnIdle();
+
+        /// <summary>Asked after each read is taken: true stops the copy with <see cref="BodyCopy.Aborted"/>.</summary>
+        bool Full { get; }
+
+        /// <summary>The body is complete (what the sink writes now is flushed by the caller, after the upstream connection is released).</summary>
+        void OnEnd();
+
+        /// <summary>The copy is over, whatever the outcome (an exception included); <paramref name="completed"/>: after <see cref="OnEnd"/>.</summary>
+        void OnExit(bool completed);
+    }
+
+    /// <summary>The usual copy: the body to the client as it came (only the data of a chunked one, for an HTTP/1.0 client).</summary>
+    private readonly struct PlainBody(Http1Connection owner, bool dechunk) : IResponseBodySink
+    {
+        public bool Streams => true;
+        public bool CountsTaken => true;
+        public bool Full => false;
+        public void OnChunk(ChunkedStep step, ReadOnlySpan<byte> bytes)
+        {
+            if (!dechunk || step == ChunkedStep.Data) owner._output.Write(bytes);
+        }
+        public void OnContent(in ReadOnlySequence<byte> bytes) => WriteSequence(owner._output, bytes);
+        public void OnIdle() { }
+        public void OnEnd() { }
+        public void OnExit(bool completed) { }
+    }
+
+    /// <summary>
+    /// Reads the response body from the upstream, delimited as the response head says (Content-Length, chunked through
+    /// <see cref="_responseDecoder"/>, or to the close), and hands it to <paramref name="sink"/>. read_timeout (and
+    /// request_timeout) bound each wait on the upstream, never the time spent flushing to a slow client.
+    /// Complete: the upstream connection is at the end of the response, and the last bytes are written but not flushed
+    /// (the caller sends them after releasing the upstream connection, see ExchangeAsync).
+    /// </summary>
+    /// <param name="resume">The body was read in part already (a body policy's read past its size): the chunked decoder goes on where it stopped.</param>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<BodyCopy> CopyResponseBodyAsync<TSink>(UpstreamConnection connection, Upstream upstream, BodyKind kind, TSink sink, bool resume = false)
+        where TSink : struct, IResponseBodySink
+    {
         var input = connection.Input;
         long remaining = kind == BodyKind.ContentLength ? _response.ContentLength : long.MaxValue;
         if (kind == BodyKind.Chunked && !resume) _responseDecoder = new ChunkedDecoder(maxBody: 0, ResponseLimits.MaxHeaderBytes, ResponseLimits.MaxHeaders);
+        bool completed = false;
         try
         {
+            if (kind == BodyKind.None)
+            {
+                sink.OnEnd();
+                completed = true;
+                return BodyCopy.Complete;
+            }
             while (true)
             {
-                // Send what we have before waiting: the client should not wait on our buffering.
                 bool timedOut = false;
                 if (!input.TryRead(out var result))
                 {
-                    var flushed = await _output.FlushAsync();
-                    if (flushed.IsCompleted) return BodyCopy.DestinationClosed;
+                    if (sink.Streams)
+                    {
+                        // Send what we have before waiting: the client should not wait on our buffering.
+                        sink.OnIdle();
+                        var flushed = await _output.FlushAsync();
+                        if (flushed.IsCompleted) return BodyCopy.DestinationClosed;
+                    }
                     // read_timeout (default: response_timeout) bounds how long the server may stall mid-body, and
                     // request_timeout the whole: only while we wait on it. Time spent flushing to a slow client is not
                     // the server's delay (the deadline must not run then).
@@ -176,53 +231,47 @@ internal sealed partial class Http1Connection
                     continue;
                 }
 
-                bool done = false;
+                bool done;
                 long take;
                 switch (kind)
                 {
                     case BodyKind.ContentLength:
                         take = Math.Min(buffer.Length, remaining);
-                        WriteSequence(_output, buffer.Slice(0, take));
+                        sink.OnContent(buffer.Slice(0, take));
                         remaining -= take;
                         done = remaining == 0;
                         break;
                     case BodyKind.Chunked:
-                        take = 0;
-                        foreach (var segment in buffer)
+                        var step = _responseDecoder.Decode(buffer, ref sink, out take);
+                        if (step == ChunkedStep.Error)
                         {
-                            var span = segment.Span;
-                            while (!span.IsEmpty)
-                            {
-                                var step = _responseDecoder.Next(span, out int consumed);
-                                if (step == ChunkedStep.Error)
-                                {
-                                    input.AdvanceTo(buffer.Start);
-                                    return BodyCopy.Invalid;
-                                }
-                                if (!dechunk || step == ChunkedStep.Data) _output.Write(span[..consumed]);
-                                take += consumed;
-                                span = span[consumed..];
-                                if (step == ChunkedStep.Done) { done = true; break; }
-                            }
-                            if (done) break;
+                            input.AdvanceTo(buffer.Start);
+                            return BodyCopy.Invalid;
                         }
+                        done = step == ChunkedStep.Done;
                         break;
                     default:
                         take = buffer.Length;
-                        WriteSequence(_output, buffer);
+                        sink.OnContent(buffer);
                         done = result.IsCompleted;
                         break;
                 }
 
                 input.AdvanceTo(buffer.GetPosition(take));
-                if (_recording) _record!.BytesOut += take;
-                if (done) return BodyCopy.Complete;
+                if (sink.CountsTaken && _recording) _record!.BytesOut += take;
+                if (done)
+                {
+                    sink.OnEnd();
+                    completed = true;
+                    return BodyCopy.Complete;
+                }
                 if (result.IsCompleted)
                 {
-                    await _output.FlushAsync();
+                    if (sink.Streams) await _output.FlushAsync();
                     return BodyCopy.Truncated;
                 }
-                if (_output.UnflushedBytes >= Transport.PipeSettings.LargeBlock)
+                if (sink.Full) return BodyCopy.Aborted;
+                if (sink.Streams && _output.UnflushedBytes >= Transport.PipeSettings.LargeBlock)
                 {
                     var flushed = await _output.FlushAsync();
                     if (flushed.IsCompleted) return BodyCopy.DestinationClosed;
@@ -232,6 +281,17 @@ internal sealed partial class Http1Connection
         finally
         {
             _upstreamDeadline.Disarm();
+            sink.OnExit(completed);
         }
+    }
+
+    private static void WriteSequence(IBufferWriter<byte> output, in ReadOnlySequence<byte> bytes)
+    {
+        if (bytes.IsSingleSegment)
+        {
+            output.Write(bytes.FirstSpan);
+            return;
+        }
+        foreach (var segment in bytes) output.Write(segment.Span);
     }
 }

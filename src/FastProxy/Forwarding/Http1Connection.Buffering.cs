@@ -23,14 +23,58 @@ internal sealed partial class Http1Connection
     /// without content-length arrives here chunked (see <see cref="Http2Stream"/>) and is treated the same.
     /// The body is taken from the receive pipe as it is read; the head is kept in the scratch copy.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     /// <remarks>
     /// Also reads a Content-Length body whole for a body policy (<see cref="IRequestBodyPolicy"/>), bounded by
     /// <paramref name="maxBody"/> (0: none; the caller refuses a Content-Length over it before calling).
     /// </remarks>
-    private async ValueTask<Intake> BufferBodyAsync(ListenerRuntime runtime, long maxBody)
+    private ValueTask<Intake> BufferBodyAsync(ListenerRuntime runtime, long maxBody)
     {
         KeepHead();
+        return ReadRequestBodyAsync(runtime, maxBody, new AppendBody(_bufferedBody ??= new BufferedRequestBody()));
+    }
+
+    /// <summary>
+    /// What a request body read whole does with it, one struct per use: <see cref="AppendBody"/> (as it came), the
+    /// gRPC-Web text body's base64 decoding (.GrpcWeb). The loop is <see cref="ReadRequestBodyAsync{TSink}"/>'s.
+    /// </summary>
+    private interface IRequestBodySink : IChunkSink
+    {
+        /// <summary>A piece of a Content-Length body.</summary>
+        void OnContent(in ReadOnlySequence<byte> bytes);
+
+        /// <summary>Asked after each piece: the body is invalid (400).</summary>
+        bool Failed { get; }
+
+        /// <summary>Asked at the body's end: false, it ended where it cannot (400).</summary>
+        bool CanEnd { get; }
+    }
+
+    /// <summary>The body's data appended as it came (de-chunked; the trailer section dropped).</summary>
+    private readonly struct AppendBody(BufferedRequestBody body) : IRequestBodySink
+    {
+        public bool Failed => false;
+        public bool CanEnd => true;
+
+        public void OnChunk(ChunkedStep step, ReadOnlySpan<byte> bytes)
+        {
+            if (step == ChunkedStep.Data) body.Append(bytes);
+        }
+
+        public void OnContent(in ReadOnlySequence<byte> bytes)
+        {
+            foreach (var segment in bytes) body.Append(segment.Span);
+        }
+    }
+
+    /// <summary>
+    /// Reads the request body whole (Content-Length or chunked, the chunked one within <paramref name="maxBody"/>; 0:
+    /// no bound) from the client, handing it to <paramref name="sink"/>, before anything goes upstream. The caller
+    /// kept the head (<see cref="KeepHead"/>). Ready: the body is in <see cref="_bufferedBody"/>; Reject: 400, 408 or
+    /// 413 (<see cref="_rejectStatus"/>); Closed: the client went away in the middle of it.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<Intake> ReadRequestBodyAsync<TSink>(ListenerRuntime runtime, long maxBody, TSink sink) where TSink : struct, IRequestBodySink
+    {
         if (_request.ExpectContinue && _request.Version == HttpVersion.Http11)
         {
             // The client waits for a go-ahead before it sends the body (RFC 9110 §10.1.1). The proxy is the one that
@@ -38,7 +82,6 @@ internal sealed partial class Http1Connection
             _output.Write("HTTP/1.1 100 Continue\r\n\r\n"u8);
             if ((await _output.FlushAsync()).IsCompleted) return Intake.Closed;
         }
-        var body = _bufferedBody ??= new BufferedRequestBody();
         // A fresh decoder from the body's first byte: what the intake validated of it is still in the pipe, unconsumed.
         bool chunked = _request.IsChunked;
         if (chunked) _requestDecoder = new ChunkedDecoder(maxBody, runtime.HeadLimits.MaxHeaderBytes, runtime.HeadLimits.MaxHeaders);
@@ -51,11 +94,24 @@ internal sealed partial class Http1Connection
             while (true)
             {
                 long consumed;
-                var step = chunked ? BufferChunks(buffer, body, out consumed) : BufferLength(buffer, body, ref remaining, out consumed);
+                ChunkedStep step;
+                if (chunked)
+                {
+                    step = _requestDecoder.Decode(buffer, ref sink, out consumed);
+                }
+                else
+                {
+                    consumed = Math.Min(buffer.Length, remaining);
+                    sink.OnContent(buffer.Slice(0, consumed));
+                    remaining -= consumed;
+                    step = remaining == 0 ? ChunkedStep.Done : ChunkedStep.Framing;
+                }
                 // Errors leave the pipe as it was read: RejectAsync drops the lot (_requestBuffer is the last read).
                 if (step == ChunkedStep.Error) return RejectBody();
+                if (sink.Failed) return Reject(400, HeadError.None);
                 if (step == ChunkedStep.Done)
                 {
+                    if (!sink.CanEnd) return Reject(400, HeadError.None);
                     // What follows the body (a pipelined request) stays in the pipe for the next turn of the loop.
                     _input.AdvanceTo(buffer.GetPosition(consumed));
                     _requestBuffer = default;
@@ -82,35 +138,6 @@ internal sealed partial class Http1Connection
         {
             _clientDeadline.Disarm();
         }
-    }
-
-    /// <summary>Runs the decoder over <paramref name="buffer"/>, appending the data to <paramref name="body"/>, up to the body's end or an error.</summary>
-    private ChunkedStep BufferChunks(in ReadOnlySequence<byte> buffer, BufferedRequestBody body, out long consumed)
-    {
-        consumed = 0;
-        foreach (var segment in buffer)
-        {
-            var span = segment.Span;
-            while (!span.IsEmpty)
-            {
-                var step = _requestDecoder.Next(span, out int n);
-                if (step == ChunkedStep.Error) return step;
-                if (step == ChunkedStep.Data) body.Append(span[..n]);
-                consumed += n;
-                if (step == ChunkedStep.Done) return step;
-                span = span[n..];
-            }
-        }
-        return ChunkedStep.Framing;
-    }
-
-    /// <summary>Appends up to <paramref name="remaining"/> octets of a Content-Length body from <paramref name="buffer"/>.</summary>
-    private static ChunkedStep BufferLength(in ReadOnlySequence<byte> buffer, BufferedRequestBody body, ref long remaining, out long consumed)
-    {
-        consumed = Math.Min(buffer.Length, remaining);
-        foreach (var segment in buffer.Slice(0, consumed)) body.Append(segment.Span);
-        remaining -= consumed;
-        return remaining == 0 ? ChunkedStep.Done : ChunkedStep.Framing;
     }
 
     /// <summary>

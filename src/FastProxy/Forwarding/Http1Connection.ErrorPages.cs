@@ -64,20 +64,7 @@ internal sealed partial class Http1Connection
     private long WholeChunkedBody(long inBuffer)
     {
         var decoder = new ChunkedDecoder(maxBody: 0, ResponseLimits.MaxHeaderBytes, ResponseLimits.MaxHeaders);
-        long consumedTotal = 0;
-        foreach (var segment in _responseBuffer.Slice(_response.HeadLength, inBuffer))
-        {
-            var span = segment.Span;
-            while (!span.IsEmpty)
-            {
-                var step = decoder.Next(span, out int consumed);
-                if (consumed == 0 && step != ChunkedStep.Done) return -1; // (cannot happen with input left; never spin)
-                consumedTotal += consumed;
-                span = span[consumed..];
-                if (step == ChunkedStep.Done) return consumedTotal;
-                if (step == ChunkedStep.Error) return -1;
-            }
-        }
-        return -1;
+        var validate = default(ValidateChunks);
+        return decoder.Decode(_responseBuffer.Slice(_response.HeadLength, inBuffer), ref validate, out long consumed) == ChunkedStep.Done ? consumed : -1;
     }
 }

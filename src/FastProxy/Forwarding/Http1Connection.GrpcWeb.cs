@@ -1,7 +1,5 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using System.Text;
-using FastProxy.Async;
 using FastProxy.Hosting;
 using FastProxy.Http1;
 using FastProxy.Http1.GrpcWeb;
@@ -152,101 +150,38 @@ internal sealed partial class Http1Connection
     /// Reads a gRPC-Web text request's body whole, base64-decoding it as it arrives (4-character groups across reads)
     /// into <see cref="_bufferedBody"/>: it goes upstream with its decoded Content-Length. Content-Length or chunked
     /// (an HTTP/2 stream without content-length arrives chunked). Refused: invalid base64, or a body that ends inside a
-    /// group (400); more than max_body (or 8 MiB without it) of text (413).
+    /// group (400); more than max_body (or 8 MiB without it) of text (413, a Content-Length one before any 100 Continue).
     /// </summary>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<Intake> BufferGrpcWebTextAsync(ListenerRuntime runtime)
+    private ValueTask<Intake> BufferGrpcWebTextAsync(ListenerRuntime runtime)
     {
         KeepHead();
         var body = _bufferedBody ??= new BufferedRequestBody();
-        var state = _grpcWeb!;
-        state.Decoder = default;
+        _grpcWeb!.Decoder = default;
         if (!_request.HasBody)
         {
             _bodyBuffered = true;
-            return Intake.Ready;
-        }
-        if (_request.ExpectContinue && _request.Version == HttpVersion.Http11)
-        {
-            // The proxy reads the body now, so the go-ahead is the proxy's (as for request_buffering).
-            _output.Write("HTTP/1.1 100 Continue\r\n\r\n"u8);
-            if ((await _output.FlushAsync()).IsCompleted) return Intake.Closed;
+            return new ValueTask<Intake>(Intake.Ready);
         }
         long limit = runtime.MaxBody > 0 ? runtime.MaxBody : GrpcWebTextBodyLimit;
-        bool chunked = _request.IsChunked;
-        if (chunked) _requestDecoder = new ChunkedDecoder(limit, runtime.HeadLimits.MaxHeaderBytes, runtime.HeadLimits.MaxHeaders);
-        else if (_request.ContentLength > limit) return Reject(413, HeadError.None);
-        long remaining = chunked ? long.MaxValue : _request.ContentLength;
-        var buffer = _requestBuffer.Slice(_request.HeadLength);
-        bool completed = false;
-        _clientDeadline.Arm(_input, runtime.IdleTimeoutMs);
-        try
-        {
-            while (true)
-            {
-                long consumed = 0;
-                bool done = false;
-                if (chunked)
-                {
-                    var step = DecodeTextChunks(buffer, body, out consumed);
-                    if (step == ChunkedStep.Error) return RejectBody();
-                    done = step == ChunkedStep.Done;
-                }
-                else
-                {
-                    consumed = Math.Min(buffer.Length, remaining);
-                    foreach (var segment in buffer.Slice(0, consumed)) AppendGrpcWebText(segment.Span, body);
-                    remaining -= consumed;
-                    done = remaining == 0;
-                }
-                if (state.Decoder.Failed) return Reject(400, HeadError.None);
-                if (done)
-                {
-                    if (!state.Decoder.IsAtGroupBoundary) return Reject(400, HeadError.None);
-                    _input.AdvanceTo(buffer.GetPosition(consumed));
-                    _requestBuffer = default;
-                    _bodyBuffered = true;
-                    _bodyComplete = true;
-                    _bodyAvailable = 0;
-                    return Intake.Ready;
-                }
-                _input.AdvanceTo(buffer.End);
-                if (completed)
-                {
-                    // The client went away in the middle of its body: nothing to forward, nobody to answer.
-                    _requestBuffer = default;
-                    return Intake.Closed;
-                }
-                var result = await _input.ReadAsync();
-                _requestBuffer = buffer = result.Buffer;
-                if (result.IsCanceled && _clientDeadline.TimedOut) return Reject(408, HeadError.None);
-                completed = result.IsCompleted;
-            }
-        }
-        finally
-        {
-            _clientDeadline.Disarm();
-        }
+        if (!_request.IsChunked && _request.ContentLength > limit) return new ValueTask<Intake>(Reject(413, HeadError.None));
+        return ReadRequestBodyAsync(runtime, limit, new Base64Body(this, body));
     }
 
-    /// <summary>Runs the chunked decoder over <paramref name="buffer"/>, decoding the data into <paramref name="body"/>.</summary>
-    private ChunkedStep DecodeTextChunks(in ReadOnlySequence<byte> buffer, BufferedRequestBody body, out long consumed)
+    /// <summary>A text request body, base64-decoded onto the buffered body as it comes; it must end on a group boundary.</summary>
+    private readonly struct Base64Body(Http1Connection owner, BufferedRequestBody body) : IRequestBodySink
     {
-        consumed = 0;
-        foreach (var segment in buffer)
+        public bool Failed => owner._grpcWeb!.Decoder.Failed;
+        public bool CanEnd => owner._grpcWeb!.Decoder.IsAtGroupBoundary;
+
+        public void OnChunk(ChunkedStep step, ReadOnlySpan<byte> bytes)
         {
-            var span = segment.Span;
-            while (!span.IsEmpty)
-            {
-                var step = _requestDecoder.Next(span, out int n);
-                if (step == ChunkedStep.Error) return step;
-                if (step == ChunkedStep.Data) AppendGrpcWebText(span[..n], body);
-                consumed += n;
-                if (step == ChunkedStep.Done) return step;
-                span = span[n..];
-            }
+            if (step == ChunkedStep.Data) owner.AppendGrpcWebText(bytes, body);
         }
-        return ChunkedStep.Framing;
+
+        public void OnContent(in ReadOnlySequence<byte> bytes)
+        {
+            foreach (var segment in bytes) owner.AppendGrpcWebText(segment.Span, body);
+        }
     }
 
     /// <summary>Base64-decodes a piece of a text body onto <paramref name="body"/>; stops at the first invalid character (the decoder says so).</summary>
@@ -266,104 +201,37 @@ internal sealed partial class Http1Connection
     /// <summary>
     /// Relays a gRPC answer's body as gRPC-Web: messages as they come (base64 for a text client), then the trailer
     /// section as the last frame, chunked (<paramref name="chunkedOut"/>) or, to an HTTP/1.0 client, as raw bytes.
-    /// As <see cref="CopyResponseBodyAsync"/>: read_timeout between reads, the last bytes left unflushed.
+    /// As every response body (<see cref="CopyResponseBodyAsync{TSink}"/>): read_timeout between reads, the last bytes left unflushed.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<BodyCopy> CopyGrpcWebBodyAsync(UpstreamConnection connection, Upstream upstream, BodyKind kind, bool chunkedOut)
+    private ValueTask<BodyCopy> CopyGrpcWebBodyAsync(UpstreamConnection connection, Upstream upstream, BodyKind kind, bool chunkedOut)
     {
         var state = _grpcWeb!;
         state.Encoder = default;
         state.TrailersLength = 0;
-        var input = connection.Input;
-        long remaining = kind == BodyKind.ContentLength ? _response.ContentLength : long.MaxValue;
-        if (kind == BodyKind.Chunked) _responseDecoder = new ChunkedDecoder(maxBody: 0, ResponseLimits.MaxHeaderBytes, ResponseLimits.MaxHeaders);
-        try
-        {
-            while (true)
-            {
-                bool timedOut = false;
-                if (!input.TryRead(out var result))
-                {
-                    var flushed = await _output.FlushAsync();
-                    if (flushed.IsCompleted) return BodyCopy.DestinationClosed;
-                    _upstreamDeadline.Arm(input, Budget(upstream.ReadTimeoutMs));
-                    result = await input.ReadAsync();
-                    timedOut = result.IsCanceled && _upstreamDeadline.TimedOut;
-                    _upstreamDeadline.Disarm();
-                }
-                var buffer = result.Buffer;
-                if (result.IsCanceled)
-                {
-                    input.AdvanceTo(buffer.Start);
-                    if (timedOut) return BodyCopy.TimedOut;
-                    continue;
-                }
-
-                bool done;
-                long take;
-                if (kind == BodyKind.Chunked)
-                {
-                    var step = RelayGrpcChunks(buffer, chunkedOut, out take);
-                    if (step == ChunkedStep.Error)
-                    {
-                        input.AdvanceTo(buffer.Start);
-                        return BodyCopy.Invalid;
-                    }
-                    done = step == ChunkedStep.Done;
-                }
-                else
-                {
-                    take = kind == BodyKind.ContentLength ? Math.Min(buffer.Length, remaining) : buffer.Length;
-                    foreach (var segment in buffer.Slice(0, take)) WriteGrpcWebData(segment.Span, chunkedOut);
-                    remaining -= take;
-                    done = kind == BodyKind.ContentLength ? remaining == 0 : result.IsCompleted;
-                }
-
-                input.AdvanceTo(buffer.GetPosition(take));
-                if (_recording) _record!.BytesOut += take;
-                if (done)
-                {
-                    WriteGrpcWebEnd(chunkedOut);
-                    return BodyCopy.Complete;
-                }
-                if (result.IsCompleted)
-                {
-                    await _output.FlushAsync();
-                    return BodyCopy.Truncated;
-                }
-                if (_output.UnflushedBytes >= Transport.PipeSettings.LargeBlock)
-                {
-                    var flushed = await _output.FlushAsync();
-                    if (flushed.IsCompleted) return BodyCopy.DestinationClosed;
-                }
-            }
-        }
-        finally
-        {
-            _upstreamDeadline.Disarm();
-            state.ReleaseBuffers();
-        }
+        return CopyResponseBodyAsync(connection, upstream, kind, new GrpcWebBody(this, chunkedOut));
     }
 
-    /// <summary>The upstream's chunked body: data relayed as gRPC-Web, the trailer section kept for the trailer frame.</summary>
-    private ChunkedStep RelayGrpcChunks(in ReadOnlySequence<byte> buffer, bool chunkedOut, out long take)
+    /// <summary>The upstream's body: data relayed as gRPC-Web, a chunked body's trailer section kept for the trailer frame.</summary>
+    private readonly struct GrpcWebBody(Http1Connection owner, bool chunkedOut) : IResponseBodySink
     {
-        take = 0;
-        foreach (var segment in buffer)
+        public bool Streams => true;
+        public bool CountsTaken => true;
+        public bool Full => false;
+
+        public void OnChunk(ChunkedStep step, ReadOnlySpan<byte> bytes)
         {
-            var span = segment.Span;
-            while (!span.IsEmpty)
-            {
-                var step = _responseDecoder.Next(span, out int consumed);
-                if (step == ChunkedStep.Error) return step;
-                if (step == ChunkedStep.Data) WriteGrpcWebData(span[..consumed], chunkedOut);
-                else if (step == ChunkedStep.Trailer) _grpcWeb!.AppendTrailers(span[..consumed]);
-                take += consumed;
-                span = span[consumed..];
-                if (step == ChunkedStep.Done) return step;
-            }
+            if (step == ChunkedStep.Data) owner.WriteGrpcWebData(bytes, chunkedOut);
+            else if (step == ChunkedStep.Trailer) owner._grpcWeb!.AppendTrailers(bytes);
         }
-        return ChunkedStep.Framing;
+
+        public void OnContent(in ReadOnlySequence<byte> bytes)
+        {
+            foreach (var segment in bytes) owner.WriteGrpcWebData(segment.Span, chunkedOut);
+        }
+
+        public void OnIdle() { }
+        public void OnEnd() => owner.WriteGrpcWebEnd(chunkedOut);
+        public void OnExit(bool completed) => owner._grpcWeb!.ReleaseBuffers();
     }
 
     /// <summary>Message bytes to the client: as they are, or base64 (frame by frame, each padded at its end).</summary>

@@ -66,7 +66,7 @@ internal sealed partial class Http1Connection
             BodyCopy read;
             try
             {
-                read = await ReadWholeResponseBodyAsync(input, upstream, kind, max, raw, data);
+                read = await CopyResponseBodyAsync(connection, upstream, kind, new WholeBody(raw, data, max));
             }
             catch (Exception ex) when (IsConnectionError(ex))
             {
@@ -118,7 +118,7 @@ internal sealed partial class Http1Connection
             try
             {
                 // The decoder goes on from where the reading stopped.
-                return await CopyResponseBodyAsync(connection, upstream, kind, dechunk, resume: true);
+                return await CopyResponseBodyAsync(connection, upstream, kind, new PlainBody(this, dechunk), resume: true);
             }
             catch (Exception ex) when (IsConnectionError(ex))
             {
@@ -134,74 +134,31 @@ internal sealed partial class Http1Connection
     }
 
     /// <summary>
-    /// Reads the response body into <paramref name="raw"/> (as received) and, when chunked, its data into
-    /// <paramref name="data"/>. <see cref="BodyCopy.Aborted"/> here means: larger than <paramref name="max"/> (what
-    /// was read is kept, the rest is still to come).
+    /// The response body read whole before anything goes to the client: into <c>raw</c> as received and, when chunked,
+    /// its data into <c>data</c>. Full (<see cref="BodyCopy.Aborted"/>) past <c>max</c> octets of data (what was read is
+    /// kept, the rest is still to come); chunk framing around tiny chunks can outweigh the data, so what is kept as
+    /// received is bounded too.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<BodyCopy> ReadWholeResponseBodyAsync(PipeReader input, Upstream upstream, BodyKind kind, long max, PooledBufferWriter raw, PooledBufferWriter data)
+    private readonly struct WholeBody(PooledBufferWriter raw, PooledBufferWriter data, long max) : IResponseBodySink
     {
-        long remaining = kind == BodyKind.ContentLength ? _response.ContentLength : long.MaxValue;
-        if (kind == BodyKind.Chunked) _responseDecoder = new ChunkedDecoder(maxBody: 0, ResponseLimits.MaxHeaderBytes, ResponseLimits.MaxHeaders);
-        // Chunk framing around tiny chunks can outweigh the data: what is kept as received is bounded too.
-        long maxRaw = 2 * max + 64 * 1024;
-        try
+        public bool Streams => false;
+        public bool CountsTaken => false;
+        public bool Full => data.WrittenCount > max || raw.WrittenCount > 2 * max + 64 * 1024;
+
+        public void OnChunk(ChunkedStep step, ReadOnlySpan<byte> bytes)
         {
-            while (remaining > 0)
-            {
-                _upstreamDeadline.Arm(input, Budget(upstream.ReadTimeoutMs));
-                var result = await input.ReadAsync();
-                bool timedOut = result.IsCanceled && _upstreamDeadline.TimedOut;
-                _upstreamDeadline.Disarm();
-                var buffer = result.Buffer;
-                if (result.IsCanceled)
-                {
-                    input.AdvanceTo(buffer.Start);
-                    if (timedOut) return BodyCopy.TimedOut;
-                    continue;
-                }
-                long take;
-                bool done = false;
-                if (kind == BodyKind.ContentLength)
-                {
-                    take = Math.Min(buffer.Length, remaining);
-                    remaining -= take;
-                    done = remaining == 0;
-                }
-                else
-                {
-                    take = 0;
-                    foreach (var segment in buffer)
-                    {
-                        var span = segment.Span;
-                        while (!span.IsEmpty)
-                        {
-                            var step = _responseDecoder.Next(span, out int consumed);
-                            if (step == ChunkedStep.Error)
-                            {
-                                input.AdvanceTo(buffer.Start);
-                                return BodyCopy.Invalid;
-                            }
-                            if (step == ChunkedStep.Data) data.Write(span[..consumed]);
-                            take += consumed;
-                            span = span[consumed..];
-                            if (step == ChunkedStep.Done) { done = true; break; }
-                        }
-                        if (done) break;
-                    }
-                }
-                foreach (var segment in buffer.Slice(0, take)) raw.Write(segment.Span);
-                input.AdvanceTo(buffer.GetPosition(take));
-                if (done) return BodyCopy.Complete;
-                if (result.IsCompleted) return BodyCopy.Truncated;
-                if (data.WrittenCount > max || raw.WrittenCount > maxRaw) return BodyCopy.Aborted;
-            }
-            return BodyCopy.Complete;
+            raw.Write(bytes);
+            if (step == ChunkedStep.Data) data.Write(bytes);
         }
-        finally
+
+        public void OnContent(in ReadOnlySequence<byte> bytes)
         {
-            _upstreamDeadline.Disarm();
+            foreach (var segment in bytes) raw.Write(segment.Span);
         }
+
+        public void OnIdle() { }
+        public void OnEnd() { }
+        public void OnExit(bool completed) { }
     }
 
     /// <summary>Copies the response head out of the receive buffer, so the body can be consumed while the head is still to be written.</summary>

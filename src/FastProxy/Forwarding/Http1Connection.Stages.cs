@@ -1,8 +1,5 @@
 using System.Buffers;
 using System.Buffers.Text;
-using System.IO.Pipelines;
-using System.Runtime.CompilerServices;
-using FastProxy.Async;
 using FastProxy.Http1;
 using FastProxy.Policies.Pipeline;
 using FastProxy.Upstreams;
@@ -49,11 +46,9 @@ internal sealed partial class Http1Connection
     /// Writes the head (edited for the stages) and streams the body through them. Complete: done, the upstream
     /// connection is at the end of the response and the last bytes are written but not flushed (see ExchangeAsync).
     /// </summary>
-    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<BodyCopy> CopyStagedResponseAsync(UpstreamConnection connection, Upstream upstream, BodyKind kind, bool chunkedOut, bool clientKeepAlive)
+    private ValueTask<BodyCopy> CopyStagedResponseAsync(UpstreamConnection connection, Upstream upstream, BodyKind kind, bool chunkedOut, bool clientKeepAlive)
     {
         var context = _policyContext!;
-        bool completed = false;
         try
         {
             bool transform = context.StagesTransform;
@@ -64,108 +59,59 @@ internal sealed partial class Http1Connection
             }
             // A transformed body is re-framed; an observed one keeps the upstream's framing (de-chunked for HTTP/1.0).
             bool dropTransferEncoding = transform || (_response.IsChunked && _request.Version == HttpVersion.Http10);
-            var input = connection.Input;
             ResponseHeadWriter.Write(_output, _response, ResponseHeadBytes, ClientConnectionHeader(clientKeepAlive), dropTransferEncoding, false,
                 context, _trace);
-            input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
+            connection.Input.AdvanceTo(_responseBuffer.GetPosition(_response.HeadLength));
             ReleaseResponseScratch();
-
-            long remaining = kind == BodyKind.ContentLength ? _response.ContentLength : long.MaxValue;
-            if (kind == BodyKind.Chunked) _responseDecoder = new ChunkedDecoder(maxBody: 0, ResponseLimits.MaxHeaderBytes, ResponseLimits.MaxHeaders);
-            var trailers = _stageTrailers;
-            trailers?.Clear();
-            while (true)
-            {
-                bool timedOut = false;
-                if (!input.TryRead(out var result))
-                {
-                    // The upstream has nothing more for now: a flush point. What the stages hold goes to the client.
-                    EmitStaged(context.StageFlush(), chunkedOut);
-                    var flushed = await _output.FlushAsync();
-                    if (flushed.IsCompleted) return BodyCopy.DestinationClosed;
-                    _upstreamDeadline.Arm(input, Budget(upstream.ReadTimeoutMs));
-                    result = await input.ReadAsync();
-                    timedOut = result.IsCanceled && _upstreamDeadline.TimedOut;
-                    _upstreamDeadline.Disarm();
-                }
-                var buffer = result.Buffer;
-                if (result.IsCanceled)
-                {
-                    input.AdvanceTo(buffer.Start);
-                    if (timedOut) return BodyCopy.TimedOut;
-                    continue;
-                }
-
-                bool done = false;
-                long take;
-                switch (kind)
-                {
-                    case BodyKind.ContentLength:
-                        take = Math.Min(buffer.Length, remaining);
-                        foreach (var segment in buffer.Slice(0, take)) EmitStaged(context.StageWrite(segment.Span), chunkedOut);
-                        remaining -= take;
-                        done = remaining == 0;
-                        break;
-                    case BodyKind.Chunked:
-                        take = 0;
-                        foreach (var segment in buffer)
-                        {
-                            var span = segment.Span;
-                            while (!span.IsEmpty)
-                            {
-                                var step = _responseDecoder.Next(span, out int consumed);
-                                if (step == ChunkedStep.Error)
-                                {
-                                    input.AdvanceTo(buffer.Start);
-                                    return BodyCopy.Invalid;
-                                }
-                                if (step == ChunkedStep.Data) EmitStaged(context.StageWrite(span[..consumed]), chunkedOut);
-                                else if (step == ChunkedStep.Trailer && chunkedOut) (trailers = _stageTrailers ??= new PooledBufferWriter()).Write(span[..consumed]);
-                                take += consumed;
-                                span = span[consumed..];
-                                if (step == ChunkedStep.Done) { done = true; break; }
-                            }
-                            if (done) break;
-                        }
-                        break;
-                    default:
-                        take = buffer.Length;
-                        foreach (var segment in buffer) EmitStaged(context.StageWrite(segment.Span), chunkedOut);
-                        done = result.IsCompleted;
-                        break;
-                }
-
-                input.AdvanceTo(buffer.GetPosition(take));
-                if (done)
-                {
-                    EmitStaged(context.StageComplete(), chunkedOut);
-                    if (chunkedOut)
-                    {
-                        _output.Write("0\r\n"u8);
-                        if (trailers is { WrittenCount: > 0 }) _output.Write(trailers.WrittenSpan);
-                        _output.Write("\r\n"u8);
-                        if (_recording) _record!.BytesOut += 5 + (trailers?.WrittenCount ?? 0);
-                    }
-                    completed = true;
-                    return BodyCopy.Complete;
-                }
-                if (result.IsCompleted)
-                {
-                    await _output.FlushAsync();
-                    return BodyCopy.Truncated;
-                }
-                if (_output.UnflushedBytes >= Transport.PipeSettings.LargeBlock)
-                {
-                    var flushed = await _output.FlushAsync();
-                    if (flushed.IsCompleted) return BodyCopy.DestinationClosed;
-                }
-            }
         }
-        finally
+        catch
         {
-            _upstreamDeadline.Disarm();
+            context.EndStages(false);
+            throw;
+        }
+        return CopyResponseBodyAsync(connection, upstream, kind, new StagedBody(this, context, chunkedOut));
+    }
+
+    /// <summary>
+    /// The body through the stages: each piece of data to them, what they make to the client (as chunks, or as it is);
+    /// at each flush point of the upstream, what they hold; a chunked body's trailers kept to end the re-chunked one.
+    /// </summary>
+    private readonly struct StagedBody(Http1Connection owner, PolicyContext context, bool chunkedOut) : IResponseBodySink
+    {
+        public bool Streams => true;
+        public bool CountsTaken => false;
+        public bool Full => false;
+
+        public void OnChunk(ChunkedStep step, ReadOnlySpan<byte> bytes)
+        {
+            if (step == ChunkedStep.Data) owner.EmitStaged(context.StageWrite(bytes), chunkedOut);
+            else if (step == ChunkedStep.Trailer && chunkedOut) (owner._stageTrailers ??= new PooledBufferWriter()).Write(bytes);
+        }
+
+        public void OnContent(in ReadOnlySequence<byte> bytes)
+        {
+            foreach (var segment in bytes) owner.EmitStaged(context.StageWrite(segment.Span), chunkedOut);
+        }
+
+        /// <summary>The upstream has nothing more for now: a flush point. What the stages hold goes to the client.</summary>
+        public void OnIdle() => owner.EmitStaged(context.StageFlush(), chunkedOut);
+
+        public void OnEnd()
+        {
+            owner.EmitStaged(context.StageComplete(), chunkedOut);
+            if (!chunkedOut) return;
+            var output = owner._output;
+            var trailers = owner._stageTrailers;
+            output.Write("0\r\n"u8);
+            if (trailers is { WrittenCount: > 0 }) output.Write(trailers.WrittenSpan);
+            output.Write("\r\n"u8);
+            if (owner._recording) owner._record!.BytesOut += 5 + (trailers?.WrittenCount ?? 0);
+        }
+
+        public void OnExit(bool completed)
+        {
             context.EndStages(completed);
-            _stageTrailers?.Clear();
+            owner._stageTrailers?.Clear();
         }
     }
 

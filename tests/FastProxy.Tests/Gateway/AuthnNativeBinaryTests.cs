@@ -78,7 +78,7 @@ public sealed class AuthnNativeBinaryTests : IDisposable
         // A new password in the file, then SIGHUP: the old one is refused (the remembered success went with the old config).
         File.WriteAllText(Path.Combine(_dir, "users"), await HtpasswdLineAsync("alice", "pässwörd", bcrypt: true) + "\n");
         await proxy.SignalAsync("HUP");
-        CurlAnswer old = login;
+        CurlResponse old = login;
         for (int i = 0; i < 100; i++)
         {
             old = await CurlAnswer.GetAsync(h2: false, Url("/home", "alice:correct%20horse@"));

@@ -44,7 +44,7 @@ public sealed class BasicAuthLoopbackTests : IDisposable
 
     private static RawUpstream Origin() => new(r => RawUpstream.Ok("from-origin"));
 
-    private static Task<CurlAnswer> GetAsync(bool h2, TestProxy proxy, string? user)
+    private static Task<CurlResponse> GetAsync(bool h2, TestProxy proxy, string? user)
     {
         var url = proxy.Url("/private").ToString();
         if (user is null) return CurlAnswer.GetAsync(h2, url);

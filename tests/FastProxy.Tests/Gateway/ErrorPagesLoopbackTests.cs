@@ -106,12 +106,7 @@ public sealed class ErrorPagesLoopbackTests : IDisposable
         """;
 
     /// <summary>A port nothing listens on (bound, then closed).</summary>
-    private static int ClosedPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
+    private static int ClosedPort() => ProxyProcess.FreePort();
 
     private static string Url(TestProxy proxy, string path) => $"http://127.0.0.1:{proxy.Port()}{path}";
 

@@ -43,12 +43,7 @@ internal sealed class ForwardAuthHarness
     public static string UrlOf(RawUpstream auth, string path = "/verify") => $"http://127.0.0.1:{auth.Port}{path}";
 
     /// <summary>A loopback port nothing listens on (bound, then closed): a connect there is refused.</summary>
-    public static int ClosedPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
+    public static int ClosedPort() => ProxyProcess.FreePort();
 
     /// <summary>Runs the chain on <paramref name="head"/> (an HTTP/1.1 request head, CRLF line ends, without the final empty line).</summary>
     public async Task<(PolicyAnswer? Answer, PolicyContext Context)> RunAsync(string head, bool secure = false, Action<PolicyContext>? before = null)

@@ -47,29 +47,9 @@ internal static class IpCorsTestKit
     public static string[] Lines(ReadOnlySpan<byte> lines) =>
         Encoding.ASCII.GetString(lines).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
 
-    /// <summary>What curl received: the status, the response's header fields (names lower-cased) and the body.</summary>
-    public sealed record CurlResponse(int Status, List<(string Name, string Value)> Fields, string Body)
-    {
-        public string[] Values(string name) => [.. Fields.Where(f => f.Name == name.ToLowerInvariant()).Select(f => f.Value)];
-
-        /// <summary>Whether any field's name starts with access-control-.</summary>
-        public bool HasCors => Fields.Any(f => f.Name.StartsWith("access-control-", StringComparison.Ordinal));
-    }
-
     /// <summary>curl over HTTP/1.1 or HTTP/2 with prior knowledge, as a user would run it; <paramref name="from"/> picks the source address.</summary>
-    public static async Task<CurlResponse> CurlAsync(bool h2, string url, string? from = null, params string[] args)
-    {
-        string[] options = [h2 ? "--http2-prior-knowledge" : "--http1.1", "-i", .. (from is null ? Array.Empty<string>() : ["--interface", from]), .. args, url];
-        var r = await Processes.CurlAsync(options);
-        Assert.True(r.ExitCode == 0, $"curl {string.Join(' ', options)}: exit {r.ExitCode} {r.StdErr}");
-        int end = r.StdOut.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        var head = end < 0 ? r.StdOut : r.StdOut[..end];
-        var lines = head.Split("\r\n");
-        Assert.StartsWith(h2 ? "HTTP/2 " : "HTTP/1.1 ", lines[0]);
-        int status = int.Parse(lines[0].Split(' ')[1]);
-        var fields = lines.Skip(1).Select(l => (l[..l.IndexOf(':')].ToLowerInvariant(), l[(l.IndexOf(':') + 1)..].Trim())).ToList();
-        return new CurlResponse(status, fields, end < 0 ? "" : r.StdOut[(end + 4)..]);
-    }
+    public static Task<CurlResponse> CurlAsync(bool h2, string url, string? from = null, params string[] args)
+        => Curl.GetAsync(h2, url, [.. (from is null ? Array.Empty<string>() : ["--interface", from]), .. args]);
 
     private sealed class NoOutboundHttp : IOutboundHttp
     {

@@ -198,7 +198,7 @@ public sealed class TransformNativeBinaryTests : IDisposable
         Assert.Empty(a.Requests);
     }
 
-    private static (int, string) Pair(CurlAnswer answer) => (answer.Status, answer.Body);
+    private static (int, string) Pair(CurlResponse answer) => (answer.Status, answer.Body);
 
     /// <summary>Calls <paramref name="get"/> until <paramref name="done"/> (at most 200 times, 50 ms apart); the last value.</summary>
     private static async Task<T> WaitForAsync<T>(Func<Task<T>> get, Func<T, bool> done)

@@ -7,28 +7,10 @@ namespace FastProxy.Tests.Ingress;
 /// <summary>`fastproxy ingress` as the native AOT binary, with --kubeconfig pointing at the API stand-in.</summary>
 public sealed class IngressBinaryTests
 {
-    private const string Cluster = """
-        apiVersion: networking.k8s.io/v1
-        kind: IngressClass
-        metadata: { name: edge }
-        spec: { controller: example.com/other }
-        ---
-        apiVersion: networking.k8s.io/v1
-        kind: Ingress
-        metadata: { name: web, namespace: default, creationTimestamp: "2026-01-01T00:00:01Z" }
-        spec:
-          ingressClassName: edge
-          rules:
-          - host: web.example.com
-            http:
-              paths:
-              - { path: /, pathType: Prefix, backend: { service: { name: svc-foo, port: { number: 80 } } } }
-        ---
-        apiVersion: v1
-        kind: Service
-        metadata: { name: svc-foo, namespace: default }
-        spec: { ports: [ { name: http, port: 80 } ] }
-        """;
+    private static readonly string Cluster = KubeObjects.Cluster(
+        KubeObjects.IngressClass("edge", "example.com/other"),
+        KubeObjects.Ingress("web", "web.example.com", ingressClass: "edge"),
+        KubeObjects.Service());
 
     [Fact]
     public async Task The_binary_serves_the_cluster_of_its_kubeconfig_and_writes_status()
@@ -36,7 +18,7 @@ public sealed class IngressBinaryTests
         await using var pods = await PodOrigins.StartAsync("svc-foo");
         await using var fake = await FakeKubeApi.StartAsync();
         fake.Load(Cluster);
-        fake.Put(IngressWatchTests.Slice("svc-foo-1", pods.PortOf("svc-foo")));
+        fake.Put(KubeObjects.EndpointSlice("svc-foo-1", pods.PortOf("svc-foo")));
         var dir = IngressHarness.NewStateDirectory();
         Directory.CreateDirectory(dir);
         var kubeconfig = Path.Combine(dir, "kubeconfig");

@@ -4,9 +4,12 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using FastProxy.Configuration;
+using FastProxy.Hosting;
 using FastProxy.Ingress;
 using FastProxy.Ingress.Model;
 using FastProxy.Ingress.Yaml;
+using FastProxy.Tests.Infrastructure;
+using FastProxy.Kubernetes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -35,6 +38,10 @@ internal static class IngressHarness
         type = "headers"
         response = { set = { "x-tagged" = "yes" } }
         """;
+
+    /// <summary>The cluster most ingress tests start from: class fastproxy, Ingress default/web for web.example.com to svc-foo:80, and svc-foo; then <paramref name="more"/>.</summary>
+    public static string WebCluster(params string[] more)
+        => KubeObjects.Cluster([KubeObjects.IngressClass(), KubeObjects.Ingress("web", "web.example.com"), KubeObjects.Service(), .. more]);
 
     public static ProxyConfig BaseConfig(string toml = BaseToml)
     {
@@ -148,5 +155,47 @@ internal sealed class PodOrigins : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// A controller serving what a <see cref="FakeKubeApi"/> holds, as the tests run it: its proxy (started with
+/// <see cref="IngressHarness.BaseConfig"/>), its API client, fast watch timings and, for leader election, a status publisher.
+/// </summary>
+internal sealed class IngressRig : IAsyncDisposable
+{
+    public static readonly WatchTimings FastTimings = new()
+    {
+        BackoffMin = TimeSpan.FromMilliseconds(50),
+        BackoffMax = TimeSpan.FromMilliseconds(400),
+        WatchTimeoutSeconds = 3,
+        Debounce = TimeSpan.FromMilliseconds(100),
+    };
+
+    public required ProxyHost Host { get; init; }
+    public required KubeApi Api { get; init; }
+    public required IngressController Controller { get; init; }
+    public StatusPublisher? Status { get; init; }
+    private bool _disposed;
+
+    /// <summary>Starts the controller against <paramref name="fake"/>; <paramref name="status"/> makes its status publisher from the API client.</summary>
+    public static IngressRig Start(FakeKubeApi fake, Func<KubeApi, StatusPublisher>? status = null)
+    {
+        var host = ProxyHost.Start(IngressHarness.BaseConfig());
+        var api = new KubeApi(new KubeConnection { Server = fake.Url });
+        var publisher = status?.Invoke(api);
+        var controller = new IngressController(api, host, IngressHarness.BaseConfig(), new IngressOptions { StateDirectory = IngressHarness.NewStateDirectory() },
+            FastTimings, publisher);
+        controller.Start();
+        return new IngressRig { Host = host, Api = api, Controller = controller, Status = publisher };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        await Controller.DisposeAsync();
+        await Host.DisposeAsync();
+        Api.Dispose();
     }
 }

@@ -10,49 +10,9 @@ namespace FastProxy.Tests.Ingress;
 /// <summary>Events for invalid Ingresses, and the status written by one replica holding the Lease.</summary>
 public sealed class IngressStatusTests
 {
-    private const string Cluster = """
-        apiVersion: networking.k8s.io/v1
-        kind: IngressClass
-        metadata: { name: fastproxy }
-        spec: { controller: fastproxy.io/ingress-controller }
-        ---
-        apiVersion: networking.k8s.io/v1
-        kind: Ingress
-        metadata: { name: web, namespace: default, creationTimestamp: "2026-01-01T00:00:01Z" }
-        spec:
-          ingressClassName: fastproxy
-          rules:
-          - host: web.example.com
-            http:
-              paths:
-              - { path: /, pathType: Prefix, backend: { service: { name: svc-foo, port: { number: 80 } } } }
-        ---
-        apiVersion: networking.k8s.io/v1
-        kind: Ingress
-        metadata:
-          name: broken
-          namespace: shop
-          creationTimestamp: "2026-01-01T00:00:02Z"
-          annotations: { fastproxy.io/rate-limit: "lots" }
-        spec:
-          ingressClassName: fastproxy
-          rules:
-          - host: broken.example.com
-            http:
-              paths:
-              - { path: /, pathType: Prefix, backend: { service: { name: svc-foo, port: { number: 80 } } } }
-        ---
-        apiVersion: v1
-        kind: Service
-        metadata: { name: svc-foo, namespace: default }
-        spec: { ports: [ { name: http, port: 80 } ] }
-        ---
-        apiVersion: v1
-        kind: Service
-        metadata: { name: edge, namespace: ingress }
-        spec: { ports: [ { port: 80 } ] }
-        status: { loadBalancer: { ingress: [ { ip: 198.51.100.9 } ] } }
-        """;
+    private static readonly string Cluster = IngressHarness.WebCluster(
+        KubeObjects.Ingress("broken", "broken.example.com", ns: "shop", second: 2, annotations: """{ fastproxy.io/rate-limit: "lots" }"""),
+        KubeObjects.Service("edge", "ingress", ports: "[ { port: 80 } ]", loadBalancerIp: "198.51.100.9"));
 
     private static readonly ElectionTimings Fast = new()
     {
@@ -61,34 +21,8 @@ public sealed class IngressStatusTests
         RetryPeriod = TimeSpan.FromMilliseconds(200),
     };
 
-    private sealed class Replica : IAsyncDisposable
-    {
-        public required ProxyHost Host;
-        public required KubeApi Api;
-        public required IngressController Controller;
-        public required StatusPublisher Status;
-        private bool _disposed;
-
-        public static Replica Start(FakeKubeApi fake, string identity, IReadOnlyList<string>? addresses, string? service)
-        {
-            var host = ProxyHost.Start(IngressHarness.BaseConfig());
-            var api = new KubeApi(new KubeConnection { Server = fake.Url });
-            var status = new StatusPublisher(api, identity, "ingress", "fastproxy-ingress-leader", addresses, service, Fast);
-            var controller = new IngressController(api, host, IngressHarness.BaseConfig(), new IngressOptions { StateDirectory = IngressHarness.NewStateDirectory() },
-                IngressWatchTests.FastTimings, status);
-            controller.Start();
-            return new Replica { Host = host, Api = api, Controller = controller, Status = status };
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_disposed) return;
-            _disposed = true;
-            await Controller.DisposeAsync();
-            await Host.DisposeAsync();
-            Api.Dispose();
-        }
-    }
+    private static IngressRig Replica(FakeKubeApi fake, string identity, string? service)
+        => IngressRig.Start(fake, api => new StatusPublisher(api, identity, "ingress", "fastproxy-ingress-leader", null, service, Fast));
 
     private static string? StatusIp(FakeKubeApi fake, string key)
         => fake.Get("Ingress", key)["status"]?["loadBalancer"]?["ingress"]?[0]?["ip"]?.GetValue<string>();
@@ -99,8 +33,8 @@ public sealed class IngressStatusTests
         await using var pods = await PodOrigins.StartAsync("svc-foo", "pod-2");
         await using var fake = await FakeKubeApi.StartAsync();
         fake.Load(Cluster);
-        fake.Put(IngressWatchTests.Slice("svc-foo-1", pods.PortOf("svc-foo")));
-        await using var replica = Replica.Start(fake, "solo", null, null);
+        fake.Put(KubeObjects.EndpointSlice("svc-foo-1", pods.PortOf("svc-foo")));
+        await using var replica = Replica(fake, "solo", null);
         await Wait.UntilAsync(() => replica.Controller.Applied >= 1 && fake.Events.Count >= 1, "applied, and an event", TimeSpan.FromSeconds(20));
         JsonObject ev;
         lock (fake.Events) ev = Assert.Single(fake.Events);
@@ -112,7 +46,7 @@ public sealed class IngressStatusTests
         using var client = IngressHarness.Client(replica.Host.EndPoints["web"]);
         Assert.StartsWith("svc-foo ", await client.GetStringAsync("http://web.example.com/"));
         // Reported once, not at every translation.
-        fake.Put(IngressWatchTests.Slice("svc-foo-2", pods.PortOf("pod-2")));
+        fake.Put(KubeObjects.EndpointSlice("svc-foo-2", pods.PortOf("pod-2")));
         await Wait.UntilAsync(() => replica.Controller.Applied >= 2, "the next translation", TimeSpan.FromSeconds(20));
         lock (fake.Events) Assert.Single(fake.Events);
     }
@@ -122,9 +56,9 @@ public sealed class IngressStatusTests
     {
         await using var fake = await FakeKubeApi.StartAsync();
         fake.Load(Cluster);
-        await using var first = Replica.Start(fake, "replica-1", null, "ingress/edge");
-        await Wait.UntilAsync(() => first.Status.IsLeader && StatusIp(fake, "default/web") == "198.51.100.9", "replica-1 leads and wrote the status", TimeSpan.FromSeconds(20));
-        await using var second = Replica.Start(fake, "replica-2", null, "ingress/edge");
+        await using var first = Replica(fake, "replica-1", "ingress/edge");
+        await Wait.UntilAsync(() => first.Status!.IsLeader && StatusIp(fake, "default/web") == "198.51.100.9", "replica-1 leads and wrote the status", TimeSpan.FromSeconds(20));
+        await using var second = Replica(fake, "replica-2", "ingress/edge");
         await Wait.UntilAsync(() => second.Controller.Applied >= 1, "replica-2 serving", TimeSpan.FromSeconds(20));
 
         // A new publish address: only the holder writes it.
@@ -133,24 +67,24 @@ public sealed class IngressStatusTests
         fake.Put(edge);
         await Wait.UntilAsync(() => StatusIp(fake, "default/web") == "198.51.100.10", "the new address written", TimeSpan.FromSeconds(20));
         await Task.Delay(500); // several retry periods of replica-2
-        Assert.True(first.Status.IsLeader);
-        Assert.False(second.Status.IsLeader);
-        Assert.Equal(0, second.Status.Writes);
-        Assert.Equal(first.Status.Writes, fake.StatusPatches.Count);
+        Assert.True(first.Status!.IsLeader);
+        Assert.False(second.Status!.IsLeader);
+        Assert.Equal(0, second.Status!.Writes);
+        Assert.Equal(first.Status!.Writes, fake.StatusPatches.Count);
         // The invalid Ingress is not served, so its status is not written.
         Assert.DoesNotContain(fake.StatusPatches, p => p.Path.Contains("/broken/", StringComparison.Ordinal));
 
         // replica-1 stops renewing without letting go (a crash: its lease is left to expire).
         var lease = fake.Lease("ingress/fastproxy-ingress-leader")!;
         Assert.Equal("replica-1", lease["spec"]!["holderIdentity"]!.GetValue<string>());
-        first.Status.Freeze();
-        await Wait.UntilAsync(() => second.Status.IsLeader, "replica-2 takes over after the lease expired", TimeSpan.FromSeconds(20));
+        first.Status!.Freeze();
+        await Wait.UntilAsync(() => second.Status!.IsLeader, "replica-2 takes over after the lease expired", TimeSpan.FromSeconds(20));
         Assert.Equal("replica-2", fake.Lease("ingress/fastproxy-ingress-leader")!["spec"]!["holderIdentity"]!.GetValue<string>());
         Assert.Equal(1, fake.Lease("ingress/fastproxy-ingress-leader")!["spec"]!["leaseTransitions"]!.GetValue<int>());
         edge = fake.Get("Service", "ingress/edge");
         edge["status"] = JsonNode.Parse("""{"loadBalancer":{"ingress":[{"ip":"198.51.100.11"}]}}""");
         fake.Put(edge);
         await Wait.UntilAsync(() => StatusIp(fake, "default/web") == "198.51.100.11", "the new leader writes", TimeSpan.FromSeconds(20));
-        Assert.True(second.Status.Writes >= 1);
+        Assert.True(second.Status!.Writes >= 1);
     }
 }

@@ -15,62 +15,7 @@ namespace FastProxy.Tests.Ingress;
 /// </summary>
 public sealed class IngressWatchTests
 {
-    private const string Cluster = """
-        apiVersion: networking.k8s.io/v1
-        kind: IngressClass
-        metadata: { name: fastproxy }
-        spec: { controller: fastproxy.io/ingress-controller }
-        ---
-        apiVersion: networking.k8s.io/v1
-        kind: Ingress
-        metadata: { name: web, namespace: default, creationTimestamp: "2026-01-01T00:00:01Z" }
-        spec:
-          ingressClassName: fastproxy
-          rules:
-          - host: web.example.com
-            http:
-              paths:
-              - { path: /, pathType: Prefix, backend: { service: { name: svc-foo, port: { number: 80 } } } }
-        ---
-        apiVersion: v1
-        kind: Service
-        metadata: { name: svc-foo, namespace: default }
-        spec: { ports: [ { name: http, port: 80 } ] }
-        ---
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata: { name: svc-foo-a, namespace: default, labels: { kubernetes.io/service-name: svc-foo } }
-        addressType: IPv4
-        ports: [ { name: http, port: 1 } ]
-        endpoints: [ { addresses: [127.0.0.1], conditions: { ready: true } } ]
-        """;
-
-    internal static readonly WatchTimings FastTimings = new()
-    {
-        BackoffMin = TimeSpan.FromMilliseconds(50),
-        BackoffMax = TimeSpan.FromMilliseconds(400),
-        WatchTimeoutSeconds = 3,
-        Debounce = TimeSpan.FromMilliseconds(100),
-    };
-
-    internal static JsonObject Slice(string name, int port, bool ready = true, bool terminating = false) => new()
-    {
-        ["apiVersion"] = "discovery.k8s.io/v1",
-        ["kind"] = "EndpointSlice",
-        ["metadata"] = new JsonObject
-        {
-            ["name"] = name,
-            ["namespace"] = "default",
-            ["labels"] = new JsonObject { ["kubernetes.io/service-name"] = "svc-foo" },
-        },
-        ["addressType"] = "IPv4",
-        ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = port }),
-        ["endpoints"] = new JsonArray(new JsonObject
-        {
-            ["addresses"] = new JsonArray("127.0.0.1"),
-            ["conditions"] = new JsonObject { ["ready"] = ready, ["terminating"] = terminating },
-        }),
-    };
+    private static readonly string Cluster = IngressHarness.WebCluster();
 
     /// <summary>Sends requests on a few HTTP/1.1 and h2c clients until stopped (at most 20,000 each), counting answers by pod.</summary>
     private sealed class Traffic
@@ -123,16 +68,10 @@ public sealed class IngressWatchTests
     {
         await using var pods = await PodOrigins.StartAsync("pod-a", "pod-b", "pod-c");
         await using var api = await FakeKubeApi.StartAsync();
-        api.Load(Cluster, o =>
-        {
-            if (o["kind"]!.GetValue<string>() == "EndpointSlice") o["ports"]![0]!["port"] = pods.PortOf("pod-a");
-        });
-        var dir = IngressHarness.NewStateDirectory();
-        await using var host = ProxyHost.Start(IngressHarness.BaseConfig());
-        using var kube = new KubeApi(new KubeConnection { Server = api.Url });
-        var controller = new IngressController(kube, host, IngressHarness.BaseConfig(), new IngressOptions { StateDirectory = dir }, FastTimings);
-        await using var _ = controller;
-        controller.Start();
+        api.Load(Cluster);
+        api.Put(KubeObjects.EndpointSlice("svc-foo-a", pods.PortOf("pod-a")));
+        await using var rig = IngressRig.Start(api);
+        var (host, controller) = (rig.Host, rig.Controller);
         await Wait.UntilAsync(() => controller.Applied >= 1, "the first translation applied", TimeSpan.FromSeconds(20));
 
         var traffic = new Traffic(host.EndPoints["web"]);
@@ -141,15 +80,15 @@ public sealed class IngressWatchTests
             await Wait.UntilAsync(() => traffic.Last == "pod-a", "traffic reaching pod-a", TimeSpan.FromSeconds(20));
 
             // A second pod becomes ready, then the first one terminates: traffic moves over.
-            api.Put(Slice("svc-foo-b", pods.PortOf("pod-b")));
-            api.Put(Slice("svc-foo-a", pods.PortOf("pod-a"), ready: false, terminating: true));
+            api.Put(KubeObjects.EndpointSlice("svc-foo-b", pods.PortOf("pod-b")));
+            api.Put(KubeObjects.EndpointSlice("svc-foo-a", pods.PortOf("pod-a"), ready: false, terminating: true));
             await Wait.UntilAsync(() => Served(controller) == "127.0.0.1:" + pods.PortOf("pod-b"), "only pod-b serving", TimeSpan.FromSeconds(20));
             await WaitOnlyAsync(traffic, "pod-b");
 
             // The watch connections drop: resumed from the last resourceVersion (no new list), and the next change lands.
             int lists = api.ListRequests;
             api.DropWatches();
-            api.Put(Slice("svc-foo-c", pods.PortOf("pod-c")));
+            api.Put(KubeObjects.EndpointSlice("svc-foo-c", pods.PortOf("pod-c")));
             api.Delete("EndpointSlice", "default/svc-foo-b");
             await Wait.UntilAsync(() => Served(controller) == "127.0.0.1:" + pods.PortOf("pod-c"), "pod-c after the dropped watch", TimeSpan.FromSeconds(20));
             Assert.Equal(lists, api.ListRequests);
@@ -158,7 +97,7 @@ public sealed class IngressWatchTests
             // History compacted: the next watch from an old version gets 410 Gone and the watchers list again.
             api.Compact();
             api.DropWatches();
-            api.Put(Slice("svc-foo-b", pods.PortOf("pod-b")));
+            api.Put(KubeObjects.EndpointSlice("svc-foo-b", pods.PortOf("pod-b")));
             api.Delete("EndpointSlice", "default/svc-foo-c");
             await Wait.UntilAsync(() => Served(controller) == "127.0.0.1:" + pods.PortOf("pod-b"), "pod-b after 410 Gone", TimeSpan.FromSeconds(20));
             Assert.True(api.GoneSent > 0, "no 410 was sent");
@@ -171,7 +110,7 @@ public sealed class IngressWatchTests
             long okBefore = Interlocked.Read(ref traffic.Ok);
             await Wait.UntilAsync(() => Interlocked.Read(ref traffic.Ok) > okBefore + 50, "traffic while the API server is down", TimeSpan.FromSeconds(20));
             api.Down = false;
-            api.Put(Slice("svc-foo-a", pods.PortOf("pod-a")));
+            api.Put(KubeObjects.EndpointSlice("svc-foo-a", pods.PortOf("pod-a")));
             api.Delete("EndpointSlice", "default/svc-foo-b");
             await Wait.UntilAsync(() => Served(controller) == "127.0.0.1:" + pods.PortOf("pod-a"), "pod-a after the outage", TimeSpan.FromSeconds(30));
             await WaitOnlyAsync(traffic, "pod-a");

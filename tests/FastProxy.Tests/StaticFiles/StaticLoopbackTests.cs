@@ -14,7 +14,7 @@ public sealed class StaticLoopbackTests : IDisposable
 
     public void Dispose() => _tree.Dispose();
 
-    private static Task<CurlAnswer> Get(bool h2, TestProxy proxy, string path, params string[] headers) =>
+    private static Task<CurlResponse> Get(bool h2, TestProxy proxy, string path, params string[] headers) =>
         // Not through Uri: its ToString() would unescape "%20" into a space curl refuses.
         CurlAnswer.GetAsync(h2, $"http://127.0.0.1:{proxy.Port()}{path}", headers);
 

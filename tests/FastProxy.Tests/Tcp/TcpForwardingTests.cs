@@ -237,10 +237,5 @@ public sealed class TcpForwardingTests
     }
 
     /// <summary>A loopback port nothing listens on: connecting is refused at once.</summary>
-    internal static int UnusedPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
+    internal static int UnusedPort() => ProxyProcess.FreePort();
 }

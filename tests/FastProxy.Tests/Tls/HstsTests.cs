@@ -117,22 +117,13 @@ public sealed class HstsTests : IDisposable
         ("/dead/x", 502), ("/paged/x", 502), ("/key/x", 401), ("/go/x", 308),
     ];
 
-    private async Task<string> CurlHeadAsync(string url, int port, bool h2)
-    {
-        var result = await Processes.CurlAsync(["-i", "-o", "-", h2 ? "--http2" : "--http1.1", "--cacert", _files.PathOf("ca.pem"),
-            "--resolve", $"site.example.com:{port}:127.0.0.1", url]);
-        Assert.True(result.ExitCode == 0, $"curl {url}: exit {result.ExitCode}: {result.StdErr}");
-        int end = result.StdOut.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        Assert.True(end > 0, "no head: " + result.StdOut);
-        return result.StdOut[..end];
-    }
+    private Task<CurlResponse> CurlAsync(string url, int port, bool h2)
+        => Curl.GetAsync(h2, url, "--cacert", _files.PathOf("ca.pem"), "--resolve", $"site.example.com:{port}:127.0.0.1");
 
     private static List<string> Sts(string head) => head.Split("\r\n")
         .Where(l => l.StartsWith("strict-transport-security:", StringComparison.OrdinalIgnoreCase))
         .Select(l => l[(l.IndexOf(':') + 1)..].Trim())
         .ToList();
-
-    private static int Status(string head) => int.Parse(head.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
 
     [Theory]
     [InlineData(false)]
@@ -146,20 +137,21 @@ public sealed class HstsTests : IDisposable
 
         foreach (var (path, status) in Answers)
         {
-            var head = await CurlHeadAsync($"https://site.example.com:{tls}{path}", tls, h2);
-            Assert.StartsWith(h2 ? "HTTP/2 " : "HTTP/1.1 ", head);
-            Assert.True(status == Status(head), $"{path}: {head}");
-            Assert.True(Sts(head) is [Value], $"{path} over {(h2 ? "h2" : "HTTP/1.1")}: {string.Join(" | ", Sts(head))}\n{head}");
+            var r = await CurlAsync($"https://site.example.com:{tls}{path}", tls, h2);
+            Assert.True(status == r.Status, $"{path}: {r.Head}");
+            var sts = r.Values("strict-transport-security");
+            Assert.True(sts is [Value], $"{path} over {(h2 ? "h2" : "HTTP/1.1")}: {string.Join(" | ", sts)}\n{r.Head}");
         }
 
         int plain = proxy.Port("web");
         foreach (var (path, status) in Answers)
         {
-            var head = await CurlHeadAsync($"http://127.0.0.1:{plain}{path}", plain, h2: false);
-            Assert.True(status == Status(head), $"{path}: {head}");
+            var r = await CurlAsync($"http://127.0.0.1:{plain}{path}", plain, h2: false);
+            Assert.True(status == r.Status, $"{path}: {r.Head}");
             // The plain listener adds nothing and leaves the upstream's own field as it came.
             var expected = path switch { "/app/sts" => new[] { "max-age=5" }, "/app/large" => ["max-age=6"], _ => [] };
-            Assert.True(Sts(head).SequenceEqual(expected), $"plain {path}: {string.Join(" | ", Sts(head))}\n{head}");
+            var sts = r.Values("strict-transport-security");
+            Assert.True(sts.SequenceEqual(expected), $"plain {path}: {string.Join(" | ", sts)}\n{r.Head}");
         }
     }
 
