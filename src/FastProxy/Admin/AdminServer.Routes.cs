@@ -136,13 +136,14 @@ internal sealed partial class AdminServer
         var (outcome, server) = _host.SetDrained(upstream, address, drain);
         if (outcome == DrainOutcome.NoUpstream) return AdminAnswer.Text(404, $"no upstream named \"{Printable(upstream)}\"\n");
         if (outcome == DrainOutcome.NoServer) return AdminAnswer.Text(404, $"upstream \"{Printable(upstream)}\" has no server \"{Printable(address)}\"\n");
-        Log.ServerDrainChanged(upstream, server!.Address, drain, client);
+        Log.ServerDrainChanged(upstream, server!.Display, drain, client);
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
             json.WriteString("upstream", upstream);
             json.WriteString("server", server.Address);
+            json.WriteString("display", server.Display);
             json.WriteString("state", UpstreamsJson.StateOf(server.Health));
             json.WriteNumber("in_flight", server.State.InFlight);
             json.WriteEndObject();

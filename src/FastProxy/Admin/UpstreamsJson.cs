@@ -52,6 +52,10 @@ internal static class UpstreamsJson
             long until = health.EjectedUntilMs;
             json.WriteStartObject();
             json.WriteString("address", server.Address);
+            // The entry as written ("app.internal:8080") and how to show it ("app.internal:8080 (10.0.0.5)"); both the
+            // address for an IP literal.
+            json.WriteString("declared", server.Declared);
+            json.WriteString("display", server.Display);
             json.WriteNumber("weight", server.State.Weight);
             json.WriteString("state", StateOf(health));
             json.WriteBoolean("drained", health.Drained);

@@ -96,7 +96,7 @@ internal sealed partial class Http1Connection
                 connection.Dispose();
                 upstream.Outliers.Failed(server, Transport.Heartbeat.NowMs);
                 if (server.FailureLog.ShouldLog(RepeatedFailure.Response, out var repeats))
-                    Log.BadUpstreamResponse(upstream.Name, server.Address, "connection closed while sending the request", repeats);
+                    Log.BadUpstreamResponse(upstream.Name, server.Display, "connection closed while sending the request", repeats);
                 if (retryable)
                 {
                     _failStatus = 502;
@@ -176,7 +176,7 @@ internal sealed partial class Http1Connection
                     case ResponseIntake.TimedOut:
                         RecordFlag(Observability.RequestFlags.UpstreamTimeout);
                         if (server.FailureLog.ShouldLog(RepeatedFailure.Timeout, out var timeouts))
-                            Log.UpstreamTimeout(upstream.Name, server.Address, RequestTimedOut ? "request_timeout" : "response_timeout", timeouts);
+                            Log.UpstreamTimeout(upstream.Name, server.Display, RequestTimedOut ? "request_timeout" : "response_timeout", timeouts);
                         return await FailExchangeAsync(504);
                     case ResponseIntake.RequestFailed:
                         // A client that went away gets nothing; one that sent garbage or stalled is told so.
@@ -189,11 +189,11 @@ internal sealed partial class Http1Connection
                             : _requestDecoder.Error == ChunkedError.BodyTooLarge ? 413 : 400);
                     case ResponseIntake.Malformed:
                         if (server.FailureLog.ShouldLog(RepeatedFailure.Response, out var malformed))
-                            Log.BadUpstreamResponse(upstream.Name, server.Address, _response.Error == HeadError.None ? "response head cut short" : _response.Error.ToString(), malformed);
+                            Log.BadUpstreamResponse(upstream.Name, server.Display, _response.Error == HeadError.None ? "response head cut short" : _response.Error.ToString(), malformed);
                         return await FailExchangeAsync(502);
                     default:
                         if (server.FailureLog.ShouldLog(RepeatedFailure.Response, out var closed))
-                            Log.BadUpstreamResponse(upstream.Name, server.Address, "connection closed before a response", closed);
+                            Log.BadUpstreamResponse(upstream.Name, server.Display, "connection closed before a response", closed);
                         if (retryable && !pumping && !relayedInformational)
                         {
                             _failStatus = 502;

@@ -70,7 +70,7 @@ internal sealed partial class TcpConnection
             server.State.ConnectionClosed();
             if (_aborted) return false;
             if (server.FailureLog.ShouldLog(RepeatedFailure.Connect, out var failures))
-                Log.UpstreamConnectFailed(upstream.Name, server.Address, inTime ? failure! : "connect_timeout passed", failures);
+                Log.UpstreamConnectFailed(upstream.Name, server.Display, inTime ? failure! : "connect_timeout passed", failures);
             upstream.Outliers.Failed(server, Heartbeat.NowMs);
             PickContext.Exclude(_excluded, index);
         }

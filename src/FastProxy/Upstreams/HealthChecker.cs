@@ -93,7 +93,7 @@ internal sealed class HealthChecker
             if (!health.ActiveUp && health.CheckPasses >= _config.Healthy)
             {
                 health.SetActiveUp(true);
-                Log.HealthChanged(_upstream, server.Address, up: true, $"{health.CheckPasses} checks passed");
+                Log.HealthChanged(_upstream, server.Display, up: true, $"{health.CheckPasses} checks passed");
             }
         }
         else
@@ -103,7 +103,7 @@ internal sealed class HealthChecker
             if (health.ActiveUp && health.CheckFailures >= _config.Unhealthy)
             {
                 health.SetActiveUp(false);
-                Log.HealthChanged(_upstream, server.Address, up: false, $"{health.CheckFailures} checks failed, last: {failure}");
+                Log.HealthChanged(_upstream, server.Display, up: false, $"{health.CheckFailures} checks failed, last: {failure}");
             }
         }
     }

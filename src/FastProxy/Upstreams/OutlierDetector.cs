@@ -66,7 +66,7 @@ internal sealed class OutlierDetector
                 if (!health.EjectionRefusedLogged)
                 {
                     health.EjectionRefusedLogged = true;
-                    Log.EjectionRefused(_upstream, server.Address, _maxEjectedPercent);
+                    Log.EjectionRefused(_upstream, server.Display, _maxEjectedPercent);
                 }
                 return;
             }
@@ -77,7 +77,7 @@ internal sealed class OutlierDetector
             health.SetEjectedUntil(nowMs + Math.Max(duration, 1));
             _ejected++;
         }
-        Log.ServerEjected(_upstream, server.Address, duration, health.Ejections);
+        Log.ServerEjected(_upstream, server.Display, duration, health.Ejections);
     }
 
     /// <summary>Brings back servers whose ejection is over. Called by the heartbeat; nothing to do in the usual case.</summary>
@@ -96,7 +96,7 @@ internal sealed class OutlierDetector
                 health.SetEjectedUntil(0);
                 _ejected--;
                 returned = true;
-                Log.ServerReturned(_upstream, server.Address);
+                Log.ServerReturned(_upstream, server.Display);
             }
             if (!returned) return;
             // Room for an ejection again: a refusal is worth a line once more.

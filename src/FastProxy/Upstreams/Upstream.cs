@@ -21,6 +21,7 @@ internal sealed class UpstreamServer
         EndPoint = config.EndPoint;
         Address = config.Address;
         Declared = config.Declared ?? config.Address;
+        Display = config.Declared is { } declared && declared != config.Address ? $"{declared} ({config.EndPoint.Address})" : config.Address;
         State = new BalancedServer(index, config.Address, config.Weight, carriedFrom);
         if (protocol != UpstreamProtocol.Http1) Http2 = new Http2UpstreamPool(this, upstreamName);
         Pool = new UpstreamConnectionPool(State, maxIdle, Http2);
@@ -37,6 +38,12 @@ internal sealed class UpstreamServer
     public string Address { get; }
     /// <summary>The server entry as written ("app.internal:9000"); the same as <see cref="Address"/> for an IP literal.</summary>
     public string Declared { get; }
+    /// <summary>
+    /// How logs, /upstreams and the dashboard name it for a reader: "app.internal:8080 (10.0.0.5)", the entry as written and
+    /// the address it resolved to, for a server that comes from a host name; its address otherwise. Metrics keep
+    /// <see cref="Address"/> as the label (one series per address) and give the entry in fastproxy_upstream_server_info.
+    /// </summary>
+    public string Display { get; }
     public BalancedServer State { get; }
     public UpstreamConnectionPool Pool { get; }
     /// <summary>The multiplexed HTTP/2 connections (protocol h2c or h2); null for HTTP/1.1 servers.</summary>
@@ -83,7 +90,7 @@ internal sealed class UpstreamServer
     public void LogConnectFailure(string upstream, Exception ex)
     {
         if (!FailureLog.ShouldLog(RepeatedFailure.Connect, out var repeats)) return;
-        Log.UpstreamConnectFailed(upstream, Address, ex switch
+        Log.UpstreamConnectFailed(upstream, Display, ex switch
         {
             SocketException { SocketErrorCode: SocketError.TimedOut } => "connect_timeout passed",
             UpstreamProtocolException => "HTTP/2 connection failed: " + ex.Message,
@@ -287,7 +294,7 @@ internal sealed class Upstream
         {
             for (var kind = RepeatedFailure.Connect; kind <= RepeatedFailure.Timeout; kind++)
             {
-                if (server.FailureLog.TryFlush(kind, nowMs, out var repeats)) Log.FailuresSuppressed(Name, server.Address, kind, repeats);
+                if (server.FailureLog.TryFlush(kind, nowMs, out var repeats)) Log.FailuresSuppressed(Name, server.Display, kind, repeats);
             }
         }
         if (FailureLog.TryFlush(RepeatedFailure.NoServer, nowMs, out var noServer)) Log.FailuresSuppressed(Name, null, RepeatedFailure.NoServer, noServer);

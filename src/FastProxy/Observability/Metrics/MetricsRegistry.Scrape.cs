@@ -154,6 +154,13 @@ internal sealed partial class MetricsRegistry
             foreach (var server in upstream.Servers)
                 w.Sample("fastproxy_upstream_server_up").Label("upstream", upstream.Name).Label("server", server.Address).Value(server.State.IsAvailable ? 1 : 0);
         }
+        w.Family("fastproxy_upstream_server_info", "Always 1: the server entry as written (declared: a host name and port, or the address itself) that each server address comes from.", "gauge");
+        foreach (var config in upstreams)
+        {
+            if (!runtime.Upstreams.TryGetValue(config.Name, out var upstream)) continue;
+            foreach (var server in upstream.Servers)
+                w.Sample("fastproxy_upstream_server_info").Label("upstream", upstream.Name).Label("server", server.Address).Label("declared", server.Declared).Value(1);
+        }
         w.Family("fastproxy_upstream_server_ejections_total", "Times outlier detection ejected the server (kept across reloads).", "counter");
         foreach (var config in upstreams)
         {

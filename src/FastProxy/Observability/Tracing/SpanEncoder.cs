@@ -87,7 +87,7 @@ internal static class SpanEncoder
             w.Fixed64(SpanStart, UnixNanos(trace.AttemptTimestamp(0)));
             w.Fixed64(SpanEnd, UnixNanos(end));
             Attribute(ref w, SpanAttributes, "http.request.method", method);
-            ServerAttributes(ref w, SpanAttributes, last.Address);
+            ServerAttributes(ref w, SpanAttributes, last);
             bool answered = record.UpstreamHeadTimestamp != 0;
             if (answered && record.Status != 0) Attribute(ref w, SpanAttributes, "http.response.status_code", record.Status);
             Attribute(ref w, SpanAttributes, "fastproxy.upstream", upstream.Name);
@@ -98,8 +98,8 @@ internal static class SpanEncoder
                 w.Fixed64(EventTime, UnixNanos(trace.AttemptTimestamp(i)));
                 w.String(EventName, "retry");
                 Attribute(ref w, EventAttributes, "fastproxy.attempt", i + 1);
-                ServerAttributes(ref w, EventAttributes, trace.AttemptServer(i).Address);
-                Attribute(ref w, EventAttributes, "fastproxy.failed_server", trace.AttemptServer(i - 1).Address);
+                ServerAttributes(ref w, EventAttributes, trace.AttemptServer(i));
+                Attribute(ref w, EventAttributes, "fastproxy.failed_server", trace.AttemptServer(i - 1).Display);
                 w.End(evt);
             }
             w.Fixed32(SpanFlags, trace.Flags);
@@ -131,6 +131,20 @@ internal static class SpanEncoder
     }
 
     /// <summary>server.address and server.port from a configured "host:port" ("[v6]:port" too).</summary>
+    /// <summary>
+    /// server.address and server.port as OpenTelemetry defines them (the name as written, "app.internal", for a server from
+    /// a host name, else its IP), and network.peer.address (the IP connected to) when that differs.
+    /// </summary>
+    private static void ServerAttributes(ref ProtoWriter w, int field, Upstreams.UpstreamServer server)
+    {
+        ServerAttributes(ref w, field, server.Declared);
+        if (!ReferenceEquals(server.Declared, server.Address) && server.Declared != server.Address)
+        {
+            Span<byte> peer = stackalloc byte[64];
+            if (server.EndPoint.Address.TryFormat(peer, out int written)) Attribute(ref w, field, "network.peer.address", peer[..written]);
+        }
+    }
+
     private static void ServerAttributes(ref ProtoWriter w, int field, string address)
     {
         int colon = address.LastIndexOf(':');

@@ -357,7 +357,7 @@ internal sealed class Http2UpstreamConnection
     private void ResetFromReadLoop(Http2UpstreamStream stream, Http2ErrorCode code, string reason)
     {
         if (Server.FailureLog.ShouldLog(RepeatedFailure.Response, out var repeats))
-            Log.BadUpstreamResponse(UpstreamName, Server.Address, $"HTTP/2 stream {stream.Id}: {reason}", repeats);
+            Log.BadUpstreamResponse(UpstreamName, Server.Display, $"HTTP/2 stream {stream.Id}: {reason}", repeats);
         lock (_sync)
         {
             if (stream.Closed) return;
@@ -502,7 +502,7 @@ internal sealed class Http2UpstreamConnection
                 {
                     // §5.4.1: GOAWAY with the last stream the server started (none: we never accept pushes), then close.
                     if (settingsSeen && Server.FailureLog.ShouldLog(RepeatedFailure.Response, out var repeats))
-                        Log.BadUpstreamResponse(UpstreamName, Server.Address, $"HTTP/2 connection error {error}: {failure}", repeats);
+                        Log.BadUpstreamResponse(UpstreamName, Server.Display, $"HTTP/2 connection error {error}: {failure}", repeats);
                     Http2FrameWriter.WriteGoAway(_control, 0, error);
                     await FlushControlAsync().ConfigureAwait(false);
                     return;
@@ -662,7 +662,7 @@ internal sealed class Http2UpstreamConnection
             }
         }
         if (frame.ErrorCode != Http2ErrorCode.NoError && Server.FailureLog.ShouldLog(RepeatedFailure.Response, out var repeats))
-            Log.BadUpstreamResponse(UpstreamName, Server.Address, $"HTTP/2 GOAWAY {frame.ErrorCode}, last stream {frame.LastStreamId}", repeats);
+            Log.BadUpstreamResponse(UpstreamName, Server.Display, $"HTTP/2 GOAWAY {frame.ErrorCode}, last stream {frame.LastStreamId}", repeats);
         _pool.Remove(this);
         if (refused is null) return;
         foreach (var stream in refused) stream.Fail();
@@ -682,7 +682,7 @@ internal sealed class Http2UpstreamConnection
         {
             if (frame.ErrorCode is not (Http2ErrorCode.NoError or Http2ErrorCode.Cancel or Http2ErrorCode.RefusedStream)
                 && Server.FailureLog.ShouldLog(RepeatedFailure.Response, out var repeats))
-                Log.BadUpstreamResponse(UpstreamName, Server.Address, $"HTTP/2 stream {stream.Id} reset: {frame.ErrorCode}", repeats);
+                Log.BadUpstreamResponse(UpstreamName, Server.Display, $"HTTP/2 stream {stream.Id} reset: {frame.ErrorCode}", repeats);
             stream.Fail();
         }
         AfterClose();
