@@ -23,7 +23,7 @@ public sealed class StaticZstdTests : IDisposable
 
     public void Dispose() => _tree.Dispose();
 
-    private static Task<CurlAnswer> Get(bool h2, TestProxy proxy, string path, params string[] headers) =>
+    private static Task<CurlResponse> Get(bool h2, TestProxy proxy, string path, params string[] headers) =>
         CurlAnswer.GetAsync(h2, $"http://127.0.0.1:{proxy.Port()}{path}", headers);
 
     [Theory]
