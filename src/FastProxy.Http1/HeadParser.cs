@@ -129,7 +129,7 @@ internal static class HeadParser
 
         // One pass finds the colon and checks the name: ':' is not a tchar, so the first byte that is not one is the
         // colon of a well-formed line (a separate search for the colon cost a vectorised call per field).
-        int colon = IndexOfNonToken(line);
+        int colon = IndexOfNonToken(line, out bool underscore);
         if (colon < 0) return HeadError.MissingColon;
         if (line[colon] != Colon)
         {
@@ -158,7 +158,7 @@ internal static class HeadParser
         field.ValueStart = lineStart + colon + 1 + start;
         field.ValueLength = value.Length;
         field.Known = KnownHeaders.Lookup(name);
-        field.HopByHop = KnownHeaders.IsHopByHop(field.Known) || (field.Known == KnownHeader.None && KnownHeaders.IsUnderscoreAlias(name));
+        field.HopByHop = KnownHeaders.IsHopByHop(field.Known) || (underscore && field.Known == KnownHeader.None && KnownHeaders.IsUnderscoreAlias(name));
 
         // Values the parser interprets are checked now, before they are read as numbers or lists.
         if (field.Known is KnownHeader.ContentLength or KnownHeader.Connection && !IsFieldValue(value)) return HeadError.InvalidFieldValue;
@@ -184,12 +184,12 @@ internal static class HeadParser
     private static bool ParseConnection(ReadOnlySpan<byte> value, MessageHead head)
     {
         // The two values nearly every message carries, without the list walk.
-        if (value.Length == 10 && Ascii.EqualsIgnoreCase(value, "keep-alive"u8))
+        if (value.Length == 10 && EqualsLowercase(value, "keep-alive"u8))
         {
             head.Connection |= ConnectionOptions.KeepAlive;
             return true;
         }
-        if (value.Length == 5 && Ascii.EqualsIgnoreCase(value, "close"u8))
+        if (value.Length == 5 && EqualsLowercase(value, "close"u8))
         {
             head.Connection |= ConnectionOptions.Close;
             return true;
