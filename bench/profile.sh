@@ -16,6 +16,7 @@ REQUESTS=${REQUESTS:-3000}
 PATH_=${PATH_:-/}
 PORT_BASE=${PORT_BASE:-18280}
 SKIP_BUILD=${SKIP_BUILD:-0}
+KEEP=${KEEP:-}
 work=$(mktemp -d /tmp/fastproxy-profile.XXXXXX)
 chmod 755 "$work" # nginx's worker (nobody) reads the bodies from here: /16k was a 403 while this was mktemp's 700
 pids=()
@@ -73,6 +74,7 @@ if [ "$mode" = syscalls ] || [ "$mode" = both ]; then
   echo "syscalls per request ($n requests, 16 connections, $PATH_):"
   awk -v n="$n" 'NR>2 && $4 ~ /^[0-9]+$/ && $4/n >= 0.01 {printf "  %-14s %6.2f\n", $NF, $4/n}' "$work/strace.out"
   kill -9 "$ppid"; wait "$ppid" 2>/dev/null || true
+  if [ -n "$KEEP" ]; then mkdir -p "$KEEP" && cp "$work/strace.out" "$KEEP/"; fi
 fi
 
 if [ "$mode" = instructions ] || [ "$mode" = both ]; then
@@ -99,6 +101,7 @@ EOF
   dump=$(ls -t "$work"/cg.out.* | head -1)
   total=$(awk '/^summary:/ {print $2}' "$dump")
   echo "user-space instructions per request: $((total / REQUESTS)) ($REQUESTS requests, $PATH_)"
+  if [ -n "$KEEP" ]; then mkdir -p "$KEEP" && cp "$dump" "$KEEP/callgrind.out" && cp "$bin" "$KEEP/fastproxy"; fi
   python3 - "$dump" "$REQUESTS" <<'EOF'
 import collections, re, sys
 names, cost, cur, in_call = {}, collections.Counter(), None, False

@@ -127,17 +127,21 @@ internal static class HeadParser
         // RFC 9112 §5.2: obs-fold (a line starting with whitespace) is refused, as is whitespace after the start line.
         if (IsOws(line[0])) return HeadError.ObsoleteLineFolding;
 
-        int colon = line.IndexOf(Colon);
+        // One pass finds the colon and checks the name: ':' is not a tchar, so the first byte that is not one is the
+        // colon of a well-formed line (a separate search for the colon cost a vectorised call per field).
+        int colon = IndexOfNonToken(line, out bool underscore);
         if (colon < 0) return HeadError.MissingColon;
-        if (colon == 0) return HeadError.EmptyFieldName;
-
-        var name = line[..colon];
-        int bad = IndexOfNonToken(name);
-        if (bad >= 0)
+        if (line[colon] != Colon)
         {
+            // A byte that is not a tchar before any colon, or no colon at all: judged as before (the colon first).
+            colon = line.IndexOf(Colon);
+            if (colon < 0) return HeadError.MissingColon;
+            if (colon == 0) return HeadError.EmptyFieldName;
             // RFC 9112 §5.1: no whitespace between name and colon; it has been used to smuggle requests.
-            return IsOws(name[^1]) ? HeadError.WhitespaceBeforeColon : HeadError.InvalidFieldName;
+            return IsOws(line[colon - 1]) ? HeadError.WhitespaceBeforeColon : HeadError.InvalidFieldName;
         }
+        if (colon == 0) return HeadError.EmptyFieldName;
+        var name = line[..colon];
 
         var raw = line[(colon + 1)..];
         int start = 0, end = raw.Length;
@@ -154,7 +158,7 @@ internal static class HeadParser
         field.ValueStart = lineStart + colon + 1 + start;
         field.ValueLength = value.Length;
         field.Known = KnownHeaders.Lookup(name);
-        field.HopByHop = KnownHeaders.IsHopByHop(field.Known) || (field.Known == KnownHeader.None && KnownHeaders.IsUnderscoreAlias(name));
+        field.HopByHop = KnownHeaders.IsHopByHop(field.Known) || (underscore && field.Known == KnownHeader.None && KnownHeaders.IsUnderscoreAlias(name));
 
         // Values the parser interprets are checked now, before they are read as numbers or lists.
         if (field.Known is KnownHeader.ContentLength or KnownHeader.Connection && !IsFieldValue(value)) return HeadError.InvalidFieldValue;
@@ -179,6 +183,17 @@ internal static class HeadParser
     /// <summary>Connection = #connection-option (RFC 9110 §7.6.1): close, keep-alive, upgrade, or a field name to drop.</summary>
     private static bool ParseConnection(ReadOnlySpan<byte> value, MessageHead head)
     {
+        // The two values nearly every message carries, without the list walk.
+        if (value.Length == 10 && EqualsLowercase(value, "keep-alive"u8))
+        {
+            head.Connection |= ConnectionOptions.KeepAlive;
+            return true;
+        }
+        if (value.Length == 5 && EqualsLowercase(value, "close"u8))
+        {
+            head.Connection |= ConnectionOptions.Close;
+            return true;
+        }
         foreach (var range in value.Split(Comma))
         {
             var option = TrimOws(value[range]);

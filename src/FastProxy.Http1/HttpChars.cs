@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace FastProxy.Http1;
 
@@ -101,6 +103,71 @@ internal static class HttpChars
             if (!table[span[i]]) return i;
         }
         return -1;
+    }
+
+    /// <summary>
+    /// <see cref="IndexOfNonToken(ReadOnlySpan{byte})"/>, also telling whether an underscore came before that byte (the
+    /// parser's field names: only a name with one can alias a known field, so the rest skip that check).
+    /// </summary>
+    public static int IndexOfNonToken(ReadOnlySpan<byte> span, out bool underscore)
+    {
+        var table = s_tokenTable;
+        bool seen = false;
+        for (int i = 0; i < span.Length; i++)
+        {
+            byte b = span[i];
+            if (!table[b])
+            {
+                underscore = seen;
+                return i;
+            }
+            seen |= b == (byte)'_';
+        }
+        underscore = seen;
+        return -1;
+    }
+
+    /// <summary>
+    /// <paramref name="name"/> equals <paramref name="lower"/> (lowercase letters and other bytes), ASCII letters in any
+    /// case: eight bytes at a time, a letter of <paramref name="lower"/> matching either case and any other byte only
+    /// itself (its 0x40 bit says which). For the short known names, where <c>Ascii.EqualsIgnoreCase</c>'s set-up costs
+    /// more than the comparison.
+    /// </summary>
+    public static bool EqualsLowercase(ReadOnlySpan<byte> name, ReadOnlySpan<byte> lower)
+    {
+        int n = lower.Length;
+        if (name.Length != n) return false;
+        ref byte a = ref MemoryMarshal.GetReference(name);
+        ref byte b = ref MemoryMarshal.GetReference(lower);
+        if (n >= 8)
+        {
+            for (int i = 0; i < n - 8; i += 8)
+            {
+                if (!Equal8(ref a, ref b, i)) return false;
+            }
+            return Equal8(ref a, ref b, n - 8);
+        }
+        if (n >= 4) return Equal4(ref a, ref b, 0) && Equal4(ref a, ref b, n - 4);
+        for (int i = 0; i < n; i++)
+        {
+            byte t = Unsafe.Add(ref b, i);
+            if ((byte)(Unsafe.Add(ref a, i) | ((t & 0x40) >> 1)) != t) return false;
+        }
+        return true;
+    }
+
+    private static bool Equal8(ref byte a, ref byte b, int at)
+    {
+        ulong x = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref a, at));
+        ulong t = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, at));
+        return (x | ((t & 0x4040404040404040UL) >> 1)) == t;
+    }
+
+    private static bool Equal4(ref byte a, ref byte b, int at)
+    {
+        uint x = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref a, at));
+        uint t = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref b, at));
+        return (x | ((t & 0x40404040U) >> 1)) == t;
     }
 
     public static bool IsToken(ReadOnlySpan<byte> span) => span.Length > 0 && IndexOfNonToken(span) < 0;

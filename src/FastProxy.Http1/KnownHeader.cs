@@ -42,52 +42,52 @@ public static class KnownHeaders
         switch (name.Length, name[0] | 0x20)
         {
             case (2, 't'):
-                if (Ascii.EqualsIgnoreCase(name, "te"u8)) return KnownHeader.TE;
+                if (HttpChars.EqualsLowercase(name, "te"u8)) return KnownHeader.TE;
                 break;
             case (4, 'h'):
-                if (Ascii.EqualsIgnoreCase(name, "host"u8)) return KnownHeader.Host;
+                if (HttpChars.EqualsLowercase(name, "host"u8)) return KnownHeader.Host;
                 break;
             case (4, 'd'):
-                if (Ascii.EqualsIgnoreCase(name, "date"u8)) return KnownHeader.Date;
+                if (HttpChars.EqualsLowercase(name, "date"u8)) return KnownHeader.Date;
                 break;
             case (6, 'e'):
-                if (Ascii.EqualsIgnoreCase(name, "expect"u8)) return KnownHeader.Expect;
+                if (HttpChars.EqualsLowercase(name, "expect"u8)) return KnownHeader.Expect;
                 break;
             case (7, 'u'):
-                if (Ascii.EqualsIgnoreCase(name, "upgrade"u8)) return KnownHeader.Upgrade;
+                if (HttpChars.EqualsLowercase(name, "upgrade"u8)) return KnownHeader.Upgrade;
                 break;
             case (7, 't'):
-                if (Ascii.EqualsIgnoreCase(name, "trailer"u8)) return KnownHeader.Trailer;
+                if (HttpChars.EqualsLowercase(name, "trailer"u8)) return KnownHeader.Trailer;
                 break;
             case (10, 'c'):
-                if (Ascii.EqualsIgnoreCase(name, "connection"u8)) return KnownHeader.Connection;
+                if (HttpChars.EqualsLowercase(name, "connection"u8)) return KnownHeader.Connection;
                 break;
             case (10, 't'):
-                if (Ascii.EqualsIgnoreCase(name, "tracestate"u8)) return KnownHeader.TraceState;
+                if (HttpChars.EqualsLowercase(name, "tracestate"u8)) return KnownHeader.TraceState;
                 break;
             case (11, 't'):
-                if (Ascii.EqualsIgnoreCase(name, "traceparent"u8)) return KnownHeader.TraceParent;
+                if (HttpChars.EqualsLowercase(name, "traceparent"u8)) return KnownHeader.TraceParent;
                 break;
             case (12, 'x'):
-                if (Ascii.EqualsIgnoreCase(name, "x-request-id"u8)) return KnownHeader.RequestId;
+                if (HttpChars.EqualsLowercase(name, "x-request-id"u8)) return KnownHeader.RequestId;
                 break;
             case (10, 'k'):
-                if (Ascii.EqualsIgnoreCase(name, "keep-alive"u8)) return KnownHeader.KeepAlive;
+                if (HttpChars.EqualsLowercase(name, "keep-alive"u8)) return KnownHeader.KeepAlive;
                 break;
             case (14, 'c'):
-                if (Ascii.EqualsIgnoreCase(name, "content-length"u8)) return KnownHeader.ContentLength;
+                if (HttpChars.EqualsLowercase(name, "content-length"u8)) return KnownHeader.ContentLength;
                 break;
             case (15, 'x'):
-                if (Ascii.EqualsIgnoreCase(name, "x-forwarded-for"u8)) return KnownHeader.XForwardedFor;
+                if (HttpChars.EqualsLowercase(name, "x-forwarded-for"u8)) return KnownHeader.XForwardedFor;
                 break;
             case (16, 'x'):
-                if (Ascii.EqualsIgnoreCase(name, "x-forwarded-host"u8)) return KnownHeader.XForwardedHost;
+                if (HttpChars.EqualsLowercase(name, "x-forwarded-host"u8)) return KnownHeader.XForwardedHost;
                 break;
             case (17, 't'):
-                if (Ascii.EqualsIgnoreCase(name, "transfer-encoding"u8)) return KnownHeader.TransferEncoding;
+                if (HttpChars.EqualsLowercase(name, "transfer-encoding"u8)) return KnownHeader.TransferEncoding;
                 break;
             case (17, 'x'):
-                if (Ascii.EqualsIgnoreCase(name, "x-forwarded-proto"u8)) return KnownHeader.XForwardedProto;
+                if (HttpChars.EqualsLowercase(name, "x-forwarded-proto"u8)) return KnownHeader.XForwardedProto;
                 break;
         }
         // RFC 9110 §7.6.1 names Proxy-Connection as hop-by-hop; the Proxy-Authorization family is for the proxy itself.

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 
 namespace FastProxy.Policies.Pipeline;
@@ -98,12 +99,36 @@ public static class RequestIds
     /// </summary>
     public static void WriteHex(Span<byte> destination, ulong value)
     {
+        if (destination.Length == 16)
+        {
+            // The usual case (ids, trace and span ids): eight digits at a time, no table and no loop.
+            BinaryPrimitives.WriteUInt64LittleEndian(destination, HexDigits8((uint)(value >> 32)));
+            BinaryPrimitives.WriteUInt64LittleEndian(destination[8..], HexDigits8((uint)value));
+            return;
+        }
         ReadOnlySpan<byte> digits = "0123456789abcdef"u8;
         for (int i = destination.Length - 1; i >= 0; i--)
         {
             destination[i] = digits[(int)(value & 0xF)];
             value >>= 4;
         }
+    }
+
+    /// <summary>
+    /// The eight lowercase hex digits of <paramref name="value"/>, most significant first once stored little-endian:
+    /// its nibbles spread one per byte (SWAR), byte order reversed, then '0'-'9' or 'a'-'f' added to all eight at once.
+    /// </summary>
+    private static ulong HexDigits8(uint value)
+    {
+        ulong v = value;
+        v = (v | (v << 16)) & 0x0000FFFF0000FFFFUL;
+        v = (v | (v << 8)) & 0x00FF00FF00FF00FFUL;
+        v = (v | (v << 4)) & 0x0F0F0F0F0F0F0F0FUL;
+        // Byte i holds nibble i (least significant first): the first character must be the most significant.
+        v = BinaryPrimitives.ReverseEndianness(v);
+        // 1 in each byte whose nibble is 10 or more; those get 'a' - '0' - 10 = 39 more.
+        ulong letters = ((v + 0x0606060606060606UL) >> 4) & 0x0101010101010101UL;
+        return v + 0x3030303030303030UL + letters * 39;
     }
 
     /// <summary>Visible ASCII only (no spaces), 1 to <see cref="MaxLength"/> characters: an id goes into logs and header values as it is.</summary>

@@ -20,6 +20,27 @@ public sealed class TraceParentTests
         Assert.Equal(Encoding.ASCII.GetString(text), Encoding.ASCII.GetString(written));
     }
 
+    [Fact]
+    public void Hex_ids_match_the_runtime_formatting_for_every_digit_in_every_position()
+    {
+        // WriteHex's 16-digit path converts eight digits at a time (no table): each nibble value in each position,
+        // the extremes, and a bounded set of pseudo-random values against ulong.ToString("x16").
+        var values = new List<ulong> { 0, ulong.MaxValue, 0x0123456789abcdefUL, 0xfedcba9876543210UL, 0x8000000000000001UL };
+        for (int position = 0; position < 16; position++)
+            for (ulong nibble = 0; nibble < 16; nibble++) values.Add(nibble << (4 * position));
+        var random = new Random(20);
+        for (int i = 0; i < 2000; i++) values.Add((ulong)random.NextInt64() ^ ((ulong)random.Next() << 33));
+        var written = new byte[16];
+        foreach (var value in values)
+        {
+            FastProxy.Policies.Pipeline.RequestIds.WriteHex(written, value);
+            Assert.Equal(value.ToString("x16"), Encoding.ASCII.GetString(written));
+        }
+        var two = new byte[2];
+        FastProxy.Policies.Pipeline.RequestIds.WriteHex(two, 0xab);
+        Assert.Equal("ab", Encoding.ASCII.GetString(two));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0")]
