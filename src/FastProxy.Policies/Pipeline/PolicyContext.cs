@@ -135,20 +135,7 @@ public sealed partial class PolicyContext
     {
         for (int i = FindHeader("cookie"u8); i >= 0; i = FindHeader("cookie"u8, i + 1))
         {
-            var list = HeaderValue(i);
-            while (!list.IsEmpty)
-            {
-                int semi = list.IndexOf((byte)';');
-                var pair = (semi < 0 ? list : list[..semi]).Trim((byte)' ');
-                int eq = pair.IndexOf((byte)'=');
-                if (eq > 0 && pair[..eq].SequenceEqual(name))
-                {
-                    value = pair[(eq + 1)..].Trim((byte)'"');
-                    return true;
-                }
-                if (semi < 0) break;
-                list = list[(semi + 1)..];
-            }
+            if (CookieList.TryFind(HeaderValue(i), name, out value)) return true;
         }
         value = default;
         return false;

@@ -2,6 +2,7 @@ using System.IO.Hashing;
 using System.Text;
 using FastProxy.Balancing;
 using FastProxy.Configuration;
+using FastProxy.Http1;
 using FastProxy.Policies.Pipeline;
 using FastProxy.Upstreams;
 
@@ -102,20 +103,7 @@ internal sealed partial class Http1Connection
         foreach (ref readonly var field in _request.Fields)
         {
             if (field.NameLength != 6 || !Ascii.EqualsIgnoreCase(field.Name(head), "cookie"u8)) continue;
-            var list = field.Value(head);
-            while (!list.IsEmpty)
-            {
-                int semi = list.IndexOf((byte)';');
-                var pair = (semi < 0 ? list : list[..semi]).Trim((byte)' ');
-                int eq = pair.IndexOf((byte)'=');
-                if (eq > 0 && pair[..eq].SequenceEqual(name))
-                {
-                    value = pair[(eq + 1)..].Trim((byte)'"');
-                    return true;
-                }
-                if (semi < 0) break;
-                list = list[(semi + 1)..];
-            }
+            if (CookieList.TryFind(field.Value(head), name, out value)) return true;
         }
         value = default;
         return false;
